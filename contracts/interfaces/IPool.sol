@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity 0.8.28;
+
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IGreenPoints} from "./IGreenPoints.sol";
+
+/**
+ * @title The Green Points pool
+ * @notice Holds the settlement token behind every GP. The price of a GP is `assets() / supply`,
+ * an exact rational that is never stored. Shops' orders pay a share of their amount into the
+ * pool and mint GP to the buyer at the price before the order; holders redeem GP for settlement
+ * at the current price less the exit fee, which stays in the pool.
+ *
+ * Invariants (SPEC section 2; each one has a test that fails when it breaks):
+ * 1. Backing: `settlement.balanceOf(pool) >= assets()`; tokens sent to the pool directly are
+ *    surplus, outside `assets()`, until the operator sweeps or absorbs them.
+ * 2. Price never falls: for any operation, `assetsAfter * supplyBefore >= assetsBefore * supplyAfter`
+ *    while both supplies are positive. When the last GP is redeemed, that redemption's price is
+ *    remembered and the next order is priced at no less than it.
+ * 3. Solvency: every holder can redeem in any order down to the last GP.
+ * 4. Cap: GP ever minted never exceed the token's `maxIssuance()`; an order beyond it reverts whole.
+ * 5. No free mint: GP are minted only by orders whose settlement is pulled in the same transaction.
+ */
+interface IPool {
+    /// @notice The tunable parameters, in basis points except `initialPrice`.
+    /// @param poolShare Share of an order's amount paid into the pool.
+    /// @param mintShare Share of that contribution minted to the buyer, valued at the current price.
+    /// @param exitFee Share of a redemption's gross value kept in the pool.
+    /// @param initialPrice Settlement base units per whole GP (1e18 base units) while no GP exist.
+    struct Parameters {
+        uint16 poolShare;
+        uint16 mintShare;
+        uint16 exitFee;
+        uint128 initialPrice;
+    }
+
+    /// @notice Names the parameter in `setParameter` and its event.
+    enum Parameter {
+        PoolShare,
+        MintShare,
+        ExitFee,
+        InitialPrice
+    }
+
+    /// @notice One shop order. The pool keys it by `orderKey(shop, orderId)`.
+    /// @param orderId The shop's order id, as 32 bytes (the relayer hashes longer ids).
+    /// @param buyer Receives the GP.
+    /// @param amount The order's amount in settlement base units.
+    struct Order {
+        bytes32 orderId;
+        address buyer;
+        uint256 amount;
+    }
+
+    /// @notice The orders of one paying shop inside a batch; its contribution is pulled once.
+    struct ShopOrders {
+        address shop;
+        Order[] orders;
+    }
+
+    /// @notice An order was recorded: `contribution` entered the pool and `points` GP went to `buyer`.
+    event OrderRecorded(
+        bytes32 indexed orderKey,
+        address indexed shop,
+        address indexed buyer,
+        uint256 amount,
+        uint256 contribution,
+        uint256 points
+    );
+    /// @notice `contribution` settlement was pulled from `shop` for `orders` orders; the pool now
+    /// holds `assetsAfter` against `supplyAfter` GP.
+    event OrdersSettled(address indexed shop, uint256 orders, uint256 contribution, uint256 assetsAfter, uint256 supplyAfter);
+    /// @notice `holder` burned `points` GP worth `gross`; `fee` stayed in the pool, `payout` went to `receiver`.
+    event Redeemed(
+        address indexed holder,
+        address indexed receiver,
+        uint256 points,
+        uint256 gross,
+        uint256 fee,
+        uint256 payout
+    );
+    /// @notice The last GP was redeemed at `assets / supply`; the next order is priced at no less.
+    event ReferencePriceRecorded(uint256 assets, uint256 supply);
+    /// @notice A parameter changed from `previousValue` to `newValue`.
+    event ParameterChanged(Parameter indexed parameter, uint256 previousValue, uint256 newValue);
+    /// @notice `amount` of settlement held outside `assets()` was sent to `to`.
+    event SurplusSwept(address indexed to, uint256 amount);
+    /// @notice `amount` of settlement held outside `assets()` was added to the assets.
+    event SurplusAbsorbed(uint256 amount, uint256 assetsAfter);
+
+    /// @notice The order `orderKey` was recorded before; the pool never records an order twice.
+    error PoolOrderAlreadyRecorded(bytes32 orderKey);
+    /// @notice The order's amount is above the largest allowed, `maxAmount`.
+    error PoolOrderTooLarge(bytes32 orderKey, uint256 amount, uint256 maxAmount);
+    /// @notice The order is too small to mint one GP base unit at the current price.
+    error PoolOrderTooSmall(bytes32 orderKey, uint256 amount);
+    /// @notice The settlement token moved `received` into the pool where `expected` was pulled
+    /// (a fee-on-transfer token, for example): the order would not be backed.
+    error PoolSettlementShortfall(address shop, uint256 expected, uint256 received);
+    /// @notice A redemption of zero GP.
+    error PoolZeroRedemption();
+    /// @notice A redemption of `points` GP when only `supply` exist.
+    error PoolRedemptionExceedsSupply(uint256 points, uint256 supply);
+    /// @notice The payout `payout` is below the caller's minimum `minPayout`.
+    error PoolPayoutBelowMinimum(uint256 payout, uint256 minPayout);
+    /// @notice The zero address cannot receive settlement or hold a role.
+    error PoolInvalidAddress();
+    /// @notice `value` is outside `[min, max]` for `parameter`.
+    error PoolParameterOutOfRange(Parameter parameter, uint256 value, uint256 min, uint256 max);
+    /// @notice The settlement token has `decimals` decimals; at most 18 are supported.
+    error PoolUnsupportedDecimals(uint8 decimals);
+    /// @notice `amount` of surplus was asked for; only `available` is held outside the assets.
+    error PoolSurplusExceeded(uint256 amount, uint256 available);
+
+    /// @notice Records one order of `shop`, pulling its contribution from `shop`. Relayer only.
+    /// @return points GP minted to the buyer.
+    function recordOrder(address shop, Order calldata order) external returns (uint256 points);
+
+    /// @notice Records many orders of many shops in one transaction, each priced after the ones
+    /// before it; each group's contribution is pulled once. All or nothing. Relayer only.
+    function recordOrders(ShopOrders[] calldata batch) external;
+
+    /// @notice Burns `points` of the caller's GP and pays their value less the exit fee to `receiver`.
+    /// @return payout Settlement base units paid.
+    function redeem(uint256 points, address receiver, uint256 minPayout) external returns (uint256 payout);
+
+    /// @notice Sets one parameter within its bounds. Parameter role only.
+    function setParameter(Parameter parameter, uint256 value) external;
+
+    /// @notice Pauses orders. Redemptions stay open: every GP can be redeemed at any time.
+    function pause() external;
+
+    /// @notice Resumes orders.
+    function unpause() external;
+
+    /// @notice Sends `amount` of settlement held outside the assets (sent here by mistake) to `to`.
+    function sweepSurplus(address to, uint256 amount) external;
+
+    /// @notice Adds `amount` of settlement held outside the assets to them, which can only raise the price.
+    function absorbSurplus(uint256 amount) external;
+
+    /// @notice The settlement token.
+    function settlement() external view returns (IERC20Metadata);
+
+    /// @notice The GP token this pool created.
+    function points() external view returns (IGreenPoints);
+
+    /// @notice Settlement base units recorded as backing the GP supply.
+    function assets() external view returns (uint256);
+
+    /// @notice Settlement held beyond `assets()`: donations and tokens sent by mistake.
+    function surplus() external view returns (uint256);
+
+    /// @notice The current parameters.
+    function parameters() external view returns (Parameters memory);
+
+    /// @notice The largest order amount, in settlement base units.
+    function maxOrderAmount() external view returns (uint256);
+
+    /// @notice The price the next order is priced at, as `priceAssets / priceSupply` settlement
+    /// base units per GP base unit: `assets() / totalSupply` while GP exist; otherwise the higher
+    /// of the initial price and the price of the last redemption that emptied the supply.
+    function priceRatio() external view returns (uint256 priceAssets, uint256 priceSupply);
+
+    /// @notice The key under which an order of `shop` with `orderId` is recorded.
+    function orderKey(address shop, bytes32 orderId) external pure returns (bytes32);
+
+    /// @notice Whether the order `orderKey` has been recorded.
+    function isOrderRecorded(bytes32 key) external view returns (bool);
+
+    /// @notice Exactly what `recordOrder` of `amount` would pull and mint now (reverts as it would
+    /// for an amount too small or too large, and when the cap would be passed).
+    function previewOrder(uint256 amount) external view returns (uint256 contribution, uint256 points);
+
+    /// @notice Exactly what redeeming `points` GP would pay now.
+    function previewRedeem(uint256 points) external view returns (uint256 gross, uint256 fee, uint256 payout);
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IGreenPoints} from "../interfaces/IGreenPoints.sol";
+import {IPool} from "../interfaces/IPool.sol";
+import {PointsMath} from "../libraries/PointsMath.sol";
+import {GreenPoints} from "../token/GreenPoints.sol";
+
+/**
+ * @title Pool
+ * @notice The settlement pool behind Green Points. See {IPool} for the rules and invariants.
+ *
+ * Where the invariants are easy to break:
+ * - `_assets` is the recorded backing, never `balanceOf`: a transfer into the pool that is not
+ *   an order is surplus until swept or absorbed, so a donation cannot move the price by itself.
+ * - Every conversion goes through `_toPoints` or `_toAssets`, both Floor, and the contribution
+ *   and the exit fee round up (PointsMath): each rounding leaves the unit in the pool.
+ * - When a redemption empties the supply, its price is kept in `_lastAssets / _lastSupply` and
+ *   the next order is priced at no less (`_priceRatio`), so the price does not restart lower.
+ * - Settlement is pulled, and its arrival checked, before any GP of the same orders is minted.
+ */
+contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20Metadata;
+
+    /// @notice May record orders.
+    bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
+    /// @notice May change `poolShare`, `mintShare`, `exitFee` and `initialPrice` within bounds.
+    bytes32 public constant PARAMETER_ROLE = keccak256("PARAMETER_ROLE");
+    /// @notice May pause and resume orders.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice The highest exit fee, in basis points: a holder always gets at least half the value.
+    uint256 public constant MAX_EXIT_FEE = 5_000;
+    /// @notice The largest order, in whole settlement units.
+    uint256 public constant MAX_ORDER_UNITS = 1e12;
+    /// @notice The highest initial price, in whole settlement units per GP.
+    uint256 public constant MAX_INITIAL_PRICE_UNITS = 1e6;
+
+    IERC20Metadata private immutable _SETTLEMENT;
+    IGreenPoints private immutable _POINTS;
+    /// @dev One whole settlement unit in base units, `10 ** decimals`, read at deployment.
+    uint256 private immutable _UNIT;
+
+    Parameters private _params;
+    uint256 private _assets;
+    uint256 private _lastAssets;
+    uint256 private _lastSupply;
+    mapping(bytes32 orderKey => bool) private _recorded;
+
+    /// @param settlement_ The settlement token (at most 18 decimals; 6 and 18 are tested).
+    /// @param pointsName Name of the GP token this pool creates.
+    /// @param pointsSymbol Symbol of the GP token.
+    /// @param maxIssuance GP base units that can ever be minted, fixed for ever.
+    /// @param initial The starting parameters, each checked against its bounds.
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE`, which grants the other roles and handles surplus.
+    constructor(
+        IERC20Metadata settlement_,
+        string memory pointsName,
+        string memory pointsSymbol,
+        uint256 maxIssuance,
+        Parameters memory initial,
+        address admin
+    ) {
+        if (address(settlement_) == address(0) || admin == address(0)) revert PoolInvalidAddress();
+        uint8 decimals = settlement_.decimals();
+        if (decimals > 18) revert PoolUnsupportedDecimals(decimals);
+        _SETTLEMENT = settlement_;
+        _UNIT = 10 ** decimals;
+        _POINTS = new GreenPoints(pointsName, pointsSymbol, maxIssuance);
+        _setParameter(Parameter.PoolShare, initial.poolShare);
+        _setParameter(Parameter.MintShare, initial.mintShare);
+        _setParameter(Parameter.ExitFee, initial.exitFee);
+        _setParameter(Parameter.InitialPrice, initial.initialPrice);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    /// @inheritdoc IPool
+    function recordOrder(address shop, Order calldata order)
+        external
+        onlyRole(RELAYER_ROLE)
+        whenNotPaused
+        nonReentrant
+        returns (uint256 points_)
+    {
+        Parameters memory p = _params;
+        uint256 assetsBefore = _assets;
+        uint256 supplyBefore = _POINTS.totalSupply();
+        bytes32 key = _claimOrderKey(shop, order.orderId);
+        uint256 contributionAmount;
+        (contributionAmount, points_) = _quoteOrder(key, order.amount, p, assetsBefore, supplyBefore);
+
+        _collect(shop, contributionAmount);
+        uint256 assetsAfter = assetsBefore + contributionAmount;
+        _assets = assetsAfter;
+        _POINTS.mint(order.buyer, points_);
+        emit OrderRecorded(key, shop, order.buyer, order.amount, contributionAmount, points_);
+        emit OrdersSettled(shop, 1, contributionAmount, assetsAfter, supplyBefore + points_);
+    }
+
+    /// @inheritdoc IPool
+    function recordOrders(ShopOrders[] calldata batch) external onlyRole(RELAYER_ROLE) whenNotPaused nonReentrant {
+        Parameters memory p = _params;
+        uint256 assets_ = _assets;
+        uint256 supply = _POINTS.totalSupply();
+        for (uint256 g = 0; g < batch.length; ++g) {
+            (assets_, supply) = _recordShopOrders(batch[g].shop, batch[g].orders, p, assets_, supply);
+        }
+    }
+
+    /// @dev Prices the orders one after another, pulls their total once, then mints and reports.
+    function _recordShopOrders(
+        address shop,
+        Order[] calldata orders,
+        Parameters memory p,
+        uint256 assets_,
+        uint256 supply
+    ) private returns (uint256, uint256) {
+        uint256 count = orders.length;
+        if (count == 0) return (assets_, supply);
+        uint256[] memory contributions = new uint256[](count);
+        uint256[] memory minted = new uint256[](count);
+        uint256 collected = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 key = _claimOrderKey(shop, orders[i].orderId);
+            (contributions[i], minted[i]) = _quoteOrder(key, orders[i].amount, p, assets_, supply);
+            assets_ += contributions[i];
+            supply += minted[i];
+            collected += contributions[i];
+        }
+
+        _collect(shop, collected);
+        _assets = assets_;
+        _mintOrders(shop, orders, contributions, minted);
+        emit OrdersSettled(shop, count, collected, assets_, supply);
+        return (assets_, supply);
+    }
+
+    /// @dev Mints each order's GP to its buyer and reports it; the settlement is already in.
+    function _mintOrders(
+        address shop,
+        Order[] calldata orders,
+        uint256[] memory contributions,
+        uint256[] memory minted
+    ) private {
+        for (uint256 i = 0; i < orders.length; ++i) {
+            Order calldata order = orders[i];
+            _POINTS.mint(order.buyer, minted[i]);
+            emit OrderRecorded(
+                orderKey(shop, order.orderId),
+                shop,
+                order.buyer,
+                order.amount,
+                contributions[i],
+                minted[i]
+            );
+        }
+    }
+
+    /// @dev Marks the order as recorded, refusing one recorded before.
+    function _claimOrderKey(address shop, bytes32 orderId) private returns (bytes32 key) {
+        key = orderKey(shop, orderId);
+        if (_recorded[key]) revert PoolOrderAlreadyRecorded(key);
+        _recorded[key] = true;
+    }
+
+    /// @dev The contribution and the GP of an order of `amount`, priced at `assets_ / supply`.
+    function _quoteOrder(
+        bytes32 key,
+        uint256 amount,
+        Parameters memory p,
+        uint256 assets_,
+        uint256 supply
+    ) private view returns (uint256 contributionAmount, uint256 points_) {
+        uint256 maxAmount = maxOrderAmount();
+        if (amount > maxAmount) revert PoolOrderTooLarge(key, amount, maxAmount);
+        contributionAmount = PointsMath.contribution(amount, p.poolShare);
+        (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
+        points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
+        if (points_ == 0) revert PoolOrderTooSmall(key, amount);
+    }
+
+    /// @dev Pulls `amount` from `shop` and checks that all of it arrived.
+    function _collect(address shop, uint256 amount) private {
+        uint256 balanceBefore = _SETTLEMENT.balanceOf(address(this));
+        _SETTLEMENT.safeTransferFrom(shop, address(this), amount);
+        uint256 received = _SETTLEMENT.balanceOf(address(this)) - balanceBefore;
+        if (received < amount) revert PoolSettlementShortfall(shop, amount, received);
+    }
+
+    // ---------------------------------------------------------------- redemption
+
+    /// @inheritdoc IPool
+    function redeem(uint256 points_, address receiver, uint256 minPayout)
+        external
+        nonReentrant
+        returns (uint256 payout)
+    {
+        if (points_ == 0) revert PoolZeroRedemption();
+        if (receiver == address(0)) revert PoolInvalidAddress();
+        uint256 assetsBefore = _assets;
+        uint256 supplyBefore = _POINTS.totalSupply();
+        _POINTS.burn(msg.sender, points_);
+
+        uint256 gross;
+        uint256 fee;
+        (gross, fee, payout) = _quoteRedeem(points_, _params.exitFee, assetsBefore, supplyBefore);
+        if (payout < minPayout) revert PoolPayoutBelowMinimum(payout, minPayout);
+        _assets = assetsBefore - payout;
+        if (points_ == supplyBefore) {
+            _lastAssets = assetsBefore;
+            _lastSupply = supplyBefore;
+            emit ReferencePriceRecorded(assetsBefore, supplyBefore);
+        }
+        emit Redeemed(msg.sender, receiver, points_, gross, fee, payout);
+        _SETTLEMENT.safeTransfer(receiver, payout);
+    }
+
+    /// @dev The gross value, fee and payout of `points_` GP at `assets_ / supply`.
+    function _quoteRedeem(uint256 points_, uint256 exitFeeBps, uint256 assets_, uint256 supply)
+        private
+        pure
+        returns (uint256 gross, uint256 fee, uint256 payout)
+    {
+        gross = _toAssets(points_, assets_, supply);
+        fee = PointsMath.exitFee(gross, exitFeeBps);
+        payout = gross - fee;
+    }
+
+    // ---------------------------------------------------------------- conversions
+
+    /// @dev Floor: an order never yields more points than its contribution justifies.
+    function _toPoints(uint256 value, uint256 priceAssets, uint256 priceSupply) private pure returns (uint256) {
+        return PointsMath.toPoints(value, priceAssets, priceSupply, Math.Rounding.Floor);
+    }
+
+    /// @dev Floor: a redemption never takes more than its points' share of the assets.
+    function _toAssets(uint256 points_, uint256 assets_, uint256 supply) private pure returns (uint256) {
+        return PointsMath.toAssets(points_, assets_, supply, Math.Rounding.Floor);
+    }
+
+    /// @dev The price of the next order: the pool's own while GP exist, else the higher of the
+    /// initial price and the price at which the supply last emptied.
+    function _priceRatio(Parameters memory p, uint256 assets_, uint256 supply)
+        private
+        view
+        returns (uint256 priceAssets, uint256 priceSupply)
+    {
+        if (supply != 0) return (assets_, supply);
+        uint256 lastAssets = _lastAssets;
+        uint256 lastSupply = _lastSupply;
+        if (lastSupply != 0 && lastAssets * PointsMath.ONE_POINT > uint256(p.initialPrice) * lastSupply) {
+            return (lastAssets, lastSupply);
+        }
+        return (p.initialPrice, PointsMath.ONE_POINT);
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// @inheritdoc IPool
+    function setParameter(Parameter parameter, uint256 value) external onlyRole(PARAMETER_ROLE) {
+        _setParameter(parameter, value);
+    }
+
+    function _setParameter(Parameter parameter, uint256 value) private {
+        (uint256 min, uint256 max) = parameterBounds(parameter);
+        if (value < min || value > max) revert PoolParameterOutOfRange(parameter, value, min, max);
+        uint256 previous;
+        // The casts cannot truncate: every bound fits the field (BPS in uint16, prices in uint128).
+        if (parameter == Parameter.PoolShare) {
+            previous = _params.poolShare;
+            _params.poolShare = uint16(value);
+        } else if (parameter == Parameter.MintShare) {
+            previous = _params.mintShare;
+            _params.mintShare = uint16(value);
+        } else if (parameter == Parameter.ExitFee) {
+            previous = _params.exitFee;
+            _params.exitFee = uint16(value);
+        } else {
+            previous = _params.initialPrice;
+            _params.initialPrice = uint128(value);
+        }
+        emit ParameterChanged(parameter, previous, value);
+    }
+
+    /// @notice The inclusive bounds of `parameter`.
+    function parameterBounds(Parameter parameter) public view returns (uint256 min, uint256 max) {
+        if (parameter == Parameter.PoolShare || parameter == Parameter.MintShare) return (1, PointsMath.BPS);
+        if (parameter == Parameter.ExitFee) return (0, MAX_EXIT_FEE);
+        return (1, MAX_INITIAL_PRICE_UNITS * _UNIT);
+    }
+
+    /// @inheritdoc IPool
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IPool
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /// @inheritdoc IPool
+    function sweepSurplus(address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        if (to == address(0)) revert PoolInvalidAddress();
+        _checkSurplus(amount);
+        emit SurplusSwept(to, amount);
+        _SETTLEMENT.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IPool
+    function absorbSurplus(uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        _checkSurplus(amount);
+        uint256 assetsAfter = _assets + amount;
+        _assets = assetsAfter;
+        emit SurplusAbsorbed(amount, assetsAfter);
+    }
+
+    function _checkSurplus(uint256 amount) private view {
+        uint256 available = surplus();
+        if (amount > available) revert PoolSurplusExceeded(amount, available);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IPool
+    function settlement() external view returns (IERC20Metadata) {
+        return _SETTLEMENT;
+    }
+
+    /// @inheritdoc IPool
+    function points() external view returns (IGreenPoints) {
+        return _POINTS;
+    }
+
+    /// @inheritdoc IPool
+    function assets() external view returns (uint256) {
+        return _assets;
+    }
+
+    /// @inheritdoc IPool
+    function surplus() public view returns (uint256) {
+        uint256 balance = _SETTLEMENT.balanceOf(address(this));
+        return balance > _assets ? balance - _assets : 0;
+    }
+
+    /// @inheritdoc IPool
+    function parameters() external view returns (Parameters memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IPool
+    function maxOrderAmount() public view returns (uint256) {
+        return MAX_ORDER_UNITS * _UNIT;
+    }
+
+    /// @inheritdoc IPool
+    function priceRatio() external view returns (uint256 priceAssets, uint256 priceSupply) {
+        return _priceRatio(_params, _assets, _POINTS.totalSupply());
+    }
+
+    /// @inheritdoc IPool
+    function orderKey(address shop, bytes32 orderId) public pure returns (bytes32) {
+        return keccak256(abi.encode(shop, orderId));
+    }
+
+    /// @inheritdoc IPool
+    function isOrderRecorded(bytes32 key) external view returns (bool) {
+        return _recorded[key];
+    }
+
+    /// @inheritdoc IPool
+    function previewOrder(uint256 amount) external view returns (uint256 contributionAmount, uint256 points_) {
+        (contributionAmount, points_) = _quoteOrder(bytes32(0), amount, _params, _assets, _POINTS.totalSupply());
+        uint256 mintedAfter = _POINTS.totalMinted() + points_;
+        uint256 cap = _POINTS.maxIssuance();
+        if (mintedAfter > cap) revert IGreenPoints.GreenPointsCapExceeded(mintedAfter, cap);
+    }
+
+    /// @inheritdoc IPool
+    function previewRedeem(uint256 points_) external view returns (uint256 gross, uint256 fee, uint256 payout) {
+        if (points_ == 0) return (0, 0, 0);
+        uint256 supply = _POINTS.totalSupply();
+        if (points_ > supply) revert PoolRedemptionExceedsSupply(points_, supply);
+        return _quoteRedeem(points_, _params.exitFee, _assets, supply);
+    }
+}

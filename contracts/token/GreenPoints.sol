@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: UNLICENSED
+pragma solidity 0.8.28;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {IGreenPoints} from "../interfaces/IGreenPoints.sol";
+
+/**
+ * @title GreenPoints
+ * @notice The GP token. Created by the pool, which is its only minter and burner; the cap is set
+ * in the constructor and has no setter. See {IGreenPoints} for the invariants.
+ */
+contract GreenPoints is ERC20Permit, IGreenPoints {
+    /// @notice The largest cap a deployment may choose: keeps every price product inside 256 bits.
+    uint256 public constant MAX_ISSUANCE_LIMIT = type(uint128).max;
+
+    address private immutable _POOL;
+    uint256 private immutable _MAX_ISSUANCE;
+    uint256 private _totalMinted;
+
+    /// @param name_ Token name, also the EIP-712 domain name of permits.
+    /// @param symbol_ Token symbol.
+    /// @param maxIssuance_ GP base units that can ever be minted.
+    constructor(string memory name_, string memory symbol_, uint256 maxIssuance_)
+        ERC20(name_, symbol_)
+        ERC20Permit(name_)
+    {
+        if (maxIssuance_ == 0 || maxIssuance_ > MAX_ISSUANCE_LIMIT) {
+            revert GreenPointsInvalidCap(maxIssuance_, MAX_ISSUANCE_LIMIT);
+        }
+        _POOL = msg.sender;
+        _MAX_ISSUANCE = maxIssuance_;
+    }
+
+    modifier onlyPool() {
+        if (msg.sender != _POOL) revert GreenPointsUnauthorized(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IGreenPoints
+    function pool() external view returns (address) {
+        return _POOL;
+    }
+
+    /// @inheritdoc IGreenPoints
+    function maxIssuance() external view returns (uint256) {
+        return _MAX_ISSUANCE;
+    }
+
+    /// @inheritdoc IGreenPoints
+    function totalMinted() external view returns (uint256) {
+        return _totalMinted;
+    }
+
+    /// @inheritdoc IGreenPoints
+    function mint(address to, uint256 amount) external onlyPool {
+        uint256 mintedAfter = _totalMinted + amount;
+        if (mintedAfter > _MAX_ISSUANCE) revert GreenPointsCapExceeded(mintedAfter, _MAX_ISSUANCE);
+        _totalMinted = mintedAfter;
+        _mint(to, amount);
+    }
+
+    /// @inheritdoc IGreenPoints
+    function burn(address from, uint256 amount) external onlyPool {
+        _burn(from, amount);
+    }
+}

@@ -1,0 +1,325 @@
+/**
+ * The reference model of contracts/pool/Pool.sol and contracts/token/GreenPoints.sol: the same
+ * state in bigints and maps, the same checks in the same order, the same rounding (through
+ * points-math.ts). A refused operation throws a {@link PoolRevert} named after the contract's
+ * custom error and changes nothing. Tests drive it beside the contracts; the relayer and the
+ * dashboard use it to preview.
+ */
+import {
+  BPS,
+  ONE_POINT,
+  Rounding,
+  contribution as contributionOf,
+  exitFee as exitFeeOf,
+  mintValue,
+  toAssets,
+  toPoints,
+} from "./points-math";
+
+/** Same ordinals as `IPool.Parameter`. */
+export enum Parameter {
+  PoolShare = 0,
+  MintShare = 1,
+  ExitFee = 2,
+  InitialPrice = 3,
+}
+
+export interface PoolParameters {
+  poolShare: bigint;
+  mintShare: bigint;
+  exitFee: bigint;
+  /** Settlement base units per whole GP while no GP exist. */
+  initialPrice: bigint;
+}
+
+/** One order; `key` is the contract's `orderKey(shop, orderId)`, computed by the caller. */
+export interface ModelOrder {
+  key: string;
+  buyer: string;
+  amount: bigint;
+}
+
+export interface ModelShopOrders {
+  shop: string;
+  orders: readonly ModelOrder[];
+}
+
+export interface OrderQuote {
+  contribution: bigint;
+  points: bigint;
+}
+
+export interface RecordedOrder extends OrderQuote {
+  key: string;
+  shop: string;
+  buyer: string;
+  amount: bigint;
+}
+
+export interface RedemptionQuote {
+  gross: bigint;
+  fee: bigint;
+  payout: bigint;
+}
+
+/** A refusal, named and with the arguments of the contract's custom error. */
+export class PoolRevert extends Error {
+  constructor(
+    readonly errorName: string,
+    readonly args: readonly (bigint | string)[],
+  ) {
+    super(`${errorName}(${args.map(String).join(", ")})`);
+    this.name = "PoolRevert";
+  }
+}
+
+/** Contract constants, mirrored. */
+export const MAX_EXIT_FEE = 5_000n;
+export const MAX_ORDER_UNITS = 10n ** 12n;
+export const MAX_INITIAL_PRICE_UNITS = 10n ** 6n;
+
+export interface PoolModelConfig {
+  settlementDecimals: number;
+  maxIssuance: bigint;
+  parameters: PoolParameters;
+}
+
+/** The observable state; `balances` holds every GP holder's balance. */
+export interface PoolState {
+  assets: bigint;
+  supply: bigint;
+  minted: bigint;
+  /** Settlement held by the pool contract: assets plus surplus. */
+  held: bigint;
+  lastAssets: bigint;
+  lastSupply: bigint;
+  parameters: PoolParameters;
+  recorded: Set<string>;
+  balances: Map<string, bigint>;
+}
+
+export class PoolModel {
+  readonly unit: bigint;
+  readonly maxIssuance: bigint;
+  private state: PoolState;
+
+  constructor(config: PoolModelConfig) {
+    if (config.settlementDecimals > 18) {
+      throw new PoolRevert("PoolUnsupportedDecimals", [BigInt(config.settlementDecimals)]);
+    }
+    this.unit = 10n ** BigInt(config.settlementDecimals);
+    this.maxIssuance = config.maxIssuance;
+    this.state = {
+      assets: 0n,
+      supply: 0n,
+      minted: 0n,
+      held: 0n,
+      lastAssets: 0n,
+      lastSupply: 0n,
+      parameters: { poolShare: 0n, mintShare: 0n, exitFee: 0n, initialPrice: 0n },
+      recorded: new Set(),
+      balances: new Map(),
+    };
+    const p = config.parameters;
+    this.setParameter(Parameter.PoolShare, p.poolShare);
+    this.setParameter(Parameter.MintShare, p.mintShare);
+    this.setParameter(Parameter.ExitFee, p.exitFee);
+    this.setParameter(Parameter.InitialPrice, p.initialPrice);
+  }
+
+  get assets(): bigint {
+    return this.state.assets;
+  }
+  get supply(): bigint {
+    return this.state.supply;
+  }
+  get minted(): bigint {
+    return this.state.minted;
+  }
+  get held(): bigint {
+    return this.state.held;
+  }
+  get surplus(): bigint {
+    return this.state.held > this.state.assets ? this.state.held - this.state.assets : 0n;
+  }
+  get parameters(): PoolParameters {
+    return { ...this.state.parameters };
+  }
+  get maxOrderAmount(): bigint {
+    return MAX_ORDER_UNITS * this.unit;
+  }
+  balanceOf(holder: string): bigint {
+    return this.state.balances.get(holder.toLowerCase()) ?? 0n;
+  }
+  holders(): string[] {
+    return [...this.state.balances.entries()].filter(([, b]) => b > 0n).map(([h]) => h);
+  }
+  isOrderRecorded(key: string): boolean {
+    return this.state.recorded.has(key.toLowerCase());
+  }
+
+  /** The price of the next order, as `[priceAssets, priceSupply]` (see `IPool.priceRatio`). */
+  priceRatio(): [bigint, bigint] {
+    return this.priceRatioAt(this.state, this.state.assets, this.state.supply);
+  }
+
+  parameterBounds(parameter: Parameter): [bigint, bigint] {
+    if (parameter === Parameter.PoolShare || parameter === Parameter.MintShare) return [1n, BPS];
+    if (parameter === Parameter.ExitFee) return [0n, MAX_EXIT_FEE];
+    return [1n, MAX_INITIAL_PRICE_UNITS * this.unit];
+  }
+
+  setParameter(parameter: Parameter, value: bigint): void {
+    const [min, max] = this.parameterBounds(parameter);
+    if (value < min || value > max) {
+      throw new PoolRevert("PoolParameterOutOfRange", [BigInt(parameter), value, min, max]);
+    }
+    const p = this.state.parameters;
+    if (parameter === Parameter.PoolShare) p.poolShare = value;
+    else if (parameter === Parameter.MintShare) p.mintShare = value;
+    else if (parameter === Parameter.ExitFee) p.exitFee = value;
+    else p.initialPrice = value;
+  }
+
+  /** What `previewOrder(amount)` returns, or the error it reverts with. */
+  previewOrder(amount: bigint): OrderQuote {
+    const s = this.state;
+    const quote = this.quoteOrder(s, "0x" + "00".repeat(32), amount, s.assets, s.supply);
+    const mintedAfter = s.minted + quote.points;
+    if (mintedAfter > this.maxIssuance) {
+      throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    }
+    return quote;
+  }
+
+  /** What `previewRedeem(points)` returns, or the error it reverts with. */
+  previewRedeem(points: bigint): RedemptionQuote {
+    if (points === 0n) return { gross: 0n, fee: 0n, payout: 0n };
+    const s = this.state;
+    if (points > s.supply) throw new PoolRevert("PoolRedemptionExceedsSupply", [points, s.supply]);
+    return this.quoteRedeem(points, s.parameters.exitFee, s.assets, s.supply);
+  }
+
+  /**
+   * `recordOrders(batch)`: all or nothing, with the contract's order of checks: per shop, every
+   * order's key and quote, then the settlement pull, then the mints (where the cap is checked).
+   */
+  recordOrders(batch: readonly ModelShopOrders[]): RecordedOrder[] {
+    const next = cloneState(this.state);
+    const recorded: RecordedOrder[] = [];
+    for (const group of batch) {
+      const quotes: RecordedOrder[] = [];
+      for (const order of group.orders) {
+        const key = order.key.toLowerCase();
+        if (next.recorded.has(key)) throw new PoolRevert("PoolOrderAlreadyRecorded", [order.key]);
+        next.recorded.add(key);
+        const quote = this.quoteOrder(next, order.key, order.amount, next.assets, next.supply);
+        next.assets += quote.contribution;
+        next.supply += quote.points;
+        next.held += quote.contribution;
+        quotes.push({ ...quote, key: order.key, shop: group.shop, buyer: order.buyer, amount: order.amount });
+      }
+      for (const q of quotes) {
+        const mintedAfter = next.minted + q.points;
+        if (mintedAfter > this.maxIssuance) {
+          throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+        }
+        next.minted = mintedAfter;
+        credit(next, q.buyer, q.points);
+      }
+      recorded.push(...quotes);
+    }
+    this.state = next;
+    return recorded;
+  }
+
+  /** `recordOrder(shop, order)`: a batch of one. */
+  recordOrder(shop: string, order: ModelOrder): RecordedOrder {
+    return this.recordOrders([{ shop, orders: [order] }])[0];
+  }
+
+  /** `redeem(points, receiver, minPayout)` by `holder`. */
+  redeem(holder: string, points: bigint, minPayout = 0n): RedemptionQuote {
+    const s = this.state;
+    if (points === 0n) throw new PoolRevert("PoolZeroRedemption", []);
+    const balance = this.balanceOf(holder);
+    if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [holder, balance, points]);
+    const quote = this.quoteRedeem(points, s.parameters.exitFee, s.assets, s.supply);
+    if (quote.payout < minPayout) throw new PoolRevert("PoolPayoutBelowMinimum", [quote.payout, minPayout]);
+    if (points === s.supply) {
+      s.lastAssets = s.assets;
+      s.lastSupply = s.supply;
+    }
+    s.assets -= quote.payout;
+    s.held -= quote.payout;
+    s.supply -= points;
+    credit(s, holder, -points);
+    return quote;
+  }
+
+  /** An ERC-20 transfer of GP between holders. */
+  transfer(from: string, to: string, points: bigint): void {
+    const balance = this.balanceOf(from);
+    if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [from, balance, points]);
+    credit(this.state, from, -points);
+    credit(this.state, to, points);
+  }
+
+  /** Settlement sent straight to the pool contract, outside any order. */
+  donate(amount: bigint): void {
+    this.state.held += amount;
+  }
+
+  sweepSurplus(amount: bigint): void {
+    this.checkSurplus(amount);
+    this.state.held -= amount;
+  }
+
+  absorbSurplus(amount: bigint): void {
+    this.checkSurplus(amount);
+    this.state.assets += amount;
+  }
+
+  private checkSurplus(amount: bigint): void {
+    const available = this.surplus;
+    if (amount > available) throw new PoolRevert("PoolSurplusExceeded", [amount, available]);
+  }
+
+  private quoteOrder(s: PoolState, key: string, amount: bigint, assets: bigint, supply: bigint): OrderQuote {
+    const maxAmount = this.maxOrderAmount;
+    if (amount > maxAmount) throw new PoolRevert("PoolOrderTooLarge", [key, amount, maxAmount]);
+    const p = s.parameters;
+    const contribution = contributionOf(amount, p.poolShare);
+    const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
+    const points = toPoints(mintValue(contribution, p.mintShare), priceAssets, priceSupply, Rounding.Floor);
+    if (points === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, amount]);
+    return { contribution, points };
+  }
+
+  private quoteRedeem(points: bigint, feeBps: bigint, assets: bigint, supply: bigint): RedemptionQuote {
+    const gross = toAssets(points, assets, supply, Rounding.Floor);
+    const fee = exitFeeOf(gross, feeBps);
+    return { gross, fee, payout: gross - fee };
+  }
+
+  private priceRatioAt(s: PoolState, assets: bigint, supply: bigint): [bigint, bigint] {
+    if (supply !== 0n) return [assets, supply];
+    const initial = s.parameters.initialPrice;
+    if (s.lastSupply !== 0n && s.lastAssets * ONE_POINT > initial * s.lastSupply) return [s.lastAssets, s.lastSupply];
+    return [initial, ONE_POINT];
+  }
+}
+
+function credit(s: PoolState, holder: string, delta: bigint): void {
+  const h = holder.toLowerCase();
+  s.balances.set(h, (s.balances.get(h) ?? 0n) + delta);
+}
+
+function cloneState(s: PoolState): PoolState {
+  return {
+    ...s,
+    parameters: { ...s.parameters },
+    recorded: new Set(s.recorded),
+    balances: new Map(s.balances),
+  };
+}
