@@ -3,6 +3,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
 import { type PoolModelConfig, type PoolParameters } from "../../server/domain/pool-model";
+import { deployMockStablecoin, deployPoolContracts } from "../../server/adapters/chain/deploy";
 
 export const GP = 10n ** 18n;
 
@@ -41,16 +42,13 @@ export async function deployPool(options: PoolDeployment): Promise<PoolFixture> 
   const shops = rest.slice(0, 3);
   const users = rest.slice(3, 9);
 
-  const settlement = await ethers.deployContract("MockStablecoin", ["Test Dollar", "TUSD", decimals]);
-  const pool = await ethers.deployContract("Pool", [
-    await settlement.getAddress(),
-    "Green Points",
-    "GP",
+  const settlement = await deployMockStablecoin(admin, decimals);
+  const { pool, points } = await deployPoolContracts(admin, {
+    settlement: await settlement.getAddress(),
     maxIssuance,
-    toContractParameters(parameters),
-    admin.address,
-  ]);
-  const points = await ethers.getContractAt("GreenPoints", await pool.points());
+    parameters,
+    admin: admin.address,
+  });
   await pool.connect(admin).grantRole(await pool.RELAYER_ROLE(), relayer.address);
   await pool.connect(admin).grantRole(await pool.PARAMETER_ROLE(), admin.address);
   await pool.connect(admin).grantRole(await pool.PAUSER_ROLE(), admin.address);
