@@ -1,0 +1,103 @@
+/**
+ * `npm run bench`: gas of the pool's operations on Hardhat's in-process chain, beside the
+ * OrderFloor reference (contracts/bench/) that does only what an order cannot avoid. Prints the
+ * figures and writes them to bench/results.json. Gas is deterministic for a given compiler and
+ * hardfork; nothing here is asserted by the tests.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ethers, config as hardhatConfig } from "hardhat";
+import { deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+
+const DECIMALS = 6;
+const UNIT = 10n ** BigInt(DECIMALS);
+const GP = 10n ** 18n;
+const BATCH_SIZES = [1, 10, 100];
+
+let counter = 0;
+const nextId = () => ethers.id(`bench-${counter++}`);
+
+async function main() {
+  const [operator, shop, ...rest] = await ethers.getSigners();
+  const buyers = Array.from({ length: 100 }, (_, i) => ethers.getAddress(ethers.zeroPadValue(ethers.toBeHex(0x1000 + i), 20)));
+  const redeemer = rest[0];
+
+  const settlement = await deployMockStablecoin(operator, DECIMALS);
+  const { pool, points } = await deployPoolContracts(operator, {
+    settlement: await settlement.getAddress(),
+    maxIssuance: 10n ** 12n * GP,
+    parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT },
+    admin: operator.address,
+  });
+  await (await pool.grantRole(await pool.RELAYER_ROLE(), operator.address)).wait();
+  await (await settlement.mint(shop.address, 10n ** 12n * UNIT)).wait();
+  await (await settlement.connect(shop).approve(await pool.getAddress(), ethers.MaxUint256)).wait();
+  const floor = await ethers.deployContract("OrderFloor");
+  await floor.waitForDeployment();
+
+  const order = (buyer: string, amount = 100n * UNIT) => ({ orderId: nextId(), buyer, amount });
+  const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) => Number((await (await tx).wait())!.gasUsed);
+
+  // Warm-up: every buyer already holds GP (a returning holder), as in steady operation; the
+  // reference gets the same non-zero balance slots.
+  await (await pool.recordOrders([{ shop: shop.address, orders: buyers.map((b) => order(b)) }])).wait();
+  await (await pool.recordOrder(shop.address, order(redeemer.address))).wait();
+  await (await floor.record(buyers.map(() => nextId()), buyers, buyers.map(() => 1n))).wait();
+
+  const figures: Record<string, number> = {};
+  figures.order_single_returning_holder = await gasOf(pool.recordOrder(shop.address, order(buyers[0])));
+  figures.order_single_new_holder = await gasOf(pool.recordOrder(shop.address, order(ethers.Wallet.createRandom().address)));
+
+  const batches: { size: number; pool: number; floor: number; poolPerOrder: number; floorPerOrder: number; ratio: number }[] = [];
+  for (const size of BATCH_SIZES) {
+    const chosen = buyers.slice(0, size);
+    const poolGas = await gasOf(pool.recordOrders([{ shop: shop.address, orders: chosen.map((b) => order(b)) }]));
+    const floorGas = await gasOf(floor.record(chosen.map(() => nextId()), chosen, chosen.map(() => 1n)));
+    batches.push({
+      size,
+      pool: poolGas,
+      floor: floorGas,
+      poolPerOrder: Math.round(poolGas / size),
+      floorPerOrder: Math.round(floorGas / size),
+      ratio: Number((poolGas / floorGas).toFixed(2)),
+    });
+  }
+  const b1 = batches[0].pool;
+  const b100 = batches[batches.length - 1].pool;
+  figures.batch_marginal_order = Math.round((b100 - b1) / 99);
+  figures.floor_marginal_order = Math.round((batches[batches.length - 1].floor - batches[0].floor) / 99);
+
+  const held = await points.balanceOf(redeemer.address);
+  figures.redeem_part = await gasOf(pool.connect(redeemer).redeem(held / 2n, redeemer.address, 0));
+  figures.redeem_rest = await gasOf(pool.connect(redeemer).redeem(held - held / 2n, redeemer.address, 0));
+
+  console.log("Gas (Hardhat in-process chain, solc " + hardhatConfig.solidity.compilers[0].version + ", optimizer 200 runs)");
+  console.log(`  one order, returning holder      ${figures.order_single_returning_holder}`);
+  console.log(`  one order, new holder            ${figures.order_single_new_holder}`);
+  console.log(`  redemption (part of a balance)   ${figures.redeem_part}`);
+  console.log(`  redemption (the rest)            ${figures.redeem_rest}`);
+  console.log("  batches (returning holders, one shop):");
+  console.log("    size   pool total   per order   floor total   per order   pool/floor");
+  for (const b of batches) {
+    console.log(
+      `    ${String(b.size).padStart(4)}  ${String(b.pool).padStart(11)}  ${String(b.poolPerOrder).padStart(10)}  ${String(b.floor).padStart(12)}  ${String(b.floorPerOrder).padStart(10)}  ${b.ratio.toFixed(2).padStart(10)}`,
+    );
+  }
+  console.log(`  marginal order in a batch: pool ${figures.batch_marginal_order}, floor ${figures.floor_marginal_order}` +
+    ` (ratio ${(figures.batch_marginal_order / figures.floor_marginal_order).toFixed(2)})`);
+
+  const results = {
+    generatedAt: new Date().toISOString(),
+    environment: { node: process.version, solc: hardhatConfig.solidity.compilers[0].version, chain: "hardhat in-process" },
+    gas: { ...figures, batches },
+  };
+  const out = path.join(__dirname, "..", "bench", "results.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
+  console.log(`\nwritten to ${path.relative(process.cwd(), out)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
