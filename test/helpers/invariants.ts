@@ -51,8 +51,14 @@ export function expectBacked(s: PoolSnapshot): void {
   }
 }
 
+/** A price as the ratio `priceAssets / priceSupply` of base units. */
+export interface PriceRatio {
+  priceAssets: bigint;
+  priceSupply: bigint;
+}
+
 /** Rule 2: the price the next order gets never falls, compared as integers. */
-export function expectPriceNotFallen(before: PoolSnapshot, after: PoolSnapshot): void {
+export function expectPriceNotFallen(before: PriceRatio, after: PriceRatio): void {
   const lhs = after.priceAssets * before.priceSupply;
   const rhs = before.priceAssets * after.priceSupply;
   expect(

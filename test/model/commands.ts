@@ -10,7 +10,7 @@ import fc from "fast-check";
 import type { ContractTransactionResponse } from "ethers";
 import { type ModelShopOrders, Parameter, PoolModel, PoolRevert } from "../../server/domain/pool-model";
 import { type PoolFixture, orderId, orderKey } from "../helpers/fixtures";
-import { type PoolSnapshot, expectInvariants, snapshot } from "../helpers/invariants";
+import { type PoolSnapshot, type PriceRatio, expectInvariants, expectPriceNotFallen, snapshot } from "../helpers/invariants";
 
 export interface World {
   model: PoolModel;
@@ -23,6 +23,8 @@ export interface World {
 export interface Chain {
   f: PoolFixture;
   state: PoolSnapshot;
+  /** The price just before the supply last returned to zero, as this test saw it. */
+  emptiedAt?: PriceRatio;
 }
 
 /** An amount chosen without knowing the decimals; resolved against the model's unit. */
@@ -67,8 +69,12 @@ async function expectRevert(c: Chain, tx: Promise<ContractTransactionResponse>, 
     .withArgs(...revert.args);
 }
 
-/** The chain's state equals the model's, and rules 1-5 hold from the previous state. */
-async function settle(m: World, c: Chain, options: { priceMayChange?: boolean } = {}) {
+/**
+ * The chain's state equals the model's, and rules 1-5 hold from the previous state. A parameter
+ * change may move the price only while no GP circulate (the launch price), and never below the
+ * price at which the supply last emptied, which this test remembers from its own snapshots.
+ */
+async function settle(m: World, c: Chain, options: { parameterChange?: boolean } = {}) {
   const after = await snapshot(c.f, holders(c));
   const model = m.model;
   expect(after.assets, "assets").to.equal(model.assets);
@@ -77,11 +83,17 @@ async function settle(m: World, c: Chain, options: { priceMayChange?: boolean } 
   expect(after.held, "settlement held").to.equal(model.held);
   expect([after.priceAssets, after.priceSupply], "price").to.deep.equal(model.priceRatio());
   for (const h of holders(c)) expect(after.balances.get(h.toLowerCase()), `balance of ${h}`).to.equal(model.balanceOf(h));
-  if (options.priceMayChange) {
-    expectInvariants({ ...c.state, priceAssets: after.priceAssets, priceSupply: after.priceSupply }, after);
+  const before = c.state;
+  if (options.parameterChange && after.supply === 0n) {
+    if (c.emptiedAt) expectPriceNotFallen(c.emptiedAt, after);
+    expectInvariants({ ...before, priceAssets: after.priceAssets, priceSupply: after.priceSupply }, after);
   } else {
-    expectInvariants(c.state, after);
+    if (options.parameterChange) {
+      expect([after.priceAssets, after.priceSupply], "a parameter moved the price").to.deep.equal([before.priceAssets, before.priceSupply]);
+    }
+    expectInvariants(before, after);
   }
+  if (before.supply > 0n && after.supply === 0n) c.emptiedAt = { priceAssets: before.priceAssets, priceSupply: before.priceSupply };
   c.state = after;
 }
 
@@ -327,9 +339,7 @@ export class SetParameterCommand implements fc.AsyncCommand<World, Chain> {
     const tx = () => c.f.pool.connect(c.f.admin).setParameter(this.parameter, value);
     if (!expected.ok) await expectRevert(c, tx(), expected.revert);
     else await expect(tx()).to.emit(c.f.pool, "ParameterChanged");
-    // Before any GP was ever minted, the operator may set the launch price lower; after, the
-    // initial price only counts as a floor under the last price, so nothing can lower the price.
-    await settle(m, c, { priceMayChange: m.model.minted === 0n });
+    await settle(m, c, { parameterChange: true });
   }
   toString() {
     return `set(${Parameter[this.parameter]}, ${typeof this.value === "bigint" ? this.value : JSON.stringify(this.value, (_, v) => (typeof v === "bigint" ? `${v}n` : v))})`;

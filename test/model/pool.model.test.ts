@@ -29,11 +29,16 @@ const fixtures = {
 const runs = Number(process.env.GP_MODEL_RUNS ?? 200);
 const seed = Number(process.env.GP_MODEL_SEED ?? Date.now() % 2 ** 31);
 const path = process.env.GP_MODEL_PATH;
+/** The `replayPath` fast-check prints beside a failing command list. */
+const replayPath = process.env.GP_MODEL_REPLAY;
 
 describe("Pool against the reference model (fast-check, model-based)", function () {
   it(`keeps SPEC rules 1-5 and the model's figures over ${runs} random sequences`, async function () {
-    console.log(`      model-based: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ""}` +
-      ` (replay: GP_MODEL_SEED=${seed} [GP_MODEL_PATH=...] npx hardhat test test/model/pool.model.test.ts)`);
+    console.log(
+      `      model-based: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ""}` +
+        ` (replay a failure: GP_MODEL_SEED=${seed} GP_MODEL_PATH=<path> GP_MODEL_REPLAY=<replayPath>` +
+        " npx hardhat test test/model/pool.model.test.ts)",
+    );
     let commandsRun = 0;
     const property = fc.asyncProperty(
       fc.constantFrom(6 as const, 18 as const),
@@ -52,7 +57,7 @@ describe("Pool against the reference model (fast-check, model-based)", function 
           setParameterCommand,
           pauseCommand,
         ],
-        { maxCommands: 30, size: "max" },
+        { maxCommands: 30, size: "max", replayPath },
       ),
       permutationArb,
       async (decimals, commands, finalOrder) => {
