@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+import { orderKey } from "../server/adapters/chain/order-key";
 import { renderPoolChart, type PoolHistoryPoint } from "../server/charts/pool-chart";
 import { loadDemoConfig } from "../server/config";
 import { formatAmount, formatPrice } from "../server/domain/display";
@@ -19,10 +20,6 @@ const UNIT = 10n ** BigInt(DECIMALS);
 const GP = 10n ** 18n;
 const PARAMETERS: PoolParameters = { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT };
 const MAX_ISSUANCE = 100_000_000n * GP;
-
-function orderKey(shop: string, orderId: string): string {
-  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [shop, orderId]));
-}
 
 type Operation =
   | { kind: "batch"; orders: { shop: number; user: number; cents: number }[] }

@@ -189,6 +189,9 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         await expect(
           f.pool.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders: [order] }]),
         ).to.be.revertedWithCustomError(f.pool, "EnforcedPause");
+        await expect(f.pool.connect(f.stranger).unpause())
+          .to.be.revertedWithCustomError(f.pool, "AccessControlUnauthorizedAccount")
+          .withArgs(f.stranger.address, await f.pool.PAUSER_ROLE());
         await expect(f.pool.connect(f.admin).unpause()).to.emit(f.pool, "Unpaused").withArgs(f.admin.address);
         await expect(f.pool.connect(f.relayer).recordOrder(f.shops[0].address, order)).to.emit(f.pool, "OrderRecorded");
       });

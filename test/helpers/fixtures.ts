@@ -88,7 +88,4 @@ export function orderId(label: string): string {
   return ethers.id(label);
 }
 
-/** The pool's `orderKey(shop, orderId)`. */
-export function orderKey(shop: string, id: string): string {
-  return ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [shop, id]));
-}
+export { orderKey } from "../../server/adapters/chain/order-key";
