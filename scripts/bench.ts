@@ -26,7 +26,7 @@ async function main() {
   const { pool, points } = await deployPoolContracts(operator, {
     settlement: await settlement.getAddress(),
     maxIssuance: 10n ** 12n * GP,
-    parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT },
+    parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT, referralShare1: 0n, referralShare2: 0n },
     admin: operator.address,
   });
   await (await pool.grantRole(await pool.RELAYER_ROLE(), operator.address)).wait();

@@ -18,7 +18,7 @@ import { PoolModel, type PoolParameters } from "../server/domain/pool-model";
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);
 const GP = 10n ** 18n;
-const PARAMETERS: PoolParameters = { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT };
+const PARAMETERS: PoolParameters = { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT, referralShare1: 0n, referralShare2: 0n };
 const MAX_ISSUANCE = 100_000_000n * GP;
 
 type Operation =

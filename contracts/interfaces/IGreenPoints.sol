@@ -20,6 +20,10 @@ interface IGreenPoints is IERC20 {
     error GreenPointsUnauthorized(address caller);
     /// @notice The cap given at deployment is zero or above `limit`.
     error GreenPointsInvalidCap(uint256 cap, uint256 limit);
+    /// @notice A signed transfer expired at `deadline`.
+    error GreenPointsExpiredSignature(uint256 deadline);
+    /// @notice The signature is not `owner`'s over this transfer, this chain and the owner's next nonce.
+    error GreenPointsInvalidSigner(address owner);
 
     /// @notice The pool that created this token: the only minter and burner.
     function pool() external view returns (address);
@@ -32,6 +36,12 @@ interface IGreenPoints is IERC20 {
 
     /// @notice Mints `amount` GP to `to`. Only the pool; reverts when the cap would be passed.
     function mint(address to, uint256 amount) external;
+
+    /// @notice Moves `value` GP from `owner` to `to` on `owner`'s EIP-712 `Transfer` signature, so an
+    /// original account can send GP without holding gas; anyone may submit it. Uses the same
+    /// nonces as `permit`. Refuses an expired, replayed or wrongly signed request.
+    function transferBySig(address owner, address to, uint256 value, uint256 deadline, bytes calldata signature)
+        external;
 
     /// @notice Burns `amount` GP held by `from`. Only the pool, which burns only from the caller
     /// of its own redemption.

@@ -27,11 +27,15 @@ interface IPool {
     /// @param mintShare Share of that contribution minted to the buyer, valued at the current price.
     /// @param exitFee Share of a redemption's gross value kept in the pool.
     /// @param initialPrice Settlement base units per whole GP (1e18 base units) while no GP exist.
+    /// @param referralShare1 Share of the contribution minted to the buyer's referrer (pooled orders).
+    /// @param referralShare2 Share minted to the referrer's referrer. `mintShare + both <= 100%`.
     struct Parameters {
         uint16 poolShare;
         uint16 mintShare;
         uint16 exitFee;
         uint128 initialPrice;
+        uint16 referralShare1;
+        uint16 referralShare2;
     }
 
     /// @notice Names the parameter in `setParameter` and its event.
@@ -39,7 +43,9 @@ interface IPool {
         PoolShare,
         MintShare,
         ExitFee,
-        InitialPrice
+        InitialPrice,
+        ReferralShare1,
+        ReferralShare2
     }
 
     /// @notice One shop order. The pool keys it by `orderKey(shop, orderId)`.
@@ -56,6 +62,28 @@ interface IPool {
     struct ShopOrders {
         address shop;
         Order[] orders;
+    }
+
+    /// @notice An order whose GP all go to the caller (the custody contract), split between the
+    /// buyer and up to `referralLevels` (0, 1 or 2) referrers, for the caller to credit.
+    struct PooledOrder {
+        bytes32 orderId;
+        uint256 amount;
+        uint8 referralLevels;
+    }
+
+    /// @notice The pooled orders of one paying shop.
+    struct PooledShopOrders {
+        address shop;
+        PooledOrder[] orders;
+    }
+
+    /// @notice What one pooled order minted: to the buyer, to each referral level.
+    struct PooledMint {
+        uint256 contribution;
+        uint256 buyer;
+        uint256 referrer1;
+        uint256 referrer2;
     }
 
     /// @notice An order was recorded: `contribution` entered the pool and `points` GP went to `buyer`.
@@ -79,6 +107,8 @@ interface IPool {
         uint256 fee,
         uint256 payout
     );
+    /// @notice `holder` burned `points` GP without payout: their value stays in the pool.
+    event PointsRetired(address indexed holder, uint256 points, uint256 assetsAfter, uint256 supplyAfter);
     /// @notice The last GP was redeemed at `assets / supply`; the next order is priced at no less.
     event ReferencePriceRecorded(uint256 assets, uint256 supply);
     /// @notice A parameter changed from `previousValue` to `newValue`.
@@ -97,8 +127,16 @@ interface IPool {
     /// @notice The settlement token moved `received` into the pool where `expected` was pulled
     /// (a fee-on-transfer token, for example): the order would not be backed.
     error PoolSettlementShortfall(address shop, uint256 expected, uint256 received);
-    /// @notice A redemption of zero GP.
+    /// @notice A redemption or retirement of zero GP.
     error PoolZeroRedemption();
+    /// @notice `mintShare + referralShare1 + referralShare2` would be `total`, above 100%.
+    error PoolSharesExceedWhole(uint256 total);
+    /// @notice A pooled order asked for `levels` referral levels; at most 2 exist.
+    error PoolTooManyReferralLevels(bytes32 orderKey, uint8 levels);
+    /// @notice A signed request expired at `deadline`.
+    error PoolExpiredSignature(uint256 deadline);
+    /// @notice The signature is not `owner`'s over this request, this chain and the owner's next nonce.
+    error PoolInvalidSigner(address owner);
     /// @notice A redemption of `points` GP when only `supply` exist.
     error PoolRedemptionExceedsSupply(uint256 points, uint256 supply);
     /// @notice The payout `payout` is below the caller's minimum `minPayout`.
@@ -120,9 +158,31 @@ interface IPool {
     /// before it; each group's contribution is pulled once. All or nothing. Relayer only.
     function recordOrders(ShopOrders[] calldata batch) external;
 
+    /// @notice Records orders whose GP are minted, once for the whole batch, to the caller, which
+    /// credits buyers and referrers itself (the custody contract). Each order mints to the buyer
+    /// `mintShare` and to each referral level its share of the contribution, all at the price
+    /// before the order. All or nothing. Relayer role only.
+    /// @return minted Per shop group, per order: the contribution and the GP of each recipient.
+    function recordPooledOrders(PooledShopOrders[] calldata batch) external returns (PooledMint[][] memory minted);
+
     /// @notice Burns `points` of the caller's GP and pays their value less the exit fee to `receiver`.
     /// @return payout Settlement base units paid.
     function redeem(uint256 points, address receiver, uint256 minPayout) external returns (uint256 payout);
+
+    /// @notice `redeem` on behalf of `owner`, who signed an EIP-712 `Redeem` request (gasless for
+    /// the owner; anyone may submit it). Refuses an expired, replayed or wrongly signed request.
+    function redeemBySig(
+        address owner,
+        uint256 points,
+        address receiver,
+        uint256 minPayout,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 payout);
+
+    /// @notice Burns `points` of the caller's GP without payout; their value stays in the pool, so
+    /// the price rises. Used for fees that belong to all holders.
+    function retire(uint256 points) external;
 
     /// @notice Sets one parameter within its bounds. Parameter role only.
     function setParameter(Parameter parameter, uint256 value) external;

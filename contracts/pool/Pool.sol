@@ -7,8 +7,12 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IGreenPoints} from "../interfaces/IGreenPoints.sol";
 import {IPool} from "../interfaces/IPool.sol";
+import {OrderKeys} from "../libraries/OrderKeys.sol";
 import {PointsMath} from "../libraries/PointsMath.sol";
 import {GreenPoints} from "../token/GreenPoints.sol";
 
@@ -21,11 +25,14 @@ import {GreenPoints} from "../token/GreenPoints.sol";
  *   an order is surplus until swept or absorbed, so a donation cannot move the price by itself.
  * - Every conversion goes through `_toPoints` or `_toAssets`, both Floor, and the contribution
  *   and the exit fee round up (PointsMath): each rounding leaves the unit in the pool.
+ * - Referral GP come out of the part of the contribution not minted to the buyer
+ *   (`mintShare + referralShare1 + referralShare2 <= 100%`, checked on every change), at the same
+ *   price, so an order still mints less value than it pays in. Two levels at most.
  * - When a redemption empties the supply, its price is kept in `_lastAssets / _lastSupply` and
  *   the next order is priced at no less (`_priceRatio`), so the price does not restart lower.
  * - Settlement is pulled, and its arrival checked, before any GP of the same orders is minted.
  */
-contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
+contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP712, Nonces {
     using SafeERC20 for IERC20Metadata;
 
     /// @notice May record orders.
@@ -34,6 +41,13 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
     bytes32 public constant PARAMETER_ROLE = keccak256("PARAMETER_ROLE");
     /// @notice May pause and resume orders.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice EIP-712 type of a signed redemption.
+    bytes32 public constant REDEEM_TYPEHASH = keccak256(
+        "Redeem(address owner,uint256 points,address receiver,uint256 minPayout,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice The most referral levels an order pays: two, never more.
+    uint8 public constant MAX_REFERRAL_LEVELS = 2;
 
     /// @notice The highest exit fee, in basis points: a holder always gets at least half the value.
     uint256 public constant MAX_EXIT_FEE = 5_000;
@@ -66,7 +80,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         uint256 maxIssuance,
         Parameters memory initial,
         address admin
-    ) {
+    ) EIP712("Green Points Pool", "1") {
         if (address(settlement_) == address(0) || admin == address(0)) revert PoolInvalidAddress();
         uint8 decimals = settlement_.decimals();
         if (decimals > 18) revert PoolUnsupportedDecimals(decimals);
@@ -77,6 +91,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         _setParameter(Parameter.MintShare, initial.mintShare);
         _setParameter(Parameter.ExitFee, initial.exitFee);
         _setParameter(Parameter.InitialPrice, initial.initialPrice);
+        _setParameter(Parameter.ReferralShare1, initial.referralShare1);
+        _setParameter(Parameter.ReferralShare2, initial.referralShare2);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -94,8 +110,9 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         uint256 assetsBefore = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
         bytes32 key = _claimOrderKey(shop, order.orderId);
-        uint256 contributionAmount;
-        (contributionAmount, points_) = _quoteOrder(key, order.amount, p, assetsBefore, supplyBefore);
+        PooledMint memory m = _quoteOrder(key, order.amount, 0, p, assetsBefore, supplyBefore);
+        uint256 contributionAmount = m.contribution;
+        points_ = m.buyer;
 
         _collect(shop, contributionAmount);
         uint256 assetsAfter = assetsBefore + contributionAmount;
@@ -115,6 +132,57 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         }
     }
 
+    /// @inheritdoc IPool
+    function recordPooledOrders(PooledShopOrders[] calldata batch)
+        external
+        onlyRole(RELAYER_ROLE)
+        whenNotPaused
+        nonReentrant
+        returns (PooledMint[][] memory minted)
+    {
+        Parameters memory p = _params;
+        uint256 assets_ = _assets;
+        uint256 supply = _POINTS.totalSupply();
+        minted = new PooledMint[][](batch.length);
+        for (uint256 g = 0; g < batch.length; ++g) {
+            PooledOrder[] calldata orders = batch[g].orders;
+            minted[g] = new PooledMint[](orders.length);
+            uint256 collected = 0;
+            for (uint256 i = 0; i < orders.length; ++i) {
+                bytes32 key = _claimOrderKey(batch[g].shop, orders[i].orderId);
+                PooledMint memory m = _quoteOrder(key, orders[i].amount, orders[i].referralLevels, p, assets_, supply);
+                minted[g][i] = m;
+                assets_ += m.contribution;
+                supply += m.buyer + m.referrer1 + m.referrer2;
+                collected += m.contribution;
+            }
+            if (orders.length == 0) continue;
+            _collect(batch[g].shop, collected);
+            _assets = assets_;
+            emit OrdersSettled(batch[g].shop, orders.length, collected, assets_, supply);
+        }
+        uint256 total = supply - _POINTS.totalSupply();
+        if (total > 0) _POINTS.mint(msg.sender, total);
+        _reportPooled(batch, minted);
+    }
+
+    /// @dev One `OrderRecorded` per pooled order, after the settlement is in and the GP minted.
+    function _reportPooled(PooledShopOrders[] calldata batch, PooledMint[][] memory minted) private {
+        for (uint256 g = 0; g < batch.length; ++g) {
+            for (uint256 i = 0; i < batch[g].orders.length; ++i) {
+                PooledMint memory m = minted[g][i];
+                emit OrderRecorded(
+                    orderKey(batch[g].shop, batch[g].orders[i].orderId),
+                    batch[g].shop,
+                    msg.sender,
+                    batch[g].orders[i].amount,
+                    m.contribution,
+                    m.buyer + m.referrer1 + m.referrer2
+                );
+            }
+        }
+    }
+
     /// @dev Prices the orders one after another, pulls their total once, then mints and reports.
     function _recordShopOrders(
         address shop,
@@ -130,7 +198,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         uint256 collected = 0;
         for (uint256 i = 0; i < count; ++i) {
             bytes32 key = _claimOrderKey(shop, orders[i].orderId);
-            (contributions[i], minted[i]) = _quoteOrder(key, orders[i].amount, p, assets_, supply);
+            PooledMint memory m = _quoteOrder(key, orders[i].amount, 0, p, assets_, supply);
+            (contributions[i], minted[i]) = (m.contribution, m.buyer);
             assets_ += contributions[i];
             supply += minted[i];
             collected += contributions[i];
@@ -171,20 +240,29 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         _recorded[key] = true;
     }
 
-    /// @dev The contribution and the GP of an order of `amount`, priced at `assets_ / supply`.
+    /// @dev The contribution of an order of `amount` and the GP it mints to the buyer and to
+    /// `levels` referrers, all priced at `assets_ / supply` (the price before the order).
     function _quoteOrder(
         bytes32 key,
         uint256 amount,
+        uint8 levels,
         Parameters memory p,
         uint256 assets_,
         uint256 supply
-    ) private view returns (uint256 contributionAmount, uint256 points_) {
+    ) private view returns (PooledMint memory m) {
         uint256 maxAmount = maxOrderAmount();
         if (amount > maxAmount) revert PoolOrderTooLarge(key, amount, maxAmount);
-        contributionAmount = PointsMath.contribution(amount, p.poolShare);
+        if (levels > MAX_REFERRAL_LEVELS) revert PoolTooManyReferralLevels(key, levels);
+        m.contribution = PointsMath.contribution(amount, p.poolShare);
         (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
-        points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
-        if (points_ == 0) revert PoolOrderTooSmall(key, amount);
+        m.buyer = _toPoints(PointsMath.mintValue(m.contribution, p.mintShare), priceAssets, priceSupply);
+        if (m.buyer == 0) revert PoolOrderTooSmall(key, amount);
+        if (levels > 0) {
+            m.referrer1 = _toPoints(PointsMath.mintValue(m.contribution, p.referralShare1), priceAssets, priceSupply);
+        }
+        if (levels > 1) {
+            m.referrer2 = _toPoints(PointsMath.mintValue(m.contribution, p.referralShare2), priceAssets, priceSupply);
+        }
     }
 
     /// @dev Pulls `amount` from `shop` and checks that all of it arrived.
@@ -203,24 +281,63 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 payout)
     {
+        return _redeem(msg.sender, points_, receiver, minPayout);
+    }
+
+    /// @inheritdoc IPool
+    function redeemBySig(
+        address owner,
+        uint256 points_,
+        address receiver,
+        uint256 minPayout,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant returns (uint256 payout) {
+        if (block.timestamp > deadline) revert PoolExpiredSignature(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REDEEM_TYPEHASH, owner, points_, receiver, minPayout, _useNonce(owner), deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) revert PoolInvalidSigner(owner);
+        return _redeem(owner, points_, receiver, minPayout);
+    }
+
+    /// @inheritdoc IPool
+    function retire(uint256 points_) external nonReentrant {
+        if (points_ == 0) revert PoolZeroRedemption();
+        uint256 assets_ = _assets;
+        uint256 supplyBefore = _POINTS.totalSupply();
+        _POINTS.burn(msg.sender, points_);
+        _recordIfEmptied(points_, assets_, supplyBefore);
+        emit PointsRetired(msg.sender, points_, assets_, supplyBefore - points_);
+    }
+
+    /// @dev Burns `owner`'s GP first, then pays `receiver` what they were worth less the exit fee.
+    function _redeem(address owner, uint256 points_, address receiver, uint256 minPayout)
+        private
+        returns (uint256 payout)
+    {
         if (points_ == 0) revert PoolZeroRedemption();
         if (receiver == address(0)) revert PoolInvalidAddress();
         uint256 assetsBefore = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
-        _POINTS.burn(msg.sender, points_);
+        _POINTS.burn(owner, points_);
 
         uint256 gross;
         uint256 fee;
         (gross, fee, payout) = _quoteRedeem(points_, _params.exitFee, assetsBefore, supplyBefore);
         if (payout < minPayout) revert PoolPayoutBelowMinimum(payout, minPayout);
         _assets = assetsBefore - payout;
-        if (points_ == supplyBefore) {
-            _lastAssets = assetsBefore;
-            _lastSupply = supplyBefore;
-            emit ReferencePriceRecorded(assetsBefore, supplyBefore);
-        }
-        emit Redeemed(msg.sender, receiver, points_, gross, fee, payout);
+        _recordIfEmptied(points_, assetsBefore, supplyBefore);
+        emit Redeemed(owner, receiver, points_, gross, fee, payout);
         _SETTLEMENT.safeTransfer(receiver, payout);
+    }
+
+    /// @dev When the last GP leave, keeps the price they left at as the floor of the next order.
+    function _recordIfEmptied(uint256 points_, uint256 assetsBefore, uint256 supplyBefore) private {
+        if (points_ != supplyBefore) return;
+        _lastAssets = assetsBefore;
+        _lastSupply = supplyBefore;
+        emit ReferencePriceRecorded(assetsBefore, supplyBefore);
     }
 
     /// @dev The gross value, fee and payout of `points_` GP at `assets_ / supply`.
@@ -283,10 +400,18 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
         } else if (parameter == Parameter.ExitFee) {
             previous = _params.exitFee;
             _params.exitFee = uint16(value);
-        } else {
+        } else if (parameter == Parameter.InitialPrice) {
             previous = _params.initialPrice;
             _params.initialPrice = uint128(value);
+        } else if (parameter == Parameter.ReferralShare1) {
+            previous = _params.referralShare1;
+            _params.referralShare1 = uint16(value);
+        } else {
+            previous = _params.referralShare2;
+            _params.referralShare2 = uint16(value);
         }
+        uint256 shares = uint256(_params.mintShare) + _params.referralShare1 + _params.referralShare2;
+        if (shares > PointsMath.BPS) revert PoolSharesExceedWhole(shares);
         emit ParameterChanged(parameter, previous, value);
     }
 
@@ -294,7 +419,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
     function parameterBounds(Parameter parameter) public view returns (uint256 min, uint256 max) {
         if (parameter == Parameter.PoolShare || parameter == Parameter.MintShare) return (1, PointsMath.BPS);
         if (parameter == Parameter.ExitFee) return (0, MAX_EXIT_FEE);
-        return (1, MAX_INITIAL_PRICE_UNITS * _UNIT);
+        if (parameter == Parameter.InitialPrice) return (1, MAX_INITIAL_PRICE_UNITS * _UNIT);
+        return (0, PointsMath.BPS);
     }
 
     /// @inheritdoc IPool
@@ -368,7 +494,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
 
     /// @inheritdoc IPool
     function orderKey(address shop, bytes32 orderId) public pure returns (bytes32) {
-        return keccak256(abi.encode(shop, orderId));
+        return OrderKeys.orderKey(shop, orderId);
     }
 
     /// @inheritdoc IPool
@@ -378,7 +504,18 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient {
 
     /// @inheritdoc IPool
     function previewOrder(uint256 amount) external view returns (uint256 contributionAmount, uint256 points_) {
-        (contributionAmount, points_) = _quoteOrder(bytes32(0), amount, _params, _assets, _POINTS.totalSupply());
+        PooledMint memory m = _quoteOrder(bytes32(0), amount, 0, _params, _assets, _POINTS.totalSupply());
+        (contributionAmount, points_) = (m.contribution, m.buyer);
+        _checkCap(points_);
+    }
+
+    /// @notice Exactly what a pooled order of `amount` with `referralLevels` levels would mint now.
+    function previewPooledOrder(uint256 amount, uint8 referralLevels) external view returns (PooledMint memory m) {
+        m = _quoteOrder(bytes32(0), amount, referralLevels, _params, _assets, _POINTS.totalSupply());
+        _checkCap(m.buyer + m.referrer1 + m.referrer2);
+    }
+
+    function _checkCap(uint256 points_) private view {
         uint256 mintedAfter = _POINTS.totalMinted() + points_;
         uint256 cap = _POINTS.maxIssuance();
         if (mintedAfter > cap) revert IGreenPoints.GreenPointsCapExceeded(mintedAfter, cap);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {IGreenPoints} from "../interfaces/IGreenPoints.sol";
 
 /**
@@ -13,6 +14,9 @@ import {IGreenPoints} from "../interfaces/IGreenPoints.sol";
 contract GreenPoints is ERC20Permit, IGreenPoints {
     /// @notice The largest cap a deployment may choose: keeps every price product inside 256 bits.
     uint256 public constant MAX_ISSUANCE_LIMIT = type(uint128).max;
+    /// @notice EIP-712 type of a signed transfer.
+    bytes32 public constant TRANSFER_TYPEHASH =
+        keccak256("Transfer(address owner,address to,uint256 value,uint256 nonce,uint256 deadline)");
 
     address private immutable _POOL;
     uint256 private immutable _MAX_ISSUANCE;
@@ -58,6 +62,17 @@ contract GreenPoints is ERC20Permit, IGreenPoints {
         if (mintedAfter > _MAX_ISSUANCE) revert GreenPointsCapExceeded(mintedAfter, _MAX_ISSUANCE);
         _totalMinted = mintedAfter;
         _mint(to, amount);
+    }
+
+    /// @inheritdoc IGreenPoints
+    function transferBySig(address owner, address to, uint256 value, uint256 deadline, bytes calldata signature)
+        external
+    {
+        if (block.timestamp > deadline) revert GreenPointsExpiredSignature(deadline);
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(TRANSFER_TYPEHASH, owner, to, value, _useNonce(owner), deadline)));
+        if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) revert GreenPointsInvalidSigner(owner);
+        _transfer(owner, to, value);
     }
 
     /// @inheritdoc IGreenPoints

@@ -22,6 +22,8 @@ export enum Parameter {
   MintShare = 1,
   ExitFee = 2,
   InitialPrice = 3,
+  ReferralShare1 = 4,
+  ReferralShare2 = 5,
 }
 
 export interface PoolParameters {
@@ -30,6 +32,9 @@ export interface PoolParameters {
   exitFee: bigint;
   /** Settlement base units per whole GP while no GP exist. */
   initialPrice: bigint;
+  /** Shares of the contribution minted to the first and second referral level (pooled orders). */
+  referralShare1: bigint;
+  referralShare2: bigint;
 }
 
 /** One order; `key` is the contract's `orderKey(shop, orderId)`, computed by the caller. */
@@ -47,6 +52,25 @@ export interface ModelShopOrders {
 export interface OrderQuote {
   contribution: bigint;
   points: bigint;
+}
+
+/** What a pooled order mints: to the buyer and to each referral level (see `IPool.PooledMint`). */
+export interface PooledMint {
+  contribution: bigint;
+  buyer: bigint;
+  referrer1: bigint;
+  referrer2: bigint;
+}
+
+export interface ModelPooledOrder {
+  key: string;
+  amount: bigint;
+  referralLevels: number;
+}
+
+export interface ModelPooledShopOrders {
+  shop: string;
+  orders: readonly ModelPooledOrder[];
 }
 
 export interface RecordedOrder extends OrderQuote {
@@ -77,6 +101,7 @@ export class PoolRevert extends Error {
 export const MAX_EXIT_FEE = 5_000n;
 export const MAX_ORDER_UNITS = 10n ** 12n;
 export const MAX_INITIAL_PRICE_UNITS = 10n ** 6n;
+export const MAX_REFERRAL_LEVELS = 2;
 
 export interface PoolModelConfig {
   settlementDecimals: number;
@@ -116,7 +141,7 @@ export class PoolModel {
       held: 0n,
       lastAssets: 0n,
       lastSupply: 0n,
-      parameters: { poolShare: 0n, mintShare: 0n, exitFee: 0n, initialPrice: 0n },
+      parameters: { poolShare: 0n, mintShare: 0n, exitFee: 0n, initialPrice: 0n, referralShare1: 0n, referralShare2: 0n },
       recorded: new Set(),
       balances: new Map(),
     };
@@ -125,6 +150,16 @@ export class PoolModel {
     this.setParameter(Parameter.MintShare, p.mintShare);
     this.setParameter(Parameter.ExitFee, p.exitFee);
     this.setParameter(Parameter.InitialPrice, p.initialPrice);
+    this.setParameter(Parameter.ReferralShare1, p.referralShare1);
+    this.setParameter(Parameter.ReferralShare2, p.referralShare2);
+  }
+
+  /** Saves the state; the returned function puts it back (a reverted call changes nothing). */
+  checkpoint(): () => void {
+    const saved = cloneState(this.state);
+    return () => {
+      this.state = saved;
+    };
   }
 
   get assets(): bigint {
@@ -166,7 +201,8 @@ export class PoolModel {
   parameterBounds(parameter: Parameter): [bigint, bigint] {
     if (parameter === Parameter.PoolShare || parameter === Parameter.MintShare) return [1n, BPS];
     if (parameter === Parameter.ExitFee) return [0n, MAX_EXIT_FEE];
-    return [1n, MAX_INITIAL_PRICE_UNITS * this.unit];
+    if (parameter === Parameter.InitialPrice) return [1n, MAX_INITIAL_PRICE_UNITS * this.unit];
+    return [0n, BPS];
   }
 
   setParameter(parameter: Parameter, value: bigint): void {
@@ -174,11 +210,16 @@ export class PoolModel {
     if (value < min || value > max) {
       throw new PoolRevert("PoolParameterOutOfRange", [BigInt(parameter), value, min, max]);
     }
-    const p = this.state.parameters;
+    const p = { ...this.state.parameters };
     if (parameter === Parameter.PoolShare) p.poolShare = value;
     else if (parameter === Parameter.MintShare) p.mintShare = value;
     else if (parameter === Parameter.ExitFee) p.exitFee = value;
-    else p.initialPrice = value;
+    else if (parameter === Parameter.InitialPrice) p.initialPrice = value;
+    else if (parameter === Parameter.ReferralShare1) p.referralShare1 = value;
+    else p.referralShare2 = value;
+    const shares = p.mintShare + p.referralShare1 + p.referralShare2;
+    if (shares > BPS) throw new PoolRevert("PoolSharesExceedWhole", [shares]);
+    this.state.parameters = p;
   }
 
   /** What `previewOrder(amount)` returns, or the error it reverts with. */
@@ -246,10 +287,7 @@ export class PoolModel {
     if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [holder, balance, points]);
     const quote = this.quoteRedeem(points, s.parameters.exitFee, s.assets, s.supply);
     if (quote.payout < minPayout) throw new PoolRevert("PoolPayoutBelowMinimum", [quote.payout, minPayout]);
-    if (points === s.supply) {
-      s.lastAssets = s.assets;
-      s.lastSupply = s.supply;
-    }
+    this.recordIfEmptied(points);
     s.assets -= quote.payout;
     s.held -= quote.payout;
     s.supply -= points;
@@ -280,20 +318,87 @@ export class PoolModel {
     this.state.assets += amount;
   }
 
+  private recordIfEmptied(points: bigint): void {
+    const s = this.state;
+    if (points !== s.supply) return;
+    s.lastAssets = s.assets;
+    s.lastSupply = s.supply;
+  }
+
   private checkSurplus(amount: bigint): void {
     const available = this.surplus;
     if (amount > available) throw new PoolRevert("PoolSurplusExceeded", [amount, available]);
   }
 
   private quoteOrder(s: PoolState, key: string, amount: bigint, assets: bigint, supply: bigint): OrderQuote {
+    const m = this.quotePooled(s, key, amount, 0, assets, supply);
+    return { contribution: m.contribution, points: m.buyer };
+  }
+
+  private quotePooled(s: PoolState, key: string, amount: bigint, levels: number, assets: bigint, supply: bigint): PooledMint {
     const maxAmount = this.maxOrderAmount;
     if (amount > maxAmount) throw new PoolRevert("PoolOrderTooLarge", [key, amount, maxAmount]);
+    if (levels > MAX_REFERRAL_LEVELS) throw new PoolRevert("PoolTooManyReferralLevels", [key, BigInt(levels)]);
     const p = s.parameters;
     const contribution = contributionOf(amount, p.poolShare);
     const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
-    const points = toPoints(mintValue(contribution, p.mintShare), priceAssets, priceSupply, Rounding.Floor);
-    if (points === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, amount]);
-    return { contribution, points };
+    const pointsFor = (share: bigint) => toPoints(mintValue(contribution, share), priceAssets, priceSupply, Rounding.Floor);
+    const buyer = pointsFor(p.mintShare);
+    if (buyer === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, amount]);
+    return {
+      contribution,
+      buyer,
+      referrer1: levels > 0 ? pointsFor(p.referralShare1) : 0n,
+      referrer2: levels > 1 ? pointsFor(p.referralShare2) : 0n,
+    };
+  }
+
+  /** What `previewPooledOrder(amount, levels)` returns, or the error it reverts with. */
+  previewPooledOrder(amount: bigint, levels: number): PooledMint {
+    const s = this.state;
+    const m = this.quotePooled(s, "0x" + "00".repeat(32), amount, levels, s.assets, s.supply);
+    const mintedAfter = s.minted + m.buyer + m.referrer1 + m.referrer2;
+    if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    return m;
+  }
+
+  /**
+   * `recordPooledOrders(batch)` called by `recipient`: every GP of the batch is minted to the
+   * recipient at once, after all groups are priced and pulled; returns the per-order splits.
+   */
+  recordPooledOrders(recipient: string, batch: readonly ModelPooledShopOrders[]): PooledMint[][] {
+    const next = cloneState(this.state);
+    const supplyBefore = next.supply;
+    const minted = batch.map((group) =>
+      group.orders.map((order) => {
+        const key = order.key.toLowerCase();
+        if (next.recorded.has(key)) throw new PoolRevert("PoolOrderAlreadyRecorded", [order.key]);
+        next.recorded.add(key);
+        const m = this.quotePooled(next, order.key, order.amount, order.referralLevels, next.assets, next.supply);
+        next.assets += m.contribution;
+        next.held += m.contribution;
+        next.supply += m.buyer + m.referrer1 + m.referrer2;
+        return m;
+      }),
+    );
+    const total = next.supply - supplyBefore;
+    const mintedAfter = next.minted + total;
+    if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    next.minted = mintedAfter;
+    credit(next, recipient, total);
+    this.state = next;
+    return minted;
+  }
+
+  /** `retire(points)` by `holder`: burned without payout, the value stays in the pool. */
+  retire(holder: string, points: bigint): void {
+    const s = this.state;
+    if (points === 0n) throw new PoolRevert("PoolZeroRedemption", []);
+    const balance = this.balanceOf(holder);
+    if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [holder, balance, points]);
+    this.recordIfEmptied(points);
+    s.supply -= points;
+    credit(s, holder, -points);
   }
 
   private quoteRedeem(points: bigint, feeBps: bigint, assets: bigint, supply: bigint): RedemptionQuote {

@@ -528,7 +528,7 @@ describe("Pool", function () {
       const f = await loadFixture(poolWith6Decimals);
       expect(await f.pool.settlement()).to.equal(await f.settlement.getAddress());
       expect(await f.points.pool()).to.equal(await f.pool.getAddress());
-      expect(await f.pool.parameters()).to.deep.equal([3_000n, 7_000n, 2_000n, 10n ** 6n]);
+      expect(await f.pool.parameters()).to.deep.equal([3_000n, 7_000n, 2_000n, 10n ** 6n, 0n, 0n]);
       const deployTx = f.pool.deploymentTransaction()!;
       await expect(deployTx).to.emit(f.pool, "ParameterChanged").withArgs(PoolShare, 0, 3_000);
       await expect(deployTx).to.emit(f.pool, "ParameterChanged").withArgs(InitialPrice, 0, 10n ** 6n);

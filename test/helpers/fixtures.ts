@@ -1,15 +1,22 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
+import type { Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
 import { type PoolModelConfig, type PoolParameters } from "../../server/domain/pool-model";
-import { deployMockStablecoin, deployPoolContracts } from "../../server/adapters/chain/deploy";
+import { type CustodyParameters, deployCustody, deployMockStablecoin, deployPoolContracts } from "../../server/adapters/chain/deploy";
 
 export const GP = 10n ** 18n;
 
 /** The source defaults: 30% into the pool, 70% of that minted, 20% exit fee. */
 export function defaultParameters(decimals: number): PoolParameters {
-  return { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: 10n ** BigInt(decimals) };
+  return {
+    poolShare: 3_000n,
+    mintShare: 7_000n,
+    exitFee: 2_000n,
+    initialPrice: 10n ** BigInt(decimals),
+    referralShare1: 0n,
+    referralShare2: 0n,
+  };
 }
 
 export interface PoolFixture {
@@ -76,7 +83,7 @@ export async function deployPool(options: PoolDeployment): Promise<PoolFixture> 
 }
 
 export function toContractParameters(p: PoolParameters): IPool.ParametersStruct {
-  return { poolShare: p.poolShare, mintShare: p.mintShare, exitFee: p.exitFee, initialPrice: p.initialPrice };
+  return { ...p };
 }
 
 /** Fixture functions keyed by decimals: `loadFixture` needs the same function object each time. */
@@ -89,3 +96,36 @@ export function orderId(label: string): string {
 }
 
 export { orderKey } from "../../server/adapters/chain/order-key";
+
+export interface CustodyFixture extends PoolFixture {
+  custody: Custody;
+  custodyParameters: CustodyParameters;
+}
+
+export interface CustodyDeployment extends PoolDeployment {
+  custody?: CustodyParameters;
+}
+
+/** A pool with referral shares, and a custody operated by the relayer. */
+export async function deployCustodyFixture(options: CustodyDeployment): Promise<CustodyFixture> {
+  const parameters = options.parameters ?? { ...defaultParameters(options.decimals), referralShare1: 1_000n, referralShare2: 500n };
+  const f = await deployPool({ ...options, parameters });
+  const custodyParameters = options.custody ?? { withdrawalFee: 100n, exitMultiple: 0n };
+  const custody = await deployCustody(f.admin, f.pool, custodyParameters, f.admin.address);
+  await custody.connect(f.admin).grantRole(await custody.RELAYER_ROLE(), f.relayer.address);
+  await custody.connect(f.admin).grantRole(await custody.PARAMETER_ROLE(), f.admin.address);
+  return { ...f, custody, custodyParameters };
+}
+
+export const custodyWith6Decimals = () => deployCustodyFixture({ decimals: 6 });
+export const custodyWith18Decimals = () => deployCustodyFixture({ decimals: 18 });
+/** Exit at 2x, with a cap low enough for the model test to reach. */
+export const custodyForModel6 = () =>
+  deployCustodyFixture({ decimals: 6, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+export const custodyForModel18 = () =>
+  deployCustodyFixture({ decimals: 18, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+
+/** An opaque custodial user id, as the relayer derives it. */
+export function userId(label: string): string {
+  return ethers.id(`user:${label}`);
+}

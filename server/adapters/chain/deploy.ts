@@ -4,6 +4,8 @@
  */
 import type { Signer } from "ethers";
 import {
+  type Custody,
+  Custody__factory,
   type GreenPoints,
   GreenPoints__factory,
   type MockStablecoin,
@@ -37,12 +39,35 @@ export async function deployPoolContracts(deployer: Signer, options: PoolDeploym
     options.pointsName ?? "Green Points",
     options.pointsSymbol ?? "GP",
     options.maxIssuance,
-    { poolShare: p.poolShare, mintShare: p.mintShare, exitFee: p.exitFee, initialPrice: p.initialPrice },
+    { ...p },
     options.admin,
   );
   await pool.waitForDeployment();
   const points = GreenPoints__factory.connect(await pool.points(), deployer);
   return { pool, points };
+}
+
+export interface CustodyParameters {
+  /** Basis points of GP withdrawn to an original account, retired at the pool. */
+  withdrawalFee: bigint;
+  /** Basis points of an order's amount added to the buyer's exit quota; 0 turns the exit off. */
+  exitMultiple: bigint;
+}
+
+/**
+ * Deploys the custody contract for `pool` and gives it the pool's relayer role, which it needs
+ * to record custodial orders. `deployer` must hold the pool's admin role.
+ */
+export async function deployCustody(
+  deployer: Signer,
+  pool: Pool,
+  parameters: CustodyParameters,
+  admin: string,
+): Promise<Custody> {
+  const custody = await new Custody__factory(deployer).deploy(await pool.getAddress(), { ...parameters }, admin);
+  await custody.waitForDeployment();
+  await (await pool.connect(deployer).grantRole(await pool.RELAYER_ROLE(), await custody.getAddress())).wait();
+  return custody;
 }
 
 /** A faucet settlement token for local chains; never for a chain where settlement has value. */

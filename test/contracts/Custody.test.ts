@@ -1,0 +1,582 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
+import {
+  type CustodyFixture,
+  GP,
+  custodyWith18Decimals,
+  custodyWith6Decimals,
+  deployCustodyFixture,
+  orderId,
+  orderKey,
+  userId,
+} from "../helpers/fixtures";
+import { signDeposit, signLink, signPermit } from "../helpers/signatures";
+import { Asset, CustodyModel, CustodyParameter } from "../../server/domain/custody-model";
+import { Parameter, PoolModel } from "../../server/domain/pool-model";
+
+const [ALICE, BOB, CAROL, DAVE, SHOP_MERCHANT] = ["alice", "bob", "carol", "dave", "merchant"].map(userId);
+let requestCounter = 0;
+const request = () => ethers.id(`request-${++requestCounter}`);
+let orderCounter = 0;
+
+async function custodialOrders(f: CustodyFixture, shop: number, orders: { user: string; amount: bigint }[]) {
+  return f.custody.connect(f.relayer).recordOrders([
+    {
+      shop: f.shops[shop].address,
+      orders: orders.map((o) => ({ orderId: orderId(`custodial-${++orderCounter}`), user: o.user, amount: o.amount })),
+    },
+  ]);
+}
+
+async function models(f: CustodyFixture) {
+  const pool = new PoolModel(f.modelConfig);
+  const custody = new CustodyModel(pool, await f.custody.getAddress(), f.custodyParameters);
+  return { pool, custody };
+}
+
+/** GP held by custody == every entry + the reserve; CP reserve worth at least the CP outstanding. */
+async function expectCustodyBacked(f: CustodyFixture, users: readonly string[]) {
+  const accounts = await Promise.all(users.map((u) => f.custody.accountOf(u)));
+  const entries = accounts.reduce((sum, a) => sum + a.points, 0n);
+  const reserve = await f.custody.reserve();
+  expect(await f.points.balanceOf(await f.custody.getAddress())).to.equal(entries + reserve);
+  const settlement = accounts.reduce((sum, a) => sum + a.settlement, 0n);
+  expect(await f.settlement.balanceOf(await f.custody.getAddress()) >= settlement).to.equal(true);
+  const outstanding = await f.custody.constantOutstanding();
+  if (outstanding > 0n) {
+    const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
+    expect(reserve * assets >= outstanding * supply, "the CP reserve backs the CP").to.equal(true);
+  }
+}
+
+function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFixture>) {
+  describe(`with a settlement token of ${decimals} decimals`, function () {
+    describe("registration and referrers", function () {
+      it("registers users in order, with an earlier user as referrer", async function () {
+        const f = await loadFixture(load);
+        const relayer = f.custody.connect(f.relayer);
+        await expect(relayer.register(ALICE, ethers.ZeroHash)).to.emit(f.custody, "UserRegistered").withArgs(ALICE, 1, ethers.ZeroHash);
+        await expect(relayer.register(BOB, ALICE)).to.emit(f.custody, "UserRegistered").withArgs(BOB, 2, ALICE);
+        await expect(relayer.register(BOB, ethers.ZeroHash)).to.be.revertedWithCustomError(f.custody, "CustodyAlreadyRegistered").withArgs(BOB);
+        await expect(relayer.register(ethers.ZeroHash, ethers.ZeroHash)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidUser");
+        await expect(relayer.register(CAROL, DAVE)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(CAROL, DAVE);
+        expect((await f.custody.accountOf(BOB)).referrer).to.equal(ALICE);
+      });
+
+      it("sets a referrer once, never one registered later: no cycle can form", async function () {
+        const f = await loadFixture(load);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.register(ALICE, ethers.ZeroHash);
+        await relayer.register(BOB, ethers.ZeroHash);
+        await expect(relayer.setReferrer(ALICE, BOB)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(ALICE, BOB);
+        await expect(relayer.setReferrer(ALICE, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(ALICE, ALICE);
+        await expect(relayer.setReferrer(BOB, ALICE)).to.emit(f.custody, "ReferrerSet").withArgs(BOB, ALICE);
+        await expect(relayer.setReferrer(BOB, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyReferrerAlreadySet").withArgs(BOB, ALICE);
+        await expect(relayer.setReferrer(CAROL, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
+      });
+
+      it("is for the relayer role only", async function () {
+        const f = await loadFixture(load);
+        const role = await f.custody.RELAYER_ROLE();
+        for (const call of [
+          f.custody.connect(f.stranger).register(ALICE, ethers.ZeroHash),
+          f.custody.connect(f.stranger).setReferrer(ALICE, BOB),
+          f.custody.connect(f.stranger).setMerchant(ALICE, true),
+          f.custody.connect(f.stranger).recordOrders([]),
+          f.custody.connect(f.stranger).transfer(request(), ALICE, BOB, Asset.GP, 1),
+          f.custody.connect(f.stranger).payMerchant(request(), ALICE, BOB, Asset.GP, 1),
+          f.custody.connect(f.stranger).redeem(request(), ALICE, 1, 0),
+          f.custody.connect(f.stranger).convertToConstant(request(), ALICE, 1),
+          f.custody.connect(f.stranger).exchangeConstant(request(), ALICE, 1),
+          f.custody.connect(f.stranger).redeemConstant(request(), ALICE, 1, 0),
+          f.custody.connect(f.stranger).withdrawSettlement(request(), ALICE, f.stranger.address, 1),
+          f.custody.connect(f.stranger).withdrawToOriginal(request(), ALICE, 1),
+          f.custody.connect(f.stranger).link(ALICE, f.stranger.address, 0, "0x"),
+          f.custody.connect(f.stranger).unlink(ALICE),
+        ]) {
+          await expect(call).to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount").withArgs(f.stranger.address, role);
+        }
+        await expect(f.custody.connect(f.relayer).setParameter(CustodyParameter.WithdrawalFee, 1))
+          .to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount")
+          .withArgs(f.relayer.address, await f.custody.PARAMETER_ROLE());
+      });
+    });
+
+    describe("custodial orders", function () {
+      it("mint a batch's GP into custody once and credit each buyer, registering new ones", async function () {
+        const f = await loadFixture(load);
+        const m = await models(f);
+        const orders = [
+          { user: ALICE, amount: 100n * f.unit },
+          { user: BOB, amount: 100n * f.unit },
+          { user: ALICE, amount: 100n * f.unit },
+        ];
+        const tx = await custodialOrders(f, 0, orders);
+        const expected = m.custody.recordOrders([
+          { shop: f.shops[0].address, orders: orders.map((o, i) => ({ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter - 2 + i}`)), ...o })) },
+        ]);
+        const receipt = await tx.wait();
+        const mints = receipt!.logs
+          .map((l) => f.points.interface.parseLog(l))
+          .filter((e) => e?.name === "Transfer" && e.args.from === ethers.ZeroAddress);
+        expect(mints.map((e) => [e!.args.to, e!.args.value])).to.deep.equal([
+          [await f.custody.getAddress(), expected.reduce((s, o) => s + o.points, 0n)],
+        ]);
+        await expect(tx).to.emit(f.custody, "UserRegistered").withArgs(ALICE, 1, ethers.ZeroHash);
+        await expect(tx).to.emit(f.custody, "OrderCredited").withArgs(expected[0].key, ALICE, 21n * GP, 0);
+        expect((await f.custody.accountOf(ALICE)).points).to.equal(m.custody.account(ALICE).points);
+        expect((await f.custody.accountOf(BOB)).points).to.equal(147n * GP / 10n);
+        await expectCustodyBacked(f, [ALICE, BOB]);
+      });
+
+      it("pay two referral levels at the buyer's price, out of the part not minted to the buyer", async function () {
+        const f = await loadFixture(load);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.register(ALICE, ethers.ZeroHash);
+        await relayer.register(BOB, ALICE);
+        await relayer.register(CAROL, BOB);
+        await relayer.register(DAVE, CAROL);
+        // Dave's order: 30 in; 70% (21) to Dave, 10% (3) to Carol, 5% (1.5) to Bob, none to Alice.
+        const tx = custodialOrders(f, 0, [{ user: DAVE, amount: 100n * f.unit }]);
+        await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, CAROL, 1, 3n * GP);
+        await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, BOB, 2, 15n * GP / 10n);
+        const points = await Promise.all([ALICE, BOB, CAROL, DAVE].map(async (u) => (await f.custody.accountOf(u)).points));
+        expect(points).to.deep.equal([0n, 15n * GP / 10n, 3n * GP, 21n * GP]);
+        // The price still rose: 30 in against 25.5 GP minted at 1.
+        const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
+        expect([assets, supply]).to.deep.equal([30n * f.unit, 255n * GP / 10n]);
+        await expectCustodyBacked(f, [ALICE, BOB, CAROL, DAVE]);
+      });
+
+      it("refuse shares that would pass 100% together", async function () {
+        const f = await loadFixture(load);
+        await expect(f.pool.connect(f.admin).setParameter(Parameter.ReferralShare1, 2_501))
+          .to.be.revertedWithCustomError(f.pool, "PoolSharesExceedWhole")
+          .withArgs(10_001);
+        await expect(f.pool.connect(f.admin).setParameter(Parameter.MintShare, 8_501))
+          .to.be.revertedWithCustomError(f.pool, "PoolSharesExceedWhole")
+          .withArgs(10_001);
+        await f.pool.connect(f.admin).setParameter(Parameter.ReferralShare1, 1_500);
+        expect((await f.pool.parameters()).referralShare1).to.equal(1_500n);
+      });
+
+      it("never record the same shop order twice", async function () {
+        const f = await loadFixture(load);
+        const order = { orderId: orderId("twice"), user: ALICE, amount: 10n * f.unit };
+        await f.custody.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders: [order] }]);
+        await expect(f.custody.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders: [order] }]))
+          .to.be.revertedWithCustomError(f.pool, "PoolOrderAlreadyRecorded")
+          .withArgs(orderKey(f.shops[0].address, order.orderId));
+      });
+
+      it("refuse the zero user id", async function () {
+        const f = await loadFixture(load);
+        await expect(custodialOrders(f, 0, [{ user: ethers.ZeroHash, amount: f.unit }])).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyInvalidUser",
+        );
+      });
+
+      it("are refused by the pool from anyone but a relayer", async function () {
+        const f = await loadFixture(load);
+        await expect(f.pool.connect(f.stranger).recordPooledOrders([]))
+          .to.be.revertedWithCustomError(f.pool, "AccessControlUnauthorizedAccount")
+          .withArgs(f.stranger.address, await f.pool.RELAYER_ROLE());
+        await expect(
+          f.pool.connect(f.relayer).recordPooledOrders([
+            { shop: f.shops[0].address, orders: [{ orderId: orderId("deep"), amount: f.unit, referralLevels: 3 }] },
+          ]),
+        )
+          .to.be.revertedWithCustomError(f.pool, "PoolTooManyReferralLevels")
+          .withArgs(orderKey(f.shops[0].address, orderId("deep")), 3);
+      });
+    });
+
+    describe("moving points between accounts", function () {
+      async function funded() {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [
+          { user: ALICE, amount: 1_000n * f.unit },
+          { user: BOB, amount: 10n * f.unit },
+        ]);
+        await f.custody.connect(f.relayer).setMerchant(SHOP_MERCHANT, true);
+        return f;
+      }
+
+      it("transfers GP between users once per request id", async function () {
+        const f = await funded();
+        const id = request();
+        await expect(f.custody.connect(f.relayer).transfer(id, ALICE, BOB, Asset.GP, 5n * GP))
+          .to.emit(f.custody, "Transferred")
+          .withArgs(id, ALICE, BOB, Asset.GP, 5n * GP);
+        await expect(f.custody.connect(f.relayer).transfer(id, ALICE, BOB, Asset.GP, 5n * GP))
+          .to.be.revertedWithCustomError(f.custody, "CustodyRequestAlreadyProcessed")
+          .withArgs(id);
+        expect(await f.custody.isRequestProcessed(id)).to.equal(true);
+        await expectCustodyBacked(f, [ALICE, BOB]);
+      });
+
+      it("refuses zero, an unknown side, and more than the balance", async function () {
+        const f = await funded();
+        const relayer = f.custody.connect(f.relayer);
+        const balance = (await f.custody.accountOf(BOB)).points;
+        await expect(relayer.transfer(request(), ALICE, BOB, Asset.GP, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+        await expect(relayer.transfer(request(), ALICE, CAROL, Asset.GP, 1)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
+        await expect(relayer.transfer(request(), BOB, ALICE, Asset.GP, balance + 1n))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientBalance")
+          .withArgs(BOB, Asset.GP, balance, balance + 1n);
+        await expect(relayer.transfer(request(), BOB, ALICE, Asset.CP, 1))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientBalance")
+          .withArgs(BOB, Asset.CP, 0, 1);
+      });
+
+      it("pays merchants only, in GP or CP", async function () {
+        const f = await funded();
+        const relayer = f.custody.connect(f.relayer);
+        await expect(relayer.payMerchant(request(), ALICE, BOB, Asset.GP, GP)).to.be.revertedWithCustomError(f.custody, "CustodyNotMerchant").withArgs(BOB);
+        const id = request();
+        await expect(relayer.payMerchant(id, ALICE, SHOP_MERCHANT, Asset.GP, 2n * GP))
+          .to.emit(f.custody, "MerchantPaid")
+          .withArgs(id, ALICE, SHOP_MERCHANT, Asset.GP, 2n * GP);
+        await relayer.convertToConstant(request(), ALICE, 10n * GP);
+        await relayer.payMerchant(request(), ALICE, SHOP_MERCHANT, Asset.CP, 5n * f.unit);
+        const merchant = await f.custody.accountOf(SHOP_MERCHANT);
+        expect([merchant.points, merchant.constantPoints]).to.deep.equal([2n * GP, 5n * f.unit]);
+        await expect(relayer.setMerchant(SHOP_MERCHANT, false)).to.emit(f.custody, "MerchantSet").withArgs(SHOP_MERCHANT, false);
+        await expect(relayer.payMerchant(request(), ALICE, SHOP_MERCHANT, Asset.GP, 1)).to.be.revertedWithCustomError(f.custody, "CustodyNotMerchant");
+        await expectCustodyBacked(f, [ALICE, BOB, SHOP_MERCHANT]);
+      });
+    });
+
+    describe("redemption into the settlement balance", function () {
+      it("redeems at the pool, credits the payout, and withdraws it to an address", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const { payout } = await f.pool.previewRedeem(7n * GP);
+        const id = request();
+        await expect(f.custody.connect(f.relayer).redeem(id, ALICE, 7n * GP, payout))
+          .to.emit(f.custody, "RedeemedToBalance")
+          .withArgs(id, ALICE, Asset.GP, 7n * GP, 7n * GP, payout);
+        expect((await f.custody.accountOf(ALICE)).settlement).to.equal(payout);
+        const relayer = f.custody.connect(f.relayer);
+        await expect(relayer.withdrawSettlement(request(), ALICE, ethers.ZeroAddress, 1)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidAddress");
+        await expect(relayer.withdrawSettlement(request(), ALICE, f.stranger.address, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+        await expect(relayer.withdrawSettlement(request(), ALICE, f.stranger.address, payout + 1n))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientSettlement")
+          .withArgs(ALICE, payout, payout + 1n);
+        const tx = relayer.withdrawSettlement(request(), ALICE, f.stranger.address, payout);
+        await expect(tx).to.changeTokenBalances(f.settlement, [f.custody, f.stranger], [-payout, payout]);
+        await expect(tx).to.emit(f.custody, "SettlementWithdrawn").withArgs(anyValue, ALICE, f.stranger.address, payout);
+      });
+
+      it("refuses a payout below the minimum and changes nothing", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const { payout } = await f.pool.previewRedeem(GP);
+        await expect(f.custody.connect(f.relayer).redeem(request(), ALICE, GP, payout + 1n))
+          .to.be.revertedWithCustomError(f.pool, "PoolPayoutBelowMinimum")
+          .withArgs(payout, payout + 1n);
+        expect((await f.custody.accountOf(ALICE)).points).to.equal(21n * GP);
+      });
+    });
+
+    describe("constant points", function () {
+      it("convert GP at the current price into a reserve that is not burned", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]); // price 30/21
+        const supply = await f.points.totalSupply();
+        const id = request();
+        await expect(f.custody.connect(f.relayer).convertToConstant(id, ALICE, 7n * GP))
+          .to.emit(f.custody, "ConvertedToConstant")
+          .withArgs(id, ALICE, 7n * GP, 10n * f.unit);
+        expect(await f.points.totalSupply()).to.equal(supply);
+        expect(await f.custody.reserve()).to.equal(7n * GP);
+        expect(await f.custody.constantOutstanding()).to.equal(10n * f.unit);
+        if (decimals === 6) {
+          // One GP base unit is worth less than one base unit of a 6-decimal token.
+          await expect(f.custody.connect(f.relayer).convertToConstant(request(), ALICE, 1n))
+            .to.be.revertedWithCustomError(f.custody, "CustodyConversionTooSmall")
+            .withArgs(1n);
+        }
+        await expectCustodyBacked(f, [ALICE]);
+      });
+
+      it("exchange for GP of equal value, and redeem with the exit fee applied", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.convertToConstant(request(), ALICE, 14n * GP); // 20 CP
+        await expect(relayer.exchangeConstant(request(), ALICE, 10n * f.unit))
+          .to.emit(f.custody, "ConstantExchanged")
+          .withArgs(anyValue, ALICE, 10n * f.unit, 7n * GP);
+        // 10 CP redeemed: 7 GP at the pool, gross 10, fee 2, payout 8 = 10 x (1 - 20%).
+        await expect(relayer.redeemConstant(request(), ALICE, 10n * f.unit, 0))
+          .to.emit(f.custody, "RedeemedToBalance")
+          .withArgs(anyValue, ALICE, Asset.CP, 10n * f.unit, 7n * GP, 8n * f.unit);
+        expect(await f.custody.constantOutstanding()).to.equal(0n);
+        expect(await f.custody.reserve()).to.equal(0n);
+        await expect(relayer.exchangeConstant(request(), ALICE, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+        await expect(relayer.redeemConstant(request(), ALICE, 1, 0))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientBalance")
+          .withArgs(ALICE, Asset.CP, 0, 1);
+        await expectCustodyBacked(f, [ALICE]);
+      });
+
+      it("never pay more per GP through CP than a direct redemption would", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [
+          { user: ALICE, amount: 333n * f.unit + 3n },
+          { user: BOB, amount: 333n * f.unit + 3n },
+        ]);
+        const k = (await f.custody.accountOf(ALICE)).points;
+        const direct = (await f.pool.previewRedeem(k)).payout;
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.convertToConstant(request(), ALICE, k);
+        const cp = (await f.custody.accountOf(ALICE)).constantPoints;
+        await relayer.redeemConstant(request(), ALICE, cp, 0);
+        expect((await f.custody.accountOf(ALICE)).settlement <= direct).to.equal(true);
+      });
+
+      it("keep the reserve's growth for all holders: the surplus is retired, raising the price", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.convertToConstant(request(), ALICE, 7n * GP); // 10 CP against 7 GP
+        await expect(f.custody.releaseReserveSurplus()).to.be.revertedWithCustomError(f.custody, "CustodyNoReserveSurplus");
+        await custodialOrders(f, 1, [{ user: BOB, amount: 1_000n * f.unit }]); // the price rises
+        const surplus = await f.custody.reserveSurplus();
+        expect(surplus).to.be.greaterThan(0n);
+        const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
+        await expect(f.custody.connect(f.stranger).releaseReserveSurplus())
+          .to.emit(f.custody, "ReserveSurplusReleased")
+          .withArgs(surplus)
+          .and.to.emit(f.pool, "PointsRetired")
+          .withArgs(await f.custody.getAddress(), surplus, assets, supply - surplus);
+        const [assetsAfter, supplyAfter] = [await f.pool.assets(), await f.points.totalSupply()];
+        expect(assetsAfter * supply > assets * supplyAfter).to.equal(true);
+        await expectCustodyBacked(f, [ALICE, BOB]);
+        expect(await f.custody.reserveSurplus()).to.equal(0n);
+      });
+    });
+
+    describe("original accounts", function () {
+      async function linked() {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 1_000n * f.unit }]);
+        const wallet = f.users[0];
+        const deadline = BigInt(await time.latest()) + 3_600n;
+        await f.custody.connect(f.relayer).link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline));
+        return { f, wallet };
+      }
+
+      it("withdraws GP to the linked account, retiring the fee (the price rises)", async function () {
+        const { f, wallet } = await linked();
+        const points = 100n * GP;
+        const fee = points / 100n; // 1%
+        const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
+        const id = request();
+        const tx = f.custody.connect(f.relayer).withdrawToOriginal(id, ALICE, points);
+        await expect(tx).to.emit(f.custody, "WithdrawnToOriginal").withArgs(id, ALICE, wallet.address, points, fee);
+        await expect(tx).to.changeTokenBalance(f.points, wallet, points - fee);
+        expect(await f.points.totalSupply()).to.equal(supply - fee);
+        expect(await f.pool.assets()).to.equal(assets);
+        await expectCustodyBacked(f, [ALICE]);
+      });
+
+      it("refuses a withdrawal with no account linked, or one the fee would swallow", async function () {
+        const { f } = await linked();
+        await f.custody.connect(f.relayer).register(BOB, ethers.ZeroHash);
+        await expect(f.custody.connect(f.relayer).withdrawToOriginal(request(), BOB, GP))
+          .to.be.revertedWithCustomError(f.custody, "CustodyNotLinked")
+          .withArgs(BOB);
+        await expect(f.custody.connect(f.relayer).withdrawToOriginal(request(), ALICE, 1n))
+          .to.be.revertedWithCustomError(f.custody, "CustodyWithdrawalTooSmall")
+          .withArgs(1n);
+      });
+
+      it("deposits from the original account for free, directly or by signature with a permit", async function () {
+        const { f, wallet } = await linked();
+        await f.custody.connect(f.relayer).withdrawToOriginal(request(), ALICE, 100n * GP);
+        const held = await f.points.balanceOf(wallet.address);
+        await f.points.connect(wallet).approve(await f.custody.getAddress(), GP);
+        await expect(f.custody.connect(wallet).deposit(ALICE, GP)).to.emit(f.custody, "Deposited").withArgs(ALICE, wallet.address, GP);
+        await expect(f.custody.connect(wallet).deposit(CAROL, GP)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
+        await expect(f.custody.connect(wallet).deposit(ALICE, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+
+        const amount = 10n * GP;
+        const deadline = BigInt(await time.latest()) + 600n;
+        const permit = await signPermit(wallet, f.points, await f.custody.getAddress(), amount, deadline);
+        await f.points.connect(f.relayer).permit(wallet.address, await f.custody.getAddress(), amount, deadline, permit.v, permit.r, permit.s);
+        const signature = await signDeposit(wallet, f.custody, ALICE, amount, deadline);
+        await expect(f.custody.connect(f.relayer).depositBySig(wallet.address, ALICE, amount, deadline, signature))
+          .to.emit(f.custody, "Deposited")
+          .withArgs(ALICE, wallet.address, amount);
+        expect(await f.points.balanceOf(wallet.address)).to.equal(held - GP - amount);
+        await expect(f.custody.connect(f.relayer).depositBySig(wallet.address, ALICE, amount, deadline, signature))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner")
+          .withArgs(wallet.address);
+        await expectCustodyBacked(f, [ALICE]);
+      });
+
+      it("unlinks at the user's request or the account's own, and relinks with a fresh signature", async function () {
+        const { f, wallet } = await linked();
+        const relayer = f.custody.connect(f.relayer);
+        expect(await f.custody.userOf(wallet.address)).to.equal(ALICE);
+        await expect(f.custody.connect(f.stranger).unlinkSelf(ALICE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyNotOriginalAccount")
+          .withArgs(ALICE, f.stranger.address);
+        await expect(f.custody.connect(wallet).unlinkSelf(ALICE)).to.emit(f.custody, "Unlinked").withArgs(ALICE, wallet.address);
+        expect(await f.custody.userOf(wallet.address)).to.equal(ethers.ZeroHash);
+        await expect(relayer.unlink(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyNotLinked").withArgs(ALICE);
+        const deadline = BigInt(await time.latest()) + 600n;
+        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline)))
+          .to.emit(f.custody, "Linked")
+          .withArgs(ALICE, wallet.address);
+        await expect(relayer.unlink(ALICE)).to.emit(f.custody, "Unlinked").withArgs(ALICE, wallet.address);
+      });
+    });
+
+    describe("linking signatures", function () {
+      async function ready() {
+        const f = await loadFixture(load);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.register(ALICE, ethers.ZeroHash);
+        await relayer.register(BOB, ethers.ZeroHash);
+        const deadline = BigInt(await time.latest()) + 600n;
+        return { f, relayer, wallet: f.users[0], other: f.users[1], deadline };
+      }
+
+      it("refuses a replayed link", async function () {
+        const { f, relayer, wallet, deadline } = await ready();
+        const signature = await signLink(wallet, f.custody, ALICE, deadline);
+        await relayer.link(ALICE, wallet.address, deadline, signature);
+        await relayer.unlink(ALICE);
+        await expect(relayer.link(ALICE, wallet.address, deadline, signature))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner")
+          .withArgs(wallet.address);
+      });
+
+      it("refuses an expired link", async function () {
+        const { f, relayer, wallet } = await ready();
+        const deadline = BigInt(await time.latest()) - 1n;
+        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline)))
+          .to.be.revertedWithCustomError(f.custody, "CustodyExpiredSignature")
+          .withArgs(deadline);
+      });
+
+      it("refuses a link signed for another chain", async function () {
+        const { f, relayer, wallet, deadline } = await ready();
+        const signature = await signLink(wallet, f.custody, ALICE, deadline, { chainId: 1n });
+        await expect(relayer.link(ALICE, wallet.address, deadline, signature)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+      });
+
+      it("refuses a link signed by another key, or over another nonce, or for another user", async function () {
+        const { f, relayer, wallet, other, deadline } = await ready();
+        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(other, f.custody, ALICE, deadline)))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner")
+          .withArgs(wallet.address);
+        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline, { nonce: 1n })))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, BOB, deadline)))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+      });
+
+      it("links one account to one user, and one user to one account", async function () {
+        const { f, relayer, wallet, other, deadline } = await ready();
+        await relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline));
+        await expect(relayer.link(ALICE, other.address, deadline, await signLink(other, f.custody, ALICE, deadline)))
+          .to.be.revertedWithCustomError(f.custody, "CustodyAlreadyLinked")
+          .withArgs(ALICE, wallet.address);
+        await expect(relayer.link(BOB, wallet.address, deadline, await signLink(wallet, f.custody, BOB, deadline)))
+          .to.be.revertedWithCustomError(f.custody, "CustodyAccountLinkedElsewhere")
+          .withArgs(wallet.address, ALICE);
+        await expect(relayer.link(BOB, ethers.ZeroAddress, deadline, "0x")).to.be.revertedWithCustomError(f.custody, "CustodyInvalidAddress");
+      });
+    });
+  });
+}
+
+describe("Custody", function () {
+  shouldBehaveLikeCustody(6, custodyWith6Decimals);
+  shouldBehaveLikeCustody(18, custodyWith18Decimals);
+
+  describe("the forced exit (exitMultiple 2x)", function () {
+    const exitAt2x = () => deployCustodyFixture({ decimals: 6, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+
+    it("adds twice each order to the quota and exits once the GP are worth it", async function () {
+      const f = await loadFixture(exitAt2x);
+      const unit = f.unit;
+      await expect(custodialOrders(f, 0, [{ user: ALICE, amount: 100n * unit }]))
+        .to.emit(f.custody, "QuotaChanged")
+        .withArgs(ALICE, 200n * unit, true);
+      const value = (await f.pool.previewRedeem((await f.custody.accountOf(ALICE)).points)).gross;
+      await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached").withArgs(ALICE, value, 200n * unit);
+      // Other shoppers' orders raise the price until Alice's 21 GP are worth 200.
+      while ((await f.pool.previewRedeem(21n * GP)).gross < 200n * unit) {
+        await custodialOrders(f, 1, [{ user: BOB, amount: 5_000n * unit }]);
+      }
+      const { payout } = await f.pool.previewRedeem(21n * GP);
+      await expect(f.custody.connect(f.stranger).exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, 21n * GP, payout);
+      const alice = await f.custody.accountOf(ALICE);
+      expect([alice.points, alice.quota, alice.quotaActive, alice.settlement]).to.deep.equal([0n, 0n, false, payout]);
+      await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached").withArgs(ALICE, 0, 0);
+    });
+
+    it("counts GP the user takes out (redeem, withdraw, convert, transfer) against the quota", async function () {
+      const f = await loadFixture(exitAt2x);
+      const m = await models(f);
+      await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+      m.custody.recordOrders([{ shop: f.shops[0].address, orders: [{ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter}`)), user: ALICE, amount: 100n * f.unit }] }]);
+      await f.custody.connect(f.relayer).register(BOB, ethers.ZeroHash);
+      m.custody.register(BOB, null);
+      // 7 GP worth 10 leave Alice's entry: her quota falls from 200 to 190.
+      await expect(f.custody.connect(f.relayer).transfer(request(), ALICE, BOB, Asset.GP, 7n * GP))
+        .to.emit(f.custody, "QuotaChanged")
+        .withArgs(ALICE, 190n * f.unit, true);
+      m.custody.transfer(ethers.id("t"), ALICE, BOB, Asset.GP, 7n * GP);
+      expect((await f.custody.accountOf(ALICE)).quota).to.equal(m.custody.account(ALICE).quota);
+      // Bob received GP but never ordered: no quota, no exit.
+      await expect(f.custody.exit(BOB)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached");
+    });
+
+    it("is off when exitMultiple is 0", async function () {
+      const f = await loadFixture(exitAt2x);
+      await f.custody.connect(f.admin).setParameter(CustodyParameter.ExitMultiple, 0);
+      await f.custody.connect(f.relayer).register(ALICE, ethers.ZeroHash);
+      await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitDisabled");
+    });
+  });
+
+  describe("parameters", function () {
+    it("bounds the withdrawal fee to 20% and the exit multiple to 0 or 1x..10x, with events", async function () {
+      const f = await loadFixture(custodyWith6Decimals);
+      const admin = f.custody.connect(f.admin);
+      await expect(admin.setParameter(CustodyParameter.WithdrawalFee, 2_000)).to.emit(f.custody, "ParameterChanged").withArgs(CustodyParameter.WithdrawalFee, 100, 2_000);
+      await expect(admin.setParameter(CustodyParameter.WithdrawalFee, 2_001))
+        .to.be.revertedWithCustomError(f.custody, "CustodyParameterOutOfRange")
+        .withArgs(CustodyParameter.WithdrawalFee, 2_001, 0, 2_000);
+      for (const bad of [9_999n, 100_001n]) {
+        await expect(admin.setParameter(CustodyParameter.ExitMultiple, bad))
+          .to.be.revertedWithCustomError(f.custody, "CustodyParameterOutOfRange")
+          .withArgs(CustodyParameter.ExitMultiple, bad, 10_000, 100_000);
+      }
+      await expect(admin.setParameter(CustodyParameter.ExitMultiple, 30_000)).to.emit(f.custody, "ParameterChanged").withArgs(CustodyParameter.ExitMultiple, 0, 30_000);
+      expect(await f.custody.parameters()).to.deep.equal([2_000n, 30_000n]);
+    });
+
+    it("refuses a zero pool or admin at deployment", async function () {
+      const f = await loadFixture(custodyWith6Decimals);
+      const factory = await ethers.getContractFactory("Custody");
+      await expect(factory.deploy(ethers.ZeroAddress, { withdrawalFee: 0, exitMultiple: 0 }, f.admin.address)).to.be.revertedWithCustomError(
+        factory,
+        "CustodyInvalidAddress",
+      );
+      await expect(factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0 }, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        factory,
+        "CustodyInvalidAddress",
+      );
+    });
+  });
+});
