@@ -333,6 +333,35 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
       });
     });
 
+    describe("retire", function () {
+      it("burns the caller's GP without payout, so the price rises", async function () {
+        const f = await loadFixture(load);
+        const [a, b] = f.users;
+        await placeOrder(f, 0, a.address, 100n * f.unit);
+        await placeOrder(f, 0, b.address, 100n * f.unit);
+        const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
+        await expect(f.pool.connect(a).retire(GP))
+          .to.emit(f.pool, "PointsRetired")
+          .withArgs(a.address, GP, assets, supply - GP);
+        expect(await f.pool.assets()).to.equal(assets);
+        expect(assets * supply > assets * (supply - GP)).to.equal(true);
+        await expect(f.pool.connect(a).retire(0)).to.be.revertedWithCustomError(f.pool, "PoolZeroRedemption");
+        await expect(f.pool.connect(f.stranger).retire(1))
+          .to.be.revertedWithCustomError(f.points, "ERC20InsufficientBalance")
+          .withArgs(f.stranger.address, 0, 1);
+      });
+
+      it("records the last price when it empties the supply", async function () {
+        const f = await loadFixture(load);
+        const [a] = f.users;
+        await placeOrder(f, 0, a.address, 100n * f.unit);
+        await expect(f.pool.connect(a).retire(21n * GP))
+          .to.emit(f.pool, "ReferencePriceRecorded")
+          .withArgs(30n * f.unit, 21n * GP);
+        expect(await f.pool.priceRatio()).to.deep.equal([30n * f.unit, 21n * GP]);
+      });
+    });
+
     describe("when the last GP is redeemed", function () {
       it("returns the supply to zero, keeps the fees in the pool, and records the last price", async function () {
         const f = await loadFixture(load);
