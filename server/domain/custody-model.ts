@@ -111,6 +111,16 @@ export class CustodyModel {
     this.setParameter(CustodyParameter.ExitMultiple, parameters.exitMultiple);
   }
 
+  /** Saves both models; the returned function puts them back (for previews that must leave no trace). */
+  checkpoint(): () => void {
+    const restorePool = this.pool.checkpoint();
+    const saved = cloneState(this.state);
+    return () => {
+      restorePool();
+      this.state = saved;
+    };
+  }
+
   // ------------------------------------------------------------ reading
 
   get parameters(): CustodyParameters {
@@ -393,13 +403,11 @@ export class CustodyModel {
 
   /** Runs `action` on both models; a throw puts both back as they were. */
   private atomically<T>(action: () => T): T {
-    const restorePool = this.pool.checkpoint();
-    const saved = cloneState(this.state);
+    const restore = this.checkpoint();
     try {
       return action();
     } catch (error) {
-      restorePool();
-      this.state = saved;
+      restore();
       throw error;
     }
   }
