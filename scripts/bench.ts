@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ethers, config as hardhatConfig } from "hardhat";
-import { deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+import { deployCustody, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);
@@ -71,6 +71,50 @@ async function main() {
   figures.redeem_part = await gasOf(pool.connect(redeemer).redeem(held / 2n, redeemer.address, 0));
   figures.redeem_rest = await gasOf(pool.connect(redeemer).redeem(held - held / 2n, redeemer.address, 0));
 
+  // The custody: transfers, a relayed (signed) redemption, and custodial batches with referrals.
+  const custody = await deployCustody(operator, pool, { withdrawalFee: 100n, exitMultiple: 20_000n }, operator.address);
+  await (await custody.grantRole(await custody.RELAYER_ROLE(), operator.address)).wait();
+  await (await pool.grantRole(await pool.PARAMETER_ROLE(), operator.address)).wait();
+  await (await pool.setParameter(4, 1_000n)).wait(); // level-1 referral share 10%
+  await (await pool.setParameter(5, 500n)).wait(); // level-2 referral share 5%
+  const user = (i: number | string) => ethers.id(`bench-user-${i}`);
+  await (await custody.register(user("root"), ethers.ZeroHash)).wait();
+  await (await custody.register(user("referrer"), user("root"))).wait();
+  const referred = Array.from({ length: 100 }, (_, i) => user(`referred-${i}`));
+  const plain = Array.from({ length: 100 }, (_, i) => user(`plain-${i}`));
+  for (const u of referred) await (await custody.register(u, user("referrer"))).wait();
+  const custodialBatch = (users: string[]) =>
+    custody.recordOrders([{ shop: shop.address, orders: users.map((u) => ({ orderId: nextId(), user: u, amount: 100n * UNIT })) }]);
+  // Warm-up: every custodial user has ordered once already (returning shoppers).
+  await (await custodialBatch(referred)).wait();
+  await (await custodialBatch(plain)).wait();
+  const custodialPlain = await gasOf(custodialBatch(plain));
+  const custodialReferred = await gasOf(custodialBatch(referred));
+  figures.custodial_batch100_per_order = Math.round(custodialPlain / 100);
+  figures.custodial_batch100_two_level_referrals_per_order = Math.round(custodialReferred / 100);
+  figures.custodial_transfer = await gasOf(custody.transfer(nextId(), plain[0], plain[1], 0, GP));
+  figures.custodial_redeem = await gasOf(custody.redeem(nextId(), plain[2], GP, 0));
+
+  const holder = rest[1];
+  await (await pool.recordOrder(shop.address, order(holder.address))).wait();
+  const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 3_600n;
+  const { chainId } = await ethers.provider.getNetwork();
+  const signature = await holder.signTypedData(
+    { name: "Green Points Pool", version: "1", chainId, verifyingContract: await pool.getAddress() },
+    {
+      Redeem: [
+        { name: "owner", type: "address" },
+        { name: "points", type: "uint256" },
+        { name: "receiver", type: "address" },
+        { name: "minPayout", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    { owner: holder.address, points: GP, receiver: holder.address, minPayout: 0n, nonce: await pool.nonces(holder.address), deadline },
+  );
+  figures.relayed_signed_redeem = await gasOf(pool.redeemBySig(holder.address, GP, holder.address, 0, deadline, signature));
+
   console.log("Gas (Hardhat in-process chain, solc " + hardhatConfig.solidity.compilers[0].version + ", optimizer 200 runs)");
   console.log(`  one order, returning holder      ${figures.order_single_returning_holder}`);
   console.log(`  one order, new holder            ${figures.order_single_new_holder}`);
@@ -85,6 +129,14 @@ async function main() {
   }
   console.log(`  marginal order in a batch: pool ${figures.batch_marginal_order}, floor ${figures.floor_marginal_order}` +
     ` (ratio ${(figures.batch_marginal_order / figures.floor_marginal_order).toFixed(2)})`);
+
+  console.log("  custody:");
+  console.log(`    batch of 100 custodial orders, per order               ${figures.custodial_batch100_per_order}` +
+    ` (floor ${batches[batches.length - 1].floorPerOrder}, ratio ${(figures.custodial_batch100_per_order / batches[batches.length - 1].floorPerOrder).toFixed(2)})`);
+  console.log(`    batch of 100 with two referral levels each, per order  ${figures.custodial_batch100_two_level_referrals_per_order}`);
+  console.log(`    custodial transfer                                     ${figures.custodial_transfer}`);
+  console.log(`    custodial redemption into the settlement balance       ${figures.custodial_redeem}`);
+  console.log(`    relayed signed redemption (EIP-712, redeemBySig)       ${figures.relayed_signed_redeem}`);
 
   const results = {
     generatedAt: new Date().toISOString(),
