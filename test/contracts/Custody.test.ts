@@ -80,23 +80,25 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
       it("is for the relayer role only", async function () {
         const f = await loadFixture(load);
         const role = await f.custody.RELAYER_ROLE();
+        // Each call is made only when awaited: a rejected promise left waiting would surface as
+        // an unhandled rejection in whichever test runs next.
         for (const call of [
-          f.custody.connect(f.stranger).register(ALICE, ethers.ZeroHash),
-          f.custody.connect(f.stranger).setReferrer(ALICE, BOB),
-          f.custody.connect(f.stranger).setMerchant(ALICE, true),
-          f.custody.connect(f.stranger).recordOrders([]),
-          f.custody.connect(f.stranger).transfer(request(), ALICE, BOB, Asset.GP, 1),
-          f.custody.connect(f.stranger).payMerchant(request(), ALICE, BOB, Asset.GP, 1),
-          f.custody.connect(f.stranger).redeem(request(), ALICE, 1, 0),
-          f.custody.connect(f.stranger).convertToConstant(request(), ALICE, 1),
-          f.custody.connect(f.stranger).exchangeConstant(request(), ALICE, 1),
-          f.custody.connect(f.stranger).redeemConstant(request(), ALICE, 1, 0),
-          f.custody.connect(f.stranger).withdrawSettlement(request(), ALICE, f.stranger.address, 1),
-          f.custody.connect(f.stranger).withdrawToOriginal(request(), ALICE, 1),
-          f.custody.connect(f.stranger).link(ALICE, f.stranger.address, 0, "0x"),
-          f.custody.connect(f.stranger).unlink(ALICE),
+          () => f.custody.connect(f.stranger).register(ALICE, ethers.ZeroHash),
+          () => f.custody.connect(f.stranger).setReferrer(ALICE, BOB),
+          () => f.custody.connect(f.stranger).setMerchant(ALICE, true),
+          () => f.custody.connect(f.stranger).recordOrders([]),
+          () => f.custody.connect(f.stranger).transfer(request(), ALICE, BOB, Asset.GP, 1),
+          () => f.custody.connect(f.stranger).payMerchant(request(), ALICE, BOB, Asset.GP, 1),
+          () => f.custody.connect(f.stranger).redeem(request(), ALICE, 1, 0),
+          () => f.custody.connect(f.stranger).convertToConstant(request(), ALICE, 1),
+          () => f.custody.connect(f.stranger).exchangeConstant(request(), ALICE, 1),
+          () => f.custody.connect(f.stranger).redeemConstant(request(), ALICE, 1, 0),
+          () => f.custody.connect(f.stranger).withdrawSettlement(request(), ALICE, f.stranger.address, 1),
+          () => f.custody.connect(f.stranger).withdrawToOriginal(request(), ALICE, 1),
+          () => f.custody.connect(f.stranger).link(ALICE, f.stranger.address, 0, "0x"),
+          () => f.custody.connect(f.stranger).unlink(ALICE),
         ]) {
-          await expect(call).to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount").withArgs(f.stranger.address, role);
+          await expect(call()).to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount").withArgs(f.stranger.address, role);
         }
         await expect(f.custody.connect(f.relayer).setParameter(CustodyParameter.WithdrawalFee, 1))
           .to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount")
