@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ethers, config as hardhatConfig } from "hardhat";
 import { deployCustody, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+import { DOMAIN_NAMES, REDEEM_TYPES } from "../server/adapters/chain/typed-data";
 
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);
@@ -100,17 +101,8 @@ async function main() {
   const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 3_600n;
   const { chainId } = await ethers.provider.getNetwork();
   const signature = await holder.signTypedData(
-    { name: "Green Points Pool", version: "1", chainId, verifyingContract: await pool.getAddress() },
-    {
-      Redeem: [
-        { name: "owner", type: "address" },
-        { name: "points", type: "uint256" },
-        { name: "receiver", type: "address" },
-        { name: "minPayout", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    { name: DOMAIN_NAMES.pool, version: "1", chainId, verifyingContract: await pool.getAddress() },
+    REDEEM_TYPES,
     { owner: holder.address, points: GP, receiver: holder.address, minPayout: 0n, nonce: await pool.nonces(holder.address), deadline },
   );
   figures.relayed_signed_redeem = await gasOf(pool.redeemBySig(holder.address, GP, holder.address, 0, deadline, signature));

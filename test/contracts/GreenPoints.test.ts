@@ -3,6 +3,7 @@ import { ethers } from "hardhat";
 import { impersonateAccount, loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import { GP, poolWith6Decimals } from "../helpers/fixtures";
 import { placeOrder } from "../helpers/orders";
+import { signPermit } from "../helpers/signatures";
 
 async function withPoolSigner() {
   const f = await poolWith6Decimals();
@@ -57,21 +58,9 @@ describe("GreenPoints", function () {
       const f = await loadFixture(poolWith6Decimals);
       const [owner, spender] = f.users;
       await placeOrder(f, 0, owner.address, 100n * f.unit);
-      const deadline = (await time.latest()) + 3600;
-      const { chainId } = await ethers.provider.getNetwork();
-      const domain = { name: "Green Points", version: "1", chainId, verifyingContract: await f.points.getAddress() };
-      const types = {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      };
+      const deadline = BigInt(await time.latest()) + 3600n;
       const value = 5n * GP;
-      const message = { owner: owner.address, spender: spender.address, value, nonce: 0n, deadline };
-      const { v, r, s } = ethers.Signature.from(await owner.signTypedData(domain, types, message));
+      const { v, r, s } = await signPermit(owner, f.points, spender.address, value, deadline);
       await expect(f.points.connect(f.stranger).permit(owner.address, spender.address, value, deadline, v, r, s))
         .to.emit(f.points, "Approval")
         .withArgs(owner.address, spender.address, value);

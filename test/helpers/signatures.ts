@@ -1,9 +1,18 @@
 /**
  * EIP-712 signing as an original account's wallet does it, with knobs to produce the bad
- * signatures the contracts must refuse (another chain, another nonce).
+ * signatures the contracts must refuse (another chain, another nonce). The types come from
+ * server/adapters/chain/typed-data.ts, the same ones the relayer uses.
  */
-import type { Signer, TypedDataDomain, TypedDataField } from "ethers";
+import type { Signer, TypedDataField } from "ethers";
 import { ethers } from "hardhat";
+import {
+  DEPOSIT_TYPES,
+  DOMAIN_NAMES,
+  LINK_TYPES,
+  PERMIT_TYPES,
+  REDEEM_TYPES,
+  TRANSFER_TYPES,
+} from "../../server/adapters/chain/typed-data";
 
 export interface SignOptions {
   /** Sign for another chain id than the one the contract runs on. */
@@ -26,24 +35,14 @@ async function sign(
   options: SignOptions,
 ): Promise<string> {
   const chainId = options.chainId ?? (await ethers.provider.getNetwork()).chainId;
-  const domain: TypedDataDomain = { name, version: "1", chainId, verifyingContract: await contract.getAddress() };
-  const owner = await signer.getAddress();
-  const nonce = options.nonce ?? (await contract.nonces(owner));
+  const domain = { name, version: "1", chainId, verifyingContract: await contract.getAddress() };
+  const nonce = options.nonce ?? (await contract.nonces(await signer.getAddress()));
   return signer.signTypedData(domain, types, { ...message, nonce });
 }
 
-export function signLink(signer: Signer, custody: Verifying, user: string, deadline: bigint, options: SignOptions = {}) {
-  const types = {
-    Link: [
-      { name: "user", type: "bytes32" },
-      { name: "account", type: "address" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
-  return signer.getAddress().then((account) =>
-    sign(signer, "Green Points Custody", custody, types, { user, account, deadline }, options),
-  );
+export async function signLink(signer: Signer, custody: Verifying, user: string, deadline: bigint, options: SignOptions = {}) {
+  const account = await signer.getAddress();
+  return sign(signer, DOMAIN_NAMES.custody, custody, LINK_TYPES, { user, account, deadline }, options);
 }
 
 export async function signDeposit(
@@ -54,17 +53,8 @@ export async function signDeposit(
   deadline: bigint,
   options: SignOptions = {},
 ) {
-  const types = {
-    Deposit: [
-      { name: "owner", type: "address" },
-      { name: "user", type: "bytes32" },
-      { name: "points", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const owner = await signer.getAddress();
-  return sign(signer, "Green Points Custody", custody, types, { owner, user, points, deadline }, options);
+  return sign(signer, DOMAIN_NAMES.custody, custody, DEPOSIT_TYPES, { owner, user, points, deadline }, options);
 }
 
 export async function signRedeem(
@@ -73,18 +63,8 @@ export async function signRedeem(
   request: { points: bigint; receiver: string; minPayout: bigint; deadline: bigint },
   options: SignOptions = {},
 ) {
-  const types = {
-    Redeem: [
-      { name: "owner", type: "address" },
-      { name: "points", type: "uint256" },
-      { name: "receiver", type: "address" },
-      { name: "minPayout", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const owner = await signer.getAddress();
-  return sign(signer, "Green Points Pool", pool, types, { owner, ...request }, options);
+  return sign(signer, DOMAIN_NAMES.pool, pool, REDEEM_TYPES, { owner, ...request }, options);
 }
 
 export async function signTransfer(
@@ -93,36 +73,12 @@ export async function signTransfer(
   request: { to: string; value: bigint; deadline: bigint },
   options: SignOptions = {},
 ) {
-  const types = {
-    Transfer: [
-      { name: "owner", type: "address" },
-      { name: "to", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
   const owner = await signer.getAddress();
-  return sign(signer, "Green Points", points, types, { owner, ...request }, options);
+  return sign(signer, DOMAIN_NAMES.points, points, TRANSFER_TYPES, { owner, ...request }, options);
 }
 
 /** An EIP-2612 permit's (v, r, s) for `spender`. */
-export async function signPermit(
-  signer: Signer,
-  token: Verifying,
-  spender: string,
-  value: bigint,
-  deadline: bigint,
-) {
-  const types = {
-    Permit: [
-      { name: "owner", type: "address" },
-      { name: "spender", type: "address" },
-      { name: "value", type: "uint256" },
-      { name: "nonce", type: "uint256" },
-      { name: "deadline", type: "uint256" },
-    ],
-  };
+export async function signPermit(signer: Signer, token: Verifying, spender: string, value: bigint, deadline: bigint) {
   const owner = await signer.getAddress();
-  return ethers.Signature.from(await sign(signer, "Green Points", token, types, { owner, spender, value, deadline }, {}));
+  return ethers.Signature.from(await sign(signer, DOMAIN_NAMES.points, token, PERMIT_TYPES, { owner, spender, value, deadline }, {}));
 }

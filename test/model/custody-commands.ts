@@ -12,6 +12,7 @@ import { Asset, CustodyParameter, ZERO_ID } from "../../server/domain/custody-mo
 import { PoolRevert } from "../../server/domain/pool-model";
 import { orderId, orderKey } from "../helpers/fixtures";
 import { signDeposit, signLink, signRedeem, signTransfer } from "../helpers/signatures";
+import { drain } from "./pool-commands";
 import {
   ACCOUNT_IDS,
   type AmountSpec,
@@ -513,14 +514,7 @@ export const signedRequestCommand = fc
  * Only GP backing CP too small to redeem may remain.
  */
 export async function drainEverything(m: World, c: Chain, walletOrder: readonly number[]) {
-  for (const i of walletOrder) {
-    const signer = c.f.users[i];
-    const balance = m.model.balanceOf(signer.address);
-    if (balance === 0n) continue;
-    const quote = m.model.redeem(signer.address, balance);
-    await expect(c.f.pool.connect(signer).redeem(balance, signer.address, quote.payout)).to.changeTokenBalance(c.f.settlement, signer, quote.payout);
-    await settle(m, c);
-  }
+  await drain(m, c, walletOrder);
   for (const i of [...walletOrder, 6]) {
     const id = ACCOUNT_IDS[i];
     const cp = m.custody.account(id).constantPoints;
