@@ -325,7 +325,7 @@ export class CustodyModel {
     this.atomically(() => {
       if (points === 0n) throw new PoolRevert("CustodyZeroAmount", []);
       this.known(user).points += points;
-      this.pool.transfer(from, this.address, points);
+      this.pool.transferFrom(this.address, from, this.address, points);
     });
   }
 

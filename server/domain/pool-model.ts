@@ -102,6 +102,7 @@ export const MAX_EXIT_FEE = 5_000n;
 export const MAX_ORDER_UNITS = 10n ** 12n;
 export const MAX_INITIAL_PRICE_UNITS = 10n ** 6n;
 export const MAX_REFERRAL_LEVELS = 2;
+export const MAX_UINT256 = 2n ** 256n - 1n;
 
 export interface PoolModelConfig {
   settlementDecimals: number;
@@ -121,6 +122,8 @@ export interface PoolState {
   parameters: PoolParameters;
   recorded: Set<string>;
   balances: Map<string, bigint>;
+  /** GP allowances, keyed `owner/spender`. */
+  allowances: Map<string, bigint>;
 }
 
 export class PoolModel {
@@ -144,6 +147,7 @@ export class PoolModel {
       parameters: { poolShare: 0n, mintShare: 0n, exitFee: 0n, initialPrice: 0n, referralShare1: 0n, referralShare2: 0n },
       recorded: new Set(),
       balances: new Map(),
+      allowances: new Map(),
     };
     const p = config.parameters;
     this.setParameter(Parameter.PoolShare, p.poolShare);
@@ -303,6 +307,34 @@ export class PoolModel {
     credit(this.state, to, points);
   }
 
+  allowance(owner: string, spender: string): bigint {
+    return this.state.allowances.get(`${owner.toLowerCase()}/${spender.toLowerCase()}`) ?? 0n;
+  }
+
+  /** A GP `approve` or `permit`: the allowance is set, not added to. */
+  approve(owner: string, spender: string, value: bigint): void {
+    this.state.allowances.set(`${owner.toLowerCase()}/${spender.toLowerCase()}`, value);
+  }
+
+  /**
+   * A GP `transferFrom` by `spender`, as OpenZeppelin's ERC-20 does it: the allowance is checked
+   * and spent first (the largest uint256 is never spent), then the balance moves.
+   */
+  transferFrom(spender: string, from: string, to: string, points: bigint): void {
+    const restore = this.checkpoint();
+    try {
+      const allowed = this.allowance(from, spender);
+      if (allowed !== MAX_UINT256) {
+        if (allowed < points) throw new PoolRevert("ERC20InsufficientAllowance", [spender, allowed, points]);
+        this.approve(from, spender, allowed - points);
+      }
+      this.transfer(from, to, points);
+    } catch (error) {
+      restore();
+      throw error;
+    }
+  }
+
   /** Settlement sent straight to the pool contract, outside any order. */
   donate(amount: bigint): void {
     this.state.held += amount;
@@ -426,5 +458,6 @@ function cloneState(s: PoolState): PoolState {
     parameters: { ...s.parameters },
     recorded: new Set(s.recorded),
     balances: new Map(s.balances),
+    allowances: new Map(s.allowances),
   };
 }

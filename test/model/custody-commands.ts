@@ -11,7 +11,7 @@ import { ethers } from "hardhat";
 import { Asset, CustodyParameter, ZERO_ID } from "../../server/domain/custody-model";
 import { PoolRevert } from "../../server/domain/pool-model";
 import { orderId, orderKey } from "../helpers/fixtures";
-import { signDeposit, signLink, signRedeem, signTransfer } from "../helpers/signatures";
+import { signDeposit, signLink, signPermit, signRedeem, signTransfer } from "../helpers/signatures";
 import { drain } from "./pool-commands";
 import {
   ACCOUNT_IDS,
@@ -501,6 +501,36 @@ export class SignedRequestCommand implements Command {
     return `signed ${this.kind}(wallet ${this.wallet} -> ${this.to}, ${this.bps}bps)`;
   }
 }
+
+/**
+ * A wallet signs an EIP-2612 permit for the custody (some of its balance, or unlimited) and the
+ * relayer submits it: later deposits spend that allowance, and fail when it runs short.
+ */
+export class PermitCommand implements Command {
+  constructor(
+    readonly wallet: number,
+    readonly bps: bigint,
+    readonly unlimited: boolean,
+  ) {}
+  check = () => true;
+  async run(m: World, c: Chain) {
+    const wallet = c.f.users[this.wallet];
+    const value = this.unlimited ? ethers.MaxUint256 : share(m.model.balanceOf(wallet.address), this.bps);
+    const until = await deadline();
+    const { v, r, s } = await signPermit(wallet, c.f.points, c.custodyAddress, value, until);
+    m.model.approve(wallet.address, c.custodyAddress, value);
+    await (await c.f.points.connect(c.f.relayer).permit(wallet.address, c.custodyAddress, value, until, v, r, s)).wait();
+    expect(await c.f.points.allowance(wallet.address, c.custodyAddress)).to.equal(value);
+    await settle(m, c);
+  }
+  toString() {
+    return `permit(wallet ${this.wallet}, ${this.unlimited ? "unlimited" : `${this.bps}bps`})`;
+  }
+}
+
+export const permitCommand = fc
+  .tuple(fc.nat(5), shareArb, fc.boolean())
+  .map(([w, bps, unlimited]) => new PermitCommand(w, bps, unlimited));
 
 export const signedRequestCommand = fc
   .tuple(fc.nat(1000), fc.nat(1000), fc.constantFrom("redeem" as const, "transfer" as const), shareArb)

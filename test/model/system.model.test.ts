@@ -28,6 +28,7 @@ import {
   exitScenarioCommand,
   linkCommand,
   moveCommand,
+  permitCommand,
   registerCommand,
   releaseSurplusCommand,
   setMerchantCommand,
@@ -91,6 +92,7 @@ describe("The pool and the custody against the reference models (fast-check, mod
           custodyParameterCommand,
           linkCommand,
           depositCommand,
+          permitCommand,
           signedRequestCommand,
         ],
         { maxCommands: 40, size: "max", replayPath },
@@ -100,6 +102,7 @@ describe("The pool and the custody against the reference models (fast-check, mod
         const f = await loadFixture(fixtures[decimals]);
         const custodyAddress = await f.custody.getAddress();
         const pool = new PoolModel(f.modelConfig);
+        for (const wallet of f.users) pool.approve(wallet.address, custodyAddress, ethers.MaxUint256);
         const world: World = {
           model: pool,
           custody: new CustodyModel(pool, custodyAddress, f.custodyParameters),
