@@ -1,8 +1,9 @@
 /**
- * The only reader of process.env. Settings are parsed once, checked, frozen and passed in.
- * (The relayer's settings join these when it exists.)
+ * The only reader of process.env. Settings are parsed once, checked, frozen and passed in; a
+ * missing or bad setting stops the start with a message naming it.
  */
 import * as path from "node:path";
+import { z } from "zod";
 
 export interface DemoConfig {
   /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
@@ -37,5 +38,109 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env, projectRoot
     dataDir: path.resolve(projectRoot, env.GP_DATA_DIR || ".data"),
     seed: wholeNumber(env, "GP_DEMO_SEED", 20261123, 0, 2 ** 31 - 1),
     operations: wholeNumber(env, "GP_DEMO_OPERATIONS", 160, 0, 100_000),
+  });
+}
+
+export interface RelayerConfig {
+  /** HTTP port: PORT, default 8080. */
+  readonly port: number;
+  /** Interface the HTTP server binds: GP_HOST, default 127.0.0.1. */
+  readonly host: string;
+  /** Chain state, database, deployments and admin token: GP_DATA_DIR, default `.data/`. */
+  readonly dataDir: string;
+  /** The embedded chain's port: GP_CHAIN_PORT, default 8545. */
+  readonly chainPort: number;
+  /** The admin bearer token: GP_ADMIN_TOKEN; made and kept in the data folder when absent. */
+  readonly adminToken: string | null;
+  /** A real chain: RPC_URL with RELAYER_PRIVATE_KEY and DEPLOYMENTS_FILE; absent, anvil is started. */
+  readonly chain:
+    | { readonly kind: "embedded" }
+    | { readonly kind: "external"; readonly rpcUrl: string; readonly privateKey: string; readonly deploymentsFile: string };
+  /** A real PostgreSQL: DATABASE_URL; absent, PGlite in the data folder. */
+  readonly databaseUrl: string | null;
+  /** Orders per transaction: GP_BATCH_SIZE, default 100. */
+  readonly batchSize: number;
+  /** How long the batcher waits for more orders before sending: GP_BATCH_WAIT_MS, default 200. */
+  readonly batchWaitMs: number;
+  /** Blocks on top of a batch's block before its orders are confirmed: GP_CONFIRMATIONS, default 1. */
+  readonly confirmations: number;
+  /** A transaction not mined after this long is replaced with a higher fee: GP_REPLACE_AFTER_MS, default 30000. */
+  readonly replaceAfterMs: number;
+  /** pino level: LOG_LEVEL, default info. */
+  readonly logLevel: string;
+  /**
+   * Tests only: GP_TEST_CRASH_AT=after-send kills the process with SIGKILL right after it
+   * broadcasts a batch and before it records the outcome, to prove the restart mints once.
+   */
+  readonly crashAt: "after-send" | null;
+}
+
+const int = (name: string, fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === "") return fallback;
+      const value = Number(raw);
+      if (!/^\d+$/.test(raw) || value < min || value > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a whole number from ${min} to ${max}, got "${raw}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const RelayerEnv = z
+  .object({
+    PORT: int("PORT", 8080, 0, 65535),
+    GP_HOST: z.string().optional(),
+    GP_DATA_DIR: z.string().optional(),
+    GP_CHAIN_PORT: int("GP_CHAIN_PORT", 8545, 1, 65535),
+    GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
+    RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
+    RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
+    DEPLOYMENTS_FILE: z.string().optional(),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
+    GP_BATCH_SIZE: int("GP_BATCH_SIZE", 100, 1, 500),
+    GP_BATCH_WAIT_MS: int("GP_BATCH_WAIT_MS", 200, 0, 60_000),
+    GP_CONFIRMATIONS: int("GP_CONFIRMATIONS", 1, 0, 64),
+    GP_REPLACE_AFTER_MS: int("GP_REPLACE_AFTER_MS", 30_000, 100, 3_600_000),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+    GP_TEST_CRASH_AT: z.enum(["after-send"]).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
+      ctx.addIssue({ code: "custom", path: ["RELAYER_PRIVATE_KEY"], message: "RPC_URL needs RELAYER_PRIVATE_KEY and DEPLOYMENTS_FILE" });
+    }
+  });
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): RelayerConfig {
+  const parsed = RelayerEnv.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(projectRoot, e.GP_DATA_DIR || ".data");
+  return Object.freeze({
+    port: e.PORT,
+    host: e.GP_HOST || "127.0.0.1",
+    dataDir,
+    chainPort: e.GP_CHAIN_PORT,
+    adminToken: e.GP_ADMIN_TOKEN ?? null,
+    chain: e.RPC_URL
+      ? Object.freeze({
+          kind: "external" as const,
+          rpcUrl: e.RPC_URL,
+          privateKey: e.RELAYER_PRIVATE_KEY!,
+          deploymentsFile: path.resolve(projectRoot, e.DEPLOYMENTS_FILE!),
+        })
+      : Object.freeze({ kind: "embedded" as const }),
+    databaseUrl: e.DATABASE_URL ?? null,
+    batchSize: e.GP_BATCH_SIZE,
+    batchWaitMs: e.GP_BATCH_WAIT_MS,
+    confirmations: e.GP_CONFIRMATIONS,
+    replaceAfterMs: e.GP_REPLACE_AFTER_MS,
+    logLevel: e.LOG_LEVEL ?? "info",
+    crashAt: e.GP_TEST_CRASH_AT ?? null,
   });
 }

@@ -1,0 +1,65 @@
+/**
+ * The embedded chain: anvil from the `@foundry-rs/anvil` npm package, with its state dumped to
+ * the data folder every second and on exit, and loaded again on the next start. A hard kill
+ * can lose the last second of blocks; the relayer treats that as a reorg.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** anvil's first default account: a well-known key, for the local chain only. */
+export const ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+export interface EmbeddedChain {
+  url: string;
+  stop(): Promise<void>;
+  process: ChildProcess;
+}
+
+function anvilBinary(): string {
+  const platform = `${process.platform === "win32" ? "win32" : process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
+  const pkg = path.dirname(require.resolve(`@foundry-rs/anvil-${platform}/package.json`));
+  return path.join(pkg, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
+}
+
+export async function startAnvil(options: { port: number; stateFile: string; log?: (line: string) => void }): Promise<EmbeddedChain> {
+  fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });
+  const child = spawn(
+    anvilBinary(),
+    ["--host", "127.0.0.1", "--port", String(options.port), "--state", options.stateFile, "--state-interval", "1", "--chain-id", "31337"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  };
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
+  const url = `http://127.0.0.1:${options.port}`;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null) break;
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (res.ok) {
+        return {
+          url,
+          process: child,
+          stop: async () => {
+            if (child.exitCode === null) child.kill("SIGTERM");
+            await exited;
+          },
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`anvil did not start on port ${options.port}:\n${output}`);
+}

@@ -1,0 +1,181 @@
+/**
+ * The chain port: what the relayer needs from an EVM chain, over ethers v6. The relayer signs
+ * its transactions itself with nonces it allocates, so a transaction's hash is known (and
+ * recorded) before it is broadcast.
+ */
+import * as fs from "node:fs";
+import { Interface, JsonRpcProvider, Transaction, Wallet, isCallException } from "ethers";
+import {
+  type Custody,
+  Custody__factory,
+  type GreenPoints,
+  GreenPoints__factory,
+  type MockStablecoin,
+  MockStablecoin__factory,
+  type Pool,
+  Pool__factory,
+} from "../../../typechain-types";
+import { orderKey } from "./order-key";
+
+export interface Deployments {
+  chainId: string;
+  settlement: string;
+  settlementDecimals: number;
+  pool: string;
+  points: string;
+  custody: string;
+  deployedAtBlock: number;
+}
+
+export function readDeployments(file: string): Deployments | null {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Deployments) : null;
+}
+
+export interface ChainOrder {
+  /** The 32-byte on-chain order id. */
+  orderId: string;
+  /** The 32-byte custodial user id. */
+  user: string;
+  amount: bigint;
+}
+
+export interface DecodedRevert {
+  name: string;
+  args: readonly unknown[];
+  /** The on-chain order key the error names, when it names one. */
+  orderKey?: string;
+}
+
+export interface MinedBatch {
+  status: number;
+  blockNumber: number;
+  blockHash: string;
+  /** GP credited to each buyer, by on-chain order key. */
+  credited: Map<string, bigint>;
+}
+
+export interface SignedBatch {
+  hash: string;
+  raw: string;
+  maxFeePerGas: bigint;
+}
+
+export interface ChainPort {
+  readonly sender: string;
+  readonly deployments: Deployments;
+  readonly pool: Pool;
+  readonly points: GreenPoints;
+  readonly custody: Custody;
+  readonly settlement: MockStablecoin;
+  orderKey(chainOrderId: string): string;
+  pendingNonce(): Promise<number>;
+  minedNonce(): Promise<number>;
+  blockNumber(): Promise<number>;
+  blockHash(blockNumber: number): Promise<string | null>;
+  /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
+  simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
+  signBatch(orders: readonly ChainOrder[], nonce: number, minFeePerGas?: bigint): Promise<SignedBatch>;
+  /** Sends a signed transaction; a copy the node already has, or one already mined, is fine. */
+  broadcast(raw: string): Promise<void>;
+  mined(txHash: string): Promise<MinedBatch | null>;
+  isOrderRecorded(chainOrderId: string): Promise<boolean>;
+  /** GP credited by the order, read from its event, once it is recorded. */
+  creditedPoints(chainOrderId: string): Promise<bigint | null>;
+  close(): void;
+}
+
+export function connectChain(rpcUrl: string, privateKey: string, deployments: Deployments): ChainPort {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  provider.pollingInterval = 250;
+  const wallet = new Wallet(privateKey, provider);
+  const sender = wallet.address;
+  const pool = Pool__factory.connect(deployments.pool, provider);
+  const points = GreenPoints__factory.connect(deployments.points, provider);
+  const custody = Custody__factory.connect(deployments.custody, wallet);
+  const settlement = MockStablecoin__factory.connect(deployments.settlement, provider);
+  const errors = [custody.interface, pool.interface, points.interface, settlement.interface] as Interface[];
+  const keyOf = (id: string) => orderKey(sender, id);
+  const batchData = (orders: readonly ChainOrder[]) =>
+    custody.interface.encodeFunctionData("recordOrders", [[{ shop: sender, orders: orders.map((o) => ({ ...o })) }]]);
+
+  const decode = (error: unknown): DecodedRevert => {
+    const data = isCallException(error) ? error.data : (error as { data?: string })?.data;
+    if (data) {
+      for (const iface of errors) {
+        const parsed = iface.parseError(data);
+        if (parsed) {
+          const named = ["PoolOrderAlreadyRecorded", "PoolOrderTooSmall", "PoolOrderTooLarge"].includes(parsed.name);
+          return { name: parsed.name, args: [...parsed.args], orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined };
+        }
+      }
+    }
+    return { name: "Unknown", args: [String((error as Error)?.message ?? error)] };
+  };
+
+  return {
+    sender,
+    deployments,
+    pool,
+    points,
+    custody,
+    settlement,
+    orderKey: keyOf,
+    pendingNonce: () => provider.getTransactionCount(sender, "pending"),
+    minedNonce: () => provider.getTransactionCount(sender, "latest"),
+    blockNumber: () => provider.getBlockNumber(),
+    blockHash: async (n) => (await provider.getBlock(n))?.hash ?? null,
+    simulate: async (orders) => {
+      try {
+        await provider.call({ from: sender, to: deployments.custody, data: batchData(orders) });
+        return undefined;
+      } catch (error) {
+        return decode(error);
+      }
+    },
+    signBatch: async (orders, nonce, minFeePerGas = 0n) => {
+      const data = batchData(orders);
+      const gas = await provider.estimateGas({ from: sender, to: deployments.custody, data });
+      const fees = await provider.getFeeData();
+      const priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+      let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
+      if (maxFeePerGas < minFeePerGas) maxFeePerGas = minFeePerGas;
+      const raw = await wallet.signTransaction({
+        type: 2,
+        chainId: BigInt(deployments.chainId),
+        to: deployments.custody,
+        data,
+        nonce,
+        gasLimit: (gas * 12n) / 10n,
+        maxFeePerGas,
+        maxPriorityFeePerGas: priority > maxFeePerGas ? maxFeePerGas : priority,
+      });
+      return { hash: Transaction.from(raw).hash!, raw, maxFeePerGas };
+    },
+    broadcast: async (raw) => {
+      try {
+        await provider.broadcastTransaction(raw);
+      } catch (error) {
+        const message = String((error as Error).message ?? error).toLowerCase();
+        if (/already known|known transaction|nonce too low|already imported|replacement transaction underpriced/.test(message)) return;
+        throw error;
+      }
+    },
+    mined: async (txHash) => {
+      const receipt = await provider.getTransactionReceipt(txHash);
+      if (!receipt) return null;
+      const credited = new Map<string, bigint>();
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== deployments.custody.toLowerCase()) continue;
+        const parsed = custody.interface.parseLog(log);
+        if (parsed?.name === "OrderCredited") credited.set(String(parsed.args.orderKey).toLowerCase(), parsed.args.points as bigint);
+      }
+      return { status: receipt.status ?? 0, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, credited };
+    },
+    isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
+    creditedPoints: async (id) => {
+      const logs = await custody.queryFilter(custody.filters.OrderCredited(keyOf(id)), deployments.deployedAtBlock);
+      return logs.length > 0 ? (logs[logs.length - 1].args.points as bigint) : null;
+    },
+    close: () => provider.destroy(),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * First start on the embedded chain: deploys a test settlement token (6 decimals, a faucet), the
+ * pool and the custody, gives the relayer its roles and settlement to pay orders with, and
+ * writes the addresses to the data folder. Later starts read them back.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { JsonRpcProvider, MaxUint256, NonceManager, Wallet } from "ethers";
+import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
+import { type Deployments, readDeployments } from "./chain";
+
+const DECIMALS = 6;
+
+export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, file: string): Promise<{ deployments: Deployments; fresh: boolean }> {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+  try {
+    const existing = readDeployments(file);
+    if (existing && (await provider.getCode(existing.custody)) !== "0x") return { deployments: existing, fresh: false };
+    if (existing) throw new Error(`${file} names contracts the chain does not have: was the chain state lost? Move the data folder away to start afresh.`);
+    const signer = new NonceManager(new Wallet(privateKey, provider));
+    const admin = await signer.getAddress();
+    const unit = 10n ** BigInt(DECIMALS);
+    const settlement = await deployMockStablecoin(signer, DECIMALS);
+    const { pool, points } = await deployPoolContracts(signer, {
+      settlement: await settlement.getAddress(),
+      maxIssuance: 100_000_000n * 10n ** 18n,
+      parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: unit, referralShare1: 1_000n, referralShare2: 500n },
+      admin,
+    });
+    const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
+    await (await custody.grantRole(await custody.RELAYER_ROLE(), admin)).wait();
+    await (await settlement.mint(admin, 10n ** 12n * unit)).wait();
+    await (await settlement.approve(await pool.getAddress(), MaxUint256)).wait();
+    const deployments: Deployments = {
+      chainId: (await provider.getNetwork()).chainId.toString(),
+      settlement: await settlement.getAddress(),
+      settlementDecimals: DECIMALS,
+      pool: await pool.getAddress(),
+      points: await points.getAddress(),
+      custody: await custody.getAddress(),
+      deployedAtBlock: await provider.getBlockNumber(),
+    };
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(deployments, null, 2) + "\n");
+    return { deployments, fresh: true };
+  } finally {
+    provider.destroy();
+  }
+}

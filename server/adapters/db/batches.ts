@@ -1,0 +1,102 @@
+import type { Queryable } from "./db";
+
+export type BatchState = "sent" | "mined" | "confirmed" | "abandoned";
+
+export interface BatchRecord {
+  id: string;
+  sender: string;
+  nonce: number;
+  txHash: string;
+  rawTx: string;
+  state: BatchState;
+  blockNumber: number | null;
+  blockHash: string | null;
+  sentAt: Date;
+}
+
+interface BatchRow {
+  id: string | number;
+  sender: string;
+  nonce: string | number;
+  tx_hash: string;
+  raw_tx: string;
+  state: BatchState;
+  block_number: string | number | null;
+  block_hash: string | null;
+  sent_at: Date | string;
+}
+
+function toRecord(r: BatchRow): BatchRecord {
+  return {
+    id: String(r.id),
+    sender: r.sender,
+    nonce: Number(r.nonce),
+    txHash: r.tx_hash,
+    rawTx: r.raw_tx,
+    state: r.state,
+    blockNumber: r.block_number === null ? null : Number(r.block_number),
+    blockHash: r.block_hash,
+    sentAt: new Date(r.sent_at),
+  };
+}
+
+const INSERT_BATCH = `INSERT INTO batches (sender, nonce, tx_hash, raw_tx, state) VALUES ($1, $2, $3, $4, 'sent')
+  RETURNING id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
+/** Records the signed transaction before it is broadcast: the intent survives a crash. */
+export async function insertBatch(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string }) {
+  const [row] = await tx.query<BatchRow>(INSERT_BATCH, [b.sender, b.nonce, b.txHash, b.rawTx]);
+  return toRecord(row);
+}
+
+const REPLACE_TX = "UPDATE batches SET tx_hash = $2, raw_tx = $3, sent_at = now(), updated_at = now() WHERE id = $1";
+/** The same nonce, signed again with a higher fee. */
+export async function replaceBatchTx(tx: Queryable, id: string, txHash: string, rawTx: string): Promise<void> {
+  await tx.query(REPLACE_TX, [id, txHash, rawTx]);
+}
+
+const SET_STATE = `UPDATE batches SET state = $2, block_number = $3, block_hash = $4, tx_hash = COALESCE($5, tx_hash), updated_at = now()
+  WHERE id = $1`;
+export async function setBatchState(
+  tx: Queryable,
+  id: string,
+  state: BatchState,
+  block: { number: number; hash: string; txHash?: string } | null,
+): Promise<void> {
+  await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null, block?.txHash ?? null]);
+}
+
+const OPEN_BATCHES = `SELECT id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+  WHERE state IN ('sent', 'mined') ORDER BY nonce`;
+export async function openBatches(db: Queryable): Promise<BatchRecord[]> {
+  return (await db.query<BatchRow>(OPEN_BATCHES)).map(toRecord);
+}
+
+const RECENT_CONFIRMED = `SELECT id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+  WHERE state = 'confirmed' AND block_number >= $1 ORDER BY block_number`;
+/** Confirmed batches from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
+export async function recentConfirmed(db: Queryable, fromBlock: number): Promise<BatchRecord[]> {
+  return (await db.query<BatchRow>(RECENT_CONFIRMED, [fromBlock])).map(toRecord);
+}
+
+const LOCK_NONCE = "SELECT next_nonce FROM nonces WHERE sender = $1 FOR UPDATE";
+const INIT_NONCE = "INSERT INTO nonces (sender, next_nonce) VALUES ($1, $2) ON CONFLICT (sender) DO NOTHING";
+const BUMP_NONCE = "UPDATE nonces SET next_nonce = $2 WHERE sender = $1";
+/**
+ * The relayer's own nonce counter: allocated under a row lock, in the same transaction that
+ * records the batch, so two relayers sharing a key never take the same nonce.
+ */
+export async function allocateNonce(tx: Queryable, sender: string, chainNonce: number, othersInFlight: boolean): Promise<number> {
+  await tx.query(INIT_NONCE, [sender, chainNonce]);
+  const [row] = await tx.query<{ next_nonce: string | number }>(LOCK_NONCE, [sender]);
+  // With nothing of ours in flight, the chain's count is exact (it may even have gone back, when
+  // the embedded chain lost blocks); otherwise our counter runs ahead of what the node has seen.
+  const nonce = othersInFlight ? Math.max(Number(row.next_nonce), chainNonce) : chainNonce;
+  await tx.query(BUMP_NONCE, [sender, nonce + 1]);
+  return nonce;
+}
+
+const RESET_NONCE = "UPDATE nonces SET next_nonce = $2 WHERE sender = $1";
+/** After a lost block (reorg), the chain's count is the truth again. */
+export async function resetNonce(tx: Queryable, sender: string, chainNonce: number): Promise<void> {
+  await tx.query(RESET_NONCE, [sender, chainNonce]);
+}

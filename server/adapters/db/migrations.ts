@@ -1,0 +1,71 @@
+import type { Db } from "./db";
+
+/**
+ * The schema, in order; each entry runs once, in a transaction, under an advisory lock so that
+ * relayers starting together on one PostgreSQL do not race. Amounts are base units in
+ * NUMERIC(78,0), which holds any uint256.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );
+   CREATE TABLE shops (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     webhook_secret TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE batches (
+     id BIGSERIAL PRIMARY KEY,
+     sender TEXT NOT NULL,
+     nonce BIGINT NOT NULL,
+     tx_hash TEXT NOT NULL,
+     raw_tx TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('sent', 'mined', 'confirmed', 'abandoned')),
+     block_number BIGINT,
+     block_hash TEXT,
+     sent_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE INDEX batches_open ON batches (state) WHERE state IN ('sent', 'mined');
+   CREATE TABLE orders (
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     order_id TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     referrer_id TEXT,
+     amount NUMERIC(78, 0) NOT NULL,
+     body_hash TEXT NOT NULL,
+     chain_order_id TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('received', 'submitted', 'confirmed', 'rejected')),
+     batch_id BIGINT REFERENCES batches (id),
+     gp_minted NUMERIC(78, 0),
+     tx_hash TEXT,
+     reason TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (shop_id, order_id)
+   );
+   CREATE INDEX orders_received ON orders (created_at) WHERE state = 'received';
+   CREATE INDEX orders_batch ON orders (batch_id);
+   CREATE TABLE nonces (
+     sender TEXT PRIMARY KEY,
+     next_nonce BIGINT NOT NULL
+   );`,
+];
+
+const MIGRATION_LOCK = 7_236_842;
+
+export async function migrate(db: Db): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+    const [{ version }] = await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
+    const current = version ?? 0;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      for (const statement of MIGRATIONS[v].split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [v + 1]);
+    }
+    return MIGRATIONS.length;
+  });
+}

@@ -1,0 +1,124 @@
+import type { Queryable } from "./db";
+
+export type OrderState = "received" | "submitted" | "confirmed" | "rejected";
+
+export interface OrderRecord {
+  shopId: string;
+  orderId: string;
+  userId: string;
+  referrerId: string | null;
+  amount: bigint;
+  bodyHash: string;
+  chainOrderId: string;
+  state: OrderState;
+  batchId: string | null;
+  gpMinted: bigint | null;
+  txHash: string | null;
+  reason: string | null;
+}
+
+interface OrderRow {
+  shop_id: string;
+  order_id: string;
+  user_id: string;
+  referrer_id: string | null;
+  amount: string;
+  body_hash: string;
+  chain_order_id: string;
+  state: OrderState;
+  batch_id: string | number | null;
+  gp_minted: string | null;
+  tx_hash: string | null;
+  reason: string | null;
+}
+
+const COLUMNS =
+  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, batch_id, gp_minted::text AS gp_minted, tx_hash, reason";
+
+function toRecord(row: OrderRow): OrderRecord {
+  return {
+    shopId: row.shop_id,
+    orderId: row.order_id,
+    userId: row.user_id,
+    referrerId: row.referrer_id,
+    amount: BigInt(row.amount),
+    bodyHash: row.body_hash,
+    chainOrderId: row.chain_order_id,
+    state: row.state,
+    batchId: row.batch_id === null ? null : String(row.batch_id),
+    gpMinted: row.gp_minted === null ? null : BigInt(row.gp_minted),
+    txHash: row.tx_hash,
+    reason: row.reason,
+  };
+}
+
+const INSERT_ORDER = `INSERT INTO orders (shop_id, order_id, user_id, referrer_id, amount, body_hash, chain_order_id, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'received')
+  ON CONFLICT (shop_id, order_id) DO NOTHING
+  RETURNING ${COLUMNS}`;
+/** Records a new order; returns null when `(shop, order id)` exists already (the caller reads it). */
+export async function insertOrder(
+  db: Queryable,
+  o: Pick<OrderRecord, "shopId" | "orderId" | "userId" | "referrerId" | "amount" | "bodyHash" | "chainOrderId">,
+): Promise<OrderRecord | null> {
+  const [row] = await db.query<OrderRow>(INSERT_ORDER, [
+    o.shopId,
+    o.orderId,
+    o.userId,
+    o.referrerId,
+    o.amount.toString(),
+    o.bodyHash,
+    o.chainOrderId,
+  ]);
+  return row ? toRecord(row) : null;
+}
+
+const FIND_ORDER = `SELECT ${COLUMNS} FROM orders WHERE shop_id = $1 AND order_id = $2`;
+export async function findOrder(db: Queryable, shopId: string, orderId: string): Promise<OrderRecord | null> {
+  const [row] = await db.query<OrderRow>(FIND_ORDER, [shopId, orderId]);
+  return row ? toRecord(row) : null;
+}
+
+const CLAIM_RECEIVED = `SELECT ${COLUMNS} FROM orders WHERE state = 'received'
+  ORDER BY created_at, shop_id, order_id LIMIT $1 FOR UPDATE SKIP LOCKED`;
+/** Received orders, oldest first, locked for this transaction; other relayers skip them. */
+export async function claimReceived(tx: Queryable, limit: number): Promise<OrderRecord[]> {
+  return (await tx.query<OrderRow>(CLAIM_RECEIVED, [limit])).map(toRecord);
+}
+
+const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', batch_id = $3, tx_hash = $4, updated_at = now()
+  WHERE shop_id = $1 AND order_id = $2`;
+export async function markSubmitted(tx: Queryable, o: OrderRecord, batchId: string, txHash: string): Promise<void> {
+  await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, batchId, txHash]);
+}
+
+const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, tx_hash = $4, reason = NULL, updated_at = now()
+  WHERE shop_id = $1 AND order_id = $2`;
+export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string): Promise<void> {
+  await tx.query(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
+}
+
+const MARK_REJECTED = `UPDATE orders SET state = 'rejected', reason = $3, batch_id = NULL, updated_at = now()
+  WHERE shop_id = $1 AND order_id = $2`;
+export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
+  await tx.query(MARK_REJECTED, [o.shopId, o.orderId, reason]);
+}
+
+const RETURN_TO_RECEIVED = `UPDATE orders SET state = 'received', batch_id = NULL, tx_hash = NULL, updated_at = now()
+  WHERE shop_id = $1 AND order_id = $2`;
+/** Back to the queue: its batch never reached the chain (or its block was lost). */
+export async function returnToReceived(tx: Queryable, o: OrderRecord): Promise<void> {
+  await tx.query(RETURN_TO_RECEIVED, [o.shopId, o.orderId]);
+}
+
+const ORDERS_OF_BATCH = `SELECT ${COLUMNS} FROM orders WHERE batch_id = $1 ORDER BY shop_id, order_id`;
+export async function ordersOfBatch(db: Queryable, batchId: string): Promise<OrderRecord[]> {
+  return (await db.query<OrderRow>(ORDERS_OF_BATCH, [batchId])).map(toRecord);
+}
+
+const COUNT_BY_STATE = "SELECT state, count(*)::int AS n FROM orders GROUP BY state";
+export async function countByState(db: Queryable): Promise<Record<OrderState, number>> {
+  const counts: Record<OrderState, number> = { received: 0, submitted: 0, confirmed: 0, rejected: 0 };
+  for (const row of await db.query<{ state: OrderState; n: number }>(COUNT_BY_STATE)) counts[row.state] = row.n;
+  return counts;
+}

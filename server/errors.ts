@@ -1,0 +1,32 @@
+/**
+ * The one error class. Every refusal carries a stable `code` that integrators can rely on and a
+ * message for people; the HTTP status is decided from the code in http/error-handler.ts only.
+ */
+export const ERROR_CODES = [
+  "VALIDATION_FAILED",
+  "INVALID_JSON",
+  "UNAUTHORIZED",
+  "BAD_SIGNATURE",
+  "STALE_TIMESTAMP",
+  "UNKNOWN_SHOP",
+  "NOT_FOUND",
+  "ORDER_CONFLICT",
+  "IDEMPOTENCY_CONFLICT",
+  "AMOUNT_OUT_OF_RANGE",
+  "UNAVAILABLE",
+  "INTERNAL",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AppError";
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Shop order webhooks: verified, validated, and recorded in one statement before the answer, so
+ * an accepted order is never lost. Idempotent by (shop, order id): the same order again gets its
+ * current state, never a second mint; the same id with another body is a conflict.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Db } from "../adapters/db/db";
+import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
+import { findShop } from "../adapters/db/shops";
+import { chainOrderId } from "../adapters/chain/ids";
+import { parseAmount } from "../domain/amounts";
+import { verifyWebhook } from "../domain/webhook-signature";
+import { AppError } from "../errors";
+
+export const OrderWebhookBody = z
+  .object({
+    orderId: z.string().min(1).max(128),
+    userId: z.string().min(1).max(128),
+    amount: z.string().min(1).max(64),
+    referrerId: z.string().min(1).max(128).optional(),
+  })
+  .strict();
+
+export interface WebhookRequest {
+  shopId: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  rawBody: Buffer;
+}
+
+export interface OrderAcceptance {
+  created: boolean;
+  orderId: string;
+  state: OrderState;
+}
+
+export interface OrderIntakeDeps {
+  db: Db;
+  settlementDecimals: number;
+  maxOrderAmount: bigint;
+  nowSeconds: () => number;
+}
+
+export function createOrderIntake(deps: OrderIntakeDeps) {
+  return {
+    async receive(request: WebhookRequest): Promise<OrderAcceptance> {
+      const shop = request.shopId ? await findShop(deps.db, request.shopId) : null;
+      if (!shop) throw new AppError("UNKNOWN_SHOP", "X-GP-Shop names no shop");
+      verifyWebhook(request, shop.webhookSecret, deps.nowSeconds());
+
+      let json: unknown;
+      try {
+        json = JSON.parse(request.rawBody.toString("utf8"));
+      } catch (error) {
+        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
+      }
+      const parsed = OrderWebhookBody.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new AppError("VALIDATION_FAILED", `${issue.path.join(".") || "body"}: ${issue.message}`, {
+          issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        });
+      }
+      const body = parsed.data;
+      const amount = parseAmount(body.amount, deps.settlementDecimals);
+      if (amount === 0n || amount > deps.maxOrderAmount) {
+        throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", {
+          amount: body.amount,
+        });
+      }
+      const bodyHash = createHash("sha256")
+        .update(JSON.stringify([body.orderId, body.userId, amount.toString(), body.referrerId ?? null]))
+        .digest("hex");
+
+      const inserted = await insertOrder(deps.db, {
+        shopId: shop.id,
+        orderId: body.orderId,
+        userId: body.userId,
+        referrerId: body.referrerId ?? null,
+        amount,
+        bodyHash,
+        chainOrderId: chainOrderId(shop.id, body.orderId),
+      });
+      if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
+      const existing = await findOrder(deps.db, shop.id, body.orderId);
+      if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
+      if (existing.bodyHash !== bodyHash) {
+        throw new AppError("ORDER_CONFLICT", "this order id was received before with a different body", { orderId: body.orderId });
+      }
+      return { created: false, orderId: existing.orderId, state: existing.state };
+    },
+  };
+}
+
+export type OrderIntake = ReturnType<typeof createOrderIntake>;
