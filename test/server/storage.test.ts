@@ -1,0 +1,131 @@
+/**
+ * Storage and order intake against the real database code: PGlite always, and a real PostgreSQL
+ * too when DATABASE_URL is set (.ci/run sets it when a server answers on 127.0.0.1:5432).
+ */
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import type { Db } from "../../server/adapters/db/db";
+import { migrate } from "../../server/adapters/db/migrations";
+import { claimReceived, countByState, findOrder } from "../../server/adapters/db/orders";
+import { openPglite } from "../../server/adapters/db/pglite";
+import { openPostgres } from "../../server/adapters/db/postgres";
+import { insertShop } from "../../server/adapters/db/shops";
+import { settingOrCreate } from "../../server/adapters/db/settings";
+import { createOrderIntake } from "../../server/services/order-intake";
+import { AppError } from "../../server/errors";
+import { signedWebhook } from "../helpers/webhooks";
+
+const NOW = 1_800_000_000;
+
+async function codeOf(action: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await action;
+    return undefined;
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+}
+
+function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
+  describe(`order intake on ${kind}`, function () {
+    let db: Db;
+    let shopId: string;
+    const secret = "whsec_storage";
+    const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, nowSeconds: () => NOW });
+
+    before(async function () {
+      db = await open();
+      await migrate(db);
+      await migrate(db); // a second start finds the schema in place
+    });
+    beforeEach(async function () {
+      shopId = `shop-${randomUUID()}`;
+      await insertShop(db, { id: shopId, name: "Test shop", webhookSecret: secret });
+    });
+    after(async function () {
+      await db?.close();
+    });
+
+    it("records a signed order once, and answers a repeat with its state", async function () {
+      const body = { orderId: "A-1", userId: "alice", amount: "100.00" };
+      const first = await intake().receive(signedWebhook(shopId, secret, body, NOW));
+      expect(first).to.deep.equal({ created: true, orderId: "A-1", state: "received" });
+      const again = await intake().receive(signedWebhook(shopId, secret, body, NOW + 5));
+      expect(again).to.deep.equal({ created: false, orderId: "A-1", state: "received" });
+      const stored = await findOrder(db, shopId, "A-1");
+      expect(stored?.amount).to.equal(100_000_000n);
+    });
+
+    it("records 20 concurrent copies of one order exactly once", async function () {
+      const body = { orderId: "B-1", userId: "bob", amount: "12.34" };
+      const results = await Promise.all(Array.from({ length: 20 }, () => intake().receive(signedWebhook(shopId, secret, body, NOW))));
+      expect(results.filter((r) => r.created).length).to.equal(1);
+      expect(results.every((r) => r.orderId === "B-1" && r.state === "received")).to.equal(true);
+      const [{ n }] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE shop_id = $1", [shopId]);
+      expect(n).to.equal(1);
+    });
+
+    it("refuses the same order id with another body, and changes nothing", async function () {
+      await intake().receive(signedWebhook(shopId, secret, { orderId: "C-1", userId: "carol", amount: "1" }, NOW));
+      expect(await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "C-1", userId: "carol", amount: "2" }, NOW)))).to.equal(
+        "ORDER_CONFLICT",
+      );
+      expect((await findOrder(db, shopId, "C-1"))?.amount).to.equal(1_000_000n);
+    });
+
+    it("refuses bad input with a stable code and records nothing", async function () {
+      const cases: [unknown, string][] = [
+        ["{not json", "INVALID_JSON"],
+        [{ orderId: "D-1", userId: "dave" }, "VALIDATION_FAILED"],
+        [{ orderId: "D-1", userId: "dave", amount: 100 }, "VALIDATION_FAILED"],
+        [{ orderId: "D-1", userId: "dave", amount: "1.0000001" }, "VALIDATION_FAILED"],
+        [{ orderId: "D-1", userId: "dave", amount: "0" }, "AMOUNT_OUT_OF_RANGE"],
+        [{ orderId: "D-1", userId: "dave", amount: "1000000000001" }, "AMOUNT_OUT_OF_RANGE"],
+        [{ orderId: "D-1", userId: "dave", amount: "1", extra: true }, "VALIDATION_FAILED"],
+        [{ orderId: "", userId: "dave", amount: "1" }, "VALIDATION_FAILED"],
+      ];
+      for (const [body, code] of cases) {
+        expect(await codeOf(intake().receive(signedWebhook(shopId, secret, body, NOW))), JSON.stringify(body)).to.equal(code);
+      }
+      const good = signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW);
+      expect(await codeOf(intake().receive({ ...good, shopId: "no-such-shop" }))).to.equal("UNKNOWN_SHOP");
+      expect(await codeOf(intake().receive({ ...good, signature: signedWebhook(shopId, "wrong", {}, NOW).signature }))).to.equal("BAD_SIGNATURE");
+      expect(await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW - 301)))).to.equal(
+        "STALE_TIMESTAMP",
+      );
+      expect(await findOrder(db, shopId, "D-1")).to.equal(null);
+    });
+
+    it("lets concurrent batchers claim disjoint orders (FOR UPDATE SKIP LOCKED)", async function () {
+      await db.query("UPDATE orders SET state = 'rejected', reason = 'test isolation' WHERE state = 'received'");
+      for (let i = 0; i < 6; i++) {
+        await intake().receive(signedWebhook(shopId, secret, { orderId: `E-${i}`, userId: "erin", amount: "5" }, NOW));
+      }
+      // Two batchers at once: each claims up to 4, holds its rows a moment, then marks them taken.
+      const batcher = () =>
+        db.transaction(async (tx) => {
+          const claimed = await claimReceived(tx, 4);
+          await new Promise((r) => setTimeout(r, 150));
+          for (const o of claimed) {
+            await tx.query("UPDATE orders SET state = 'submitted' WHERE shop_id = $1 AND order_id = $2", [o.shopId, o.orderId]);
+          }
+          return claimed.map((o) => o.orderId);
+        });
+      const [a, b] = await Promise.all([batcher(), batcher()]);
+      expect(a.filter((id) => b.includes(id)), "no order claimed twice").to.deep.equal([]);
+      expect([...a, ...b].sort()).to.deep.equal(["E-0", "E-1", "E-2", "E-3", "E-4", "E-5"]);
+    });
+
+    it("creates a setting once and returns the same value to every caller", async function () {
+      const key = `salt-${randomUUID()}`;
+      const values = await Promise.all(Array.from({ length: 5 }, (_, i) => settingOrCreate(db, key, () => `value-${i}`)));
+      expect(new Set(values).size).to.equal(1);
+    });
+  });
+}
+
+shouldStoreOrders("PGlite", () => openPglite(null));
+if (process.env.DATABASE_URL) {
+  shouldStoreOrders("PostgreSQL", () => openPostgres(process.env.DATABASE_URL!));
+}
