@@ -1,0 +1,84 @@
+/**
+ * The chain adapter against a real anvil (the embedded chain of `npm start`): first-start
+ * deployment, a signed custodial batch with the relayer's own nonce, its receipt and credits.
+ */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
+import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
+import { chainOrderId, custodialUserId } from "../../server/adapters/chain/ids";
+import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { formatAmount } from "../../server/domain/display";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("the chain adapter on anvil", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let anvil: EmbeddedChain;
+  let chain: ChainPort;
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-chain-"));
+    anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
+  });
+  after(async function () {
+    chain?.close();
+    await anvil?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("deploys on the first start and finds the same contracts on the next", async function () {
+    const file = path.join(dir, "deployments.json");
+    const first = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    expect(first.fresh).to.equal(true);
+    const second = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    expect(second).to.deep.equal({ deployments: first.deployments, fresh: false });
+    chain = connectChain(anvil.url, ANVIL_DEV_KEY, first.deployments);
+  });
+
+  it("sends the worked example as one signed batch and reads each order's GP from the receipt", async function () {
+    const unit = 10n ** BigInt(chain.deployments.settlementDecimals);
+    const user = custodialUserId("salt", "alice");
+    const orders = ["A", "B", "C"].map((id) => ({ orderId: chainOrderId("shop-1", id), user, amount: 100n * unit }));
+    expect(await chain.simulate(orders)).to.equal(undefined);
+    const nonce = await chain.pendingNonce();
+    const signed = await chain.signBatch(orders, nonce);
+    await chain.broadcast(signed.raw);
+    await chain.broadcast(signed.raw); // a second copy of the same transaction is harmless
+    let mined = await chain.mined(signed.hash);
+    for (let i = 0; !mined && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      mined = await chain.mined(signed.hash);
+    }
+    expect(mined?.status).to.equal(1);
+    expect(await chain.blockHash(mined!.blockNumber)).to.equal(mined!.blockHash);
+    const credited = orders.map((o) => formatAmount(mined!.credited.get(chain.orderKey(o.orderId).toLowerCase())!, 18));
+    expect(credited).to.deep.equal(["21", "14.7", "12.495"]);
+    expect(await chain.isOrderRecorded(orders[1].orderId)).to.equal(true);
+    expect(await chain.creditedPoints(orders[2].orderId)).to.equal(12_495n * 10n ** 15n);
+    expect(await chain.minedNonce()).to.equal(nonce + 1);
+  });
+
+  it("decodes a refused batch with the order it names", async function () {
+    const user = custodialUserId("salt", "alice");
+    const repeated = { orderId: chainOrderId("shop-1", "A"), user, amount: 10n ** 6n };
+    const refused = await chain.simulate([repeated]);
+    expect(refused?.name).to.equal("PoolOrderAlreadyRecorded");
+    expect(refused?.orderKey).to.equal(chain.orderKey(repeated.orderId).toLowerCase());
+    const tiny = { orderId: chainOrderId("shop-1", "tiny"), user, amount: 1n };
+    expect((await chain.simulate([tiny]))?.name).to.equal("PoolOrderTooSmall");
+  });
+});
