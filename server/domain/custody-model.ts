@@ -336,7 +336,7 @@ export class CustodyModel {
       if (entry.original) throw new PoolRevert("CustodyAlreadyLinked", [user, entry.original]);
       const other = this.userOf(account);
       if (other) throw new PoolRevert("CustodyAccountLinkedElsewhere", [account, other]);
-      entry.original = account.toLowerCase();
+      entry.original = account;
       this.state.userOfAccount.set(account.toLowerCase(), user.toLowerCase());
     });
   }
@@ -347,7 +347,9 @@ export class CustodyModel {
 
   unlinkSelf(caller: string, user: string): void {
     this.atomically(() => {
-      if (this.get(user).original !== caller.toLowerCase()) throw new PoolRevert("CustodyNotOriginalAccount", [user, caller]);
+      if (this.get(user).original?.toLowerCase() !== caller.toLowerCase()) {
+        throw new PoolRevert("CustodyNotOriginalAccount", [user, caller]);
+      }
       this.doUnlink(user);
     });
   }
@@ -499,7 +501,7 @@ export class CustodyModel {
     const account = entry.original;
     if (!account) throw new PoolRevert("CustodyNotLinked", [user]);
     entry.original = null;
-    this.state.userOfAccount.delete(account);
+    this.state.userOfAccount.delete(account.toLowerCase());
   }
 }
 

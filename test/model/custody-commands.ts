@@ -417,7 +417,7 @@ export class LinkCommand implements Command {
     const id = pick(USER_IDS, this.user, (a) => (this.action === "link" ? !linked(a) : linked(a)));
     const original = m.custody.account(id).original;
     const ownWallet = this.action === "unlinkSelf" && original !== null && this.wallet % 4 !== 0;
-    const wallet = ownWallet ? c.f.users.find((u) => u.address.toLowerCase() === original)! : c.f.users[this.wallet % 6];
+    const wallet = ownWallet ? c.f.users.find((u) => u.address.toLowerCase() === original.toLowerCase())! : c.f.users[this.wallet % 6];
     if (this.action === "link") {
       const until = await deadline();
       const signature = await signLink(wallet, c.f.custody, id, until);
