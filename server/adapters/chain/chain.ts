@@ -85,7 +85,8 @@ export interface ChainPort {
 }
 
 export function connectChain(rpcUrl: string, privateKey: string, deployments: Deployments): ChainPort {
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
+  // No answer cache: receipts and block hashes are checked for reorgs and must be current.
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
   provider.pollingInterval = 250;
   const wallet = new Wallet(privateKey, provider);
   const sender = wallet.address;

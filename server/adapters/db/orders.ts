@@ -94,7 +94,7 @@ export async function markSubmitted(tx: Queryable, o: OrderRecord, batchId: stri
 
 const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, tx_hash = $4, reason = NULL, updated_at = now()
   WHERE shop_id = $1 AND order_id = $2`;
-export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string): Promise<void> {
+export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string | null): Promise<void> {
   await tx.query(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
 }
 

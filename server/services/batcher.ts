@@ -1,0 +1,184 @@
+/**
+ * Turns received orders into confirmed on-chain mints, exactly once.
+ *
+ * Each tick: (1) reconcile batches already sent (receipts, re-broadcast, replacement, nonces the
+ * chain used for something else), (2) check confirmed batches' blocks are still the chain's
+ * (a lost block is a reorg: its orders go back to the queue unless the chain records them), (3)
+ * claim received orders, drop the ones the chain would refuse (with the reason), allocate a
+ * nonce, sign, and record the signed transaction and its orders as `submitted` in one database
+ * transaction, and only then broadcast. A crash anywhere leaves either nothing sent or a
+ * recorded intent that the next tick re-broadcasts; the contract refuses a repeated order id.
+ */
+import type { Logger } from "pino";
+import type { ChainOrder, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { custodialUserId } from "../adapters/chain/ids";
+import {
+  allocateNonce,
+  insertBatch,
+  openBatches,
+  recentConfirmed,
+  replaceBatchTx,
+  resetNonce,
+  setBatchState,
+  type BatchRecord,
+} from "../adapters/db/batches";
+import type { Db, Queryable } from "../adapters/db/db";
+import {
+  type OrderRecord,
+  claimReceived,
+  markConfirmed,
+  markRejected,
+  markSubmitted,
+  ordersOfBatch,
+  returnToReceived,
+} from "../adapters/db/orders";
+import { Transaction } from "ethers";
+
+export interface BatcherOptions {
+  batchSize: number;
+  confirmations: number;
+  replaceAfterMs: number;
+  /** Tests only: called right after a broadcast, before anything is recorded. */
+  afterBroadcast?: () => void;
+}
+
+const REASONS: Record<string, string> = {
+  PoolOrderTooSmall: "the amount is too small to mint any GP at the current price",
+  PoolOrderTooLarge: "the amount is above the pool's largest order",
+  GreenPointsCapExceeded: "the order would take the GP ever minted past the cap",
+};
+
+export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: BatcherOptions }) {
+  const { db, chain, log, options } = deps;
+  const toChain = (o: OrderRecord): ChainOrder => ({
+    orderId: o.chainOrderId,
+    user: custodialUserId(deps.userSalt, o.userId),
+    amount: o.amount,
+  });
+
+  /** Confirms the orders of a mined batch from its receipt's credits. */
+  async function confirm(tx: Queryable, batch: BatchRecord, credited: Map<string, bigint>, txHash: string) {
+    for (const o of await ordersOfBatch(tx, batch.id)) {
+      const points = credited.get(chain.orderKey(o.chainOrderId).toLowerCase());
+      if (points === undefined) throw new Error(`batch ${batch.id} mined without order ${o.shopId}/${o.orderId}`);
+      await markConfirmed(tx, o, points, txHash);
+    }
+  }
+
+  /** The chain is the truth for orders whose transaction is gone: recorded, or back to the queue. */
+  async function settleFromChain(tx: Queryable, batch: BatchRecord) {
+    for (const o of await ordersOfBatch(tx, batch.id)) {
+      const points = (await chain.isOrderRecorded(o.chainOrderId)) ? await chain.creditedPoints(o.chainOrderId) : null;
+      if (points !== null) await markConfirmed(tx, o, points, o.txHash ?? batch.txHash);
+      else await returnToReceived(tx, o);
+    }
+    await setBatchState(tx, batch.id, "abandoned", null);
+  }
+
+  async function reconcile() {
+    const head = await chain.blockNumber();
+    for (const batch of await openBatches(db)) {
+      const mined = await chain.mined(batch.txHash);
+      if (mined && mined.status === 1) {
+        const depth = head - mined.blockNumber;
+        await db.transaction(async (tx) => {
+          if (depth >= options.confirmations) {
+            await confirm(tx, batch, mined.credited, batch.txHash);
+            await setBatchState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
+          } else {
+            await setBatchState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
+          }
+        });
+        continue;
+      }
+      if (mined) {
+        log.warn({ batch: batch.id, tx: batch.txHash }, "batch reverted on chain; its orders are queued again");
+        await db.transaction(async (tx) => settleFromChain(tx, batch));
+        continue;
+      }
+      if ((await chain.minedNonce()) > batch.nonce) {
+        // The nonce went to another transaction (a replacement whose hash we did not keep).
+        await db.transaction(async (tx) => settleFromChain(tx, batch));
+        continue;
+      }
+      if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
+        const orders = await ordersOfBatch(db, batch.id);
+        const previousFee = Transaction.from(batch.rawTx).maxFeePerGas ?? 0n;
+        const replacement = await chain.signBatch(orders.map(toChain), batch.nonce, (previousFee * 5n) / 4n + 1n);
+        await db.transaction(async (tx) => {
+          await replaceBatchTx(tx, batch.id, replacement.hash, replacement.raw);
+          for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
+        });
+        log.info({ batch: batch.id, nonce: batch.nonce, tx: replacement.hash }, "replaced a transaction not mined in time");
+        await chain.broadcast(replacement.raw);
+      } else {
+        await chain.broadcast(batch.rawTx);
+      }
+    }
+  }
+
+  /**
+   * A confirmed batch whose transaction is no longer mined in the block we recorded was lost (a
+   * reorg, or the embedded chain restarting without its last blocks). The receipt is the test:
+   * anvil can still answer the old hash for a height after reverting it.
+   */
+  async function checkReorgs() {
+    const head = await chain.blockNumber();
+    for (const batch of await recentConfirmed(db, Math.max(0, head - 128))) {
+      const mined = await chain.mined(batch.txHash);
+      if (mined && mined.status === 1 && mined.blockHash === batch.blockHash) continue;
+      log.warn({ batch: batch.id, block: batch.blockNumber }, "a confirmed batch's block is gone; checking its orders");
+      await db.transaction(async (tx) => {
+        await settleFromChain(tx, batch);
+        await resetNonce(tx, chain.sender, await chain.pendingNonce());
+      });
+    }
+  }
+
+  async function submit(): Promise<number> {
+    const signed = await db.transaction(async (tx) => {
+      let orders = await claimReceived(tx, options.batchSize);
+      while (orders.length > 0) {
+        const refusal: DecodedRevert | undefined = await chain.simulate(orders.map(toChain));
+        if (!refusal) break;
+        const named = refusal.orderKey ? orders.find((o) => chain.orderKey(o.chainOrderId).toLowerCase() === refusal.orderKey) : undefined;
+        if (named && refusal.name === "PoolOrderAlreadyRecorded") {
+          await markConfirmed(tx, named, (await chain.creditedPoints(named.chainOrderId)) ?? 0n, named.txHash);
+        } else if (named) {
+          await markRejected(tx, named, REASONS[refusal.name] ?? refusal.name);
+        } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
+          await markRejected(tx, orders[0], REASONS[refusal.name]);
+        } else if (refusal.name === "GreenPointsCapExceeded") {
+          orders = orders.slice(0, Math.ceil(orders.length / 2));
+          continue;
+        } else {
+          throw new Error(`the chain refuses the batch: ${refusal.name}(${refusal.args.join(", ")})`);
+        }
+        orders = orders.filter((o) => o !== named && !(orders.length === 1 && refusal.name === "GreenPointsCapExceeded"));
+      }
+      if (orders.length === 0) return null;
+      const inFlight = (await openBatches(tx)).length > 0;
+      const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
+      const batchTx = await chain.signBatch(orders.map(toChain), nonce);
+      const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
+      for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash);
+      return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
+    });
+    if (!signed) return 0;
+    await chain.broadcast(signed.raw);
+    options.afterBroadcast?.();
+    log.info({ batch: signed.batch, nonce: signed.nonce, orders: signed.count }, "batch sent");
+    return signed.count;
+  }
+
+  return {
+    /** One round; returns how many orders it sent. */
+    async tick(): Promise<number> {
+      await reconcile();
+      await checkReorgs();
+      return submit();
+    },
+  };
+}
+
+export type Batcher = ReturnType<typeof createBatcher>;

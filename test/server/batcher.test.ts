@@ -1,0 +1,126 @@
+/**
+ * The batcher against a real anvil and the real database code (PGlite): webhooks in, confirmed
+ * mints out, each order exactly once, through a lost broadcast and a lost block.
+ */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
+import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
+import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import type { Db } from "../../server/adapters/db/db";
+import { migrate } from "../../server/adapters/db/migrations";
+import { countByState, findOrder } from "../../server/adapters/db/orders";
+import { openPglite } from "../../server/adapters/db/pglite";
+import { insertShop } from "../../server/adapters/db/shops";
+import { formatAmount } from "../../server/domain/display";
+import { createBatcher } from "../../server/services/batcher";
+import { createOrderIntake } from "../../server/services/order-intake";
+import { signedWebhook } from "../helpers/webhooks";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("the batcher on anvil and PGlite", function () {
+  this.timeout(120_000);
+  const secret = "whsec_batcher";
+  const shopId = "shop-1";
+  let dir: string;
+  let anvil: EmbeddedChain;
+  let chain: ChainPort;
+  let db: Db;
+  const log = pino({ level: "silent" });
+  const now = () => Math.floor(Date.now() / 1000);
+  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, nowSeconds: now });
+  const send = (orderId: string, userId: string, amount: string) =>
+    intake().receive(signedWebhook(shopId, secret, { orderId, userId, amount }, now()));
+  const batcher = (c: ChainPort = chain) =>
+    createBatcher({ db, chain: c, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 } });
+  const rpc = async (method: string, params: unknown[] = []) => {
+    const res = await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    return ((await res.json()) as { result: unknown }).result;
+  };
+  /** Ticks until no order is received or submitted. */
+  async function settleAll(b = batcher()) {
+    for (let i = 0; i < 50; i++) {
+      await b.tick();
+      const c = await countByState(db);
+      if (c.received === 0 && c.submitted === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`orders still pending: ${JSON.stringify(await countByState(db))}`);
+  }
+  const gp = async (orderId: string) => {
+    const o = await findOrder(db, shopId, orderId);
+    return { state: o?.state, gp: o?.gpMinted === null || o?.gpMinted === undefined ? null : formatAmount(o.gpMinted, 18), reason: o?.reason };
+  };
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-batcher-"));
+    anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
+    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
+    chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
+    db = await openPglite(null);
+    await migrate(db);
+    await insertShop(db, { id: shopId, name: "Shop", webhookSecret: secret });
+  });
+  after(async function () {
+    chain?.close();
+    await db?.close();
+    await anvil?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("mints the worked example once, and rejects an order too small to mint, with the reason", async function () {
+    await send("A", "alice", "100.00");
+    await send("B", "alice", "100.00");
+    await send("C", "alice", "100.00");
+    await send("A", "alice", "100.00"); // a duplicate webhook
+    await send("tiny", "bob", "0.000001");
+    await settleAll();
+    expect([await gp("A"), await gp("B"), await gp("C")].map((o) => [o.state, o.gp])).to.deep.equal([
+      ["confirmed", "21"],
+      ["confirmed", "14.7"],
+      ["confirmed", "12.495"],
+    ]);
+    expect(await gp("tiny")).to.deep.include({ state: "rejected", reason: "the amount is too small to mint any GP at the current price" });
+    expect(formatAmount(await chain.points.totalSupply(), 18)).to.equal("48.195");
+  });
+
+  it("re-sends a recorded batch whose broadcast was lost, and mints it once", async function () {
+    const lossy: ChainPort = { ...chain, broadcast: async () => undefined };
+    await send("D", "dave", "50");
+    await batcher(lossy).tick();
+    expect((await findOrder(db, shopId, "D"))?.state).to.equal("submitted");
+    expect(await chain.isOrderRecorded((await findOrder(db, shopId, "D"))!.chainOrderId)).to.equal(false);
+    await settleAll();
+    expect((await gp("D")).state).to.equal("confirmed");
+    expect(await chain.isOrderRecorded((await findOrder(db, shopId, "D"))!.chainOrderId)).to.equal(true);
+  });
+
+  it("puts the orders of a lost block back in the queue and mints them again, once", async function () {
+    const supplyBefore = await chain.points.totalSupply();
+    const snapshot = await rpc("evm_snapshot");
+    await send("E", "erin", "100");
+    await settleAll();
+    const first = await findOrder(db, shopId, "E");
+    expect(first?.state).to.equal("confirmed");
+    await rpc("evm_revert", [snapshot]); // the block with E's batch is gone, as after a hard kill of the chain
+    await rpc("evm_mine"); // the chain moves on without it
+    expect(await chain.isOrderRecorded(first!.chainOrderId)).to.equal(false);
+    await settleAll();
+    const again = await findOrder(db, shopId, "E");
+    expect(again?.state).to.equal("confirmed");
+    expect(await chain.isOrderRecorded(again!.chainOrderId)).to.equal(true);
+    expect((await chain.points.totalSupply()) - supplyBefore).to.equal(again!.gpMinted);
+  });
+});
