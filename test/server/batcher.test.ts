@@ -4,9 +4,9 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../helpers/net";
 import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
@@ -21,14 +21,6 @@ import { createBatcher } from "../../server/services/batcher";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { signedWebhook } from "../helpers/webhooks";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the batcher on anvil and PGlite", function () {
   this.timeout(120_000);

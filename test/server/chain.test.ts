@@ -4,25 +4,15 @@
  */
 import { expect } from "chai";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../helpers/net";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { chainOrderId, custodialUserId } from "../../server/adapters/chain/ids";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
 import { formatAmount } from "../../server/domain/display";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the chain adapter on anvil", function () {
   this.timeout(120_000);
