@@ -143,18 +143,21 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         if (!refusal) break;
         const named = refusal.orderKey ? orders.find((o) => chain.orderKey(o.chainOrderId).toLowerCase() === refusal.orderKey) : undefined;
         if (named && refusal.name === "PoolOrderAlreadyRecorded") {
+          // Recorded by an earlier transaction whose outcome this database missed: the chain is the truth.
           await markConfirmed(tx, named, (await chain.creditedPoints(named.chainOrderId)) ?? 0n, named.txHash);
+          orders = orders.filter((o) => o !== named);
         } else if (named) {
           await markRejected(tx, named, REASONS[refusal.name] ?? refusal.name);
+          orders = orders.filter((o) => o !== named);
         } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
           await markRejected(tx, orders[0], REASONS[refusal.name]);
+          orders = [];
         } else if (refusal.name === "GreenPointsCapExceeded") {
+          // The cap error names no order: send the first half; the rest stay queued for the next round.
           orders = orders.slice(0, Math.ceil(orders.length / 2));
-          continue;
         } else {
           throw new Error(`the chain refuses the batch: ${refusal.name}(${refusal.args.join(", ")})`);
         }
-        orders = orders.filter((o) => o !== named && !(orders.length === 1 && refusal.name === "GreenPointsCapExceeded"));
       }
       if (orders.length === 0) return null;
       const inFlight = (await openBatches(tx)).length > 0;
