@@ -24,23 +24,6 @@ export class ConfigError extends Error {
   }
 }
 
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `expected ${min} to ${max}, got ${value}`);
-  return value;
-}
-
-export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): DemoConfig {
-  return Object.freeze({
-    dataDir: path.resolve(projectRoot, env.GP_DATA_DIR || ".data"),
-    seed: wholeNumber(env, "GP_DEMO_SEED", 20261123, 0, 2 ** 31 - 1),
-    operations: wholeNumber(env, "GP_DEMO_OPERATIONS", 160, 0, 100_000),
-  });
-}
-
 export interface RelayerConfig {
   /** HTTP port: PORT, default 8080. */
   readonly port: number;
@@ -68,14 +51,9 @@ export interface RelayerConfig {
   readonly replaceAfterMs: number;
   /** pino level: LOG_LEVEL, default info. */
   readonly logLevel: string;
-  /**
-   * Tests only: GP_TEST_CRASH_AT=after-send kills the process with SIGKILL right after it
-   * broadcasts a batch and before it records the outcome, to prove the restart mints once.
-   */
-  readonly crashAt: "after-send" | null;
 }
 
-const int = (name: string, fallback: number, min: number, max: number) =>
+const int = (fallback: number, min: number, max: number) =>
   z
     .string()
     .optional()
@@ -83,7 +61,7 @@ const int = (name: string, fallback: number, min: number, max: number) =>
       if (raw === undefined || raw === "") return fallback;
       const value = Number(raw);
       if (!/^\d+$/.test(raw) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message: `${name} must be a whole number from ${min} to ${max}, got "${raw}"` });
+        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}, got "${raw}"` });
         return z.NEVER;
       }
       return value;
@@ -91,21 +69,20 @@ const int = (name: string, fallback: number, min: number, max: number) =>
 
 const RelayerEnv = z
   .object({
-    PORT: int("PORT", 8080, 0, 65535),
+    PORT: int(8080, 0, 65535),
     GP_HOST: z.string().optional(),
     GP_DATA_DIR: z.string().optional(),
-    GP_CHAIN_PORT: int("GP_CHAIN_PORT", 8545, 1, 65535),
+    GP_CHAIN_PORT: int(8545, 1, 65535),
     GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
     RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
     DEPLOYMENTS_FILE: z.string().optional(),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
-    GP_BATCH_SIZE: int("GP_BATCH_SIZE", 100, 1, 500),
-    GP_BATCH_WAIT_MS: int("GP_BATCH_WAIT_MS", 200, 0, 60_000),
-    GP_CONFIRMATIONS: int("GP_CONFIRMATIONS", 1, 0, 64),
-    GP_REPLACE_AFTER_MS: int("GP_REPLACE_AFTER_MS", 30_000, 100, 3_600_000),
+    GP_BATCH_SIZE: int(100, 1, 500),
+    GP_BATCH_WAIT_MS: int(200, 0, 60_000),
+    GP_CONFIRMATIONS: int(1, 0, 64),
+    GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-    GP_TEST_CRASH_AT: z.enum(["after-send"]).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -113,13 +90,33 @@ const RelayerEnv = z
     }
   });
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): RelayerConfig {
-  const parsed = RelayerEnv.safeParse(env);
+/** The environment through `schema`; the first problem stops the start, naming its setting. */
+function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(String(issue.path[0] ?? "environment"), issue.message);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+const DemoEnv = z.object({
+  GP_DATA_DIR: z.string().optional(),
+  GP_DEMO_SEED: int(20261123, 0, 2 ** 31 - 1),
+  GP_DEMO_OPERATIONS: int(160, 0, 100_000),
+});
+
+export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): DemoConfig {
+  const e = parseEnv(DemoEnv, env);
+  return Object.freeze({
+    dataDir: path.resolve(projectRoot, e.GP_DATA_DIR || ".data"),
+    seed: e.GP_DEMO_SEED,
+    operations: e.GP_DEMO_OPERATIONS,
+  });
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): RelayerConfig {
+  const e = parseEnv(RelayerEnv, env);
   const dataDir = path.resolve(projectRoot, e.GP_DATA_DIR || ".data");
   return Object.freeze({
     port: e.PORT,
@@ -141,6 +138,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     confirmations: e.GP_CONFIRMATIONS,
     replaceAfterMs: e.GP_REPLACE_AFTER_MS,
     logLevel: e.LOG_LEVEL ?? "info",
-    crashAt: e.GP_TEST_CRASH_AT ?? null,
   });
 }

@@ -295,7 +295,7 @@ export class CustodyModel {
   withdrawSettlement(requestId: string, accountId: string, to: string, amount: bigint): void {
     this.atomically(() => {
       this.useRequest(requestId);
-      if (isZeroAddress(to)) throw new PoolRevert("CustodyInvalidAddress", []);
+      if (isZero(to)) throw new PoolRevert("CustodyInvalidAddress", []);
       if (amount === 0n) throw new PoolRevert("CustodyZeroAmount", []);
       const account = this.known(accountId);
       if (account.settlement < amount) {
@@ -331,7 +331,7 @@ export class CustodyModel {
 
   link(user: string, account: string): void {
     this.atomically(() => {
-      if (isZeroAddress(account)) throw new PoolRevert("CustodyInvalidAddress", []);
+      if (isZero(account)) throw new PoolRevert("CustodyInvalidAddress", []);
       const entry = this.known(user);
       if (entry.original) throw new PoolRevert("CustodyAlreadyLinked", [user, entry.original]);
       const other = this.userOf(account);
@@ -505,12 +505,9 @@ export class CustodyModel {
   }
 }
 
+/** The zero user id or the zero address. */
 function isZero(id: string): boolean {
   return BigInt(id) === 0n;
-}
-
-function isZeroAddress(address: string): boolean {
-  return BigInt(address) === 0n;
 }
 
 function cloneState(s: CustodyState): CustodyState {

@@ -38,8 +38,6 @@ export interface BatcherOptions {
   batchSize: number;
   confirmations: number;
   replaceAfterMs: number;
-  /** Tests only: called right after a broadcast, before anything is recorded. */
-  afterBroadcast?: () => void;
 }
 
 const REASONS: Record<string, string> = {
@@ -169,7 +167,6 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     });
     if (!signed) return 0;
     await chain.broadcast(signed.raw);
-    options.afterBroadcast?.();
     log.info({ batch: signed.batch, nonce: signed.nonce, orders: signed.count }, "batch sent");
     return signed.count;
   }

@@ -54,15 +54,14 @@ export async function replaceBatchTx(tx: Queryable, id: string, txHash: string, 
   await tx.query(REPLACE_TX, [id, txHash, rawTx]);
 }
 
-const SET_STATE = `UPDATE batches SET state = $2, block_number = $3, block_hash = $4, tx_hash = COALESCE($5, tx_hash), updated_at = now()
-  WHERE id = $1`;
+const SET_STATE = "UPDATE batches SET state = $2, block_number = $3, block_hash = $4, updated_at = now() WHERE id = $1";
 export async function setBatchState(
   tx: Queryable,
   id: string,
   state: BatchState,
-  block: { number: number; hash: string; txHash?: string } | null,
+  block: { number: number; hash: string } | null,
 ): Promise<void> {
-  await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null, block?.txHash ?? null]);
+  await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null]);
 }
 
 const OPEN_BATCHES = `SELECT id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
