@@ -22,13 +22,43 @@ function anvilBinary(): string {
   return path.join(pkg, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
 }
 
-export async function startAnvil(options: { port: number; stateFile: string; log?: (line: string) => void }): Promise<EmbeddedChain> {
+/**
+ * An anvil left running by a start that was killed outright (its parent gone) still holds the
+ * chain: stopped with SIGTERM, it writes its state, which the new one then loads.
+ */
+async function stopLeftover(pidFile: string): Promise<void> {
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, "utf8"));
+  const isAnvil = () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("anvil");
+    } catch {
+      return false;
+    }
+  };
+  if (Number.isInteger(pid) && pid > 0 && isAnvil()) {
+    process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 100 && isAnvil(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (isAnvil()) process.kill(pid, "SIGKILL");
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+export async function startAnvil(options: {
+  port: number;
+  stateFile: string;
+  /** Seconds between blocks; absent, each transaction is mined at once (automine). */
+  blockTime?: number;
+}): Promise<EmbeddedChain> {
   fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });
+  const pidFile = `${options.stateFile}.pid`;
+  await stopLeftover(pidFile);
   const child = spawn(
     anvilBinary(),
-    ["--host", "127.0.0.1", "--port", String(options.port), "--state", options.stateFile, "--state-interval", "1", "--chain-id", "31337"],
+    ["--host", "127.0.0.1", "--port", String(options.port), "--state", options.stateFile, "--state-interval", "1", "--chain-id", "31337", ...(options.blockTime ? ["--block-time", String(options.blockTime)] : [])],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  if (child.pid) fs.writeFileSync(pidFile, String(child.pid));
   let output = "";
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4_000);
@@ -52,6 +82,7 @@ export async function startAnvil(options: { port: number; stateFile: string; log
           stop: async () => {
             if (child.exitCode === null) child.kill("SIGTERM");
             await exited;
+            fs.rmSync(pidFile, { force: true });
           },
         };
       }

@@ -52,6 +52,15 @@ const MIGRATIONS: readonly string[] = [
      sender TEXT PRIMARY KEY,
      next_nonce BIGINT NOT NULL
    );`,
+  `CREATE TABLE idempotency_keys (
+     scope TEXT NOT NULL,
+     key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     status INT,
+     response TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (scope, key)
+   );`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -122,3 +122,15 @@ export async function countByState(db: Queryable): Promise<Record<OrderState, nu
   for (const row of await db.query<{ state: OrderState; n: number }>(COUNT_BY_STATE)) counts[row.state] = row.n;
   return counts;
 }
+
+const LIST_ORDERS = `SELECT ${COLUMNS} FROM orders
+  WHERE ($1::text IS NULL OR shop_id = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
+  ORDER BY created_at DESC, shop_id, order_id LIMIT $4`;
+/** The newest orders, filtered by shop, state and user when given. */
+export async function listOrders(
+  db: Queryable,
+  filter: { shopId?: string; state?: OrderState; userId?: string; limit: number },
+): Promise<OrderRecord[]> {
+  const rows = await db.query<OrderRow>(LIST_ORDERS, [filter.shopId ?? null, filter.state ?? null, filter.userId ?? null, filter.limit]);
+  return rows.map(toRecord);
+}

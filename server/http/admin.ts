@@ -1,0 +1,93 @@
+/** The operator's API (admin token): shops and their webhook secrets, order lookups. */
+import { randomBytes } from "node:crypto";
+import express from "express";
+import { z } from "zod";
+import { listOrders } from "../adapters/db/orders";
+import { insertShop, listShops, rotateShopSecret } from "../adapters/db/shops";
+import { AppError } from "../errors";
+import { orderView } from "./orders";
+import { type RouteHost, defineRoute } from "./route";
+import { Id, OrderStateName, OrderView } from "./schemas";
+
+const ShopCredentials = z
+  .object({
+    shopId: z.string().meta({ example: "shop_5c1e0b2a9d4f" }),
+    webhookSecret: z.string().meta({ description: "Shown once: the shop signs its webhooks with it.", example: "whsec_…" }),
+  })
+  .meta({ id: "ShopCredentials" });
+
+export const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
+
+export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementDecimals: number }): express.Router {
+  const router = express.Router();
+  const h = { ...host, router };
+  defineRoute(h, {
+    method: "post",
+    path: "/v1/admin/shops",
+    tag: "admin",
+    summary: "Create a shop",
+    description: "Returns the shop's id and its webhook secret; the secret is not shown again (rotate it to get a new one).",
+    auth: ["admin"],
+    idempotent: true,
+    body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Green Grocer" }) }).strict(),
+    responses: { 201: { description: "Created.", schema: ShopCredentials } },
+    handle: async ({ body, db }) => {
+      const shop = { id: `shop_${randomBytes(6).toString("hex")}`, name: body.name, webhookSecret: newWebhookSecret() };
+      await insertShop(db, shop);
+      return { status: 201, body: { shopId: shop.id, webhookSecret: shop.webhookSecret } };
+    },
+  });
+  defineRoute(h, {
+    method: "post",
+    path: "/v1/admin/shops/{shopId}/rotate-secret",
+    tag: "admin",
+    summary: "Replace a shop's webhook secret",
+    description: "The old secret stops working at once, for webhooks and for order lookups.",
+    auth: ["admin"],
+    idempotent: true,
+    params: z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") }),
+    responses: { 200: { description: "The new secret, shown once.", schema: ShopCredentials } },
+    errors: ["NOT_FOUND"],
+    handle: async ({ params, db }) => {
+      const webhookSecret = newWebhookSecret();
+      if (!(await rotateShopSecret(db, params.shopId, webhookSecret))) throw new AppError("NOT_FOUND", `no shop ${params.shopId}`);
+      return { status: 200, body: { shopId: params.shopId, webhookSecret } };
+    },
+  });
+  defineRoute(h, {
+    method: "get",
+    path: "/v1/admin/shops",
+    tag: "admin",
+    summary: "List shops",
+    auth: ["admin"],
+    responses: {
+      200: {
+        description: "Every shop, oldest first (secrets are not listed).",
+        schema: z.object({ shops: z.array(z.object({ shopId: z.string(), name: z.string(), createdAt: z.string() })) }),
+      },
+    },
+    handle: async ({ db }) => ({
+      status: 200,
+      body: { shops: (await listShops(db)).map((s) => ({ shopId: s.id, name: s.name, createdAt: s.createdAt.toISOString() })) },
+    }),
+  });
+  defineRoute(h, {
+    method: "get",
+    path: "/v1/admin/orders",
+    tag: "admin",
+    summary: "Look up orders",
+    auth: ["admin"],
+    query: z.object({
+      shopId: Id("Only this shop's orders.", "shop_5c1e0b2a9d4f").optional(),
+      state: OrderStateName.optional(),
+      userId: Id("Only this user's orders.", "alice").optional(),
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+    responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(OrderView) }) } },
+    handle: async ({ query, db }) => ({
+      status: 200,
+      body: { orders: (await listOrders(db, query)).map((o) => orderView(o, deps.settlementDecimals)) },
+    }),
+  });
+  return router;
+}

@@ -1,0 +1,44 @@
+/**
+ * Every error leaves as `{ "error": { "code", "message", "details"? } }` with the status its
+ * code maps to. Unknown errors are logged with their stack and answered as INTERNAL without it.
+ */
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { AppError } from "../errors";
+import { STATUS_OF } from "./status";
+
+const OUTAGE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT", "57P01", "57P03"]);
+
+/** A node or database that does not answer (as opposed to one that refuses): retrying later can succeed. */
+function isOutage(error: unknown): boolean {
+  for (let e = error as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === "string" && (OUTAGE_CODES.has(e.code) || e.code.startsWith("08"))) return true;
+  }
+  return false;
+}
+
+function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const e = error as { type?: string; status?: number; message?: string };
+  if (e?.type === "entity.parse.failed") return new AppError("INVALID_JSON", "the body is not valid JSON", undefined, { cause: error });
+  if (e?.type === "entity.too.large") return new AppError("VALIDATION_FAILED", "the body is too large", undefined, { cause: error });
+  if (e?.type === "encoding.unsupported" || e?.type === "charset.unsupported") {
+    return new AppError("VALIDATION_FAILED", "the body's encoding is not supported", undefined, { cause: error });
+  }
+  if (isOutage(error)) {
+    return new AppError("UNAVAILABLE", "the chain or the database is not answering; nothing was changed, try again", undefined, { cause: error });
+  }
+  return new AppError("INTERNAL", "the server failed; the request changed nothing it could not finish", undefined, { cause: error });
+}
+
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const appError = toAppError(error);
+  const status = STATUS_OF[appError.code];
+  if (status >= 500) req.log?.error({ err: error }, "request failed");
+  else req.log?.info({ code: appError.code, reason: appError.message }, "request refused");
+  if (res.headersSent) return;
+  res.status(status).json({ error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) } });
+};
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AppError("NOT_FOUND", `no endpoint ${req.method} ${req.path}`));
+};

@@ -1,0 +1,165 @@
+/**
+ * One definition per endpoint serves both the request validation and the OpenAPI document, so
+ * the two cannot drift: `defineRoute` registers the path with zod-to-openapi and mounts an
+ * Express handler that parses params, query and body with the same zod schemas, authenticates,
+ * and (for mutations without a natural id) runs the work under an `Idempotency-Key`.
+ */
+import { createHash } from "node:crypto";
+import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
+import type { Request, RequestHandler, Router } from "express";
+import { z } from "zod";
+import type { Db, Queryable } from "../adapters/db/db";
+import { withIdempotency } from "../adapters/db/idempotency";
+import { AppError } from "../errors";
+import type { Principal, PrincipalKind } from "./auth";
+import { STATUS_OF } from "./status";
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: "VALIDATION_FAILED" }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .meta({ id: "Error", description: "Every refusal: a stable code, a message for people, and the values that were wrong." });
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  /** The database to write through: inside the idempotency transaction when the route has one. */
+  db: Queryable;
+  req: Request;
+}
+
+export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType> {
+  method: "get" | "post" | "put" | "delete";
+  /** OpenAPI style, `/v1/shops/{shopId}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Who may call; empty for a public endpoint. */
+  auth: readonly PrincipalKind[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Mutations without a natural id take an `Idempotency-Key` header and replay its first answer. */
+  idempotent?: boolean;
+  /** Extra middleware before validation (rate limits). */
+  before?: RequestHandler[];
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** The error codes this endpoint can answer with, for the document. */
+  errors?: readonly (keyof typeof STATUS_OF)[];
+  handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<Reply>;
+}
+
+export interface RouteHost {
+  router: Router;
+  registry: OpenAPIRegistry;
+  db: Db;
+  authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal>;
+}
+
+const IdempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, "Idempotency-Key must be 8 to 128 letters, digits or _.:-")
+  .meta({ description: "A key the client makes per intended change; the same key replays the first answer." });
+
+/** The first zod issue as an AppError naming the field. */
+export function validationError(error: z.ZodError, where: string): AppError {
+  const issue = error.issues[0];
+  const field = [where, ...issue.path.map(String)].join(".");
+  return new AppError("VALIDATION_FAILED", `${field}: ${issue.message}`, {
+    issues: error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join("."), message: i.message })),
+  });
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
+  if (!schema) return {} as z.infer<T>;
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw validationError(parsed.error, where);
+  return parsed.data;
+}
+
+export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType>(
+  host: RouteHost,
+  spec: RouteSpec<P, Q, B>,
+): void {
+  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", ...(spec.errors ?? [])]);
+  if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
+  if (spec.body) codes.add("INVALID_JSON");
+  if (spec.idempotent) codes.add("IDEMPOTENCY_CONFLICT");
+  const errorResponses: Record<number, { description: string; content: Record<string, { schema: z.ZodType }> }> = {};
+  for (const code of codes) {
+    const status = STATUS_OF[code];
+    const entry = (errorResponses[status] ??= { description: "", content: { "application/json": { schema: ErrorBody } } });
+    entry.description = entry.description ? `${entry.description}, ${code}` : code;
+  }
+  const responses: Record<number, unknown> = { ...errorResponses };
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[Number(status)] = {
+      description: r.description,
+      ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: r.schema } } } : {}),
+    };
+  }
+  host.registry.registerPath({
+    method: spec.method,
+    path: spec.path,
+    summary: spec.summary,
+    description: spec.description,
+    tags: [spec.tag],
+    security: spec.auth.length > 0 ? spec.auth.map((kind) => ({ [kind]: [] })) : [],
+    request: {
+      params: spec.params,
+      query: spec.query,
+      headers: spec.idempotent ? z.object({ "idempotency-key": IdempotencyKey }) : undefined,
+      body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
+    },
+    responses: responses as never,
+  });
+
+  const expressPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
+  host.router[spec.method](expressPath, ...(spec.before ?? []), async (req, res) => {
+    const rawParams = req.params as Record<string, string>;
+    const principal = await host.authenticate(req, spec.auth, rawParams);
+    const params = parse(spec.params, rawParams, "params");
+    const query = parse(spec.query, req.query, "query");
+    const body = parse(spec.body, req.body, "body");
+    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db, req });
+    let reply: Reply;
+    if (spec.idempotent) {
+      const key = parse(z.object({ "idempotency-key": IdempotencyKey }), req.headers, "headers")["idempotency-key"];
+      const fingerprint = createHash("sha256").update(JSON.stringify([spec.method, req.originalUrl, body ?? null])).digest("hex");
+      reply = await withIdempotency(host.db, { scope: principalScope(principal), key, fingerprint }, run);
+    } else {
+      reply = await run(host.db);
+    }
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    if (typeof reply.body === "string") res.status(reply.status).send(reply.body);
+    else res.status(reply.status).json(reply.body);
+  });
+}
+
+export function principalScope(p: Principal): string {
+  switch (p.kind) {
+    case "admin":
+      return "admin";
+    case "shop":
+      return `shop:${p.shopId}`;
+    case "user":
+      return `user:${p.userId}`;
+    case "merchant":
+      return `merchant:${p.merchantId}`;
+    case "public":
+      return "public";
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * The composition root of `npm start`: configuration -> chain and database -> services -> HTTP.
+ * With no settings it runs everything embedded in the data folder (anvil with its state file,
+ * PGlite, the deployment addresses, the admin token); RPC_URL and DATABASE_URL switch to a real
+ * chain and a real PostgreSQL. Ctrl-C stops the HTTP server, lets the relayer finish its round,
+ * then closes the database and the chain, which write their state.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import pino from "pino";
+import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
+import { connectChain, readDeployments } from "./adapters/chain/chain";
+import { ensureLocalDeployment } from "./adapters/chain/local-deployment";
+import type { Db } from "./adapters/db/db";
+import { migrate } from "./adapters/db/migrations";
+import { openPglite } from "./adapters/db/pglite";
+import { openPostgres } from "./adapters/db/postgres";
+import { settingOrCreate } from "./adapters/db/settings";
+import { createApp } from "./app";
+import { ConfigError, type RelayerConfig, loadConfig } from "./config";
+import { createBatcher } from "./services/batcher";
+import { createRelayerLoop } from "./services/relayer-loop";
+
+/** The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept there. */
+function adminToken(config: RelayerConfig): { token: string; file: string | null } {
+  if (config.adminToken) return { token: config.adminToken, file: null };
+  const file = path.join(config.dataDir, "admin-token");
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `gpa_${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
+  return { token: fs.readFileSync(file, "utf8").trim(), file };
+}
+
+/** What a failed start must not leave running. */
+let embedded: EmbeddedChain | null = null;
+
+async function main() {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  let anvil: EmbeddedChain | null = null;
+  let rpcUrl: string;
+  let privateKey: string;
+  let deploymentsFile: string;
+  if (config.chain.kind === "embedded") {
+    anvil = embedded = await startAnvil({ port: config.chainPort, stateFile: path.join(config.dataDir, "chain", "state.json"),
+      // A block each second, as a real chain makes them: confirmations then come without traffic,
+      // and many transactions from one key are mined in order instead of racing automine.
+      blockTime: 1,
+    });
+    rpcUrl = anvil.url;
+    privateKey = ANVIL_DEV_KEY;
+    deploymentsFile = path.join(config.dataDir, "deployments.json");
+    const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile);
+    log.info({ chain: rpcUrl, fresh }, fresh ? "deployed the contracts to the embedded chain" : "the embedded chain resumed");
+  } else {
+    ({ rpcUrl, privateKey, deploymentsFile } = config.chain);
+  }
+  const deployments = readDeployments(deploymentsFile);
+  if (!deployments) throw new ConfigError("DEPLOYMENTS_FILE", `${deploymentsFile} does not exist`);
+
+  const db: Db = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(path.join(config.dataDir, "db"));
+  await migrate(db);
+  const userSalt = await settingOrCreate(db, "user_salt", () => randomBytes(32).toString("hex"));
+  const admin = adminToken(config);
+  const chain = connectChain(rpcUrl, privateKey, deployments);
+
+  const batcher = createBatcher({
+    db,
+    chain,
+    userSalt,
+    log: log.child({ component: "batcher" }),
+    options: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs },
+  });
+  const loop = createRelayerLoop({ batcher, log, batchSize: config.batchSize, waitMs: config.batchWaitMs });
+  const app = await createApp({ db, chain, adminToken: admin.token, log });
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  loop.start();
+
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host}:${port}`;
+  process.stdout.write(
+    [
+      "",
+      `Green Points is serving ${url}  (API docs: ${url}/v1/docs)`,
+      `  admin token: ${admin.token}${admin.file ? `  (kept in ${admin.file})` : "  (from GP_ADMIN_TOKEN)"}`,
+      `  data:        ${config.dataDir}`,
+      `  chain:       ${rpcUrl}${anvil ? " (embedded anvil)" : ""}, pool ${deployments.pool}`,
+      `  database:    ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${path.join(config.dataDir, "db")}`}`,
+      "Ctrl-C stops it; the next start resumes from the data folder.",
+      "",
+    ].join("\n") + "\n",
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    server.close();
+    server.closeAllConnections();
+    await loop.stop();
+    chain.close();
+    await db.close();
+    await anvil?.stop();
+    log.info("stopped; chain state and database written");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch(async (error) => {
+  await embedded?.stop();
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+  } else {
+    process.stderr.write(`Green Points could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  }
+  process.exit(1);
+});
