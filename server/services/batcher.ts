@@ -32,7 +32,6 @@ import {
   ordersOfBatch,
   returnToReceived,
 } from "../adapters/db/orders";
-import { Transaction } from "ethers";
 
 export interface BatcherOptions {
   batchSize: number;
@@ -101,8 +100,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       }
       if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
         const orders = await ordersOfBatch(db, batch.id);
-        const previousFee = Transaction.from(batch.rawTx).maxFeePerGas ?? 0n;
-        const replacement = await chain.signBatch(orders.map(toChain), batch.nonce, (previousFee * 5n) / 4n + 1n);
+        const replacement = await chain.signBatch(orders.map(toChain), batch.nonce, batch.rawTx);
         await db.transaction(async (tx) => {
           await replaceBatchTx(tx, batch.id, replacement.hash, replacement.raw);
           for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);

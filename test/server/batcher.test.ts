@@ -115,4 +115,34 @@ describe("the batcher on anvil and PGlite", function () {
     expect(await chain.isOrderRecorded(again!.chainOrderId)).to.equal(true);
     expect((await chain.points.totalSupply()) - supplyBefore).to.equal(again!.gpMinted);
   });
+
+  it("replaces a transaction the chain does not mine in time with a higher fee at the same nonce, and mints once", async function () {
+    const b = createBatcher({ db, chain, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 200 } });
+    await rpc("evm_setAutomine", [false]);
+    try {
+      await send("F", "frank", "10");
+      await b.tick();
+      const stuck = await findOrder(db, shopId, "F");
+      expect(stuck?.state).to.equal("submitted");
+      await new Promise((r) => setTimeout(r, 300));
+      await b.tick();
+      const replaced = await findOrder(db, shopId, "F");
+      expect(replaced?.txHash).to.not.equal(stuck?.txHash);
+      const [first, second] = await Promise.all([
+        chain.settlement.runner!.provider!.getTransaction(stuck!.txHash!),
+        chain.settlement.runner!.provider!.getTransaction(replaced!.txHash!),
+      ]);
+      expect(second?.nonce).to.equal(first?.nonce ?? second?.nonce);
+      expect(second!.maxFeePerGas! > (first?.maxFeePerGas ?? 0n)).to.equal(true);
+      expect(second!.maxPriorityFeePerGas! > (first?.maxPriorityFeePerGas ?? 0n)).to.equal(true);
+      await rpc("evm_mine");
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
+    await settleAll(b);
+    const done = await findOrder(db, shopId, "F");
+    expect(done?.state).to.equal("confirmed");
+    expect((await chain.mined(done!.txHash!))?.status).to.equal(1);
+    expect(await chain.isOrderRecorded(done!.chainOrderId)).to.equal(true);
+  });
 });

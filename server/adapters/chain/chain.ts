@@ -74,7 +74,12 @@ export interface ChainPort {
   blockHash(blockNumber: number): Promise<string | null>;
   /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
-  signBatch(orders: readonly ChainOrder[], nonce: number, minFeePerGas?: bigint): Promise<SignedBatch>;
+  /**
+   * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
+   * fees go up by a quarter (nodes want at least a tenth), and it keeps the gas limit, since
+   * estimating again would run on a pending state where the stuck transaction already applied.
+   */
+  signBatch(orders: readonly ChainOrder[], nonce: number, replacing?: string): Promise<SignedBatch>;
   /** Sends a signed transaction; a copy the node already has, or one already mined, is fine. */
   broadcast(raw: string): Promise<void>;
   mined(txHash: string): Promise<MinedBatch | null>;
@@ -133,20 +138,25 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         return decode(error);
       }
     },
-    signBatch: async (orders, nonce, minFeePerGas = 0n) => {
+    signBatch: async (orders, nonce, replacing) => {
       const data = batchData(orders);
-      const gas = await provider.estimateGas({ from: sender, to: deployments.custody, data });
+      const previous = replacing ? Transaction.from(replacing) : null;
+      const bump = (fee: bigint | null | undefined) => ((fee ?? 0n) * 5n) / 4n + 1n;
+      const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to: deployments.custody, data })) * 12n) / 10n;
       const fees = await provider.getFeeData();
-      const priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+      let priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
       let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
-      if (maxFeePerGas < minFeePerGas) maxFeePerGas = minFeePerGas;
+      if (previous) {
+        if (priority < bump(previous.maxPriorityFeePerGas)) priority = bump(previous.maxPriorityFeePerGas);
+        if (maxFeePerGas < bump(previous.maxFeePerGas)) maxFeePerGas = bump(previous.maxFeePerGas);
+      }
       const raw = await wallet.signTransaction({
         type: 2,
         chainId: BigInt(deployments.chainId),
         to: deployments.custody,
         data,
         nonce,
-        gasLimit: (gas * 12n) / 10n,
+        gasLimit,
         maxFeePerGas,
         maxPriorityFeePerGas: priority > maxFeePerGas ? maxFeePerGas : priority,
       });
