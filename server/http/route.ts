@@ -71,7 +71,7 @@ export interface RouteHost {
 
 const IdempotencyKey = z
   .string()
-  .regex(/^[A-Za-z0-9_.:-]{8,128}$/, "Idempotency-Key must be 8 to 128 letters, digits or _.:-")
+  .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
   .meta({ description: "A key the client makes per intended change; the same key replays the first answer." });
 
 /** The first zod issue as an AppError naming the field. */

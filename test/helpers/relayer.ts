@@ -1,0 +1,133 @@
+/**
+ * A relayer assembled in the test process the way server/main.ts assembles it (anvil, the real
+ * database code, createApp, the batcher loop), listening on a free 127.0.0.1 port; and an HTTP
+ * client that signs webhooks as a shop does.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import type { Server } from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
+import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
+import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import type { Db } from "../../server/adapters/db/db";
+import { migrate } from "../../server/adapters/db/migrations";
+import { openPglite } from "../../server/adapters/db/pglite";
+import { createApp } from "../../server/app";
+import { createBatcher } from "../../server/services/batcher";
+import { createRelayerLoop } from "../../server/services/relayer-loop";
+import { freePort } from "./net";
+import { signedWebhook } from "./webhooks";
+
+export const TEST_ADMIN_TOKEN = "gpa_test_admin_token_0123456789";
+
+export interface TestRelayer {
+  url: string;
+  app: import("express").Express;
+  db: Db;
+  chain: ChainPort;
+  anvil: EmbeddedChain;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => number } = {}): Promise<TestRelayer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
+  const anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
+  const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
+  const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
+  const db = options.db ?? (await openPglite(null));
+  await migrate(db);
+  const log = pino({ level: "silent" });
+  const batcher = createBatcher({ db, chain, userSalt: "test-salt", log, options: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 } });
+  const loop = createRelayerLoop({ batcher, log, batchSize: 100, waitMs: 20 });
+  const app = await createApp({ db, chain, adminToken: TEST_ADMIN_TOKEN, log, nowSeconds: options.nowSeconds });
+  const port = await freePort();
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(port, "127.0.0.1", () => resolve(s));
+  });
+  loop.start();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    db,
+    chain,
+    anvil,
+    dir,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await loop.stop();
+      chain.close();
+      if (!options.db) await db.close();
+      await anvil.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Answer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A JSON call; `token` goes in as a bearer token. */
+export async function call<T = any>(
+  base: string,
+  method: string,
+  route: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] ??= "application/json";
+  const res = await fetch(base + route, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (the docs page, CSV)
+  }
+  return { status: res.status, body: body as T, headers: res.headers };
+}
+
+export async function createShop(base: string, name = "Shop", token = TEST_ADMIN_TOKEN): Promise<{ shopId: string; webhookSecret: string }> {
+  const res = await call(base, "POST", "/v1/admin/shops", { token, body: { name }, headers: { "idempotency-key": randomUUID() } });
+  if (res.status !== 201) throw new Error(`creating a shop: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Posts an order webhook signed with `secret` at `nowSeconds` (now by default). */
+export async function postOrder(
+  base: string,
+  shop: { shopId: string; webhookSecret: string },
+  body: unknown,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<Answer> {
+  const signed = signedWebhook(shop.shopId, shop.webhookSecret, body, nowSeconds);
+  return call(base, "POST", "/v1/webhooks/orders", {
+    body: signed.rawBody.toString("utf8"),
+    headers: { "x-gp-shop": signed.shopId, "x-gp-timestamp": signed.timestamp, "x-gp-signature": signed.signature, "content-type": "application/json" },
+  });
+}
+
+/** Polls the order until it leaves received/submitted. */
+export async function settledOrder(base: string, shopId: string, orderId: string, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await call(base, "GET", `/v1/shops/${shopId}/orders/${encodeURIComponent(orderId)}`, { token: TEST_ADMIN_TOKEN });
+    if (res.status === 200 && (res.body.state === "confirmed" || res.body.state === "rejected")) return res.body;
+    if (Date.now() > deadline) throw new Error(`order ${orderId} not settled: ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
