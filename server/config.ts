@@ -51,6 +51,11 @@ export interface RelayerConfig {
   readonly replaceAfterMs: number;
   /** pino level: LOG_LEVEL, default info. */
   readonly logLevel: string;
+  /**
+   * Fault injection for the crash tests: GP_FAULT=crash-before-broadcast or crash-after-broadcast
+   * makes the process kill itself (SIGKILL) at that point of its first batch. Never set in service.
+   */
+  readonly fault: "crash-before-broadcast" | "crash-after-broadcast" | null;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -83,6 +88,7 @@ const RelayerEnv = z
     GP_CONFIRMATIONS: int(1, 0, 64),
     GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+    GP_FAULT: z.enum(["crash-before-broadcast", "crash-after-broadcast"]).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -138,5 +144,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     confirmations: e.GP_CONFIRMATIONS,
     replaceAfterMs: e.GP_REPLACE_AFTER_MS,
     logLevel: e.LOG_LEVEL ?? "info",
+    fault: e.GP_FAULT ?? null,
   });
 }

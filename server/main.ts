@@ -44,15 +44,14 @@ async function main() {
   let privateKey: string;
   let deploymentsFile: string;
   if (config.chain.kind === "embedded") {
-    anvil = embedded = await startAnvil({ port: config.chainPort, stateFile: path.join(config.dataDir, "chain", "state.json"),
-      // A block each second, as a real chain makes them: confirmations then come without traffic,
-      // and many transactions from one key are mined in order instead of racing automine.
-      blockTime: 1,
-    });
+    anvil = embedded = await startAnvil({ port: config.chainPort, stateFile: path.join(config.dataDir, "chain", "state.json") });
     rpcUrl = anvil.url;
     privateKey = ANVIL_DEV_KEY;
     deploymentsFile = path.join(config.dataDir, "deployments.json");
     const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile);
+    // Then a block each second, as a real chain makes them: confirmations come without traffic,
+    // and many transactions from one key are mined in order instead of racing automine.
+    await anvil.setBlockTime(1);
     log.info({ chain: rpcUrl, fresh }, fresh ? "deployed the contracts to the embedded chain" : "the embedded chain resumed");
   } else {
     ({ rpcUrl, privateKey, deploymentsFile } = config.chain);
@@ -71,7 +70,7 @@ async function main() {
     chain,
     userSalt,
     log: log.child({ component: "batcher" }),
-    options: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs },
+    options: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
   });
   const loop = createRelayerLoop({ batcher, log, batchSize: config.batchSize, waitMs: config.batchWaitMs });
   const app = await createApp({ db, chain, adminToken: admin.token, log });

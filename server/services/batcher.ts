@@ -37,6 +37,8 @@ export interface BatcherOptions {
   batchSize: number;
   confirmations: number;
   replaceAfterMs: number;
+  /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
+  fault?: "crash-before-broadcast" | "crash-after-broadcast" | null;
 }
 
 const REASONS: Record<string, string> = {
@@ -164,7 +166,9 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
     });
     if (!signed) return 0;
+    if (options.fault === "crash-before-broadcast") process.kill(process.pid, "SIGKILL");
     await chain.broadcast(signed.raw);
+    if (options.fault === "crash-after-broadcast") process.kill(process.pid, "SIGKILL");
     log.info({ batch: signed.batch, nonce: signed.nonce, orders: signed.count }, "batch sent");
     return signed.count;
   }

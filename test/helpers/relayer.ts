@@ -122,10 +122,10 @@ export async function postOrder(
 }
 
 /** Polls the order until it leaves received/submitted. */
-export async function settledOrder(base: string, shopId: string, orderId: string, timeoutMs = 30_000): Promise<any> {
+export async function settledOrder(base: string, shopId: string, orderId: string, timeoutMs = 30_000, token = TEST_ADMIN_TOKEN): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await call(base, "GET", `/v1/shops/${shopId}/orders/${encodeURIComponent(orderId)}`, { token: TEST_ADMIN_TOKEN });
+    const res = await call(base, "GET", `/v1/shops/${shopId}/orders/${encodeURIComponent(orderId)}`, { token });
     if (res.status === 200 && (res.body.state === "confirmed" || res.body.state === "rejected")) return res.body;
     if (Date.now() > deadline) throw new Error(`order ${orderId} not settled: ${JSON.stringify(res.body)}`);
     await new Promise((r) => setTimeout(r, 50));

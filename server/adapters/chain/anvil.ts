@@ -12,6 +12,8 @@ export const ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efc
 
 export interface EmbeddedChain {
   url: string;
+  /** From automine (a block per transaction, the start) to a block every `seconds`. */
+  setBlockTime(seconds: number): Promise<void>;
   stop(): Promise<void>;
   process: ChildProcess;
 }
@@ -44,18 +46,13 @@ async function stopLeftover(pidFile: string): Promise<void> {
   fs.rmSync(pidFile, { force: true });
 }
 
-export async function startAnvil(options: {
-  port: number;
-  stateFile: string;
-  /** Seconds between blocks; absent, each transaction is mined at once (automine). */
-  blockTime?: number;
-}): Promise<EmbeddedChain> {
+export async function startAnvil(options: { port: number; stateFile: string }): Promise<EmbeddedChain> {
   fs.mkdirSync(path.dirname(options.stateFile), { recursive: true });
   const pidFile = `${options.stateFile}.pid`;
   await stopLeftover(pidFile);
   const child = spawn(
     anvilBinary(),
-    ["--host", "127.0.0.1", "--port", String(options.port), "--state", options.stateFile, "--state-interval", "1", "--chain-id", "31337", ...(options.blockTime ? ["--block-time", String(options.blockTime)] : [])],
+    ["--host", "127.0.0.1", "--port", String(options.port), "--state", options.stateFile, "--state-interval", "1", "--chain-id", "31337"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   if (child.pid) fs.writeFileSync(pidFile, String(child.pid));
@@ -79,6 +76,15 @@ export async function startAnvil(options: {
         return {
           url,
           process: child,
+          setBlockTime: async (seconds) => {
+            const res = await fetch(url, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_setIntervalMining", params: [seconds] }),
+            });
+            const answer = (await res.json()) as { error?: { message: string } };
+            if (answer.error) throw new Error(`anvil refused interval mining: ${answer.error.message}`);
+          },
           stop: async () => {
             if (child.exitCode === null) child.kill("SIGTERM");
             await exited;
