@@ -30,12 +30,18 @@ export interface TestRelayer {
   chain: ChainPort;
   anvil: EmbeddedChain;
   dir: string;
+  /** Stops the chain node (it writes its state), as an outage of the node would. */
+  stopChain(): Promise<void>;
+  /** Starts it again on the same port and state. */
+  startChain(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => number } = {}): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
-  const anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
+  const chainPort = await freePort();
+  const stateFile = path.join(dir, "chain", "state.json");
+  let anvil = await startAnvil({ port: chainPort, stateFile });
   const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
   const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
   const db = options.db ?? (await openPglite(null));
@@ -54,8 +60,14 @@ export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => nu
     app,
     db,
     chain,
-    anvil,
+    get anvil() {
+      return anvil;
+    },
     dir,
+    stopChain: () => anvil.stop(),
+    startChain: async () => {
+      anvil = await startAnvil({ port: chainPort, stateFile });
+    },
     stop: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,26 +1,52 @@
 import pg from "pg";
+import { AppError } from "../../errors";
 import type { Db, Queryable } from "./db";
+
+/**
+ * An error the server did not send (it has no SQLSTATE severity): the connection failed, so the
+ * database is unavailable rather than refusing. Surfaced as UNAVAILABLE, a retry can succeed.
+ */
+function unavailable(error: unknown): unknown {
+  if (error instanceof AppError || (error as { severity?: string })?.severity) return error;
+  return new AppError("UNAVAILABLE", "the database does not answer", undefined, { cause: error });
+}
 
 /** A real PostgreSQL through a `pg` pool. */
 export async function openPostgres(url: string): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  await pool.query("SELECT 1");
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+  // An idle connection that drops is removed from the pool; the next query reports the outage.
+  pool.on("error", () => undefined);
+  const run = async (client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
+    try {
+      return (await client.query(sql, params as unknown[])).rows;
+    } catch (error) {
+      throw unavailable(error);
+    }
+  };
+  await run(pool, "SELECT 1");
   return {
     kind: "postgres",
-    query: async (sql, params) => (await pool.query(sql, params as unknown[])).rows,
+    query: (sql, params) => run(pool, sql, params),
     transaction: async (work) => {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error) => {
+        throw unavailable(error);
+      });
+      // A connection that drops while checked out is reported by the query that uses it.
+      client.on("error", () => undefined);
+      let failed = false;
       try {
-        await client.query("BEGIN");
-        const tx: Queryable = { query: async (sql, params) => (await client.query(sql, params as unknown[])).rows };
+        await run(client, "BEGIN");
+        const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
         const result = await work(tx);
-        await client.query("COMMIT");
+        await run(client, "COMMIT");
         return result;
       } catch (error) {
+        failed = true;
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        // After a failure the connection may be broken: close it rather than hand it out again.
+        client.release(failed);
       }
     },
     close: () => pool.end(),

@@ -1,0 +1,95 @@
+/**
+ * Outages: with the chain node down, orders are still recorded and answered 202, the pool view
+ * says UNAVAILABLE, and minting resumes by itself when the node returns. With the database down
+ * (PostgreSQL behind a proxy whose link is cut), orders are refused 503 and nothing is accepted;
+ * when it returns, the shop's retry is taken and minted.
+ */
+import { expect } from "chai";
+import { parseUnits } from "ethers";
+import { openPostgres } from "../../server/adapters/db/postgres";
+import { freshSchema } from "../helpers/postgres";
+import { type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
+import { startTcpProxy } from "../helpers/tcp-proxy";
+
+describe("outages", function () {
+  this.timeout(180_000);
+
+  describe("when the chain node is down", function () {
+    let relayer: TestRelayer;
+    before(async function () {
+      relayer = await startTestRelayer();
+    });
+    after(async function () {
+      await relayer?.stop();
+    });
+
+    it("records orders, says the pool is unavailable, and mints them when the node is back", async function () {
+      const shop = await createShop(relayer.url, "Chain outage");
+      expect((await postOrder(relayer.url, shop, { orderId: "before", userId: "ann", amount: "100" })).status).to.equal(202);
+      expect((await settledOrder(relayer.url, shop.shopId, "before")).gpMinted).to.equal("21");
+
+      await relayer.stopChain();
+      for (const id of ["during-1", "during-2"]) {
+        const res = await postOrder(relayer.url, shop, { orderId: id, userId: "ann", amount: "100" });
+        expect(res.status).to.equal(202);
+      }
+      const pool = await call(relayer.url, "GET", "/v1/pool");
+      expect([pool.status, pool.body.error.code]).to.deep.equal([503, "UNAVAILABLE"]);
+      const health = await call(relayer.url, "GET", "/healthz");
+      expect([health.status, health.body.chainBlock]).to.deep.equal([200, null]);
+      await new Promise((r) => setTimeout(r, 1_500)); // the relayer fails a few rounds meanwhile
+      expect((await call(relayer.url, "GET", `/v1/shops/${shop.shopId}/orders/during-1`, { token: shop.webhookSecret })).body.state).to.equal("received");
+
+      await relayer.startChain();
+      const minted = [await settledOrder(relayer.url, shop.shopId, "during-1", 60_000), await settledOrder(relayer.url, shop.shopId, "during-2", 60_000)];
+      expect(minted.map((o) => [o.state, o.gpMinted])).to.deep.equal([
+        ["confirmed", "14.7"],
+        ["confirmed", "12.495"],
+      ]);
+      expect((await call(relayer.url, "GET", "/v1/pool")).body.supply).to.equal("48.195");
+    });
+  });
+
+  describe("when the database is down (PostgreSQL)", function () {
+    let relayer: TestRelayer;
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    let schema: Awaited<ReturnType<typeof freshSchema>>;
+    before(async function () {
+      if (!process.env.DATABASE_URL) this.skip();
+      schema = await freshSchema(process.env.DATABASE_URL);
+      const target = new URL(schema.url);
+      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      const viaProxy = new URL(schema.url);
+      viaProxy.hostname = "127.0.0.1";
+      viaProxy.port = String(proxy.port);
+      relayer = await startTestRelayer({ db: await openPostgres(viaProxy.toString()) });
+    });
+    after(async function () {
+      await relayer?.stop();
+      await relayer?.db.close();
+      await proxy?.close();
+      await schema?.drop();
+    });
+
+    it("refuses orders with 503 UNAVAILABLE, accepts nothing, and takes the retry once it is back", async function () {
+      const shop = await createShop(relayer.url, "Database outage");
+      expect((await postOrder(relayer.url, shop, { orderId: "before", userId: "ben", amount: "100" })).status).to.equal(202);
+      await settledOrder(relayer.url, shop.shopId, "before");
+      const supply = await relayer.chain.points.totalSupply();
+
+      await proxy.cut();
+      const refused = await postOrder(relayer.url, shop, { orderId: "during", userId: "ben", amount: "100" });
+      expect([refused.status, refused.body.error.code]).to.deep.equal([503, "UNAVAILABLE"]);
+      expect((await call(relayer.url, "GET", "/healthz")).status).to.equal(503);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await relayer.chain.points.totalSupply()).to.equal(supply);
+
+      await proxy.restore();
+      const retried = await postOrder(relayer.url, shop, { orderId: "during", userId: "ben", amount: "100" });
+      expect(retried.status).to.equal(202);
+      const order = await settledOrder(relayer.url, shop.shopId, "during", 60_000);
+      expect(order.gpMinted).to.equal("14.7");
+      expect((await relayer.chain.points.totalSupply()) - supply).to.equal(parseUnits("14.7", 18));
+    });
+  });
+});
