@@ -130,12 +130,13 @@ async function main() {
   console.log(`    custodial redemption into the settlement balance       ${figures.custodial_redeem}`);
   console.log(`    relayed signed redemption (EIP-712, redeemBySig)       ${figures.relayed_signed_redeem}`);
 
+  const out = path.join(__dirname, "..", "bench", "results.json");
   const results = {
+    ...(fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : {}),
     generatedAt: new Date().toISOString(),
     environment: { node: process.version, solc: hardhatConfig.solidity.compilers[0].version, chain: "hardhat in-process" },
     gas: { ...figures, batches },
   };
-  const out = path.join(__dirname, "..", "bench", "results.json");
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   console.log(`\nwritten to ${path.relative(process.cwd(), out)}`);

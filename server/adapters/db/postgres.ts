@@ -14,8 +14,10 @@ function unavailable(error: unknown): unknown {
 /** A real PostgreSQL through a `pg` pool. */
 export async function openPostgres(url: string): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
-  // An idle connection that drops is removed from the pool; the next query reports the outage.
+  // A connection that drops (idle or checked out) is dropped from the pool; the query using it,
+  // or the next one, reports the outage. Without these listeners the drop would crash the process.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const run = async (client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     try {
       return (await client.query(sql, params as unknown[])).rows;
@@ -31,8 +33,6 @@ export async function openPostgres(url: string): Promise<Db> {
       const client = await pool.connect().catch((error) => {
         throw unavailable(error);
       });
-      // A connection that drops while checked out is reported by the query that uses it.
-      client.on("error", () => undefined);
       let failed = false;
       try {
         await run(client, "BEGIN");
