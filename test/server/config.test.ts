@@ -1,0 +1,52 @@
+/** Settings are read in one place; a missing or bad one stops the start, naming it. */
+import { expect } from "chai";
+import * as path from "node:path";
+import { ConfigError, loadConfig } from "../../server/config";
+
+function refusal(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env, "/srv/gp");
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+}
+
+describe("configuration", function () {
+  it("runs embedded with nothing set: port 8080, .data/ in the project, anvil, PGlite", function () {
+    const c = loadConfig({}, "/srv/gp");
+    expect(c).to.deep.include({ port: 8080, host: "127.0.0.1", dataDir: path.resolve("/srv/gp", ".data"), chainPort: 8545, adminToken: null, databaseUrl: null });
+    expect(c.chain).to.deep.equal({ kind: "embedded" });
+    expect(Object.isFrozen(c)).to.equal(true);
+  });
+
+  it("switches to a real chain and PostgreSQL by configuration", function () {
+    const key = `0x${"11".repeat(32)}`;
+    const c = loadConfig({ RPC_URL: "https://rpc.example.org", RELAYER_PRIVATE_KEY: key, DEPLOYMENTS_FILE: "deploy.json", DATABASE_URL: "postgres://u@db/gp" }, "/srv/gp");
+    expect(c.chain).to.deep.equal({ kind: "external", rpcUrl: "https://rpc.example.org", privateKey: key, deploymentsFile: "/srv/gp/deploy.json" });
+    expect(c.databaseUrl).to.equal("postgres://u@db/gp");
+  });
+
+  const bad: [string, NodeJS.ProcessEnv, RegExp][] = [
+    ["PORT", { PORT: "eighty" }, /whole number/],
+    ["PORT", { PORT: "70000" }, /0 to 65535/],
+    ["GP_CHAIN_PORT", { GP_CHAIN_PORT: "0" }, /1 to 65535/],
+    ["GP_ADMIN_TOKEN", { GP_ADMIN_TOKEN: "short" }, /16 characters/],
+    ["RPC_URL", { RPC_URL: "not a url" }, /URL/],
+    ["RELAYER_PRIVATE_KEY", { RPC_URL: "http://127.0.0.1:8545" }, /needs RELAYER_PRIVATE_KEY/],
+    ["RELAYER_PRIVATE_KEY", { RELAYER_PRIVATE_KEY: "0x1234" }, /64 hex/],
+    ["DATABASE_URL", { DATABASE_URL: "mysql://x" }, /postgres/],
+    ["GP_BATCH_SIZE", { GP_BATCH_SIZE: "0" }, /1 to 500/],
+    ["GP_CONFIRMATIONS", { GP_CONFIRMATIONS: "-1" }, /whole number/],
+    ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /./],
+    ["GP_FAULT", { GP_FAULT: "crash-anywhere" }, /./],
+  ];
+  for (const [setting, env, message] of bad) {
+    it(`stops on ${setting}=${Object.values(env).join(",")}, naming ${setting}`, function () {
+      const error = refusal(env);
+      expect(error.setting).to.equal(setting);
+      expect(error.message).to.match(new RegExp(`^${setting}: `)).and.match(message);
+    });
+  }
+});
