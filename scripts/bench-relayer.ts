@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import express from "express";
-import { custodialUserId } from "../server/adapters/chain/ids";
+import { chainOrderId, custodialUserId } from "../server/adapters/chain/ids";
 import type { Db } from "../server/adapters/db/db";
 import { countByState } from "../server/adapters/db/orders";
 import { openPglite } from "../server/adapters/db/pglite";
@@ -118,11 +118,11 @@ async function endToEnd(label: string, db: Db) {
     if (counts.confirmed < E2E_ORDERS) throw new Error(`only ${counts.confirmed} of ${E2E_ORDERS} confirmed`);
     const gas = await gasSince(relayer, blockBefore);
 
-    // The same orders, new ids, straight into the custody's batch function from the same key.
-    const salt = "test-salt";
+    // The same orders (same users and amounts, new ids), straight into the custody's batch
+    // function from the same key, as the batcher would send them.
     const orders = Array.from({ length: E2E_ORDERS }, (_, i) => ({
-      orderId: relayer.chain.orderKey(`0x${(BigInt(1_000_000 + i) + BigInt(label.length) * 10_000_000n).toString(16).padStart(64, "0")}`),
-      user: custodialUserId(salt, `user-${i % 50}`),
+      orderId: chainOrderId(shop.shopId, `direct-${i}`),
+      user: custodialUserId("test-salt", `user-${i % 50}`),
       amount: 10_000_000n,
     }));
     const directBlock = await relayer.chain.blockNumber();
