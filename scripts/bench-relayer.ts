@@ -5,10 +5,9 @@
  * directly with the same orders on the same chain. Prints the figures and adds them to
  * bench/results.json under "relayer". Wall-clock figures: they vary with the machine.
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import { parseUnits } from "ethers";
 import express from "express";
 import { chainOrderId, custodialUserId } from "../server/adapters/chain/ids";
 import type { Db } from "../server/adapters/db/db";
@@ -16,15 +15,17 @@ import { countByState } from "../server/adapters/db/orders";
 import { openPglite } from "../server/adapters/db/pglite";
 import { openPostgres } from "../server/adapters/db/postgres";
 import { verifyWebhook } from "../server/domain/webhook-signature";
+import { mergeResults } from "./bench-results";
 import { freePort } from "../test/helpers/net";
 import { freshSchema } from "../test/helpers/postgres";
-import { createShop, startTestRelayer } from "../test/helpers/relayer";
+import { TEST_USER_SALT, createShop, startTestRelayer } from "../test/helpers/relayer";
 import { signedWebhook } from "../test/helpers/webhooks";
 
 const INGEST_REQUESTS = 2_000;
 const CONCURRENCY = 16;
 const E2E_ORDERS = 1_000;
 const BATCH = 100;
+const ORDER_AMOUNT = "10.00";
 
 interface Load {
   requests: number;
@@ -62,7 +63,7 @@ async function drive(url: string, requests: { headers: Record<string, string>; b
 function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix: string, n: number) {
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: n }, (_, i) => {
-    const s = signedWebhook(shop.shopId, shop.webhookSecret, { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: "10.00" }, now);
+    const s = signedWebhook(shop.shopId, shop.webhookSecret, { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: ORDER_AMOUNT }, now);
     return {
       headers: { "content-type": "application/json", "x-gp-shop": s.shopId, "x-gp-timestamp": s.timestamp, "x-gp-signature": s.signature },
       body: s.rawBody.toString("utf8"),
@@ -122,8 +123,8 @@ async function endToEnd(label: string, db: Db) {
     // function from the same key, as the batcher would send them.
     const orders = Array.from({ length: E2E_ORDERS }, (_, i) => ({
       orderId: chainOrderId(shop.shopId, `direct-${i}`),
-      user: custodialUserId("test-salt", `user-${i % 50}`),
-      amount: 10_000_000n,
+      user: custodialUserId(TEST_USER_SALT, `user-${i % 50}`),
+      amount: parseUnits(ORDER_AMOUNT, relayer.chain.deployments.settlementDecimals),
     }));
     const directBlock = await relayer.chain.blockNumber();
     const directStarted = performance.now();
@@ -209,17 +210,15 @@ async function main() {
     }
   }
 
-  const out = path.join(__dirname, "..", "bench", "results.json");
-  const results = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : {};
-  results.relayer = {
-    generatedAt: new Date().toISOString(),
-    environment: { node: process.version, cores: os.cpus().length, chain: "anvil (automine), confirmations 0", concurrency: CONCURRENCY },
-    ingestion: ingest,
-    endToEnd: endToEndRuns,
-  };
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  console.log(`\nadded to ${path.relative(process.cwd(), out)}`);
+  const written = mergeResults({
+    relayer: {
+      generatedAt: new Date().toISOString(),
+      environment: { node: process.version, cores: os.cpus().length, chain: "anvil (automine), confirmations 0", concurrency: CONCURRENCY },
+      ingestion: ingest,
+      endToEnd: endToEndRuns,
+    },
+  });
+  console.log(`\nadded to ${written}`);
 }
 
 main().catch((error) => {

@@ -4,9 +4,8 @@
  * figures and writes them to bench/results.json. Gas is deterministic for a given compiler and
  * hardfork; nothing here is asserted by the tests.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { ethers, config as hardhatConfig } from "hardhat";
+import { mergeResults } from "./bench-results";
 import { deployCustody, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 import { DOMAIN_NAMES, REDEEM_TYPES } from "../server/adapters/chain/typed-data";
 
@@ -130,16 +129,12 @@ async function main() {
   console.log(`    custodial redemption into the settlement balance       ${figures.custodial_redeem}`);
   console.log(`    relayed signed redemption (EIP-712, redeemBySig)       ${figures.relayed_signed_redeem}`);
 
-  const out = path.join(__dirname, "..", "bench", "results.json");
-  const results = {
-    ...(fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : {}),
+  const written = mergeResults({
     generatedAt: new Date().toISOString(),
     environment: { node: process.version, solc: hardhatConfig.solidity.compilers[0].version, chain: "hardhat in-process" },
     gas: { ...figures, batches },
-  };
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  console.log(`\nwritten to ${path.relative(process.cwd(), out)}`);
+  });
+  console.log(`\nwritten to ${written}`);
 }
 
 main().catch((error) => {

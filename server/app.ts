@@ -10,11 +10,11 @@ import { pinoHttp } from "pino-http";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { findShop } from "./adapters/db/shops";
-import { adminRouter } from "./http/admin";
-import { type AuthLookups, createAuthenticator } from "./http/auth";
+import { adminRoutes } from "./http/admin";
+import { createAuthenticator } from "./http/auth";
 import { errorHandler, notFound } from "./http/error-handler";
-import { orderRouter } from "./http/orders";
-import { poolRouter } from "./http/pool";
+import { orderRoutes } from "./http/orders";
+import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
 import { createOrderIntake } from "./services/order-intake";
@@ -35,12 +35,12 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   const registry = new OpenAPIRegistry();
   const settlementDecimals = deps.chain.deployments.settlementDecimals;
   const maxOrderAmount = await deps.chain.pool.maxOrderAmount();
-  const lookups: AuthLookups = {
+  const authenticate = createAuthenticator({
+    adminToken: deps.adminToken,
     shopSecret: async (shopId) => (await findShop(deps.db, shopId))?.webhookSecret ?? null,
-    sessionUser: async () => null,
-    merchantOfKey: async () => null,
-  };
-  const host = { registry, db: deps.db, authenticate: createAuthenticator({ adminToken: deps.adminToken, lookups }) };
+  });
+  const router = express.Router();
+  const host = { router, registry, db: deps.db, authenticate };
 
   app.use(
     pinoHttp({
@@ -62,9 +62,10 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   app.use(webhookRouter({ intake, registry }));
   app.use(express.json({ limit: "64kb", strict: true }));
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
-  app.use(poolRouter(host, { chain: deps.chain }));
-  app.use(orderRouter(host, { settlementDecimals }));
-  app.use(adminRouter(host, { settlementDecimals }));
+  poolRoutes(host, { chain: deps.chain });
+  orderRoutes(host, { settlementDecimals });
+  adminRoutes(host, { settlementDecimals });
+  app.use(router);
   app.use(notFound);
   app.use(errorHandler);
   return app;

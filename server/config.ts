@@ -24,6 +24,10 @@ export class ConfigError extends Error {
   }
 }
 
+/** The points where GP_FAULT makes the relayer kill itself, for the crash tests. */
+export const FAULTS = ["crash-before-broadcast", "crash-after-broadcast"] as const;
+export type Fault = (typeof FAULTS)[number];
+
 export interface RelayerConfig {
   /** HTTP port: PORT, default 8080. */
   readonly port: number;
@@ -55,7 +59,7 @@ export interface RelayerConfig {
    * Fault injection for the crash tests: GP_FAULT=crash-before-broadcast or crash-after-broadcast
    * makes the process kill itself (SIGKILL) at that point of its first batch. Never set in service.
    */
-  readonly fault: "crash-before-broadcast" | "crash-after-broadcast" | null;
+  readonly fault: Fault | null;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -88,7 +92,7 @@ const RelayerEnv = z
     GP_CONFIRMATIONS: int(1, 0, 64),
     GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
-    GP_FAULT: z.enum(["crash-before-broadcast", "crash-after-broadcast"]).optional(),
+    GP_FAULT: z.enum(FAULTS).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {

@@ -1,7 +1,9 @@
 /**
  * The one error class. Every refusal carries a stable `code` that integrators can rely on and a
- * message for people; the HTTP status is decided from the code in http/error-handler.ts only.
+ * message for people; the HTTP status is decided from the code in http/status.ts only.
  */
+import type { z } from "zod";
+
 export const ERROR_CODES = [
   "VALIDATION_FAILED",
   "INVALID_JSON",
@@ -36,4 +38,12 @@ export class AppError extends Error {
     super(message, options);
     this.name = "AppError";
   }
+}
+
+/** A failed zod parse as VALIDATION_FAILED, naming the first wrong field under `where`. */
+export function validationError(error: z.ZodError, where: string): AppError {
+  const path = (issue: z.core.$ZodIssue) => [where, ...issue.path.map(String)].join(".");
+  return new AppError("VALIDATION_FAILED", `${path(error.issues[0])}: ${error.issues[0].message}`, {
+    issues: error.issues.map((i) => ({ path: path(i), message: i.message })),
+  });
 }

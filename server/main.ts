@@ -7,7 +7,6 @@
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
@@ -18,10 +17,8 @@ import { migrate } from "./adapters/db/migrations";
 import { openPglite } from "./adapters/db/pglite";
 import { openPostgres } from "./adapters/db/postgres";
 import { settingOrCreate } from "./adapters/db/settings";
-import { createApp } from "./app";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
-import { createBatcher } from "./services/batcher";
-import { createRelayerLoop } from "./services/relayer-loop";
+import { startRelayer } from "./relayer";
 
 /** The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept there. */
 function adminToken(config: RelayerConfig): { token: string; file: string | null } {
@@ -65,24 +62,17 @@ async function main() {
   const admin = adminToken(config);
   const chain = connectChain(rpcUrl, privateKey, deployments);
 
-  const batcher = createBatcher({
+  const relayer = await startRelayer({
     db,
     chain,
     userSalt,
-    log: log.child({ component: "batcher" }),
-    options: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
+    adminToken: admin.token,
+    log,
+    batcher: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
+    batchWaitMs: config.batchWaitMs,
+    listen: { port: config.port, host: config.host },
   });
-  const loop = createRelayerLoop({ batcher, log, batchSize: config.batchSize, waitMs: config.batchWaitMs });
-  const app = await createApp({ db, chain, adminToken: admin.token, log });
-  const server = app.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  loop.start();
-
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host}:${port}`;
+  const url = relayer.url;
   process.stdout.write(
     [
       "",
@@ -101,9 +91,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    server.close();
-    server.closeAllConnections();
-    await loop.stop();
+    await relayer.stop();
     chain.close();
     await db.close();
     await anvil?.stop();

@@ -1,6 +1,5 @@
 /** The operator's API (admin token): shops and their webhook secrets, order lookups. */
 import { randomBytes } from "node:crypto";
-import express from "express";
 import { z } from "zod";
 import { listOrders } from "../adapters/db/orders";
 import { insertShop, listShops, rotateShopSecret } from "../adapters/db/shops";
@@ -18,10 +17,8 @@ const ShopCredentials = z
 
 export const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
 
-export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementDecimals: number }): express.Router {
-  const router = express.Router();
-  const h = { ...host, router };
-  defineRoute(h, {
+export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number }): void {
+  defineRoute(host, {
     method: "post",
     path: "/v1/admin/shops",
     tag: "admin",
@@ -37,7 +34,7 @@ export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementD
       return { status: 201, body: { shopId: shop.id, webhookSecret: shop.webhookSecret } };
     },
   });
-  defineRoute(h, {
+  defineRoute(host, {
     method: "post",
     path: "/v1/admin/shops/{shopId}/rotate-secret",
     tag: "admin",
@@ -54,7 +51,7 @@ export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementD
       return { status: 200, body: { shopId: params.shopId, webhookSecret } };
     },
   });
-  defineRoute(h, {
+  defineRoute(host, {
     method: "get",
     path: "/v1/admin/shops",
     tag: "admin",
@@ -71,7 +68,7 @@ export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementD
       body: { shops: (await listShops(db)).map((s) => ({ shopId: s.id, name: s.name, createdAt: s.createdAt.toISOString() })) },
     }),
   });
-  defineRoute(h, {
+  defineRoute(host, {
     method: "get",
     path: "/v1/admin/orders",
     tag: "admin",
@@ -89,5 +86,4 @@ export function adminRouter(host: Omit<RouteHost, "router">, deps: { settlementD
       body: { orders: (await listOrders(db, query)).map((o) => orderView(o, deps.settlementDecimals)) },
     }),
   });
-  return router;
 }

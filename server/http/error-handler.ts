@@ -6,12 +6,16 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { AppError } from "../errors";
 import { STATUS_OF } from "./status";
 
-const OUTAGE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT", "57P01", "57P03"]);
+const OUTAGE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "NETWORK_ERROR", "SERVER_ERROR", "TIMEOUT"]);
 
-/** A node or database that does not answer (as opposed to one that refuses): retrying later can succeed. */
+/**
+ * A chain node that does not answer (as opposed to a call it refuses), seen through ethers' error
+ * codes or the socket error they wrap: retrying later can succeed. (The database adapters raise
+ * UNAVAILABLE themselves.)
+ */
 function isOutage(error: unknown): boolean {
   for (let e = error as { code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === "string" && (OUTAGE_CODES.has(e.code) || e.code.startsWith("08"))) return true;
+    if (typeof e.code === "string" && OUTAGE_CODES.has(e.code)) return true;
   }
   return false;
 }

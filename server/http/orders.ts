@@ -1,5 +1,4 @@
 /** Order state, for the shop that sent it and the operator (SPEC §10). */
-import express from "express";
 import { z } from "zod";
 import type { Queryable } from "../adapters/db/db";
 import { type OrderRecord, findOrder } from "../adapters/db/orders";
@@ -21,28 +20,26 @@ export function orderView(o: OrderRecord, settlementDecimals: number): z.infer<t
   };
 }
 
-export async function requireOrder(db: Queryable, shopId: string, orderId: string): Promise<OrderRecord> {
+async function requireOrder(db: Queryable, shopId: string, orderId: string): Promise<OrderRecord> {
   const order = await findOrder(db, shopId, orderId);
   if (!order) throw new AppError("NOT_FOUND", `shop ${shopId} has no order ${orderId}`, { shopId, orderId });
   return order;
 }
 
-export function orderRouter(host: Omit<RouteHost, "router">, deps: { settlementDecimals: number }): express.Router {
-  const router = express.Router();
-  defineRoute(
-    { ...host, router },
-    {
-      method: "get",
-      path: "/v1/shops/{shopId}/orders/{orderId}",
-      tag: "orders",
-      summary: "An order's state",
-      description: "For the operator, or the shop with its webhook secret as the bearer token.",
-      auth: ["admin", "shop"],
-      params: z.object({ shopId: Id("The shop's id.", "shop_7f3a"), orderId: Id("The shop's order id.", "A-1001") }),
-      responses: { 200: { description: "The order.", schema: OrderView } },
-      errors: ["NOT_FOUND"],
-      handle: async ({ params, db }) => ({ status: 200, body: orderView(await requireOrder(db, params.shopId, params.orderId), deps.settlementDecimals) }),
-    },
-  );
-  return router;
+export function orderRoutes(host: RouteHost, deps: { settlementDecimals: number }): void {
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/shops/{shopId}/orders/{orderId}",
+    tag: "orders",
+    summary: "An order's state",
+    description: "For the operator, or the shop with its webhook secret as the bearer token.",
+    auth: ["admin", "shop"],
+    params: z.object({ shopId: Id("The shop's id.", "shop_7f3a"), orderId: Id("The shop's order id.", "A-1001") }),
+    responses: { 200: { description: "The order.", schema: OrderView } },
+    errors: ["NOT_FOUND"],
+    handle: async ({ params, db }) => ({
+      status: 200,
+      body: orderView(await requireOrder(db, params.shopId, params.orderId), deps.settlementDecimals),
+    }),
+  });
 }

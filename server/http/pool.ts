@@ -1,11 +1,11 @@
 /** The public view of the pool (SPEC §10). */
-import express from "express";
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
-import { readPool } from "../services/pool-info";
+import { type PoolView, readPool } from "../services/pool-info";
 import { type RouteHost, defineRoute } from "./route";
 
-const PoolBody = z
+/** Typed against the service's PoolView: the document and the answer cannot drift apart. */
+const PoolBody: z.ZodType<PoolView> = z
   .object({
     assets: z.string().meta({ description: "Settlement held for GP holders.", example: "60" }),
     supply: z.string().meta({ description: "GP in circulation.", example: "163.636363636363636363" }),
@@ -27,20 +27,15 @@ const PoolBody = z
   })
   .meta({ id: "Pool" });
 
-export function poolRouter(host: Omit<RouteHost, "router">, deps: { chain: ChainPort }): express.Router {
-  const router = express.Router();
-  defineRoute(
-    { ...host, router },
-    {
-      method: "get",
-      path: "/v1/pool",
-      tag: "pool",
-      summary: "The pool: assets, supply, price, issuance, parameters",
-      auth: [],
-      responses: { 200: { description: "Read from the chain now.", schema: PoolBody } },
-      errors: ["UNAVAILABLE"],
-      handle: async () => ({ status: 200, body: await readPool(deps.chain) }),
-    },
-  );
-  return router;
+export function poolRoutes(host: RouteHost, deps: { chain: ChainPort }): void {
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/pool",
+    tag: "pool",
+    summary: "The pool: assets, supply, price, issuance, parameters",
+    auth: [],
+    responses: { 200: { description: "Read from the chain now.", schema: PoolBody } },
+    errors: ["UNAVAILABLE"],
+    handle: async () => ({ status: 200, body: await readPool(deps.chain) }),
+  });
 }

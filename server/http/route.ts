@@ -6,12 +6,12 @@
  */
 import { createHash } from "node:crypto";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
-import type { Request, RequestHandler, Router } from "express";
+import type { Request, Router } from "express";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { withIdempotency } from "../adapters/db/idempotency";
-import { AppError } from "../errors";
-import type { Principal, PrincipalKind } from "./auth";
+import { validationError } from "../errors";
+import { type Principal, type PrincipalKind, principalScope } from "./auth";
 import { STATUS_OF } from "./status";
 
 export const ErrorBody = z
@@ -37,7 +37,6 @@ export interface RouteContext<P, Q, B> {
   principal: Principal;
   /** The database to write through: inside the idempotency transaction when the route has one. */
   db: Queryable;
-  req: Request;
 }
 
 export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType> {
@@ -54,9 +53,7 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   body?: B;
   /** Mutations without a natural id take an `Idempotency-Key` header and replay its first answer. */
   idempotent?: boolean;
-  /** Extra middleware before validation (rate limits). */
-  before?: RequestHandler[];
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses: Record<number, { description: string; schema: z.ZodType }>;
   /** The error codes this endpoint can answer with, for the document. */
   errors?: readonly (keyof typeof STATUS_OF)[];
   handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<Reply>;
@@ -69,19 +66,12 @@ export interface RouteHost {
   authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal>;
 }
 
-const IdempotencyKey = z
-  .string()
-  .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
-  .meta({ description: "A key the client makes per intended change; the same key replays the first answer." });
-
-/** The first zod issue as an AppError naming the field. */
-export function validationError(error: z.ZodError, where: string): AppError {
-  const issue = error.issues[0];
-  const field = [where, ...issue.path.map(String)].join(".");
-  return new AppError("VALIDATION_FAILED", `${field}: ${issue.message}`, {
-    issues: error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join("."), message: i.message })),
-  });
-}
+const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
+    .meta({ description: "A key the client makes per intended change; the same key replays the first answer." }),
+});
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
@@ -106,10 +96,7 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   }
   const responses: Record<number, unknown> = { ...errorResponses };
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[Number(status)] = {
-      description: r.description,
-      ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: r.schema } } } : {}),
-    };
+    responses[Number(status)] = { description: r.description, content: { "application/json": { schema: r.schema } } };
   }
   host.registry.registerPath({
     method: spec.method,
@@ -121,45 +108,29 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     request: {
       params: spec.params,
       query: spec.query,
-      headers: spec.idempotent ? z.object({ "idempotency-key": IdempotencyKey }) : undefined,
+      headers: spec.idempotent ? IdempotencyHeaders : undefined,
       body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
     },
     responses: responses as never,
   });
 
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
-  host.router[spec.method](expressPath, ...(spec.before ?? []), async (req, res) => {
+  host.router[spec.method](expressPath, async (req, res) => {
     const rawParams = req.params as Record<string, string>;
     const principal = await host.authenticate(req, spec.auth, rawParams);
     const params = parse(spec.params, rawParams, "params");
     const query = parse(spec.query, req.query, "query");
     const body = parse(spec.body, req.body, "body");
-    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db, req });
+    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db });
     let reply: Reply;
     if (spec.idempotent) {
-      const key = parse(z.object({ "idempotency-key": IdempotencyKey }), req.headers, "headers")["idempotency-key"];
+      const key = parse(IdempotencyHeaders, req.headers, "headers")["idempotency-key"];
       const fingerprint = createHash("sha256").update(JSON.stringify([spec.method, req.originalUrl, body ?? null])).digest("hex");
       reply = await withIdempotency(host.db, { scope: principalScope(principal), key, fingerprint }, run);
     } else {
       reply = await run(host.db);
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-    if (typeof reply.body === "string") res.status(reply.status).send(reply.body);
-    else res.status(reply.status).json(reply.body);
+    res.status(reply.status).json(reply.body);
   });
-}
-
-export function principalScope(p: Principal): string {
-  switch (p.kind) {
-    case "admin":
-      return "admin";
-    case "shop":
-      return `shop:${p.shopId}`;
-    case "user":
-      return `user:${p.userId}`;
-    case "merchant":
-      return `merchant:${p.merchantId}`;
-    case "public":
-      return "public";
-  }
 }

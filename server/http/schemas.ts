@@ -1,12 +1,6 @@
 /** Schemas shared by several routers. */
 import { z } from "zod";
 
-export const DecimalAmount = (description: string) =>
-  z
-    .string()
-    .regex(/^\d{1,40}(\.\d{1,18})?$/, 'must be a decimal string like "100.00"')
-    .meta({ description, example: "100.00" });
-
 export const OrderStateName = z.enum(["received", "submitted", "confirmed", "rejected"]).meta({ id: "OrderState" });
 
 export const OrderView = z

@@ -10,6 +10,7 @@
  * recorded intent that the next tick re-broadcasts; the contract refuses a repeated order id.
  */
 import type { Logger } from "pino";
+import type { Fault } from "../config";
 import type { ChainOrder, ChainPort, DecodedRevert } from "../adapters/chain/chain";
 import { custodialUserId } from "../adapters/chain/ids";
 import {
@@ -38,7 +39,7 @@ export interface BatcherOptions {
   confirmations: number;
   replaceAfterMs: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
-  fault?: "crash-before-broadcast" | "crash-after-broadcast" | null;
+  fault?: Fault | null;
 }
 
 const REASONS: Record<string, string> = {

@@ -11,7 +11,7 @@ import { findShop } from "../adapters/db/shops";
 import { chainOrderId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
 import { verifyWebhook } from "../domain/webhook-signature";
-import { AppError } from "../errors";
+import { AppError, validationError } from "../errors";
 
 export const OrderWebhookBody = z
   .object({
@@ -56,12 +56,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
       }
       const parsed = OrderWebhookBody.safeParse(json);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new AppError("VALIDATION_FAILED", `${issue.path.join(".") || "body"}: ${issue.message}`, {
-          issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-        });
-      }
+      if (!parsed.success) throw validationError(parsed.error, "body");
       const body = parsed.data;
       const amount = parseAmount(body.amount, deps.settlementDecimals);
       if (amount === 0n || amount > deps.maxOrderAmount) {

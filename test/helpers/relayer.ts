@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import type { Server } from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
@@ -15,13 +14,13 @@ import { ensureLocalDeployment } from "../../server/adapters/chain/local-deploym
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { openPglite } from "../../server/adapters/db/pglite";
-import { createApp } from "../../server/app";
-import { createBatcher } from "../../server/services/batcher";
-import { createRelayerLoop } from "../../server/services/relayer-loop";
+import { startRelayer } from "../../server/relayer";
 import { freePort } from "./net";
 import { signedWebhook } from "./webhooks";
 
 export const TEST_ADMIN_TOKEN = "gpa_test_admin_token_0123456789";
+/** The salt the test relayer hashes user ids with, to find their custodial accounts. */
+export const TEST_USER_SALT = "test-salt";
 
 export interface TestRelayer {
   url: string;
@@ -46,18 +45,20 @@ export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => nu
   const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
   const db = options.db ?? (await openPglite(null));
   await migrate(db);
-  const log = pino({ level: "silent" });
-  const batcher = createBatcher({ db, chain, userSalt: "test-salt", log, options: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 } });
-  const loop = createRelayerLoop({ batcher, log, batchSize: 100, waitMs: 20 });
-  const app = await createApp({ db, chain, adminToken: TEST_ADMIN_TOKEN, log, nowSeconds: options.nowSeconds });
-  const port = await freePort();
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(port, "127.0.0.1", () => resolve(s));
+  const relayer = await startRelayer({
+    db,
+    chain,
+    userSalt: TEST_USER_SALT,
+    adminToken: TEST_ADMIN_TOKEN,
+    log: pino({ level: "silent" }),
+    batcher: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 },
+    batchWaitMs: 20,
+    listen: { port: 0, host: "127.0.0.1" },
+    nowSeconds: options.nowSeconds,
   });
-  loop.start();
   return {
-    url: `http://127.0.0.1:${port}`,
-    app,
+    url: relayer.url,
+    app: relayer.app,
     db,
     chain,
     get anvil() {
@@ -69,11 +70,7 @@ export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => nu
       anvil = await startAnvil({ port: chainPort, stateFile });
     },
     stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await loop.stop();
+      await relayer.stop();
       chain.close();
       if (!options.db) await db.close();
       await anvil.stop();

@@ -3,12 +3,13 @@
  * app and the batcher loop, as npm start assembles them.
  */
 import { expect } from "chai";
+import Decimal from "decimal.js";
 import { parseUnits } from "ethers";
 import type { Express } from "express";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { countByState } from "../../server/adapters/db/orders";
 import { signedWebhook } from "../helpers/webhooks";
-import { TEST_ADMIN_TOKEN, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
+import { TEST_ADMIN_TOKEN, TEST_USER_SALT, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -62,14 +63,15 @@ describe("the relayer over HTTP", function () {
       const pool = await call(base, "GET", "/v1/pool");
       expect(pool.status).to.equal(200);
       expect(pool.body).to.deep.include({ assets: "90", supply: "48.195", minted: "48.195", paused: false });
-      expect(pool.body.price).to.equal("1.867413632119514472");
+      // The price is assets / supply, rounded to 18 places, computed here from the SPEC's figures.
+      expect(pool.body.price).to.equal(Decimal.clone({ precision: 60 }).div(90, "48.195").toFixed(18));
     });
 
     it("gives an unknown user a custodial account holding the GP", async function () {
       const res = await postOrder(base, shop, { orderId: "new-user-1", userId: "newcomer", amount: "10" });
       expect(res.status).to.equal(202);
       const order = await settledOrder(base, shop.shopId, "new-user-1");
-      const account = await relayer.chain.custody.accountOf(custodialUserId("test-salt", "newcomer"));
+      const account = await relayer.chain.custody.accountOf(custodialUserId(TEST_USER_SALT, "newcomer"));
       expect(order.state).to.equal("confirmed");
       expect(account.points).to.equal(parseUnits(order.gpMinted, 18));
     });

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseUnits } from "ethers";
+import { contribution } from "../../server/domain/points-math";
 import { TEST_ADMIN_TOKEN, call, createShop, postOrder, settledOrder } from "../helpers/relayer";
 import { type RelayerProcess, isAlive, killHard, startRelayerProcess } from "../helpers/process";
 
@@ -108,7 +109,9 @@ describe("the relayer process, killed and restarted", function () {
     const pool = (await call(second.url, "GET", "/v1/pool")).body;
     // Every accepted order minted, none twice: the supply is exactly the GP the orders report.
     expect(parseUnits(pool.supply, 18)).to.equal(minted);
-    expect(pool.assets).to.equal(String(0.3 * 12.5 * sent.length));
+    // And the pool holds each order's contribution once.
+    const perOrder = contribution(parseUnits("12.5", pool.settlement.decimals), BigInt(pool.params.poolShareBps));
+    expect(parseUnits(pool.assets, pool.settlement.decimals)).to.equal(perOrder * BigInt(sent.length));
     second.child.kill("SIGINT");
     expect(await second.exited).to.equal(0);
   });

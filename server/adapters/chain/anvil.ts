@@ -18,6 +18,18 @@ export interface EmbeddedChain {
   process: ChildProcess;
 }
 
+/** One JSON-RPC call to the node; its error, if it answers one, is thrown. */
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const answer = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (answer.error) throw new Error(`anvil refused ${method}: ${answer.error.message}`);
+  return answer.result;
+}
+
 function anvilBinary(): string {
   const platform = `${process.platform === "win32" ? "win32" : process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
   const pkg = path.dirname(require.resolve(`@foundry-rs/anvil-${platform}/package.json`));
@@ -64,34 +76,22 @@ export async function startAnvil(options: { port: number; stateFile: string }): 
   child.stderr.on("data", collect);
   const url = `http://127.0.0.1:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) break;
+  const chain: EmbeddedChain = {
+    url,
+    process: child,
+    setBlockTime: async (seconds) => {
+      await rpc(url, "evm_setIntervalMining", [seconds]);
+    },
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+      fs.rmSync(pidFile, { force: true });
+    },
+  };
+  for (let attempt = 0; attempt < 200 && child.exitCode === null; attempt++) {
     try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) {
-        return {
-          url,
-          process: child,
-          setBlockTime: async (seconds) => {
-            const res = await fetch(url, {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_setIntervalMining", params: [seconds] }),
-            });
-            const answer = (await res.json()) as { error?: { message: string } };
-            if (answer.error) throw new Error(`anvil refused interval mining: ${answer.error.message}`);
-          },
-          stop: async () => {
-            if (child.exitCode === null) child.kill("SIGTERM");
-            await exited;
-            fs.rmSync(pidFile, { force: true });
-          },
-        };
-      }
+      await rpc(url, "eth_chainId");
+      return chain;
     } catch {
       // not listening yet
     }

@@ -3,11 +3,16 @@ import { AppError } from "../../errors";
 import type { Db, Queryable } from "./db";
 
 /**
- * An error the server did not send (it has no SQLSTATE severity): the connection failed, so the
- * database is unavailable rather than refusing. Surfaced as UNAVAILABLE, a retry can succeed.
+ * The database is unavailable rather than refusing when the error did not come from the server
+ * (no SQLSTATE severity: the connection failed) or the server says it cannot serve (class 08,
+ * connection exceptions; 57P01-57P03, shutting down or starting). Surfaced as UNAVAILABLE: a
+ * retry can succeed.
  */
 function unavailable(error: unknown): unknown {
-  if (error instanceof AppError || (error as { severity?: string })?.severity) return error;
+  if (error instanceof AppError) return error;
+  const e = error as { severity?: string; code?: string };
+  const serverCannotServe = typeof e?.code === "string" && (e.code.startsWith("08") || /^57P0[123]$/.test(e.code));
+  if (e?.severity && !serverCannotServe) return error;
   return new AppError("UNAVAILABLE", "the database does not answer", undefined, { cause: error });
 }
 

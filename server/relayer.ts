@@ -1,0 +1,48 @@
+/**
+ * The relayer on a chain and a database already open: the batcher's loop and the HTTP API,
+ * listening. `npm start` (main.ts) and the tests assemble it the same way through here.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { ChainPort } from "./adapters/chain/chain";
+import type { Db } from "./adapters/db/db";
+import { createApp } from "./app";
+import { type BatcherOptions, createBatcher } from "./services/batcher";
+import { createRelayerLoop } from "./services/relayer-loop";
+
+export interface RelayerDeps {
+  db: Db;
+  chain: ChainPort;
+  userSalt: string;
+  adminToken: string;
+  log: Logger;
+  batcher: BatcherOptions;
+  batchWaitMs: number;
+  listen: { port: number; host: string };
+  nowSeconds?: () => number;
+}
+
+export async function startRelayer(deps: RelayerDeps) {
+  const batcher = createBatcher({ db: deps.db, chain: deps.chain, userSalt: deps.userSalt, log: deps.log.child({ component: "batcher" }), options: deps.batcher });
+  const loop = createRelayerLoop({ batcher, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
+  const app = await createApp({ db: deps.db, chain: deps.chain, adminToken: deps.adminToken, log: deps.log, nowSeconds: deps.nowSeconds });
+  const server: Server = app.listen(deps.listen.port, deps.listen.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  loop.start();
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${deps.listen.host}:${port}`,
+    app,
+    /** Stops taking requests and lets the batcher finish its round; the chain and database stay open. */
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await loop.stop();
+    },
+  };
+}
