@@ -255,7 +255,8 @@ interface ICustody {
     /// @notice CP outstanding, in settlement base units.
     function constantOutstanding() external view returns (uint256);
 
-    /// @notice Reserve GP beyond what backs the CP at the current price.
+    /// @notice Reserve GP beyond what backs the CP at the price after their release; none while the
+    /// reserve holds every GP in circulation and backs CP.
     function reserveSurplus() external view returns (uint256);
 
     /// @notice The parameters.

@@ -149,8 +149,9 @@ export class CustodyModel {
   }
   reserveSurplus(): bigint {
     const s = this.state;
-    if (s.reserve === 0n) return 0n;
     const [assets, supply] = [this.pool.assets, this.pool.supply];
+    // The reserve is the whole supply and backs CP: no other holder for the growth, and the CP must stay backed.
+    if (s.reserve === 0n || (s.reserve === supply && s.constantOutstanding !== 0n)) return 0n;
     const held = s.reserve * assets;
     const owed = s.constantOutstanding * supply;
     if (held <= owed || assets <= s.constantOutstanding) return 0n;

@@ -361,6 +361,28 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expectCustodyBacked(f, [ALICE, BOB]);
         expect(await f.custody.reserveSurplus()).to.equal(0n);
       });
+
+      it("release nothing while the reserve holds every GP: the CP stay backed and redeemable", async function () {
+        const f = await loadFixture(load);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const relayer = f.custody.connect(f.relayer);
+        await relayer.convertToConstant(request(), ALICE, (await f.custody.accountOf(ALICE)).points);
+        const cp = (await f.custody.accountOf(ALICE)).constantPoints;
+        await relayer.redeemConstant(request(), ALICE, cp / 2n, 0); // the exit fee stays: the reserve is worth more than the CP
+        const [reserve, outstanding, assets, supply] = [
+          await f.custody.reserve(),
+          await f.custody.constantOutstanding(),
+          await f.pool.assets(),
+          await f.points.totalSupply(),
+        ];
+        expect(reserve).to.equal(supply);
+        expect(reserve * assets > outstanding * supply).to.equal(true);
+        expect(await f.custody.reserveSurplus()).to.equal(0n);
+        await expect(f.custody.releaseReserveSurplus()).to.be.revertedWithCustomError(f.custody, "CustodyNoReserveSurplus");
+        await relayer.redeemConstant(request(), ALICE, outstanding, 0);
+        expect(await f.custody.constantOutstanding()).to.equal(0n);
+        await expectCustodyBacked(f, [ALICE]);
+      });
     });
 
     describe("original accounts", function () {
