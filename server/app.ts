@@ -11,7 +11,16 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { findShop } from "./adapters/db/shops";
 import { adminRoutes } from "./http/admin";
-import { createAuthenticator } from "./http/auth";
+import { findMerchantKey } from "./adapters/db/merchants";
+import { sessionUser } from "./adapters/db/users";
+import { AppError } from "./errors";
+import { type Principal, createAuthenticator } from "./http/auth";
+import { DEFAULT_LIMITS, type RateLimits, createLimiters } from "./http/limits";
+import { merchantRoutes } from "./http/merchants";
+import { parameterRoutes } from "./http/parameters";
+import { relayRoutes } from "./http/relay";
+import { userRoutes } from "./http/users";
+import { checkPaymentPassword } from "./services/credentials";
 import { errorHandler, notFound } from "./http/error-handler";
 import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
@@ -23,7 +32,11 @@ export interface AppDeps {
   db: Db;
   chain: ChainPort;
   adminToken: string;
+  /** Salts the custodial account ids of users and merchants. */
+  userSalt: string;
   log: Logger;
+  /** Rate limits; the defaults suit production. */
+  limits?: RateLimits;
   /** Seconds since the epoch; tests move it. */
   nowSeconds?: () => number;
 }
@@ -38,9 +51,22 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   const authenticate = createAuthenticator({
     adminToken: deps.adminToken,
     shopSecret: async (shopId) => (await findShop(deps.db, shopId))?.webhookSecret ?? null,
+    sessionUser: (hash) => sessionUser(deps.db, hash),
+    merchantKey: (keyId) => findMerchantKey(deps.db, keyId),
   });
   const router = express.Router();
-  const host = { router, registry, db: deps.db, authenticate };
+  const checkPayment = async (principal: Principal, password: string | undefined) => {
+    if (principal.kind !== "user") throw new AppError("FORBIDDEN", "only users have a payment password");
+    await checkPaymentPassword(deps.db, principal.userId, password);
+  };
+  const host = {
+    router,
+    registry,
+    db: deps.db,
+    authenticate,
+    checkPaymentPassword: checkPayment,
+  };
+  const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
 
   app.use(
     pinoHttp({
@@ -53,18 +79,32 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
       },
       // Only what is safe to keep: no headers (bearer tokens, signatures), no bodies (passwords).
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
-  const intake = createOrderIntake({ db: deps.db, settlementDecimals, maxOrderAmount, nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)) });
+  const intake = createOrderIntake({
+    db: deps.db,
+    settlementDecimals,
+    maxOrderAmount,
+    userSalt: deps.userSalt,
+    nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+  });
   app.use(webhookRouter({ intake, registry }));
   app.use(express.json({ limit: "64kb", strict: true }));
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
   poolRoutes(host, { chain: deps.chain });
   orderRoutes(host, { settlementDecimals });
   adminRoutes(host, { settlementDecimals });
+  parameterRoutes(host, { chain: deps.chain });
+  userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
+  merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
+  relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
+import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
 import { createRelayerLoop } from "./services/relayer-loop";
 
@@ -21,12 +22,32 @@ export interface RelayerDeps {
   batchWaitMs: number;
   listen: { port: number; host: string };
   nowSeconds?: () => number;
+  limits?: RateLimits;
 }
 
 export async function startRelayer(deps: RelayerDeps) {
-  const batcher = createBatcher({ db: deps.db, chain: deps.chain, userSalt: deps.userSalt, log: deps.log.child({ component: "batcher" }), options: deps.batcher });
-  const loop = createRelayerLoop({ batcher, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
-  const app = await createApp({ db: deps.db, chain: deps.chain, adminToken: deps.adminToken, log: deps.log, nowSeconds: deps.nowSeconds });
+  const batcher = createBatcher({
+    db: deps.db,
+    chain: deps.chain,
+    userSalt: deps.userSalt,
+    log: deps.log.child({ component: "batcher" }),
+    options: deps.batcher,
+  });
+  const loop = createRelayerLoop({
+    batcher,
+    log: deps.log,
+    batchSize: deps.batcher.batchSize,
+    waitMs: deps.batchWaitMs,
+  });
+  const app = await createApp({
+    db: deps.db,
+    chain: deps.chain,
+    adminToken: deps.adminToken,
+    userSalt: deps.userSalt,
+    log: deps.log,
+    limits: deps.limits,
+    nowSeconds: deps.nowSeconds,
+  });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);

@@ -1,13 +1,20 @@
 /**
  * Who is calling. Every caller presents `Authorization: Bearer <token>`: the operator's admin
- * token, or a shop's webhook secret (with the shop named by the path or `X-GP-Shop`). Every
- * secret comparison takes constant time.
+ * token, a shop's webhook secret (with the shop named by the path or `X-GP-Shop`), a user's
+ * session token (`gps_…`) or a merchant's API key (`gpk_…`). Secrets the server keeps in clear
+ * are compared in constant time; tokens are looked up by their hash.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request } from "express";
 import { AppError } from "../errors";
+import { apiKeyId, tokenHash } from "../services/credentials";
 
-export type Principal = { kind: "public" } | { kind: "admin" } | { kind: "shop"; shopId: string };
+export type Principal =
+  | { kind: "public" }
+  | { kind: "admin" }
+  | { kind: "shop"; shopId: string }
+  | { kind: "user"; userId: string; sessionHash: string }
+  | { kind: "merchant"; merchantId: string; keyId: string };
 
 export type PrincipalKind = Exclude<Principal["kind"], "public">;
 
@@ -17,7 +24,16 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
-export function createAuthenticator(deps: { adminToken: string; shopSecret(shopId: string): Promise<string | null> }) {
+export interface AuthLookups {
+  adminToken: string;
+  shopSecret(shopId: string): Promise<string | null>;
+  /** The user of a live session, by the token's hash. */
+  sessionUser(tokenHash: string): Promise<string | null>;
+  /** A live merchant key, by its id. */
+  merchantKey(keyId: string): Promise<{ merchantId: string; keyHash: string } | null>;
+}
+
+export function createAuthenticator(deps: AuthLookups) {
   return async function authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal> {
     if (accepted.length === 0) return { kind: "public" };
     const header = req.headers.authorization ?? "";
@@ -25,6 +41,16 @@ export function createAuthenticator(deps: { adminToken: string; shopSecret(shopI
     const refuse = () => new AppError("UNAUTHORIZED", `this endpoint needs a bearer token of: ${accepted.join(", ")}`);
     if (!token) throw refuse();
     if (accepted.includes("admin") && sameSecret(token, deps.adminToken)) return { kind: "admin" };
+    if (accepted.includes("user") && token.startsWith("gps_")) {
+      const sessionHash = tokenHash(token);
+      const userId = await deps.sessionUser(sessionHash);
+      if (userId) return { kind: "user", userId, sessionHash };
+    }
+    if (accepted.includes("merchant") && token.startsWith("gpk_")) {
+      const keyId = apiKeyId(token);
+      const key = keyId ? await deps.merchantKey(keyId) : null;
+      if (keyId && key && sameSecret(tokenHash(token), key.keyHash)) return { kind: "merchant", merchantId: key.merchantId, keyId };
+    }
     if (accepted.includes("shop")) {
       const shopId = params.shopId ?? (typeof req.headers["x-gp-shop"] === "string" ? req.headers["x-gp-shop"] : undefined);
       const secret = shopId ? await deps.shopSecret(shopId) : null;
@@ -36,5 +62,8 @@ export function createAuthenticator(deps: { adminToken: string; shopSecret(shopI
 
 /** The namespace of a caller's idempotency keys: two callers' keys never collide. */
 export function principalScope(p: Principal): string {
-  return p.kind === "shop" ? `shop:${p.shopId}` : p.kind;
+  if (p.kind === "shop") return `shop:${p.shopId}`;
+  if (p.kind === "user") return `user:${p.userId}`;
+  if (p.kind === "merchant") return `merchant:${p.merchantId}`;
+  return p.kind;
 }

@@ -5,8 +5,9 @@
  * and (for mutations without a natural id) runs the work under an `Idempotency-Key`.
  */
 import { createHash } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
-import type { Request, Router } from "express";
+import type { Request, RequestHandler, Router } from "express";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { withIdempotency } from "../adapters/db/idempotency";
@@ -22,11 +23,16 @@ export const ErrorBody = z
       details: z.record(z.string(), z.unknown()).optional(),
     }),
   })
-  .meta({ id: "Error", description: "Every refusal: a stable code, a message for people, and the values that were wrong." });
+  .meta({
+    id: "Error",
+    description: "Every refusal: a stable code, a message for people, and the values that were wrong.",
+  });
 
 export interface Reply {
   status: number;
   body: unknown;
+  /** Sent as this type (a string body) instead of JSON. */
+  contentType?: string;
   headers?: Record<string, string>;
 }
 
@@ -35,6 +41,7 @@ export interface RouteContext<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal;
+  headers: IncomingHttpHeaders;
   /** The database to write through: inside the idempotency transaction when the route has one. */
   db: Queryable;
 }
@@ -53,6 +60,10 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   body?: B;
   /** Mutations without a natural id take an `Idempotency-Key` header and replay its first answer. */
   idempotent?: boolean;
+  /** Value-moving custodial operations: the user's payment password, checked before anything runs. */
+  paymentPassword?: boolean;
+  /** A rate limiter run before authentication (login, password checks). */
+  limiter?: RequestHandler;
   responses: Record<number, { description: string; schema: z.ZodType }>;
   /** The error codes this endpoint can answer with, for the document. */
   errors?: readonly (keyof typeof STATUS_OF)[];
@@ -64,13 +75,23 @@ export interface RouteHost {
   registry: OpenAPIRegistry;
   db: Db;
   authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal>;
+  /** Checks the payment password of a user principal; failures are committed even though the request fails. */
+  checkPaymentPassword(principal: Principal, password: string | undefined): Promise<void>;
 }
 
 const IdempotencyHeaders = z.object({
   "idempotency-key": z
     .string()
     .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
-    .meta({ description: "A key the client makes per intended change; the same key replays the first answer." }),
+    .meta({
+      description: "A key the client makes per intended change; the same key replays the first answer.",
+    }),
+});
+
+const PaymentPasswordHeaders = z.object({
+  "x-gp-payment-password": z.string().min(1).max(256).optional().meta({
+    description: "The user's payment password (a header, so it is kept out of bodies and idempotency fingerprints).",
+  }),
 });
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
@@ -88,15 +109,24 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
   if (spec.body) codes.add("INVALID_JSON");
   if (spec.idempotent) codes.add("IDEMPOTENCY_CONFLICT");
+  if (spec.paymentPassword)
+    for (const code of ["BAD_CREDENTIALS", "PASSWORD_LOCKED", "FORBIDDEN", "RATE_LIMITED"] as const) codes.add(code);
+  if (spec.limiter) codes.add("RATE_LIMITED");
   const errorResponses: Record<number, { description: string; content: Record<string, { schema: z.ZodType }> }> = {};
   for (const code of codes) {
     const status = STATUS_OF[code];
-    const entry = (errorResponses[status] ??= { description: "", content: { "application/json": { schema: ErrorBody } } });
+    const entry = (errorResponses[status] ??= {
+      description: "",
+      content: { "application/json": { schema: ErrorBody } },
+    });
     entry.description = entry.description ? `${entry.description}, ${code}` : code;
   }
   const responses: Record<number, unknown> = { ...errorResponses };
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[Number(status)] = { description: r.description, content: { "application/json": { schema: r.schema } } };
+    responses[Number(status)] = {
+      description: r.description,
+      content: { "application/json": { schema: r.schema } },
+    };
   }
   host.registry.registerPath({
     method: spec.method,
@@ -108,29 +138,48 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     request: {
       params: spec.params,
       query: spec.query,
-      headers: spec.idempotent ? IdempotencyHeaders : undefined,
-      body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
+      headers:
+        spec.idempotent && spec.paymentPassword
+          ? IdempotencyHeaders.extend(PaymentPasswordHeaders.shape)
+          : spec.idempotent
+            ? IdempotencyHeaders
+            : spec.paymentPassword
+              ? PaymentPasswordHeaders
+              : undefined,
+      body: spec.body
+        ? {
+            content: { "application/json": { schema: spec.body } },
+            required: true,
+          }
+        : undefined,
     },
     responses: responses as never,
   });
 
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
-  host.router[spec.method](expressPath, async (req, res) => {
+  const handlers: RequestHandler[] = spec.limiter ? [spec.limiter] : [];
+  host.router[spec.method](expressPath, ...handlers, async (req, res) => {
     const rawParams = req.params as Record<string, string>;
     const principal = await host.authenticate(req, spec.auth, rawParams);
     const params = parse(spec.params, rawParams, "params");
     const query = parse(spec.query, req.query, "query");
     const body = parse(spec.body, req.body, "body");
-    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db });
+    if (spec.paymentPassword) {
+      await host.checkPaymentPassword(principal, parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"]);
+    }
+    const run = (db: Queryable) => spec.handle({ params, query, body, principal, headers: req.headers, db });
     let reply: Reply;
     if (spec.idempotent) {
       const key = parse(IdempotencyHeaders, req.headers, "headers")["idempotency-key"];
-      const fingerprint = createHash("sha256").update(JSON.stringify([spec.method, req.originalUrl, body ?? null])).digest("hex");
+      const fingerprint = createHash("sha256")
+        .update(JSON.stringify([spec.method, req.originalUrl, body ?? null]))
+        .digest("hex");
       reply = await withIdempotency(host.db, { scope: principalScope(principal), key, fingerprint }, run);
     } else {
       reply = await run(host.db);
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-    res.status(reply.status).json(reply.body);
+    if (reply.contentType) res.status(reply.status).type(reply.contentType).send(reply.body);
+    else res.status(reply.status).json(reply.body);
   });
 }

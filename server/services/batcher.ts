@@ -11,7 +11,8 @@
  */
 import type { Logger } from "pino";
 import type { Fault } from "../config";
-import type { ChainOrder, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { Transaction } from "ethers";
+import type { ChainOrder, ChainPort, DecodedRevert, MinedBatch } from "../adapters/chain/chain";
 import { custodialUserId } from "../adapters/chain/ids";
 import {
   allocateNonce,
@@ -25,6 +26,16 @@ import {
 } from "../adapters/db/batches";
 import type { Db, Queryable } from "../adapters/db/db";
 import {
+  claimQueued,
+  markOperationConfirmed,
+  markOperationRejected,
+  markOperationSubmitted,
+  operationsOfBatch,
+  pendingRegistrations,
+  requeueOperation,
+} from "../adapters/db/operations";
+import { alreadyDone, callOf, reasonOf } from "./operations";
+import {
   type OrderRecord,
   claimReceived,
   markConfirmed,
@@ -36,6 +47,8 @@ import {
 
 export interface BatcherOptions {
   batchSize: number;
+  /** Operations sent per round (each is a transaction of its own); default 20. */
+  operationsPerRound?: number;
   confirmations: number;
   replaceAfterMs: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
@@ -56,8 +69,13 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     amount: o.amount,
   });
 
-  /** Confirms the orders of a mined batch from its receipt's credits. */
-  async function confirm(tx: Queryable, batch: BatchRecord, credited: Map<string, bigint>, txHash: string) {
+  /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
+  async function confirm(tx: Queryable, batch: BatchRecord, mined: MinedBatch, txHash: string) {
+    if (batch.kind === "operation") {
+      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash);
+      return;
+    }
+    const credited = mined.credited;
     for (const o of await ordersOfBatch(tx, batch.id)) {
       const points = credited.get(chain.orderKey(o.chainOrderId).toLowerCase());
       if (points === undefined) throw new Error(`batch ${batch.id} mined without order ${o.shopId}/${o.orderId}`);
@@ -65,8 +83,15 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     }
   }
 
-  /** The chain is the truth for orders whose transaction is gone: recorded, or back to the queue. */
+  /** The chain is the truth for orders and operations whose transaction is gone: done, or back to the queue. */
   async function settleFromChain(tx: Queryable, batch: BatchRecord) {
+    for (const op of await operationsOfBatch(tx, batch.id)) {
+      if (await alreadyDone(chain, op)) {
+        await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+      } else {
+        await requeueOperation(tx, op.id);
+      }
+    }
     for (const o of await ordersOfBatch(tx, batch.id)) {
       const points = (await chain.isOrderRecorded(o.chainOrderId)) ? await chain.creditedPoints(o.chainOrderId) : null;
       if (points !== null) await markConfirmed(tx, o, points, o.txHash ?? batch.txHash);
@@ -83,11 +108,30 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         const depth = head - mined.blockNumber;
         await db.transaction(async (tx) => {
           if (depth >= options.confirmations) {
-            await confirm(tx, batch, mined.credited, batch.txHash);
-            await setBatchState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
+            await confirm(tx, batch, mined, batch.txHash);
+            await setBatchState(tx, batch.id, "confirmed", {
+              number: mined.blockNumber,
+              hash: mined.blockHash,
+            });
           } else {
-            await setBatchState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
+            await setBatchState(tx, batch.id, "mined", {
+              number: mined.blockNumber,
+              hash: mined.blockHash,
+            });
           }
+        });
+        continue;
+      }
+      if (mined && batch.kind === "operation") {
+        // Simulated on the pending state, refused when mined: something sent before it changed the state.
+        log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
+        await db.transaction(async (tx) => {
+          for (const op of await operationsOfBatch(tx, batch.id)) {
+            const call = await callOf(chain, op);
+            const refusal = call ? await chain.simulateCall(call) : undefined;
+            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain");
+          }
+          await setBatchState(tx, batch.id, "abandoned", null);
         });
         continue;
       }
@@ -103,10 +147,15 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       }
       if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
         const orders = await ordersOfBatch(db, batch.id);
-        const replacement = await chain.signBatch(orders.map(toChain), batch.nonce, batch.rawTx);
+        const ops = await operationsOfBatch(db, batch.id);
+        const replacement =
+          batch.kind === "operation"
+            ? await chain.signCall(Transaction.from(batch.rawTx) as { to: string; data: string }, batch.nonce, batch.rawTx)
+            : await chain.signBatch(orders.map(toChain), batch.nonce, batch.rawTx);
         await db.transaction(async (tx) => {
           await replaceBatchTx(tx, batch.id, replacement.hash, replacement.raw);
           for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
+          for (const op of ops) await markOperationSubmitted(tx, op.id, op.calldata!, batch.id, replacement.hash);
         });
         log.info({ batch: batch.id, nonce: batch.nonce, tx: replacement.hash }, "replaced a transaction not mined in time");
         await chain.broadcast(replacement.raw);
@@ -134,9 +183,58 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     }
   }
 
+  /**
+   * Sends queued operations, one transaction each, in the order they were queued. Each is run on
+   * the pending state first: what the chain would refuse is rejected with its reason, what it
+   * shows done already is confirmed, and only the rest get a nonce.
+   */
+  async function submitOperations(): Promise<number> {
+    let sent = 0;
+    // One database transaction per operation, broadcast before the next is simulated: an
+    // operation may rely on the one before it (a merchant flagged, then paid).
+    for (let i = 0; i < (options.operationsPerRound ?? 20); i++) {
+      const step = await db.transaction(async (tx) => {
+        const [op] = await claimQueued(tx, 1);
+        if (!op) return null;
+        const call = await callOf(chain, op);
+        if (!call || (await alreadyDone(chain, op))) {
+          await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+          return { op: op.id };
+        }
+        const refusal = await chain.simulateCall(call);
+        if (refusal) {
+          await markOperationRejected(tx, op.id, reasonOf(refusal));
+          return { op: op.id };
+        }
+        const inFlight = (await openBatches(tx)).length > 0;
+        const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
+        const opTx = await chain.signCall(call, nonce);
+        const batch = await insertBatch(tx, {
+          sender: chain.sender,
+          nonce,
+          txHash: opTx.hash,
+          rawTx: opTx.raw,
+          kind: "operation",
+        });
+        await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
+        return { op: op.id, raw: opTx.raw, batch: batch.id, nonce };
+      });
+      if (!step) break;
+      if (step.raw) {
+        await chain.broadcast(step.raw);
+        log.info({ batch: step.batch, nonce: step.nonce, operation: step.op }, "operation sent");
+        sent++;
+      }
+    }
+    return sent;
+  }
+
   async function submit(): Promise<number> {
     const signed = await db.transaction(async (tx) => {
       let orders = await claimReceived(tx, options.batchSize);
+      const waiting = orders.length > 0 ? await pendingRegistrations(tx) : new Set<string>();
+      // A buyer's registration with its referrer goes first, so the referrer earns from the order.
+      if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
       while (orders.length > 0) {
         const refusal: DecodedRevert | undefined = await chain.simulate(orders.map(toChain));
         if (!refusal) break;
@@ -154,6 +252,9 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         } else if (refusal.name === "GreenPointsCapExceeded") {
           // The cap error names no order: send the first half; the rest stay queued for the next round.
           orders = orders.slice(0, Math.ceil(orders.length / 2));
+        } else if (refusal.name === "EnforcedPause") {
+          // The operator paused the pool: the orders stay received until it is unpaused.
+          return null;
         } else {
           throw new Error(`the chain refuses the batch: ${refusal.name}(${refusal.args.join(", ")})`);
         }
@@ -162,7 +263,12 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       const inFlight = (await openBatches(tx)).length > 0;
       const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
       const batchTx = await chain.signBatch(orders.map(toChain), nonce);
-      const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
+      const batch = await insertBatch(tx, {
+        sender: chain.sender,
+        nonce,
+        txHash: batchTx.hash,
+        rawTx: batchTx.raw,
+      });
       for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash);
       return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
     });
@@ -175,11 +281,11 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   }
 
   return {
-    /** One round; returns how many orders it sent. */
+    /** One round; returns how many orders and operations it sent. */
     async tick(): Promise<number> {
       await reconcile();
       await checkReorgs();
-      return submit();
+      return (await submitOperations()) + (await submit());
     },
   };
 }

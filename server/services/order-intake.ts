@@ -3,9 +3,12 @@
  * an accepted order is never lost. Idempotent by (shop, order id): the same order again gets its
  * current state, never a second mint; the same id with another body is a conflict.
  */
+import { custodialUserId } from "../adapters/chain/ids";
+import { insertOperation } from "../adapters/db/operations";
+import { newOperationId } from "./operations";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { Db } from "../adapters/db/db";
+import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
 import { findShop } from "../adapters/db/shops";
 import { chainOrderId } from "../adapters/chain/ids";
@@ -39,6 +42,8 @@ export interface OrderIntakeDeps {
   db: Db;
   settlementDecimals: number;
   maxOrderAmount: bigint;
+  /** Salts the custodial user ids (a referral is registered on the chain by them). */
+  userSalt: string;
   nowSeconds: () => number;
 }
 
@@ -53,7 +58,9 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       try {
         json = JSON.parse(request.rawBody.toString("utf8"));
       } catch (error) {
-        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
+        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, {
+          cause: error,
+        });
       }
       const parsed = OrderWebhookBody.safeParse(json);
       if (!parsed.success) throw validationError(parsed.error, "body");
@@ -68,22 +75,57 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         .update(JSON.stringify([body.orderId, body.userId, amount.toString(), body.referrerId ?? null]))
         .digest("hex");
 
-      const inserted = await insertOrder(deps.db, {
-        shopId: shop.id,
-        orderId: body.orderId,
-        userId: body.userId,
-        referrerId: body.referrerId ?? null,
-        amount,
-        bodyHash,
-        chainOrderId: chainOrderId(shop.id, body.orderId),
-      });
-      if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
+      const record = async (tx: Queryable) => {
+        const order = await insertOrder(tx, {
+          shopId: shop.id,
+          orderId: body.orderId,
+          userId: body.userId,
+          referrerId: body.referrerId ?? null,
+          amount,
+          bodyHash,
+          chainOrderId: chainOrderId(shop.id, body.orderId),
+        });
+        if (order && body.referrerId && body.referrerId !== body.userId) {
+          // Registers the buyer with the referrer before the order is sent (operations go first);
+          // a buyer who has a referrer already keeps it, an unknown referrer is refused with reason.
+          const account = custodialUserId(deps.userSalt, body.userId);
+          await insertOperation(tx, {
+            id: newOperationId(),
+            kind: "register",
+            actor: `shop:${shop.id}`,
+            account,
+            counterparty: null,
+            requestId: null,
+            target: "custody",
+            calldata: null,
+            details: {
+              userId: body.userId,
+              account,
+              referrerId: body.referrerId,
+              referrer: custodialUserId(deps.userSalt, body.referrerId),
+            },
+          });
+        }
+        return order;
+      };
+      // One statement needs no transaction; an order with a referral writes two rows together.
+      const inserted = body.referrerId ? await deps.db.transaction(record) : await record(deps.db);
+      if (inserted)
+        return {
+          created: true,
+          orderId: inserted.orderId,
+          state: inserted.state,
+        };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
       if (existing.bodyHash !== bodyHash) {
         throw new AppError("ORDER_CONFLICT", "this order id was received before with a different body", { orderId: body.orderId });
       }
-      return { created: false, orderId: existing.orderId, state: existing.state };
+      return {
+        created: false,
+        orderId: existing.orderId,
+        state: existing.state,
+      };
     },
   };
 }

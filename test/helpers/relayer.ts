@@ -7,7 +7,8 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
+import type { RateLimits } from "../../server/http/limits";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
@@ -36,7 +37,14 @@ export interface TestRelayer {
   stop(): Promise<void>;
 }
 
-export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => number } = {}): Promise<TestRelayer> {
+export async function startTestRelayer(
+  options: {
+    db?: Db;
+    nowSeconds?: () => number;
+    limits?: RateLimits;
+    log?: Logger;
+  } = {},
+): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
   const stateFile = path.join(dir, "chain", "state.json");
@@ -50,7 +58,8 @@ export async function startTestRelayer(options: { db?: Db; nowSeconds?: () => nu
     chain,
     userSalt: TEST_USER_SALT,
     adminToken: TEST_ADMIN_TOKEN,
-    log: pino({ level: "silent" }),
+    log: options.log ?? pino({ level: "silent" }),
+    limits: options.limits,
     batcher: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 },
     batchWaitMs: 20,
     listen: { port: 0, host: "127.0.0.1" },
@@ -90,7 +99,11 @@ export async function call<T = any>(
   base: string,
   method: string,
   route: string,
-  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -110,8 +123,16 @@ export async function call<T = any>(
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
-export async function createShop(base: string, name = "Shop", token = TEST_ADMIN_TOKEN): Promise<{ shopId: string; webhookSecret: string }> {
-  const res = await call(base, "POST", "/v1/admin/shops", { token, body: { name }, headers: { "idempotency-key": randomUUID() } });
+export async function createShop(
+  base: string,
+  name = "Shop",
+  token = TEST_ADMIN_TOKEN,
+): Promise<{ shopId: string; webhookSecret: string }> {
+  const res = await call(base, "POST", "/v1/admin/shops", {
+    token,
+    body: { name },
+    headers: { "idempotency-key": randomUUID() },
+  });
   if (res.status !== 201) throw new Error(`creating a shop: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -126,17 +147,41 @@ export async function postOrder(
   const signed = signedWebhook(shop.shopId, shop.webhookSecret, body, nowSeconds);
   return call(base, "POST", "/v1/webhooks/orders", {
     body: signed.rawBody.toString("utf8"),
-    headers: { "x-gp-shop": signed.shopId, "x-gp-timestamp": signed.timestamp, "x-gp-signature": signed.signature, "content-type": "application/json" },
+    headers: {
+      "x-gp-shop": signed.shopId,
+      "x-gp-timestamp": signed.timestamp,
+      "x-gp-signature": signed.signature,
+      "content-type": "application/json",
+    },
   });
 }
 
 /** Polls the order until it leaves received/submitted. */
-export async function settledOrder(base: string, shopId: string, orderId: string, timeoutMs = 30_000, token = TEST_ADMIN_TOKEN): Promise<any> {
+export async function settledOrder(
+  base: string,
+  shopId: string,
+  orderId: string,
+  timeoutMs = 30_000,
+  token = TEST_ADMIN_TOKEN,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await call(base, "GET", `/v1/shops/${shopId}/orders/${encodeURIComponent(orderId)}`, { token });
     if (res.status === 200 && (res.body.state === "confirmed" || res.body.state === "rejected")) return res.body;
     if (Date.now() > deadline) throw new Error(`order ${orderId} not settled: ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls the operation until the chain confirmed or refused it. */
+export async function settledOperation(base: string, token: string, operationId: string, timeoutMs = 30_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await call(base, "GET", `/v1/operations/${operationId}`, {
+      token,
+    });
+    if (res.status === 200 && (res.body.state === "confirmed" || res.body.state === "rejected")) return res.body;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} not settled: ${res.status} ${JSON.stringify(res.body)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

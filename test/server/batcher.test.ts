@@ -18,9 +18,12 @@ import { openPglite } from "../../server/adapters/db/pglite";
 import { insertShop } from "../../server/adapters/db/shops";
 import { formatAmount } from "../../server/domain/display";
 import { createBatcher } from "../../server/services/batcher";
+import { newOperationId, queueOperation, requestIdOf } from "../../server/services/operations";
+import { findOperation } from "../../server/adapters/db/operations";
+import { custodialUserId } from "../../server/adapters/chain/ids";
+import { parseUnits } from "ethers";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { signedWebhook } from "../helpers/webhooks";
-
 
 describe("the batcher on anvil and PGlite", function () {
   this.timeout(120_000);
@@ -32,13 +35,17 @@ describe("the batcher on anvil and PGlite", function () {
   let db: Db;
   const log = pino({ level: "silent" });
   const now = () => Math.floor(Date.now() / 1000);
-  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, nowSeconds: now });
+  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now });
   const send = (orderId: string, userId: string, amount: string) =>
     intake().receive(signedWebhook(shopId, secret, { orderId, userId, amount }, now()));
   const batcher = (c: ChainPort = chain) =>
     createBatcher({ db, chain: c, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 } });
   const rpc = async (method: string, params: unknown[] = []) => {
-    const res = await fetch(anvil.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const res = await fetch(anvil.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
     return ((await res.json()) as { result: unknown }).result;
   };
   /** Ticks until no order is received or submitted. */
@@ -53,7 +60,11 @@ describe("the batcher on anvil and PGlite", function () {
   }
   const gp = async (orderId: string) => {
     const o = await findOrder(db, shopId, orderId);
-    return { state: o?.state, gp: o?.gpMinted === null || o?.gpMinted === undefined ? null : formatAmount(o.gpMinted, 18), reason: o?.reason };
+    return {
+      state: o?.state,
+      gp: o?.gpMinted === null || o?.gpMinted === undefined ? null : formatAmount(o.gpMinted, 18),
+      reason: o?.reason,
+    };
   };
 
   before(async function () {
@@ -144,5 +155,69 @@ describe("the batcher on anvil and PGlite", function () {
     expect(done?.state).to.equal("confirmed");
     expect((await chain.mined(done!.txHash!))?.status).to.equal(1);
     expect(await chain.isOrderRecorded(done!.chainOrderId)).to.equal(true);
+  });
+
+  describe("operations (custodial moves), sent with the same nonces", function () {
+    const alice = custodialUserId("salt", "alice");
+    const bob = custodialUserId("salt", "dave"); // D was minted above
+    /** Queues a transfer of `gp` GP from alice to bob, as the HTTP layer does. */
+    const queueTransfer = async (gp: string) => {
+      const id = newOperationId();
+      const requestId = requestIdOf(id);
+      const calldata = chain.custody.interface.encodeFunctionData("transfer", [requestId, alice, bob, 0, parseUnits(gp, 18)]);
+      const details = { gp };
+      return queueOperation(db, chain, { id, kind: "transfer", actor: "test", account: alice, counterparty: bob, requestId, target: "custody", calldata, details });
+    };
+    async function settleOps(b = batcher()) {
+      for (let i = 0; i < 50; i++) {
+        await b.tick();
+        const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'submitted')");
+        if (row.n === 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("operations still pending");
+    }
+    const balances = async () => [(await chain.custody.accountOf(alice)).points, (await chain.custody.accountOf(bob)).points];
+
+    it("re-sends an operation whose broadcast was lost, and applies it once", async function () {
+      const [a0, b0] = await balances();
+      const op = await queueTransfer("1");
+      await batcher({ ...chain, broadcast: async () => undefined }).tick();
+      expect((await findOperation(db, op.id))?.state).to.equal("submitted");
+      expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(false);
+      await settleOps();
+      expect((await findOperation(db, op.id))?.state).to.equal("confirmed");
+      expect(await balances()).to.deep.equal([a0 - parseUnits("1", 18), b0 + parseUnits("1", 18)]);
+    });
+
+    it("confirms from the custody's request id an operation whose transaction hash it lost, without sending it again", async function () {
+      const [a0, b0] = await balances();
+      const op = await queueTransfer("0.5");
+      await batcher().tick();
+      // The chain mined it under a hash this database does not know (as after a crash between a
+      // replacement's broadcast and its record).
+      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "ab".repeat(32), (await findOperation(db, op.id))!.batchId]);
+      await settleOps();
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.result?.map((e) => e.name)).to.deep.equal(["Transferred"]);
+      expect(await balances()).to.deep.equal([a0 - parseUnits("0.5", 18), b0 + parseUnits("0.5", 18)]);
+    });
+
+    it("sends again, once, an operation whose block was lost", async function () {
+      const [a0, b0] = await balances();
+      const snapshot = await rpc("evm_snapshot");
+      const op = await queueTransfer("0.25");
+      await settleOps();
+      expect((await findOperation(db, op.id))?.state).to.equal("confirmed");
+      await rpc("evm_revert", [snapshot]);
+      await rpc("evm_mine");
+      expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(false);
+      await settleOps();
+      await settleOps(); // the reorg check runs at the start of a round
+      expect((await findOperation(db, op.id))?.state).to.equal("confirmed");
+      expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(true);
+      expect(await balances()).to.deep.equal([a0 - parseUnits("0.25", 18), b0 + parseUnits("0.25", 18)]);
+    });
   });
 });

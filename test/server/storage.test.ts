@@ -32,7 +32,8 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
     let db: Db;
     let shopId: string;
     const secret = "whsec_storage";
-    const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, nowSeconds: () => NOW });
+    const intake = () =>
+      createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: () => NOW });
 
     before(async function () {
       db = await open();
@@ -90,10 +91,12 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       }
       const good = signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW);
       expect(await codeOf(intake().receive({ ...good, shopId: "no-such-shop" }))).to.equal("UNKNOWN_SHOP");
-      expect(await codeOf(intake().receive({ ...good, signature: signedWebhook(shopId, "wrong", {}, NOW).signature }))).to.equal("BAD_SIGNATURE");
-      expect(await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW - 301)))).to.equal(
-        "STALE_TIMESTAMP",
+      expect(await codeOf(intake().receive({ ...good, signature: signedWebhook(shopId, "wrong", {}, NOW).signature }))).to.equal(
+        "BAD_SIGNATURE",
       );
+      expect(
+        await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW - 301))),
+      ).to.equal("STALE_TIMESTAMP");
       expect(await findOrder(db, shopId, "D-1")).to.equal(null);
     });
 
@@ -113,7 +116,10 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
           return claimed.map((o) => o.orderId);
         });
       const [a, b] = await Promise.all([batcher(), batcher()]);
-      expect(a.filter((id) => b.includes(id)), "no order claimed twice").to.deep.equal([]);
+      expect(
+        a.filter((id) => b.includes(id)),
+        "no order claimed twice",
+      ).to.deep.equal([]);
       expect([...a, ...b].sort()).to.deep.equal(["E-0", "E-1", "E-2", "E-3", "E-4", "E-5"]);
     });
 

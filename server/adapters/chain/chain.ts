@@ -46,12 +46,26 @@ export interface DecodedRevert {
   orderKey?: string;
 }
 
+/** An event of the pool, the custody or the GP token, its arguments as decimal or hex strings. */
+export interface ChainEvent {
+  name: string;
+  args: Record<string, string>;
+}
+
 export interface MinedBatch {
   status: number;
   blockNumber: number;
   blockHash: string;
   /** GP credited to each buyer, by on-chain order key. */
   credited: Map<string, bigint>;
+  /** Every event our contracts emitted in the transaction, in log order. */
+  events: ChainEvent[];
+}
+
+/** A transaction's destination and calldata: one operation of the relayer. */
+export interface ChainCall {
+  to: string;
+  data: string;
 }
 
 export interface SignedBatch {
@@ -74,6 +88,12 @@ export interface ChainPort {
   blockHash(blockNumber: number): Promise<string | null>;
   /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
+  /** Runs one operation as a call on the pending state (after what the relayer has in flight). */
+  simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
+  /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
+  signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
+  /** The custody's events that name `requestId` (its first indexed argument). */
+  requestEvents(requestId: string): Promise<ChainEvent[]>;
   /**
    * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
    * fees go up by a quarter (nodes want at least a tenth), and it keeps the gas limit, since
@@ -91,7 +111,11 @@ export interface ChainPort {
 
 export function connectChain(rpcUrl: string, privateKey: string, deployments: Deployments): ChainPort {
   // No answer cache: receipts and block hashes are checked for reorgs and must be current.
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(rpcUrl, undefined, {
+    staticNetwork: true,
+    batchMaxCount: 1,
+    cacheTimeout: -1,
+  });
   provider.pollingInterval = 250;
   const wallet = new Wallet(privateKey, provider);
   const sender = wallet.address;
@@ -111,11 +135,55 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         const parsed = iface.parseError(data);
         if (parsed) {
           const named = ["PoolOrderAlreadyRecorded", "PoolOrderTooSmall", "PoolOrderTooLarge"].includes(parsed.name);
-          return { name: parsed.name, args: [...parsed.args], orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined };
+          return {
+            name: parsed.name,
+            args: [...parsed.args],
+            orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined,
+          };
         }
       }
     }
-    return { name: "Unknown", args: [String((error as Error)?.message ?? error)] };
+    return {
+      name: "Unknown",
+      args: [String((error as Error)?.message ?? error)],
+    };
+  };
+
+  async function signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch> {
+    const { to, data } = call;
+    const previous = replacing ? Transaction.from(replacing) : null;
+    const bump = (fee: bigint | null | undefined) => ((fee ?? 0n) * 5n) / 4n + 1n;
+    const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to, data })) * 12n) / 10n;
+    const fees = await provider.getFeeData();
+    let priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+    let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
+    if (previous) {
+      if (priority < bump(previous.maxPriorityFeePerGas)) priority = bump(previous.maxPriorityFeePerGas);
+      if (maxFeePerGas < bump(previous.maxFeePerGas)) maxFeePerGas = bump(previous.maxFeePerGas);
+    }
+    const raw = await wallet.signTransaction({
+      type: 2,
+      chainId: BigInt(deployments.chainId),
+      to,
+      data,
+      nonce,
+      gasLimit,
+      maxFeePerGas,
+      maxPriorityFeePerGas: priority > maxFeePerGas ? maxFeePerGas : priority,
+    });
+    return { hash: Transaction.from(raw).hash!, raw, maxFeePerGas };
+  }
+
+  const eventSources = new Map<string, Interface>([
+    [deployments.custody.toLowerCase(), custody.interface as Interface],
+    [deployments.pool.toLowerCase(), pool.interface as Interface],
+  ]);
+  const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
+    const parsed = eventSources.get(log.address.toLowerCase())?.parseLog(log);
+    if (!parsed) return null;
+    const args: Record<string, string> = {};
+    parsed.fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed.args[i]).toLowerCase()));
+    return { name: parsed.name, args };
   };
 
   return {
@@ -132,35 +200,38 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     blockHash: async (n) => (await provider.getBlock(n))?.hash ?? null,
     simulate: async (orders) => {
       try {
-        await provider.call({ from: sender, to: deployments.custody, data: batchData(orders) });
+        await provider.call({
+          from: sender,
+          to: deployments.custody,
+          data: batchData(orders),
+        });
         return undefined;
       } catch (error) {
         return decode(error);
       }
     },
-    signBatch: async (orders, nonce, replacing) => {
-      const data = batchData(orders);
-      const previous = replacing ? Transaction.from(replacing) : null;
-      const bump = (fee: bigint | null | undefined) => ((fee ?? 0n) * 5n) / 4n + 1n;
-      const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to: deployments.custody, data })) * 12n) / 10n;
-      const fees = await provider.getFeeData();
-      let priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
-      let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
-      if (previous) {
-        if (priority < bump(previous.maxPriorityFeePerGas)) priority = bump(previous.maxPriorityFeePerGas);
-        if (maxFeePerGas < bump(previous.maxFeePerGas)) maxFeePerGas = bump(previous.maxFeePerGas);
+    simulateCall: async (call) => {
+      try {
+        await provider.call({
+          from: sender,
+          to: call.to,
+          data: call.data,
+          blockTag: "pending",
+        });
+        return undefined;
+      } catch (error) {
+        return decode(error);
       }
-      const raw = await wallet.signTransaction({
-        type: 2,
-        chainId: BigInt(deployments.chainId),
-        to: deployments.custody,
-        data,
-        nonce,
-        gasLimit,
-        maxFeePerGas,
-        maxPriorityFeePerGas: priority > maxFeePerGas ? maxFeePerGas : priority,
+    },
+    signBatch: (orders, nonce, replacing) => signCall({ to: deployments.custody, data: batchData(orders) }, nonce, replacing),
+    signCall,
+    requestEvents: async (requestId) => {
+      const logs = await provider.getLogs({
+        address: deployments.custody,
+        topics: [null, requestId],
+        fromBlock: deployments.deployedAtBlock,
       });
-      return { hash: Transaction.from(raw).hash!, raw, maxFeePerGas };
+      return logs.flatMap((log) => parseEvent(log) ?? []);
     },
     broadcast: async (raw) => {
       try {
@@ -175,12 +246,15 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
       const receipt = await provider.getTransactionReceipt(txHash);
       if (!receipt) return null;
       const credited = new Map<string, bigint>();
-      for (const log of receipt.logs) {
-        if (log.address.toLowerCase() !== deployments.custody.toLowerCase()) continue;
-        const parsed = custody.interface.parseLog(log);
-        if (parsed?.name === "OrderCredited") credited.set(String(parsed.args.orderKey).toLowerCase(), parsed.args.points as bigint);
-      }
-      return { status: receipt.status ?? 0, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, credited };
+      const events = receipt.logs.flatMap((log) => parseEvent(log) ?? []);
+      for (const e of events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
+      return {
+        status: receipt.status ?? 0,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        credited,
+        events,
+      };
     },
     isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
     creditedPoints: async (id) => {

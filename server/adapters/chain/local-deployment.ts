@@ -8,15 +8,35 @@ import * as path from "node:path";
 import { JsonRpcProvider, MaxUint256, NonceManager, Wallet } from "ethers";
 import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
 import { type Deployments, readDeployments } from "./chain";
+import { type Custody, Custody__factory, type Pool, Pool__factory } from "../../../typechain-types";
 
 const DECIMALS = 6;
 
-export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, file: string): Promise<{ deployments: Deployments; fresh: boolean }> {
-  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
+export async function ensureLocalDeployment(
+  rpcUrl: string,
+  privateKey: string,
+  file: string,
+): Promise<{ deployments: Deployments; fresh: boolean }> {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, {
+    staticNetwork: true,
+  });
   try {
     const existing = readDeployments(file);
-    if (existing && (await provider.getCode(existing.custody)) !== "0x") return { deployments: existing, fresh: false };
-    if (existing) throw new Error(`${file} names contracts the chain does not have: was the chain state lost? Move the data folder away to start afresh.`);
+    if (existing && (await provider.getCode(existing.custody)) !== "0x") {
+      // A data folder from before the operator's endpoints: the relayer key gets their roles.
+      const wallet = new Wallet(privateKey, provider);
+      await grantOperatorRoles(
+        new NonceManager(wallet),
+        Pool__factory.connect(existing.pool, wallet),
+        Custody__factory.connect(existing.custody, wallet),
+        wallet.address,
+      );
+      return { deployments: existing, fresh: false };
+    }
+    if (existing)
+      throw new Error(
+        `${file} names contracts the chain does not have: was the chain state lost? Move the data folder away to start afresh.`,
+      );
     const signer = new NonceManager(new Wallet(privateKey, provider));
     const admin = await signer.getAddress();
     const unit = 10n ** BigInt(DECIMALS);
@@ -24,11 +44,19 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
     const { pool, points } = await deployPoolContracts(signer, {
       settlement: await settlement.getAddress(),
       maxIssuance: 100_000_000n * 10n ** 18n,
-      parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: unit, referralShare1: 1_000n, referralShare2: 500n },
+      parameters: {
+        poolShare: 3_000n,
+        mintShare: 7_000n,
+        exitFee: 2_000n,
+        initialPrice: unit,
+        referralShare1: 1_000n,
+        referralShare2: 500n,
+      },
       admin,
     });
     const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
     await (await custody.grantRole(await custody.RELAYER_ROLE(), admin)).wait();
+    await grantOperatorRoles(signer, pool, custody, admin);
     await (await settlement.mint(admin, 10n ** 12n * unit)).wait();
     await (await settlement.approve(await pool.getAddress(), MaxUint256)).wait();
     const deployments: Deployments = {
@@ -45,5 +73,17 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
     return { deployments, fresh: true };
   } finally {
     provider.destroy();
+  }
+}
+
+/** The relayer key sends the operator's changes: parameters on both contracts, pause on the pool. */
+async function grantOperatorRoles(signer: NonceManager, pool: Pool, custody: Custody, admin: string): Promise<void> {
+  const wanted: [Pool | Custody, string][] = [
+    [pool, await pool.PARAMETER_ROLE()],
+    [pool, await pool.PAUSER_ROLE()],
+    [custody, await custody.PARAMETER_ROLE()],
+  ];
+  for (const [contract, role] of wanted) {
+    if (!(await contract.hasRole(role, admin))) await (await contract.connect(signer).grantRole(role, admin)).wait();
   }
 }

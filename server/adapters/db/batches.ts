@@ -1,9 +1,12 @@
 import type { Queryable } from "./db";
 
 export type BatchState = "sent" | "mined" | "confirmed" | "abandoned";
+/** A transaction of order mints, or of one operation (a custodial move, an admin change, a relayed request). */
+export type BatchKind = "orders" | "operation";
 
 export interface BatchRecord {
   id: string;
+  kind: BatchKind;
   sender: string;
   nonce: number;
   txHash: string;
@@ -16,6 +19,7 @@ export interface BatchRecord {
 
 interface BatchRow {
   id: string | number;
+  kind: BatchKind;
   sender: string;
   nonce: string | number;
   tx_hash: string;
@@ -29,6 +33,7 @@ interface BatchRow {
 function toRecord(r: BatchRow): BatchRecord {
   return {
     id: String(r.id),
+    kind: r.kind,
     sender: r.sender,
     nonce: Number(r.nonce),
     txHash: r.tx_hash,
@@ -40,11 +45,20 @@ function toRecord(r: BatchRow): BatchRecord {
   };
 }
 
-const INSERT_BATCH = `INSERT INTO batches (sender, nonce, tx_hash, raw_tx, state) VALUES ($1, $2, $3, $4, 'sent')
-  RETURNING id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
+const INSERT_BATCH = `INSERT INTO batches (sender, nonce, tx_hash, raw_tx, state, kind) VALUES ($1, $2, $3, $4, 'sent', $5)
+  RETURNING id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
 /** Records the signed transaction before it is broadcast: the intent survives a crash. */
-export async function insertBatch(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string }) {
-  const [row] = await tx.query<BatchRow>(INSERT_BATCH, [b.sender, b.nonce, b.txHash, b.rawTx]);
+export async function insertBatch(
+  tx: Queryable,
+  b: {
+    sender: string;
+    nonce: number;
+    txHash: string;
+    rawTx: string;
+    kind?: BatchKind;
+  },
+) {
+  const [row] = await tx.query<BatchRow>(INSERT_BATCH, [b.sender, b.nonce, b.txHash, b.rawTx, b.kind ?? "orders"]);
   return toRecord(row);
 }
 
@@ -64,13 +78,13 @@ export async function setBatchState(
   await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null]);
 }
 
-const OPEN_BATCHES = `SELECT id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+const OPEN_BATCHES = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
   WHERE state IN ('sent', 'mined') ORDER BY nonce`;
 export async function openBatches(db: Queryable): Promise<BatchRecord[]> {
   return (await db.query<BatchRow>(OPEN_BATCHES)).map(toRecord);
 }
 
-const RECENT_CONFIRMED = `SELECT id, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+const RECENT_CONFIRMED = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
   WHERE state = 'confirmed' AND block_number >= $1 ORDER BY block_number`;
 /** Confirmed batches from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
 export async function recentConfirmed(db: Queryable, fromBlock: number): Promise<BatchRecord[]> {

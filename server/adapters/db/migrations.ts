@@ -61,6 +61,58 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      PRIMARY KEY (scope, key)
    );`,
+  `ALTER TABLE batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'orders' CHECK (kind IN ('orders', 'operation'));
+   CREATE TABLE operations (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     account TEXT,
+     counterparty TEXT,
+     request_id TEXT UNIQUE,
+     target TEXT NOT NULL,
+     calldata TEXT,
+     details TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'submitted', 'confirmed', 'rejected')),
+     batch_id BIGINT REFERENCES batches (id),
+     tx_hash TEXT,
+     result TEXT,
+     reason TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE INDEX operations_queued ON operations (created_at) WHERE state = 'queued';
+   CREATE INDEX operations_batch ON operations (batch_id);
+   CREATE INDEX operations_account ON operations (account, created_at);
+   CREATE INDEX operations_counterparty ON operations (counterparty, created_at);
+   CREATE TABLE users (
+     user_id TEXT PRIMARY KEY,
+     account TEXT NOT NULL UNIQUE,
+     password_hash TEXT NOT NULL,
+     payment_hash TEXT,
+     payment_failures INT NOT NULL DEFAULT 0,
+     payment_locked_until TIMESTAMPTZ,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users (user_id),
+     expires_at TIMESTAMPTZ NOT NULL,
+     revoked_at TIMESTAMPTZ,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE merchants (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     account TEXT NOT NULL UNIQUE,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE merchant_keys (
+     id TEXT PRIMARY KEY,
+     merchant_id TEXT NOT NULL REFERENCES merchants (id),
+     key_hash TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     revoked_at TIMESTAMPTZ
+   );`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;
@@ -72,7 +124,11 @@ export async function migrate(db: Db): Promise<number> {
     const [{ version }] = await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
     const current = version ?? 0;
     for (let v = current; v < MIGRATIONS.length; v++) {
-      for (const statement of MIGRATIONS[v].split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      for (const statement of MIGRATIONS[v]
+        .split(/;\s*$/m)
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [v + 1]);
     }
     return MIGRATIONS.length;

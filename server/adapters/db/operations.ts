@@ -1,0 +1,159 @@
+import type { Queryable } from "./db";
+
+export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
+
+/** The contract an operation calls. */
+export type OperationTarget = "custody" | "pool" | "points";
+
+export interface OperationRecord {
+  id: string;
+  kind: string;
+  /** Who asked: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>` or `relay`. */
+  actor: string;
+  /** The custodial account the operation debits or changes, when there is one. */
+  account: string | null;
+  /** The custodial account it credits (a transfer's receiver, a paid merchant). */
+  counterparty: string | null;
+  /** The custody's request id: its exactly-once key on the chain. */
+  requestId: string | null;
+  target: OperationTarget;
+  /** Encoded when queued; null for kinds whose call depends on the chain when sent. */
+  calldata: string | null;
+  /** The request in people's units (decimal strings), for views and statements. */
+  details: Record<string, string>;
+  state: OperationState;
+  batchId: string | null;
+  txHash: string | null;
+  /** The events the transaction emitted, once confirmed. */
+  result: { name: string; args: Record<string, string> }[] | null;
+  reason: string | null;
+  createdAt: Date;
+}
+
+interface OperationRow {
+  id: string;
+  kind: string;
+  actor: string;
+  account: string | null;
+  counterparty: string | null;
+  request_id: string | null;
+  target: OperationTarget;
+  calldata: string | null;
+  details: string;
+  state: OperationState;
+  batch_id: string | number | null;
+  tx_hash: string | null;
+  result: string | null;
+  reason: string | null;
+  created_at: Date | string;
+}
+
+const COLUMNS =
+  "id, kind, actor, account, counterparty, request_id, target, calldata, details, state, batch_id, tx_hash, result, reason, created_at";
+
+function toRecord(r: OperationRow): OperationRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    actor: r.actor,
+    account: r.account,
+    counterparty: r.counterparty,
+    requestId: r.request_id,
+    target: r.target,
+    calldata: r.calldata,
+    details: JSON.parse(r.details) as Record<string, string>,
+    state: r.state,
+    batchId: r.batch_id === null ? null : String(r.batch_id),
+    txHash: r.tx_hash,
+    result: r.result === null ? null : (JSON.parse(r.result) as OperationRecord["result"]),
+    reason: r.reason,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+export type NewOperation = Pick<
+  OperationRecord,
+  "id" | "kind" | "actor" | "account" | "counterparty" | "requestId" | "target" | "calldata" | "details"
+>;
+
+const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING ${COLUMNS}`;
+export async function insertOperation(db: Queryable, op: NewOperation): Promise<OperationRecord> {
+  const [row] = await db.query<OperationRow>(INSERT, [
+    op.id,
+    op.kind,
+    op.actor,
+    op.account,
+    op.counterparty,
+    op.requestId,
+    op.target,
+    op.calldata,
+    JSON.stringify(op.details),
+  ]);
+  return toRecord(row);
+}
+
+const FIND = `SELECT ${COLUMNS} FROM operations WHERE id = $1`;
+export async function findOperation(db: Queryable, id: string): Promise<OperationRecord | null> {
+  const [row] = await db.query<OperationRow>(FIND, [id]);
+  return row ? toRecord(row) : null;
+}
+
+const CLAIM_QUEUED = `SELECT ${COLUMNS} FROM operations WHERE state = 'queued'
+  ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`;
+/** Queued operations, oldest first, locked for this transaction; other relayers skip them. */
+export async function claimQueued(tx: Queryable, limit: number): Promise<OperationRecord[]> {
+  return (await tx.query<OperationRow>(CLAIM_QUEUED, [limit])).map(toRecord);
+}
+
+const OF_BATCH = `SELECT ${COLUMNS} FROM operations WHERE batch_id = $1`;
+export async function operationsOfBatch(db: Queryable, batchId: string): Promise<OperationRecord[]> {
+  return (await db.query<OperationRow>(OF_BATCH, [batchId])).map(toRecord);
+}
+
+const MARK_SUBMITTED = `UPDATE operations SET state = 'submitted', calldata = $2, batch_id = $3, tx_hash = $4, updated_at = now() WHERE id = $1`;
+export async function markOperationSubmitted(tx: Queryable, id: string, calldata: string, batchId: string, txHash: string): Promise<void> {
+  await tx.query(MARK_SUBMITTED, [id, calldata, batchId, txHash]);
+}
+
+const MARK_CONFIRMED = `UPDATE operations SET state = 'confirmed', result = $2, tx_hash = COALESCE($3, tx_hash), reason = NULL, updated_at = now()
+  WHERE id = $1`;
+export async function markOperationConfirmed(
+  tx: Queryable,
+  id: string,
+  result: OperationRecord["result"],
+  txHash: string | null,
+): Promise<void> {
+  await tx.query(MARK_CONFIRMED, [id, JSON.stringify(result ?? []), txHash]);
+}
+
+const MARK_REJECTED = `UPDATE operations SET state = 'rejected', reason = $2, updated_at = now() WHERE id = $1`;
+export async function markOperationRejected(tx: Queryable, id: string, reason: string): Promise<void> {
+  await tx.query(MARK_REJECTED, [id, reason]);
+}
+
+const REQUEUE = `UPDATE operations SET state = 'queued', batch_id = NULL, tx_hash = NULL, updated_at = now() WHERE id = $1`;
+/** Back to the queue: its transaction never reached the chain (or its block was lost). */
+export async function requeueOperation(tx: Queryable, id: string): Promise<void> {
+  await tx.query(REQUEUE, [id]);
+}
+
+const OF_ACCOUNT = `SELECT ${COLUMNS} FROM operations
+  WHERE (account = $1 OR counterparty = $1)
+    AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+  ORDER BY created_at, id LIMIT $4`;
+/** The operations that debit or credit `account`, oldest first. */
+export async function operationsOfAccount(
+  db: Queryable,
+  account: string,
+  window: { from?: Date; to?: Date; limit: number },
+): Promise<OperationRecord[]> {
+  const rows = await db.query<OperationRow>(OF_ACCOUNT, [account, window.from ?? null, window.to ?? null, window.limit]);
+  return rows.map(toRecord);
+}
+
+const PENDING_REGISTRATIONS = `SELECT DISTINCT account FROM operations WHERE kind = 'register' AND state IN ('queued', 'submitted')`;
+/** Accounts whose registration (with a referrer) is not on the chain yet: their orders wait for it. */
+export async function pendingRegistrations(db: Queryable): Promise<Set<string>> {
+  return new Set((await db.query<{ account: string }>(PENDING_REGISTRATIONS)).map((r) => r.account));
+}

@@ -1,0 +1,100 @@
+import type { Queryable } from "./db";
+
+export interface UserRecord {
+  userId: string;
+  /** The opaque custodial account id on the chain. */
+  account: string;
+  passwordHash: string;
+  paymentHash: string | null;
+  paymentFailures: number;
+  paymentLockedUntil: Date | null;
+}
+
+interface UserRow {
+  user_id: string;
+  account: string;
+  password_hash: string;
+  payment_hash: string | null;
+  payment_failures: number;
+  payment_locked_until: Date | string | null;
+}
+
+const toRecord = (r: UserRow): UserRecord => ({
+  userId: r.user_id,
+  account: r.account,
+  passwordHash: r.password_hash,
+  paymentHash: r.payment_hash,
+  paymentFailures: r.payment_failures,
+  paymentLockedUntil: r.payment_locked_until === null ? null : new Date(r.payment_locked_until),
+});
+
+const COLUMNS = "user_id, account, password_hash, payment_hash, payment_failures, payment_locked_until";
+
+const INSERT_USER = `INSERT INTO users (user_id, account, password_hash, payment_hash) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (user_id) DO NOTHING RETURNING user_id`;
+/** False when the user id is registered already. */
+export async function insertUser(
+  db: Queryable,
+  u: Pick<UserRecord, "userId" | "account" | "passwordHash" | "paymentHash">,
+): Promise<boolean> {
+  return (await db.query(INSERT_USER, [u.userId, u.account, u.passwordHash, u.paymentHash])).length > 0;
+}
+
+const FIND_USER = `SELECT ${COLUMNS} FROM users WHERE user_id = $1`;
+export async function findUser(db: Queryable, userId: string): Promise<UserRecord | null> {
+  const [row] = await db.query<UserRow>(FIND_USER, [userId]);
+  return row ? toRecord(row) : null;
+}
+
+const FIND_BY_ACCOUNT = `SELECT ${COLUMNS} FROM users WHERE account = $1`;
+export async function findUserByAccount(db: Queryable, account: string): Promise<UserRecord | null> {
+  const [row] = await db.query<UserRow>(FIND_BY_ACCOUNT, [account]);
+  return row ? toRecord(row) : null;
+}
+
+const SET_PAYMENT = "UPDATE users SET payment_hash = $2, payment_failures = 0, payment_locked_until = NULL WHERE user_id = $1";
+export async function setPaymentHash(db: Queryable, userId: string, hash: string): Promise<void> {
+  await db.query(SET_PAYMENT, [userId, hash]);
+}
+
+const RECORD_FAILURE = `UPDATE users SET
+    payment_failures = CASE WHEN payment_failures + 1 >= $2 THEN 0 ELSE payment_failures + 1 END,
+    payment_locked_until = CASE WHEN payment_failures + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE payment_locked_until END
+  WHERE user_id = $1 RETURNING payment_failures, payment_locked_until`;
+/** Counts a wrong payment password; the `limit`-th in a row locks it for `lockSeconds`. */
+export async function recordPaymentFailure(
+  db: Queryable,
+  userId: string,
+  limit: number,
+  lockSeconds: number,
+): Promise<{ failures: number; lockedUntil: Date | null }> {
+  const [row] = await db.query<{
+    payment_failures: number;
+    payment_locked_until: Date | string | null;
+  }>(RECORD_FAILURE, [userId, limit, lockSeconds]);
+  return {
+    failures: row.payment_failures,
+    lockedUntil: row.payment_locked_until === null ? null : new Date(row.payment_locked_until),
+  };
+}
+
+const CLEAR_FAILURES = "UPDATE users SET payment_failures = 0 WHERE user_id = $1 AND payment_failures <> 0";
+export async function clearPaymentFailures(db: Queryable, userId: string): Promise<void> {
+  await db.query(CLEAR_FAILURES, [userId]);
+}
+
+const INSERT_SESSION = "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)";
+export async function insertSession(db: Queryable, tokenHash: string, userId: string, expiresAt: Date): Promise<void> {
+  await db.query(INSERT_SESSION, [tokenHash, userId, expiresAt]);
+}
+
+const SESSION_USER = "SELECT user_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()";
+export async function sessionUser(db: Queryable, tokenHash: string): Promise<string | null> {
+  const [row] = await db.query<{ user_id: string }>(SESSION_USER, [tokenHash]);
+  return row?.user_id ?? null;
+}
+
+const REVOKE_SESSION = "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL";
+export async function revokeSession(db: Queryable, tokenHash: string): Promise<void> {
+  await db.query(REVOKE_SESSION, [tokenHash]);
+}

@@ -1,0 +1,118 @@
+/**
+ * The operator's chain controls (admin token): the pool's and the custody's parameters, pause and
+ * unpause. Each is an operation sent with the relayer's key, which needs the contracts'
+ * PARAMETER_ROLE and PAUSER_ROLE (the embedded chain's deployment grants them).
+ */
+import type { Interface } from "ethers";
+import { z } from "zod";
+import type { ChainPort } from "../adapters/chain/chain";
+import type { Queryable } from "../adapters/db/db";
+import type { OperationTarget } from "../adapters/db/operations";
+import { parseAmount } from "../domain/amounts";
+import { CUSTODY_PARAMETERS, POOL_PARAMETERS, newOperationId, queueOperation } from "../services/operations";
+import { type RouteHost, defineRoute } from "./route";
+import { OperationView } from "./schemas";
+import { accepted } from "./users";
+
+const BasisPoints = z
+  .string()
+  .regex(/^\d{1,10}$/, "must be a whole number")
+  .meta({
+    description: "Basis points (1/100 of a percent), or the exit multiple in basis points.",
+    example: "2000",
+  });
+
+export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): void {
+  const { chain } = deps;
+  const d = chain.deployments.settlementDecimals;
+  const queue = (db: Queryable, kind: string, target: OperationTarget, calldata: string, details: Record<string, string>) =>
+    queueOperation(db, chain, {
+      id: newOperationId(),
+      kind,
+      actor: "admin",
+      account: null,
+      counterparty: null,
+      requestId: null,
+      target,
+      calldata,
+      details,
+    });
+
+  defineRoute(host, {
+    method: "put",
+    path: "/v1/admin/pool/parameters/{name}",
+    tag: "admin",
+    summary: "Change a pool parameter",
+    description:
+      "Shares and fees in basis points (`poolShare`, `mintShare`, `exitFee`, `referralShare1`, `referralShare2`); `initialPrice` in " +
+      "settlement units. The contract refuses values outside its bounds (answered at once, with the bounds).",
+    auth: ["admin"],
+    idempotent: true,
+    params: z.object({ name: z.enum(POOL_PARAMETERS) }),
+    body: z.object({ value: z.string().min(1).max(64).meta({ example: "2000" }) }).strict(),
+    responses: { 202: { description: "Queued.", schema: OperationView } },
+    errors: ["CHAIN_REFUSED"],
+    handle: async ({ params, body, db }) => {
+      const value = params.name === "initialPrice" ? parseAmount(body.value, d, "value") : BigInt(BasisPoints.parse(body.value));
+      const calldata = (chain.pool.interface as unknown as Interface).encodeFunctionData("setParameter", [
+        POOL_PARAMETERS.indexOf(params.name),
+        value,
+      ]);
+      return accepted(
+        await queue(db, "pool-parameter", "pool", calldata, {
+          name: params.name,
+          value: value.toString(),
+          asGiven: body.value,
+        }),
+      );
+    },
+  });
+
+  defineRoute(host, {
+    method: "put",
+    path: "/v1/admin/custody/parameters/{name}",
+    tag: "admin",
+    summary: "Change a custody parameter",
+    description:
+      "`withdrawalFee` in basis points; `exitMultiple` in basis points of an order's amount added to the exit quota (0 turns the exit off).",
+    auth: ["admin"],
+    idempotent: true,
+    params: z.object({ name: z.enum(CUSTODY_PARAMETERS) }),
+    body: z.object({ value: BasisPoints }).strict(),
+    responses: { 202: { description: "Queued.", schema: OperationView } },
+    errors: ["CHAIN_REFUSED"],
+    handle: async ({ params, body, db }) => {
+      const calldata = (chain.custody.interface as unknown as Interface).encodeFunctionData("setParameter", [
+        CUSTODY_PARAMETERS.indexOf(params.name),
+        BigInt(body.value),
+      ]);
+      return accepted(
+        await queue(db, "custody-parameter", "custody", calldata, {
+          name: params.name,
+          value: body.value,
+        }),
+      );
+    },
+  });
+
+  for (const action of ["pause", "unpause"] as const) {
+    defineRoute(host, {
+      method: "post",
+      path: `/v1/admin/${action}`,
+      tag: "admin",
+      summary: action === "pause" ? "Pause the pool" : "Unpause the pool",
+      description:
+        action === "pause"
+          ? "Order mints stop: webhooks are still recorded and wait, answered `received`. Redemptions and custodial moves go on."
+          : "Order mints resume; the orders that waited are sent.",
+      auth: ["admin"],
+      idempotent: true,
+      responses: { 202: { description: "Queued.", schema: OperationView } },
+      errors: ["CHAIN_REFUSED"],
+      handle: async ({ db }) => {
+        const calldata = (chain.pool.interface as unknown as Interface).encodeFunctionData(action, []);
+        return accepted(await queue(db, action, "pool", calldata, {}));
+      },
+    });
+  }
+}

@@ -1,0 +1,579 @@
+/**
+ * Users: registration (by the operator or a shop, for a user id of the ecosystem), sessions, the
+ * payment password, the custodial account and the operations that move its value. Every
+ * value-moving call needs the session, the payment password and an Idempotency-Key, and answers
+ * 202 with an operation to poll: what the chain would refuse now is refused at once, with reason.
+ */
+import { type Interface, ZeroHash, getAddress } from "ethers";
+import type { RequestHandler } from "express";
+import { z } from "zod";
+import type { ChainPort } from "../adapters/chain/chain";
+import { custodialUserId } from "../adapters/chain/ids";
+import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
+import type { Queryable } from "../adapters/db/db";
+import { findMerchant } from "../adapters/db/merchants";
+import { type OperationRecord, findOperation, insertOperation, operationsOfAccount } from "../adapters/db/operations";
+import { findUser, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
+import { parseAmount } from "../domain/amounts";
+import { formatAmount as fmtUnits } from "../domain/display";
+import { AppError } from "../errors";
+import { hashPassword, newSessionToken, tokenHash, verifyPassword } from "../services/credentials";
+import { Asset, newOperationId, operationView, queueOperation, requestIdOf } from "../services/operations";
+import type { Principal } from "./auth";
+import { type Reply, type RouteHost, defineRoute } from "./route";
+import { Address, Amount, AssetName, Id, OperationView, Signature } from "./schemas";
+
+export interface UserRouteDeps {
+  chain: ChainPort;
+  userSalt: string;
+  limiters: { login: RequestHandler; payment: RequestHandler };
+}
+
+const SESSION_HOURS = 12;
+const Password = z.string().min(8, "must be at least 8 characters").max(256);
+const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(256);
+// Compared against when the user id is unknown, so a wrong id costs the same time as a wrong password.
+const DUMMY_HASH = hashPassword("not a password of anyone");
+
+export const accepted = (op: OperationRecord): Reply => ({
+  status: 202,
+  body: operationView(op),
+});
+
+/** A positive amount of `decimals` places, or a clear refusal naming the field. */
+export function positive(text: string, decimals: number, field: string): bigint {
+  const value = parseAmount(text, decimals, field);
+  if (value === 0n)
+    throw new AppError("VALIDATION_FAILED", `${field} must be above zero`, {
+      field,
+    });
+  return value;
+}
+
+export const merchantAccount = (salt: string, merchantId: string) => custodialUserId(salt, `\u0000merchant:${merchantId}`);
+
+/** Who may read an operation: the operator, the user or merchant who asked, the merchant it paid. */
+export function mayRead(p: Principal, op: OperationRecord, accountOf: (p: Principal) => string | null): boolean {
+  if (p.kind === "admin") return true;
+  if (p.kind === "user") return op.actor === `user:${p.userId}`;
+  if (p.kind === "merchant") return op.actor === `merchant:${p.merchantId}` || op.counterparty === accountOf(p);
+  return false;
+}
+
+export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
+  const { chain } = deps;
+  const custody = chain.custody.interface as unknown as Interface;
+  const d = chain.deployments.settlementDecimals;
+  const accountOfUser = (userId: string) => custodialUserId(deps.userSalt, userId);
+  const userOf = (p: Principal) => {
+    if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
+    return {
+      userId: p.userId,
+      account: accountOfUser(p.userId),
+      actor: `user:${p.userId}`,
+    };
+  };
+  const decimalsOf = (asset: "GP" | "CP") => (asset === "GP" ? 18 : d);
+
+  /** A custodial move with a request id: encoded, run on the pending state, queued. */
+  const custodial = (
+    db: Queryable,
+    who: { account: string; actor: string },
+    kind: string,
+    fn: string,
+    args: (requestId: string) => unknown[],
+    details: Record<string, string>,
+    counterparty: string | null = null,
+  ) => {
+    const id = newOperationId();
+    const requestId = requestIdOf(id);
+    const calldata = custody.encodeFunctionData(fn, args(requestId));
+    return queueOperation(db, chain, {
+      id,
+      kind,
+      actor: who.actor,
+      account: who.account,
+      counterparty,
+      requestId,
+      target: "custody",
+      calldata,
+      details,
+    });
+  };
+
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/users",
+    tag: "users",
+    summary: "Register a user",
+    description:
+      "Called by the operator or a shop for a user id of the ecosystem (the same id its order webhooks send). Sets the login " +
+      "password, and optionally the payment password and the referrer (a registered user). The custodial account is created on " +
+      "the chain (or, if orders created it already, given its referrer) by the operation returned.",
+    auth: ["admin", "shop"],
+    idempotent: true,
+    body: z
+      .object({
+        userId: Id("The ecosystem's user id.", "alice"),
+        password: Password,
+        paymentPassword: PaymentPassword.optional(),
+        referrerId: Id("The user who referred this one; must be registered.", "bob").optional(),
+      })
+      .strict(),
+    responses: {
+      201: {
+        description: "Registered.",
+        schema: z.object({
+          userId: z.string(),
+          account: z.string().meta({ description: "The opaque custodial account id." }),
+          operation: OperationView,
+        }),
+      },
+    },
+    errors: ["NAME_TAKEN", "NOT_FOUND"],
+    handle: async ({ body, principal, db }) => {
+      if (body.referrerId === body.userId)
+        throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
+      if (body.referrerId && !(await findUser(db, body.referrerId)))
+        throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
+      const account = accountOfUser(body.userId);
+      const inserted = await insertUser(db, {
+        userId: body.userId,
+        account,
+        passwordHash: await hashPassword(body.password),
+        paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
+      });
+      if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
+      const details: Record<string, string> = { userId: body.userId, account };
+      if (body.referrerId)
+        Object.assign(details, {
+          referrerId: body.referrerId,
+          referrer: accountOfUser(body.referrerId),
+        });
+      const op = await insertOperation(db, {
+        id: newOperationId(),
+        kind: "register",
+        actor: principal.kind === "shop" ? `shop:${principal.shopId}` : "admin",
+        account,
+        counterparty: null,
+        requestId: null,
+        target: "custody",
+        calldata: null,
+        details,
+      });
+      return {
+        status: 201,
+        body: { userId: body.userId, account, operation: operationView(op) },
+      };
+    },
+  });
+
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/sessions",
+    tag: "users",
+    summary: "Log in",
+    description: `Returns a session token (\`gps_…\`) valid ${SESSION_HOURS} hours. Failed logins are rate-limited per address and user id.`,
+    auth: [],
+    limiter: deps.limiters.login,
+    body: z
+      .object({
+        userId: Id("The user id.", "alice"),
+        password: z.string().min(1).max(256),
+      })
+      .strict(),
+    responses: {
+      201: {
+        description: "Logged in.",
+        schema: z.object({
+          token: z.string(),
+          userId: z.string(),
+          expiresAt: z.string(),
+        }),
+      },
+    },
+    errors: ["BAD_CREDENTIALS"],
+    handle: async ({ body, db }) => {
+      const user = await findUser(db, body.userId);
+      const ok = await verifyPassword(user?.passwordHash ?? (await DUMMY_HASH), body.password);
+      if (!user || !ok) throw new AppError("BAD_CREDENTIALS", "wrong user id or password");
+      const token = newSessionToken();
+      const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
+      await insertSession(db, tokenHash(token), user.userId, expiresAt);
+      return {
+        status: 201,
+        body: {
+          token,
+          userId: user.userId,
+          expiresAt: expiresAt.toISOString(),
+        },
+      };
+    },
+  });
+
+  defineRoute(host, {
+    method: "delete",
+    path: "/v1/sessions/current",
+    tag: "users",
+    summary: "Log out",
+    auth: ["user"],
+    responses: {
+      200: {
+        description: "The session no longer works.",
+        schema: z.object({ loggedOut: z.literal(true) }),
+      },
+    },
+    handle: async ({ principal, db }) => {
+      if (principal.kind === "user") await revokeSession(db, principal.sessionHash);
+      return { status: 200, body: { loggedOut: true } };
+    },
+  });
+
+  defineRoute(host, {
+    method: "put",
+    path: "/v1/me/payment-password",
+    tag: "users",
+    summary: "Set or change the payment password",
+    description: "Changing it needs the current one in X-GP-Payment-Password (failures count towards the lock).",
+    auth: ["user"],
+    limiter: deps.limiters.payment,
+    body: z.object({ paymentPassword: PaymentPassword }).strict(),
+    responses: {
+      200: {
+        description: "Set.",
+        schema: z.object({ paymentPasswordSet: z.literal(true) }),
+      },
+    },
+    errors: ["BAD_CREDENTIALS", "PASSWORD_LOCKED"],
+    handle: async ({ body, principal, headers, db }) => {
+      const { userId } = userOf(principal);
+      const user = await findUser(db, userId);
+      if (!user) throw new AppError("UNAUTHORIZED", "the session's user no longer exists");
+      // Read here, not by the route, because a first password needs none.
+      const current = headers["x-gp-payment-password"];
+      if (user.paymentHash) await host.checkPaymentPassword(principal, typeof current === "string" ? current : undefined);
+      await setPaymentHash(db, userId, await hashPassword(body.paymentPassword));
+      return { status: 200, body: { paymentPasswordSet: true } };
+    },
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/me",
+    tag: "users",
+    summary: "My custodial account",
+    description: "Balances read from the chain; `redeemableNow` is what redeeming every GP would pay at this block, after the exit fee.",
+    auth: ["user"],
+    responses: {
+      200: {
+        description: "The account.",
+        schema: z.object({
+          userId: z.string(),
+          account: z.string(),
+          points: z.string(),
+          constantPoints: z.string(),
+          settlement: z.string(),
+          redeemableNow: z.string(),
+          original: z.string().nullable(),
+          referrerId: z.string().nullable(),
+          registeredOnChain: z.boolean(),
+          paymentPasswordSet: z.boolean(),
+        }),
+      },
+    },
+    handle: async ({ principal, db }) => {
+      const { userId, account } = userOf(principal);
+      const [a, user] = await Promise.all([chain.custody.accountOf(account), findUser(db, userId)]);
+      const payout = a.points > 0n ? (await chain.pool.previewRedeem(a.points)).payout : 0n;
+      const referrer =
+        a.referrer === ZeroHash ? null : await db.query<{ user_id: string }>("SELECT user_id FROM users WHERE account = $1", [a.referrer]);
+      return {
+        status: 200,
+        body: {
+          userId,
+          account,
+          points: fmtUnits(a.points, 18),
+          constantPoints: fmtUnits(a.constantPoints, d),
+          settlement: fmtUnits(a.settlement, d),
+          redeemableNow: fmtUnits(payout, d),
+          original: a.original === "0x0000000000000000000000000000000000000000" ? null : a.original,
+          referrerId: referrer?.[0]?.user_id ?? null,
+          registeredOnChain: a.index !== 0n,
+          paymentPasswordSet: Boolean(user?.paymentHash),
+        },
+      };
+    },
+  });
+
+  const opRoute = (
+    path: string,
+    summary: string,
+    description: string,
+    body: z.ZodObject,
+    run: (ctx: { body: Record<string, string>; who: ReturnType<typeof userOf>; db: Queryable }) => Promise<OperationRecord>,
+    errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED")[] = ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+  ) =>
+    defineRoute(host, {
+      method: "post",
+      path,
+      tag: "users",
+      summary,
+      description,
+      auth: ["user"],
+      idempotent: true,
+      paymentPassword: true,
+      limiter: deps.limiters.payment,
+      body: body.strict(),
+      responses: {
+        202: {
+          description: "Queued; poll GET /v1/operations/{operationId}.",
+          schema: OperationView,
+        },
+      },
+      errors,
+      handle: async ({ body, principal, db }) =>
+        accepted(
+          await run({
+            body: body as Record<string, string>,
+            who: userOf(principal),
+            db,
+          }),
+        ),
+    });
+
+  opRoute(
+    "/v1/me/transfers",
+    "Transfer to another user",
+    "Moves GP or CP from my custodial account to another registered user's.",
+    z.object({
+      toUserId: Id("The receiving user.", "bob"),
+      asset: AssetName,
+      amount: Amount("In whole units of the asset.", "2.5"),
+    }),
+    async ({ body, who, db }) => {
+      if (!(await findUser(db, body.toUserId))) throw new AppError("NOT_FOUND", `no registered user ${body.toUserId}`);
+      if (body.toUserId === who.userId) throw new AppError("VALIDATION_FAILED", "a transfer needs another user", { field: "toUserId" });
+      const asset = body.asset as "GP" | "CP";
+      const amount = positive(body.amount, decimalsOf(asset), "amount");
+      const to = accountOfUser(body.toUserId);
+      return custodial(db, who, "transfer", "transfer", (r) => [r, who.account, to, Asset[asset], amount], { ...body }, to);
+    },
+    ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+  );
+
+  opRoute(
+    "/v1/me/payments",
+    "Pay a merchant",
+    "Pays a merchant in GP or CP from my custodial account.",
+    z.object({
+      merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f"),
+      asset: AssetName,
+      amount: Amount("In whole units of the asset.", "5"),
+    }),
+    async ({ body, who, db }) => {
+      const merchant = await findMerchant(db, body.merchantId);
+      if (!merchant) throw new AppError("NOT_FOUND", `no merchant ${body.merchantId}`);
+      const asset = body.asset as "GP" | "CP";
+      const amount = positive(body.amount, decimalsOf(asset), "amount");
+      return custodial(
+        db,
+        who,
+        "pay-merchant",
+        "payMerchant",
+        (r) => [r, who.account, merchant.account, Asset[asset], amount],
+        { ...body },
+        merchant.account,
+      );
+    },
+    ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+  );
+
+  opRoute(
+    "/v1/me/redemptions",
+    "Redeem GP or CP",
+    "Redeems at the pool's price, exit fee deducted, into my account's settlement balance; `minPayout` (settlement units) guards against the price moving.",
+    z.object({
+      asset: AssetName,
+      amount: Amount("In whole units of the asset.", "3"),
+      minPayout: Amount("Settlement units.", "0").optional(),
+    }),
+    async ({ body, who, db }) => custodialRedeem(db, who, body),
+  );
+
+  const custodialRedeem = (db: Queryable, who: { account: string; actor: string }, body: Record<string, string>) => {
+    const asset = body.asset as "GP" | "CP";
+    const amount = positive(body.amount, decimalsOf(asset), "amount");
+    const minPayout = body.minPayout ? parseAmount(body.minPayout, d, "minPayout") : 0n;
+    return asset === "GP"
+      ? custodial(db, who, "redeem", "redeem", (r) => [r, who.account, amount, minPayout], { ...body })
+      : custodial(db, who, "redeem-constant", "redeemConstant", (r) => [r, who.account, amount, minPayout], { ...body });
+  };
+
+  opRoute(
+    "/v1/me/conversions",
+    "Convert GP to CP",
+    "Converts GP to constant points at the current price (rounded down); the GP are kept as the CP reserve.",
+    z.object({ points: Amount("GP to convert.", "10") }),
+    async ({ body, who, db }) =>
+      custodial(db, who, "convert", "convertToConstant", (r) => [r, who.account, positive(body.points, 18, "points")], { ...body }),
+  );
+
+  opRoute(
+    "/v1/me/withdrawals/points",
+    "Withdraw GP to my original account",
+    "Sends GP to the linked original account; the withdrawal fee is retired at the pool (its value stays there).",
+    z.object({ points: Amount("GP to withdraw, fee included.", "10") }),
+    async ({ body, who, db }) =>
+      custodial(db, who, "withdraw-points", "withdrawToOriginal", (r) => [r, who.account, positive(body.points, 18, "points")], {
+        ...body,
+      }),
+  );
+
+  opRoute(
+    "/v1/me/withdrawals/settlement",
+    "Withdraw settlement",
+    "Pays out my account's settlement balance (from redemptions) to an address.",
+    z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }),
+    async ({ body, who, db }) =>
+      custodial(
+        db,
+        who,
+        "withdraw-settlement",
+        "withdrawSettlement",
+        (r) => [r, who.account, getAddress(body.to), positive(body.amount, d, "amount")],
+        {
+          ...body,
+        },
+      ),
+  );
+
+  opRoute(
+    "/v1/me/link",
+    "Link an original account",
+    "Links an address whose owner signed the EIP-712 `Link` request from GET /v1/me/link-request.",
+    z.object({
+      address: Address,
+      deadline: z.string().regex(/^\d{1,20}$/),
+      signature: Signature,
+    }),
+    async ({ body, who, db }) => {
+      const calldata = custody.encodeFunctionData("link", [who.account, getAddress(body.address), BigInt(body.deadline), body.signature]);
+      const details = {
+        address: getAddress(body.address),
+        account: who.account,
+        deadline: body.deadline,
+      };
+      return queueOperation(db, chain, {
+        id: newOperationId(),
+        kind: "link",
+        actor: who.actor,
+        account: who.account,
+        counterparty: null,
+        requestId: null,
+        target: "custody",
+        calldata,
+        details,
+      });
+    },
+  );
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/me/link-request",
+    tag: "users",
+    summary: "The EIP-712 request to sign to link an address",
+    auth: ["user"],
+    query: z.object({
+      address: Address,
+      deadline: z
+        .string()
+        .regex(/^\d{1,20}$/)
+        .optional(),
+    }),
+    responses: {
+      200: {
+        description: "Sign `message` with `domain` and `types` (eth_signTypedData_v4), then POST it to /v1/me/link.",
+        schema: z.object({
+          domain: z.record(z.string(), z.unknown()),
+          types: z.record(z.string(), z.unknown()),
+          primaryType: z.string(),
+          message: z.record(z.string(), z.string()),
+        }),
+      },
+    },
+    handle: async ({ query, principal }) => {
+      const { account } = userOf(principal);
+      const address = getAddress(query.address);
+      const deadline = query.deadline ?? String(Math.floor(Date.now() / 1000) + 3600);
+      const nonce = await chain.custody.nonces(address);
+      return {
+        status: 200,
+        body: {
+          domain: {
+            name: DOMAIN_NAMES.custody,
+            version: "1",
+            chainId: chain.deployments.chainId,
+            verifyingContract: chain.deployments.custody,
+          },
+          types: LINK_TYPES,
+          primaryType: "Link",
+          message: {
+            user: account,
+            account: address,
+            nonce: nonce.toString(),
+            deadline,
+          },
+        },
+      };
+    },
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/me/operations",
+    tag: "users",
+    summary: "My operations",
+    description: "Operations that debit or credit my account, oldest first.",
+    auth: ["user"],
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(500).default(100),
+    }),
+    responses: {
+      200: {
+        description: "Oldest first.",
+        schema: z.object({ operations: z.array(OperationView) }),
+      },
+    },
+    handle: async ({ query, principal, db }) => ({
+      status: 200,
+      body: {
+        operations: (
+          await operationsOfAccount(db, userOf(principal).account, {
+            limit: query.limit,
+          })
+        ).map(operationView),
+      },
+    }),
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/operations/{operationId}",
+    tag: "operations",
+    summary: "An operation's state",
+    auth: ["admin", "user", "merchant"],
+    params: z.object({
+      operationId: Id("The operation.", "op_3f9a1c0d2b4e6f8a0c1d"),
+    }),
+    responses: {
+      200: { description: "The operation.", schema: OperationView },
+    },
+    errors: ["NOT_FOUND"],
+    handle: async ({ params, principal, db }) => {
+      const op = await findOperation(db, params.operationId);
+      const merchantAccountOf = (p: Principal) => (p.kind === "merchant" ? merchantAccount(deps.userSalt, p.merchantId) : null);
+      if (!op || !mayRead(principal, op, merchantAccountOf)) throw new AppError("NOT_FOUND", `no operation ${params.operationId}`);
+      return { status: 200, body: operationView(op) };
+    },
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Operations: every chain transaction that is not an order batch (a custodial move, a user's
+ * registration, a merchant flag, a parameter change, a pause, a relayed signed request). They are
+ * queued in the database and sent by the batcher with the relayer's own nonces, one transaction
+ * each, so they share its crash-safety: intent recorded before broadcast, receipts reconciled,
+ * lost blocks noticed. Custodial moves carry a request id derived from the operation id, which
+ * the custody refuses the second time; the other kinds say how to tell from the chain that they
+ * already happened.
+ */
+import { randomBytes } from "node:crypto";
+import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import type { ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import type { Queryable } from "../adapters/db/db";
+import { type NewOperation, type OperationRecord, type OperationTarget, insertOperation } from "../adapters/db/operations";
+import { formatAmount } from "../domain/display";
+import { AppError } from "../errors";
+
+export const Asset = { GP: 0, CP: 1 } as const;
+export type AssetName = keyof typeof Asset;
+
+export const POOL_PARAMETERS = ["poolShare", "mintShare", "exitFee", "initialPrice", "referralShare1", "referralShare2"] as const;
+export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple"] as const;
+
+export const newOperationId = () => `op_${randomBytes(10).toString("hex")}`;
+/** The custody's exactly-once key for an operation. */
+export const requestIdOf = (operationId: string) => keccak256(toUtf8Bytes(operationId));
+
+/** What people read when the chain refuses an operation. */
+const REASONS: Record<string, (args: readonly unknown[]) => string> = {
+  CustodyInsufficientBalance: () => "the account does not hold enough of this asset",
+  CustodyInsufficientSettlement: () => "the account's settlement balance is too small",
+  CustodyUnknownUser: () => "the account does not exist on the chain yet (it is made by its first order or registration)",
+  CustodyNotMerchant: () => "the receiver is not a merchant",
+  CustodyZeroAmount: () => "the amount must be above zero",
+  CustodyConversionTooSmall: () => "too few GP to make one CP base unit at the current price",
+  CustodyWithdrawalTooSmall: () => "the amount does not exceed the withdrawal fee",
+  CustodyNotLinked: () => "no original account is linked",
+  CustodyAlreadyLinked: () => "an original account is linked already",
+  CustodyAccountLinkedElsewhere: () => "that address is linked to another user",
+  CustodyInvalidReferrer: () => "the referrer is unknown on the chain or registered after the user",
+  CustodyReferrerAlreadySet: () => "the user has a referrer already",
+  CustodyInvalidAddress: () => "the address is not valid",
+  CustodyExpiredSignature: () => "the signature's deadline has passed",
+  CustodyInvalidSigner: () => "the signature is not the account's",
+  CustodyNoReserveSurplus: () => "there is no reserve surplus",
+  CustodyParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
+  CustodyRequestAlreadyProcessed: () => "the request was processed already",
+  PoolPayoutBelowMinimum: () => "the payout would be below the minimum asked for",
+  PoolZeroRedemption: () => "the amount must be above zero",
+  PoolParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
+  PoolExpiredSignature: () => "the signature's deadline has passed",
+  PoolInvalidSigner: () => "the signature is not the owner's",
+  GreenPointsExpiredSignature: () => "the signature's deadline has passed",
+  GreenPointsInvalidSigner: () => "the signature is not the owner's",
+  ERC2612ExpiredSignature: () => "the permit's deadline has passed",
+  ERC2612InvalidSigner: () => "the permit is not signed by the owner",
+  ERC20InsufficientBalance: () => "the address does not hold enough GP",
+  EnforcedPause: () => "the pool is paused",
+  ExpectedPause: () => "the pool is not paused",
+  AccessControlUnauthorizedAccount: () => "the relayer's key lacks the role this needs on the contracts",
+};
+
+export function reasonOf(refusal: DecodedRevert): string {
+  const text = REASONS[refusal.name]?.(refusal.args);
+  return text ? `${text} (${refusal.name})` : `the chain refused it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
+}
+
+/** The error an endpoint answers when the chain would refuse the operation now. */
+export function refusalError(refusal: DecodedRevert): AppError {
+  const balance = ["CustodyInsufficientBalance", "CustodyInsufficientSettlement", "ERC20InsufficientBalance"].includes(refusal.name);
+  return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
+}
+
+function targetAddress(chain: ChainPort, target: OperationTarget): string {
+  const d = chain.deployments;
+  return target === "custody" ? d.custody : target === "pool" ? d.pool : d.points;
+}
+
+/**
+ * The calldata to send now. A registration's call depends on the chain: a new account is
+ * registered (with its referrer), an account made earlier by an order only gets its referrer.
+ * Null when there is nothing left to do.
+ */
+export async function callOf(chain: ChainPort, op: OperationRecord): Promise<{ to: string; data: string } | null> {
+  const to = targetAddress(chain, op.target);
+  if (op.kind !== "register") return { to, data: op.calldata! };
+  const user = op.details.account;
+  const referrer = op.details.referrer ?? ZeroHash;
+  const account = await chain.custody.accountOf(user);
+  if (account.index === 0n)
+    return {
+      to,
+      data: chain.custody.interface.encodeFunctionData("register", [user, referrer]),
+    };
+  if (referrer !== ZeroHash && account.referrer === ZeroHash) {
+    return {
+      to,
+      data: chain.custody.interface.encodeFunctionData("setReferrer", [user, referrer]),
+    };
+  }
+  return null;
+}
+
+/**
+ * Whether the chain shows the operation done, for one whose transaction the relayer lost track
+ * of (replaced under a hash it did not keep, or in a block that disappeared).
+ */
+export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
+  if (op.requestId) return chain.custody.isRequestProcessed(op.requestId);
+  const d = op.details;
+  switch (op.kind) {
+    case "register":
+      return (await callOf(chain, op)) === null;
+    case "set-merchant":
+      return (await chain.custody.accountOf(d.account)).merchant === (d.merchant === "true");
+    case "link":
+      return (await chain.custody.userOf(d.address)).toLowerCase() === d.account.toLowerCase();
+    case "pause":
+      return chain.pool.paused();
+    case "unpause":
+      return !(await chain.pool.paused());
+    case "pool-parameter":
+      return (await chain.pool.parameters())[POOL_PARAMETERS.indexOf(d.name as (typeof POOL_PARAMETERS)[number])] === BigInt(d.value);
+    case "custody-parameter":
+      return (
+        (await chain.custody.parameters())[CUSTODY_PARAMETERS.indexOf(d.name as (typeof CUSTODY_PARAMETERS)[number])] === BigInt(d.value)
+      );
+    case "deposit-by-sig":
+    case "redeem-by-sig":
+    case "transfer-by-sig":
+    case "permit": {
+      // The signature's nonce is spent once: by this request, the only one signed with it.
+      const nonces =
+        op.kind === "redeem-by-sig"
+          ? chain.pool.nonces(d.owner)
+          : op.kind === "deposit-by-sig"
+            ? chain.custody.nonces(d.owner)
+            : chain.points.nonces(d.owner);
+      return (await nonces) > BigInt(d.nonce);
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Queues an operation after running it on the chain's pending state: what the chain would refuse
+ * now is refused to the caller at once, with its reason, and nothing is recorded.
+ */
+export async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
+  if (op.calldata) {
+    const refusal = await chain.simulateCall({
+      to: targetAddress(chain, op.target),
+      data: op.calldata,
+    });
+    if (refusal) throw refusalError(refusal);
+  }
+  return insertOperation(db, op);
+}
+
+/** An operation as the API shows it. */
+export function operationView(op: OperationRecord) {
+  return {
+    operationId: op.id,
+    kind: op.kind,
+    state: op.state,
+    details: op.details,
+    ...(op.txHash ? { txHash: op.txHash } : {}),
+    ...(op.reason ? { reason: op.reason } : {}),
+    ...(op.result ? { events: op.result } : {}),
+    createdAt: op.createdAt.toISOString(),
+  };
+}
+
+/** Formats GP (18 decimals) or CP and settlement (the settlement token's decimals). */
+export function unitsOf(asset: AssetName | "settlement", settlementDecimals: number): number {
+  return asset === "GP" ? 18 : settlementDecimals;
+}
+
+export const fmt = (value: bigint, decimals: number) => formatAmount(value, decimals);
