@@ -166,7 +166,17 @@ describe("the batcher on anvil and PGlite", function () {
       const requestId = requestIdOf(id);
       const calldata = chain.custody.interface.encodeFunctionData("transfer", [requestId, alice, bob, 0, parseUnits(gp, 18)]);
       const details = { gp };
-      return queueOperation(db, chain, { id, kind: "transfer", actor: "test", account: alice, counterparty: bob, requestId, target: "custody", calldata, details });
+      return queueOperation(db, chain, {
+        id,
+        kind: "transfer",
+        actor: "test",
+        account: alice,
+        counterparty: bob,
+        requestId,
+        target: "custody",
+        calldata,
+        details,
+      });
     };
     async function settleOps(b = batcher()) {
       for (let i = 0; i < 50; i++) {
