@@ -13,7 +13,7 @@ import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
 import type { Queryable } from "../adapters/db/db";
 import { findMerchant } from "../adapters/db/merchants";
 import { type OperationRecord, findOperation, insertOperation, operationsOfAccount } from "../adapters/db/operations";
-import { findUser, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
+import { findUser, findUserByAccount, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
 import { parseAmount } from "../domain/amounts";
 import { formatAmount as fmtUnits } from "../domain/display";
 import { AppError } from "../errors";
@@ -285,8 +285,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       const { userId, account } = userOf(principal);
       const [a, user] = await Promise.all([chain.custody.accountOf(account), findUser(db, userId)]);
       const payout = a.points > 0n ? (await chain.pool.previewRedeem(a.points)).payout : 0n;
-      const referrer =
-        a.referrer === ZeroHash ? null : await db.query<{ user_id: string }>("SELECT user_id FROM users WHERE account = $1", [a.referrer]);
+      const referrer = a.referrer === ZeroHash ? null : await findUserByAccount(db, a.referrer);
       return {
         status: 200,
         body: {
@@ -297,7 +296,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
           settlement: fmtUnits(a.settlement, d),
           redeemableNow: fmtUnits(payout, d),
           original: a.original === "0x0000000000000000000000000000000000000000" ? null : a.original,
-          referrerId: referrer?.[0]?.user_id ?? null,
+          referrerId: referrer?.userId ?? null,
           registeredOnChain: a.index !== 0n,
           paymentPasswordSet: Boolean(user?.paymentHash),
         },

@@ -196,9 +196,13 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       const step = await db.transaction(async (tx) => {
         const [op] = await claimQueued(tx, 1);
         if (!op) return null;
-        const call = await callOf(chain, op);
-        if (!call || (await alreadyDone(chain, op))) {
+        if (await alreadyDone(chain, op)) {
           await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+          return { op: op.id };
+        }
+        const call = await callOf(chain, op);
+        if (!call) {
+          await markOperationRejected(tx, op.id, "the user has another referrer already (a referrer is set once)");
           return { op: op.id };
         }
         const refusal = await chain.simulateCall(call);

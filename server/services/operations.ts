@@ -79,7 +79,7 @@ function targetAddress(chain: ChainPort, target: OperationTarget): string {
 /**
  * The calldata to send now. A registration's call depends on the chain: a new account is
  * registered (with its referrer), an account made earlier by an order only gets its referrer.
- * Null when there is nothing left to do.
+ * Null when it cannot be done: the account has another referrer already.
  */
 export async function callOf(chain: ChainPort, op: OperationRecord): Promise<{ to: string; data: string } | null> {
   const to = targetAddress(chain, op.target);
@@ -109,8 +109,10 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
   if (op.requestId) return chain.custody.isRequestProcessed(op.requestId);
   const d = op.details;
   switch (op.kind) {
-    case "register":
-      return (await callOf(chain, op)) === null;
+    case "register": {
+      const account = await chain.custody.accountOf(d.account);
+      return account.index !== 0n && (!d.referrer || account.referrer.toLowerCase() === d.referrer.toLowerCase());
+    }
     case "set-merchant":
       return (await chain.custody.accountOf(d.account)).merchant === (d.merchant === "true");
     case "link":
