@@ -476,6 +476,25 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     },
   );
 
+  opRoute(
+    "/v1/me/unlink",
+    "Unlink my original account",
+    "Withdrawals to an original account stop until another is linked.",
+    z.object({}),
+    async ({ who, db }) =>
+      queueOperation(db, chain, {
+        id: newOperationId(),
+        kind: "unlink",
+        actor: who.actor,
+        account: who.account,
+        counterparty: null,
+        requestId: null,
+        target: "custody",
+        calldata: custody.encodeFunctionData("unlink", [who.account]),
+        details: { account: who.account },
+      }),
+  );
+
   defineRoute(host, {
     method: "get",
     path: "/v1/me/link-request",

@@ -8,7 +8,7 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import { ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
 import type { ChainPort, DecodedRevert } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import { type NewOperation, type OperationRecord, type OperationTarget, insertOperation } from "../adapters/db/operations";
@@ -117,6 +117,8 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
       return (await chain.custody.accountOf(d.account)).merchant === (d.merchant === "true");
     case "link":
       return (await chain.custody.userOf(d.address)).toLowerCase() === d.account.toLowerCase();
+    case "unlink":
+      return (await chain.custody.accountOf(d.account)).original === ZeroAddress;
     case "pause":
       return chain.pool.paused();
     case "unpause":

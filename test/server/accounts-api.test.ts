@@ -502,6 +502,24 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         expect(await relayer.chain.points.balanceOf(wallet.address)).to.equal(GP("10") - ceilDiv(GP("10") * 100n, 10_000n));
       });
 
+      it("unlinks an original account, after which withdrawals to it are refused", async function () {
+        await register({ userId: "hana", password: "hana-login-pw", paymentPassword: "hana-pay" });
+        await mint("hana-1", "hana", "10");
+        const hana = await login("hana", "hana-login-pw");
+        const own = Wallet.createRandom();
+        const request = (await call(base, "GET", `/v1/me/link-request?address=${own.address}`, { token: hana })).body;
+        const signature = await own.signTypedData(request.domain, request.types, request.message);
+        const link = await pay(hana, "/v1/me/link", { address: own.address, deadline: request.message.deadline, signature }, "hana-pay");
+        expect((await settledOperation(base, hana, link.body.operationId)).state).to.equal("confirmed");
+        const unlink = await pay(hana, "/v1/me/unlink", {}, "hana-pay");
+        expect(unlink.status, JSON.stringify(unlink.body)).to.equal(202);
+        expect((await settledOperation(base, hana, unlink.body.operationId)).state).to.equal("confirmed");
+        expect((await call(base, "GET", "/v1/me", { token: hana })).body.original).to.equal(null);
+        const refused = await pay(hana, "/v1/me/withdrawals/points", { points: "1" }, "hana-pay");
+        expect([refused.status, refused.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
+        expect(refused.body.error.message).to.contain("CustodyNotLinked");
+      });
+
       it("refuses a link signed by another key, and queues nothing", async function () {
         await register({
           userId: "gina",
