@@ -363,7 +363,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     summary: "My statement",
     description:
       "Confirmed payments received, redemptions (payout and exit fee), exchanges and withdrawals between `from` and `to`, with totals. " +
-      "`format=csv` answers the entries as text/csv.",
+      "`format=csv` answers the entries as text/csv. At most 10,000 operations are read per request: narrow `from`/`to` for longer periods.",
     auth: ["merchant"],
     query: z.object({
       from: z.iso.datetime({ offset: true }).optional(),
