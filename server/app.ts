@@ -59,13 +59,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     if (principal.kind !== "user") throw new AppError("FORBIDDEN", "only users have a payment password");
     await checkPaymentPassword(deps.db, principal.userId, password);
   };
-  const host = {
-    router,
-    registry,
-    db: deps.db,
-    authenticate,
-    checkPaymentPassword: checkPayment,
-  };
+  const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
   const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
 
   app.use(
@@ -79,11 +73,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
       },
       // Only what is safe to keep: no headers (bearer tokens, signatures), no bodies (passwords).
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-        }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),

@@ -33,12 +33,7 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log.child({ component: "batcher" }),
     options: deps.batcher,
   });
-  const loop = createRelayerLoop({
-    batcher,
-    log: deps.log,
-    batchSize: deps.batcher.batchSize,
-    waitMs: deps.batchWaitMs,
-  });
+  const loop = createRelayerLoop({ batcher, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,

@@ -15,10 +15,7 @@ export interface RateLimits {
   paymentChecks: number;
 }
 
-export const DEFAULT_LIMITS: RateLimits = {
-  loginFailures: 10,
-  paymentChecks: 30,
-};
+export const DEFAULT_LIMITS: RateLimits = { loginFailures: 10, paymentChecks: 30 };
 
 const refuse =
   (what: string): RequestHandler =>
@@ -27,10 +24,7 @@ const refuse =
 
 const ip = (req: Request) => ipKeyGenerator(req.ip ?? "unknown");
 
-export function createLimiters(limits: RateLimits): {
-  login: RequestHandler;
-  payment: RequestHandler;
-} {
+export function createLimiters(limits: RateLimits): { login: RequestHandler; payment: RequestHandler } {
   return {
     login: rateLimit({
       windowMs: 15 * 60_000,

@@ -32,10 +32,7 @@ const MerchantCredentials = z
   .object({
     merchantId: z.string().meta({ example: "mer_8a7b6c5d4e3f" }),
     keyId: z.string().meta({ example: "key_0a1b2c3d4e5f" }),
-    apiKey: z.string().meta({
-      description: "Shown once; stored only as a hash.",
-      example: "gpk_key_0a1b2c3d4e5f_…",
-    }),
+    apiKey: z.string().meta({ description: "Shown once; stored only as a hash.", example: "gpk_key_0a1b2c3d4e5f_…" }),
   })
   .meta({ id: "MerchantCredentials" });
 
@@ -45,13 +42,9 @@ const StatementEntry = z
     operationId: z.string(),
     type: z.enum(["payment-received", "redemption", "exchange", "withdrawal"]),
     asset: z.string(),
-    amount: z.string().meta({
-      description: "In the asset's whole units (settlement for withdrawals).",
-    }),
+    amount: z.string().meta({ description: "In the asset's whole units (settlement for withdrawals)." }),
     payout: z.string().meta({ description: "Settlement credited (redemptions), else empty." }),
-    fee: z.string().meta({
-      description: "Settlement kept by the pool as exit fee (redemptions), else empty.",
-    }),
+    fee: z.string().meta({ description: "Settlement kept by the pool as exit fee (redemptions), else empty." }),
     counterparty: z.string().meta({ description: "The paying user, or the address paid out to." }),
     txHash: z.string(),
   })
@@ -65,11 +58,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
 
   const issueKey = async (db: Queryable, merchantId: string) => {
     const { keyId, key } = newApiKey();
-    await insertMerchantKey(db, {
-      id: keyId,
-      merchantId,
-      keyHash: tokenHash(key),
-    });
+    await insertMerchantKey(db, { id: keyId, merchantId, keyHash: tokenHash(key) });
     return { merchantId, keyId, apiKey: key };
   };
   const merchantOf = async (db: Queryable, p: Principal): Promise<MerchantRecord> => {
@@ -110,20 +99,8 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       "Makes the merchant's custodial account, flags it as merchant on the chain (the operation returned), and its first API key.",
     auth: ["admin"],
     idempotent: true,
-    body: z
-      .object({
-        name: z.string().trim().min(1).max(200).meta({ example: "Corner Café" }),
-      })
-      .strict(),
-    responses: {
-      201: {
-        description: "Created.",
-        schema: MerchantCredentials.extend({
-          account: z.string(),
-          operation: OperationView,
-        }),
-      },
-    },
+    body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Corner Café" }) }).strict(),
+    responses: { 201: { description: "Created.", schema: MerchantCredentials.extend({ account: z.string(), operation: OperationView }) } },
     errors: ["NAME_TAKEN"],
     handle: async ({ body, db }) => {
       const id = `mer_${randomBytes(6).toString("hex")}`;
@@ -141,14 +118,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
         calldata: custody.encodeFunctionData("setMerchant", [account, true]),
         details: { merchantId: id, account, merchant: "true" },
       });
-      return {
-        status: 201,
-        body: {
-          ...(await issueKey(db, id)),
-          account,
-          operation: operationView(op),
-        },
-      };
+      return { status: 201, body: { ...(await issueKey(db, id)), account, operation: operationView(op) } };
     },
   });
 
@@ -162,14 +132,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       200: {
         description: "Oldest first.",
         schema: z.object({
-          merchants: z.array(
-            z.object({
-              merchantId: z.string(),
-              name: z.string(),
-              account: z.string(),
-              createdAt: z.string(),
-            }),
-          ),
+          merchants: z.array(z.object({ merchantId: z.string(), name: z.string(), account: z.string(), createdAt: z.string() })),
         }),
       },
     },
@@ -194,9 +157,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     auth: ["admin"],
     idempotent: true,
     params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
-    responses: {
-      201: { description: "The key, shown once.", schema: MerchantCredentials },
-    },
+    responses: { 201: { description: "The key, shown once.", schema: MerchantCredentials } },
     errors: ["NOT_FOUND"],
     handle: async ({ params, db }) => {
       if (!(await findMerchant(db, params.merchantId))) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
@@ -210,9 +171,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     await revokeMerchantKey(db, merchantId, keyId);
     return { status: 200, body: { keyId, revoked: true } };
   };
-  const KeyParams = z.object({
-    keyId: Id("The key's id (the part after gpk_).", "key_0a1b2c3d4e5f"),
-  });
+  const KeyParams = z.object({ keyId: Id("The key's id (the part after gpk_).", "key_0a1b2c3d4e5f") });
   defineRoute(host, {
     method: "delete",
     path: "/v1/admin/merchants/{merchantId}/keys/{keyId}",
@@ -220,15 +179,8 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     summary: "Revoke a merchant's API key",
     description: "The key stops working at once; revoking it again answers the same.",
     auth: ["admin"],
-    params: KeyParams.extend({
-      merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f"),
-    }),
-    responses: {
-      200: {
-        description: "Revoked.",
-        schema: z.object({ keyId: z.string(), revoked: z.literal(true) }),
-      },
-    },
+    params: KeyParams.extend({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
+    responses: { 200: { description: "Revoked.", schema: z.object({ keyId: z.string(), revoked: z.literal(true) }) } },
     errors: ["NOT_FOUND"],
     handle: ({ params, db }) => revoke(db, params.merchantId, params.keyId),
   });
@@ -239,12 +191,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     summary: "Revoke one of my API keys",
     auth: ["merchant"],
     params: KeyParams,
-    responses: {
-      200: {
-        description: "Revoked.",
-        schema: z.object({ keyId: z.string(), revoked: z.literal(true) }),
-      },
-    },
+    responses: { 200: { description: "Revoked.", schema: z.object({ keyId: z.string(), revoked: z.literal(true) }) } },
     errors: ["NOT_FOUND"],
     handle: async ({ params, principal, db }) => revoke(db, (await merchantOf(db, principal)).id, params.keyId),
   });
@@ -303,12 +250,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       auth: ["merchant"],
       idempotent: true,
       body: body.strict(),
-      responses: {
-        202: {
-          description: "Queued; poll GET /v1/operations/{operationId}.",
-          schema: OperationView,
-        },
-      },
+      responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors: ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
       handle: async ({ body, principal, db }) => accepted(await run(body as Record<string, string>, await merchantOf(db, principal), db)),
     });
@@ -398,25 +340,11 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
         limit: 10_000,
       });
       const entries: z.infer<typeof StatementEntry>[] = [];
-      const totals = {
-        receivedGP: 0n,
-        receivedCP: 0n,
-        redeemedGP: 0n,
-        redeemedCP: 0n,
-        payout: 0n,
-        fees: 0n,
-        withdrawn: 0n,
-      };
+      const totals = { receivedGP: 0n, receivedCP: 0n, redeemedGP: 0n, redeemedCP: 0n, payout: 0n, fees: 0n, withdrawn: 0n };
       for (const op of ops) {
         if (op.state !== "confirmed") continue;
         const event = (name: string) => op.result?.find((e) => e.name === name)?.args;
-        const base = {
-          time: op.createdAt.toISOString(),
-          operationId: op.id,
-          txHash: op.txHash ?? "",
-          payout: "",
-          fee: "",
-        };
+        const base = { time: op.createdAt.toISOString(), operationId: op.id, txHash: op.txHash ?? "", payout: "", fee: "" };
         if (op.kind === "pay-merchant" && op.counterparty === m.account) {
           const asset = op.details.asset;
           const amount = parseAmount(op.details.amount, decimalsOf(asset));
@@ -447,22 +375,10 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
             counterparty: "",
           });
         } else if (op.kind === "exchange-constant" && op.account === m.account) {
-          entries.push({
-            ...base,
-            type: "exchange",
-            asset: "CP",
-            amount: op.details.constantPoints,
-            counterparty: "",
-          });
+          entries.push({ ...base, type: "exchange", asset: "CP", amount: op.details.constantPoints, counterparty: "" });
         } else if (op.kind === "withdraw-settlement" && op.account === m.account) {
           totals.withdrawn += parseAmount(op.details.amount, d);
-          entries.push({
-            ...base,
-            type: "withdrawal",
-            asset: "settlement",
-            amount: op.details.amount,
-            counterparty: op.details.to,
-          });
+          entries.push({ ...base, type: "withdrawal", asset: "settlement", amount: op.details.amount, counterparty: op.details.to });
         }
       }
       if (query.format === "csv") {
@@ -472,9 +388,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
           status: 200,
           body: csv,
           contentType: "text/csv; charset=utf-8",
-          headers: {
-            "Content-Disposition": `attachment; filename="statement-${m.id}.csv"`,
-          },
+          headers: { "Content-Disposition": `attachment; filename="statement-${m.id}.csv"` },
         };
       }
       return {

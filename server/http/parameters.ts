@@ -17,10 +17,7 @@ import { accepted } from "./users";
 const BasisPoints = z
   .string()
   .regex(/^\d{1,10}$/, "must be a whole number")
-  .meta({
-    description: "Basis points (1/100 of a percent), or the exit multiple in basis points.",
-    example: "2000",
-  });
+  .meta({ description: "Basis points (1/100 of a percent), or the exit multiple in basis points.", example: "2000" });
 
 export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): void {
   const { chain } = deps;
@@ -59,11 +56,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
         value,
       ]);
       return accepted(
-        await queue(db, "pool-parameter", "pool", calldata, {
-          name: params.name,
-          value: value.toString(),
-          asGiven: body.value,
-        }),
+        await queue(db, "pool-parameter", "pool", calldata, { name: params.name, value: value.toString(), asGiven: body.value }),
       );
     },
   });
@@ -86,12 +79,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
         CUSTODY_PARAMETERS.indexOf(params.name),
         BigInt(body.value),
       ]);
-      return accepted(
-        await queue(db, "custody-parameter", "custody", calldata, {
-          name: params.name,
-          value: body.value,
-        }),
-      );
+      return accepted(await queue(db, "custody-parameter", "custody", calldata, { name: params.name, value: body.value }));
     },
   });
 

@@ -29,10 +29,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
   const d = chain.deployments.settlementDecimals;
   const actorOf = (p: Principal) => {
     if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
-    return {
-      actor: `user:${p.userId}`,
-      account: custodialUserId(deps.userSalt, p.userId),
-    };
+    return { actor: `user:${p.userId}`, account: custodialUserId(deps.userSalt, p.userId) };
   };
   const queue = (
     db: Queryable,
@@ -73,12 +70,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       auth: ["user"],
       idempotent: true,
       body: body.strict(),
-      responses: {
-        202: {
-          description: "Queued; poll GET /v1/operations/{operationId}.",
-          schema: OperationView,
-        },
-      },
+      responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN"],
       handle: async ({ body, principal, db }) => accepted(await run(body as Record<string, string>, principal, db)),
     });
@@ -88,12 +80,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     "/v1/relay/deposits",
     "Deposit GP from an original account into my custodial account",
     "The owner signs an EIP-712 `Deposit` (Green Points Custody domain) naming my custodial account; original → custodial is free.",
-    z.object({
-      owner: Address,
-      points: Amount("GP.", "5"),
-      deadline: Deadline,
-      signature: Signature,
-    }),
+    z.object({ owner: Address, points: Amount("GP.", "5"), deadline: Deadline, signature: Signature }),
     async (b, p, db) => {
       const { account } = actorOf(p);
       const owner = getAddress(b.owner);
@@ -140,13 +127,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     "/v1/relay/transfers",
     "Transfer GP between addresses",
     "The owner signs an EIP-712 `Transfer` (Green Points domain).",
-    z.object({
-      owner: Address,
-      to: Address,
-      value: Amount("GP.", "5"),
-      deadline: Deadline,
-      signature: Signature,
-    }),
+    z.object({ owner: Address, to: Address, value: Amount("GP.", "5"), deadline: Deadline, signature: Signature }),
     async (b, p, db) => {
       const owner = getAddress(b.owner);
       const nonce = await chain.points.nonces(owner);
@@ -158,23 +139,13 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     "/v1/relay/permits",
     "Submit an EIP-2612 permit",
     "Sets `spender`'s allowance over the owner's GP, as the owner signed it.",
-    z.object({
-      owner: Address,
-      spender: Address,
-      value: Amount("GP.", "5"),
-      deadline: Deadline,
-      signature: Signature,
-    }),
+    z.object({ owner: Address, spender: Address, value: Amount("GP.", "5"), deadline: Deadline, signature: Signature }),
     async (b, p, db) => {
       const owner = getAddress(b.owner);
       const nonce = await chain.points.nonces(owner);
       const sig = EthSignature.from(b.signature);
       const args = [owner, getAddress(b.spender), parseAmount(b.value, 18, "value"), BigInt(b.deadline), sig.v, sig.r, sig.s];
-      return queue(db, p, "permit", "points", points, "permit", args, {
-        ...b,
-        owner,
-        nonce: nonce.toString(),
-      });
+      return queue(db, p, "permit", "points", points, "permit", args, { ...b, owner, nonce: nonce.toString() });
     },
   );
 }

@@ -23,10 +23,7 @@ export const ErrorBody = z
       details: z.record(z.string(), z.unknown()).optional(),
     }),
   })
-  .meta({
-    id: "Error",
-    description: "Every refusal: a stable code, a message for people, and the values that were wrong.",
-  });
+  .meta({ id: "Error", description: "Every refusal: a stable code, a message for people, and the values that were wrong." });
 
 export interface Reply {
   status: number;
@@ -83,15 +80,16 @@ const IdempotencyHeaders = z.object({
   "idempotency-key": z
     .string()
     .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
-    .meta({
-      description: "A key the client makes per intended change; the same key replays the first answer.",
-    }),
+    .meta({ description: "A key the client makes per intended change; the same key replays the first answer." }),
 });
 
 const PaymentPasswordHeaders = z.object({
-  "x-gp-payment-password": z.string().min(1).max(256).optional().meta({
-    description: "The user's payment password (a header, so it is kept out of bodies and idempotency fingerprints).",
-  }),
+  "x-gp-payment-password": z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({ description: "The user's payment password (a header, so it is kept out of bodies and idempotency fingerprints)." }),
 });
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
@@ -115,18 +113,12 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   const errorResponses: Record<number, { description: string; content: Record<string, { schema: z.ZodType }> }> = {};
   for (const code of codes) {
     const status = STATUS_OF[code];
-    const entry = (errorResponses[status] ??= {
-      description: "",
-      content: { "application/json": { schema: ErrorBody } },
-    });
+    const entry = (errorResponses[status] ??= { description: "", content: { "application/json": { schema: ErrorBody } } });
     entry.description = entry.description ? `${entry.description}, ${code}` : code;
   }
   const responses: Record<number, unknown> = { ...errorResponses };
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[Number(status)] = {
-      description: r.description,
-      content: { "application/json": { schema: r.schema } },
-    };
+    responses[Number(status)] = { description: r.description, content: { "application/json": { schema: r.schema } } };
   }
   host.registry.registerPath({
     method: spec.method,
@@ -146,12 +138,7 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
             : spec.paymentPassword
               ? PaymentPasswordHeaders
               : undefined,
-      body: spec.body
-        ? {
-            content: { "application/json": { schema: spec.body } },
-            required: true,
-          }
-        : undefined,
+      body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
     },
     responses: responses as never,
   });

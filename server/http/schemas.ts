@@ -29,10 +29,9 @@ export const Amount = (description: string, example: string) =>
     .regex(/^\d{1,40}(\.\d{1,18})?$/, 'must be a decimal string like "12.5"')
     .meta({ description, example });
 
-export const AssetName = z.enum(["GP", "CP"]).meta({
-  id: "Asset",
-  description: "GP (appreciating, 18 decimals) or CP (1 settlement unit each).",
-});
+export const AssetName = z
+  .enum(["GP", "CP"])
+  .meta({ id: "Asset", description: "GP (appreciating, 18 decimals) or CP (1 settlement unit each)." });
 
 export const Address = z
   .string()
@@ -57,12 +56,7 @@ export const OperationView = z
     events: z
       .array(z.object({ name: z.string(), args: z.record(z.string(), z.string()) }))
       .optional()
-      .meta({
-        description: "What the confirmed transaction did, as the contracts' events (base units).",
-      }),
+      .meta({ description: "What the confirmed transaction did, as the contracts' events (base units)." }),
     createdAt: z.string(),
   })
-  .meta({
-    id: "Operation",
-    description: "A chain operation the relayer queued: poll it until confirmed or rejected.",
-  });
+  .meta({ id: "Operation", description: "A chain operation the relayer queued: poll it until confirmed or rejected." });

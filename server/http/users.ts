@@ -35,18 +35,12 @@ const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(2
 // Compared against when the user id is unknown, so a wrong id costs the same time as a wrong password.
 const DUMMY_HASH = hashPassword("not a password of anyone");
 
-export const accepted = (op: OperationRecord): Reply => ({
-  status: 202,
-  body: operationView(op),
-});
+export const accepted = (op: OperationRecord): Reply => ({ status: 202, body: operationView(op) });
 
 /** A positive amount of `decimals` places, or a clear refusal naming the field. */
 export function positive(text: string, decimals: number, field: string): bigint {
   const value = parseAmount(text, decimals, field);
-  if (value === 0n)
-    throw new AppError("VALIDATION_FAILED", `${field} must be above zero`, {
-      field,
-    });
+  if (value === 0n) throw new AppError("VALIDATION_FAILED", `${field} must be above zero`, { field });
   return value;
 }
 
@@ -67,11 +61,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
   const accountOfUser = (userId: string) => custodialUserId(deps.userSalt, userId);
   const userOf = (p: Principal) => {
     if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
-    return {
-      userId: p.userId,
-      account: accountOfUser(p.userId),
-      actor: `user:${p.userId}`,
-    };
+    return { userId: p.userId, account: accountOfUser(p.userId), actor: `user:${p.userId}` };
   };
   const decimalsOf = (asset: "GP" | "CP") => (asset === "GP" ? 18 : d);
 
@@ -145,11 +135,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       });
       if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
       const details: Record<string, string> = { userId: body.userId, account };
-      if (body.referrerId)
-        Object.assign(details, {
-          referrerId: body.referrerId,
-          referrer: accountOfUser(body.referrerId),
-        });
+      if (body.referrerId) Object.assign(details, { referrerId: body.referrerId, referrer: accountOfUser(body.referrerId) });
       const op = await insertOperation(db, {
         id: newOperationId(),
         kind: "register",
@@ -161,10 +147,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
         calldata: null,
         details,
       });
-      return {
-        status: 201,
-        body: { userId: body.userId, account, operation: operationView(op) },
-      };
+      return { status: 201, body: { userId: body.userId, account, operation: operationView(op) } };
     },
   });
 
@@ -176,22 +159,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     description: `Returns a session token (\`gps_…\`) valid ${SESSION_HOURS} hours. Failed logins are rate-limited per address and user id.`,
     auth: [],
     limiter: deps.limiters.login,
-    body: z
-      .object({
-        userId: Id("The user id.", "alice"),
-        password: z.string().min(1).max(256),
-      })
-      .strict(),
-    responses: {
-      201: {
-        description: "Logged in.",
-        schema: z.object({
-          token: z.string(),
-          userId: z.string(),
-          expiresAt: z.string(),
-        }),
-      },
-    },
+    body: z.object({ userId: Id("The user id.", "alice"), password: z.string().min(1).max(256) }).strict(),
+    responses: { 201: { description: "Logged in.", schema: z.object({ token: z.string(), userId: z.string(), expiresAt: z.string() }) } },
     errors: ["BAD_CREDENTIALS"],
     handle: async ({ body, db }) => {
       const user = await findUser(db, body.userId);
@@ -200,14 +169,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       const token = newSessionToken();
       const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
       await insertSession(db, tokenHash(token), user.userId, expiresAt);
-      return {
-        status: 201,
-        body: {
-          token,
-          userId: user.userId,
-          expiresAt: expiresAt.toISOString(),
-        },
-      };
+      return { status: 201, body: { token, userId: user.userId, expiresAt: expiresAt.toISOString() } };
     },
   });
 
@@ -217,12 +179,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     tag: "users",
     summary: "Log out",
     auth: ["user"],
-    responses: {
-      200: {
-        description: "The session no longer works.",
-        schema: z.object({ loggedOut: z.literal(true) }),
-      },
-    },
+    responses: { 200: { description: "The session no longer works.", schema: z.object({ loggedOut: z.literal(true) }) } },
     handle: async ({ principal, db }) => {
       if (principal.kind === "user") await revokeSession(db, principal.sessionHash);
       return { status: 200, body: { loggedOut: true } };
@@ -238,12 +195,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     auth: ["user"],
     limiter: deps.limiters.payment,
     body: z.object({ paymentPassword: PaymentPassword }).strict(),
-    responses: {
-      200: {
-        description: "Set.",
-        schema: z.object({ paymentPasswordSet: z.literal(true) }),
-      },
-    },
+    responses: { 200: { description: "Set.", schema: z.object({ paymentPasswordSet: z.literal(true) }) } },
     errors: ["BAD_CREDENTIALS", "PASSWORD_LOCKED"],
     handle: async ({ body, principal, headers, db }) => {
       const { userId } = userOf(principal);
@@ -323,32 +275,16 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       paymentPassword: true,
       limiter: deps.limiters.payment,
       body: body.strict(),
-      responses: {
-        202: {
-          description: "Queued; poll GET /v1/operations/{operationId}.",
-          schema: OperationView,
-        },
-      },
+      responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors,
-      handle: async ({ body, principal, db }) =>
-        accepted(
-          await run({
-            body: body as Record<string, string>,
-            who: userOf(principal),
-            db,
-          }),
-        ),
+      handle: async ({ body, principal, db }) => accepted(await run({ body: body as Record<string, string>, who: userOf(principal), db })),
     });
 
   opRoute(
     "/v1/me/transfers",
     "Transfer to another user",
     "Moves GP or CP from my custodial account to another registered user's.",
-    z.object({
-      toUserId: Id("The receiving user.", "bob"),
-      asset: AssetName,
-      amount: Amount("In whole units of the asset.", "2.5"),
-    }),
+    z.object({ toUserId: Id("The receiving user.", "bob"), asset: AssetName, amount: Amount("In whole units of the asset.", "2.5") }),
     async ({ body, who, db }) => {
       if (!(await findUser(db, body.toUserId))) throw new AppError("NOT_FOUND", `no registered user ${body.toUserId}`);
       if (body.toUserId === who.userId) throw new AppError("VALIDATION_FAILED", "a transfer needs another user", { field: "toUserId" });
@@ -440,9 +376,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
         "withdraw-settlement",
         "withdrawSettlement",
         (r) => [r, who.account, getAddress(body.to), positive(body.amount, d, "amount")],
-        {
-          ...body,
-        },
+        { ...body },
       ),
   );
 
@@ -450,18 +384,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "/v1/me/link",
     "Link an original account",
     "Links an address whose owner signed the EIP-712 `Link` request from GET /v1/me/link-request.",
-    z.object({
-      address: Address,
-      deadline: z.string().regex(/^\d{1,20}$/),
-      signature: Signature,
-    }),
+    z.object({ address: Address, deadline: z.string().regex(/^\d{1,20}$/), signature: Signature }),
     async ({ body, who, db }) => {
       const calldata = custody.encodeFunctionData("link", [who.account, getAddress(body.address), BigInt(body.deadline), body.signature]);
-      const details = {
-        address: getAddress(body.address),
-        account: who.account,
-        deadline: body.deadline,
-      };
+      const details = { address: getAddress(body.address), account: who.account, deadline: body.deadline };
       return queueOperation(db, chain, {
         id: newOperationId(),
         kind: "link",
@@ -535,12 +461,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
           },
           types: LINK_TYPES,
           primaryType: "Link",
-          message: {
-            user: account,
-            account: address,
-            nonce: nonce.toString(),
-            deadline,
-          },
+          message: { user: account, account: address, nonce: nonce.toString(), deadline },
         },
       };
     },
@@ -553,24 +474,11 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     summary: "My operations",
     description: "Operations that debit or credit my account, oldest first.",
     auth: ["user"],
-    query: z.object({
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-    }),
-    responses: {
-      200: {
-        description: "Oldest first.",
-        schema: z.object({ operations: z.array(OperationView) }),
-      },
-    },
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+    responses: { 200: { description: "Oldest first.", schema: z.object({ operations: z.array(OperationView) }) } },
     handle: async ({ query, principal, db }) => ({
       status: 200,
-      body: {
-        operations: (
-          await operationsOfAccount(db, userOf(principal).account, {
-            limit: query.limit,
-          })
-        ).map(operationView),
-      },
+      body: { operations: (await operationsOfAccount(db, userOf(principal).account, { limit: query.limit })).map(operationView) },
     }),
   });
 
@@ -580,12 +488,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     tag: "operations",
     summary: "An operation's state",
     auth: ["admin", "user", "merchant"],
-    params: z.object({
-      operationId: Id("The operation.", "op_3f9a1c0d2b4e6f8a0c1d"),
-    }),
-    responses: {
-      200: { description: "The operation.", schema: OperationView },
-    },
+    params: z.object({ operationId: Id("The operation.", "op_3f9a1c0d2b4e6f8a0c1d") }),
+    responses: { 200: { description: "The operation.", schema: OperationView } },
     errors: ["NOT_FOUND"],
     handle: async ({ params, principal, db }) => {
       const op = await findOperation(db, params.operationId);

@@ -109,15 +109,9 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         await db.transaction(async (tx) => {
           if (depth >= options.confirmations) {
             await confirm(tx, batch, mined, batch.txHash);
-            await setBatchState(tx, batch.id, "confirmed", {
-              number: mined.blockNumber,
-              hash: mined.blockHash,
-            });
+            await setBatchState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
           } else {
-            await setBatchState(tx, batch.id, "mined", {
-              number: mined.blockNumber,
-              hash: mined.blockHash,
-            });
+            await setBatchState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
           }
         });
         continue;
@@ -213,13 +207,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         const inFlight = (await openBatches(tx)).length > 0;
         const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
         const opTx = await chain.signCall(call, nonce);
-        const batch = await insertBatch(tx, {
-          sender: chain.sender,
-          nonce,
-          txHash: opTx.hash,
-          rawTx: opTx.raw,
-          kind: "operation",
-        });
+        const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
         await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
         return { op: op.id, raw: opTx.raw, batch: batch.id, nonce };
       });
@@ -267,12 +255,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       const inFlight = (await openBatches(tx)).length > 0;
       const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
       const batchTx = await chain.signBatch(orders.map(toChain), nonce);
-      const batch = await insertBatch(tx, {
-        sender: chain.sender,
-        nonce,
-        txHash: batchTx.hash,
-        rawTx: batchTx.raw,
-      });
+      const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
       for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash);
       return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
     });

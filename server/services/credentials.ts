@@ -9,12 +9,7 @@ import type { Queryable } from "../adapters/db/db";
 import { clearPaymentFailures, findUser, recordPaymentFailure } from "../adapters/db/users";
 import { AppError } from "../errors";
 
-const ARGON2 = {
-  algorithm: Algorithm.Argon2id,
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-} as const;
+const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const hashPassword = (password: string) => hash(password, ARGON2);
 export const verifyPassword = (stored: string, password: string) => verify(stored, password);
@@ -56,7 +51,5 @@ export async function checkPaymentPassword(db: Queryable, userId: string, passwo
       lockedUntil: after.lockedUntil.toISOString(),
     });
   }
-  throw new AppError("BAD_CREDENTIALS", "wrong payment password", {
-    attemptsLeft: PAYMENT_PASSWORD_ATTEMPTS - after.failures,
-  });
+  throw new AppError("BAD_CREDENTIALS", "wrong payment password", { attemptsLeft: PAYMENT_PASSWORD_ATTEMPTS - after.failures });
 }

@@ -87,16 +87,9 @@ export async function callOf(chain: ChainPort, op: OperationRecord): Promise<{ t
   const user = op.details.account;
   const referrer = op.details.referrer ?? ZeroHash;
   const account = await chain.custody.accountOf(user);
-  if (account.index === 0n)
-    return {
-      to,
-      data: chain.custody.interface.encodeFunctionData("register", [user, referrer]),
-    };
+  if (account.index === 0n) return { to, data: chain.custody.interface.encodeFunctionData("register", [user, referrer]) };
   if (referrer !== ZeroHash && account.referrer === ZeroHash) {
-    return {
-      to,
-      data: chain.custody.interface.encodeFunctionData("setReferrer", [user, referrer]),
-    };
+    return { to, data: chain.custody.interface.encodeFunctionData("setReferrer", [user, referrer]) };
   }
   return null;
 }
@@ -153,10 +146,7 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
  */
 export async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
   if (op.calldata) {
-    const refusal = await chain.simulateCall({
-      to: targetAddress(chain, op.target),
-      data: op.calldata,
-    });
+    const refusal = await chain.simulateCall({ to: targetAddress(chain, op.target), data: op.calldata });
     if (refusal) throw refusalError(refusal);
   }
   return insertOperation(db, op);

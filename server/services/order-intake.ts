@@ -58,18 +58,14 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       try {
         json = JSON.parse(request.rawBody.toString("utf8"));
       } catch (error) {
-        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, {
-          cause: error,
-        });
+        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
       }
       const parsed = OrderWebhookBody.safeParse(json);
       if (!parsed.success) throw validationError(parsed.error, "body");
       const body = parsed.data;
       const amount = parseAmount(body.amount, deps.settlementDecimals);
       if (amount === 0n || amount > deps.maxOrderAmount) {
-        throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", {
-          amount: body.amount,
-        });
+        throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
       const bodyHash = createHash("sha256")
         .update(JSON.stringify([body.orderId, body.userId, amount.toString(), body.referrerId ?? null]))
@@ -110,22 +106,13 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       };
       // One statement needs no transaction; an order with a referral writes two rows together.
       const inserted = body.referrerId ? await deps.db.transaction(record) : await record(deps.db);
-      if (inserted)
-        return {
-          created: true,
-          orderId: inserted.orderId,
-          state: inserted.state,
-        };
+      if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
       if (existing.bodyHash !== bodyHash) {
         throw new AppError("ORDER_CONFLICT", "this order id was received before with a different body", { orderId: body.orderId });
       }
-      return {
-        created: false,
-        orderId: existing.orderId,
-        state: existing.state,
-      };
+      return { created: false, orderId: existing.orderId, state: existing.state };
     },
   };
 }

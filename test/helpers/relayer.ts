@@ -38,12 +38,7 @@ export interface TestRelayer {
 }
 
 export async function startTestRelayer(
-  options: {
-    db?: Db;
-    nowSeconds?: () => number;
-    limits?: RateLimits;
-    log?: Logger;
-  } = {},
+  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
@@ -99,11 +94,7 @@ export async function call<T = any>(
   base: string,
   method: string,
   route: string,
-  options: {
-    token?: string;
-    body?: unknown;
-    headers?: Record<string, string>;
-  } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -128,11 +119,7 @@ export async function createShop(
   name = "Shop",
   token = TEST_ADMIN_TOKEN,
 ): Promise<{ shopId: string; webhookSecret: string }> {
-  const res = await call(base, "POST", "/v1/admin/shops", {
-    token,
-    body: { name },
-    headers: { "idempotency-key": randomUUID() },
-  });
+  const res = await call(base, "POST", "/v1/admin/shops", { token, body: { name }, headers: { "idempotency-key": randomUUID() } });
   if (res.status !== 201) throw new Error(`creating a shop: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -177,9 +164,7 @@ export async function settledOrder(
 export async function settledOperation(base: string, token: string, operationId: string, timeoutMs = 30_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await call(base, "GET", `/v1/operations/${operationId}`, {
-      token,
-    });
+    const res = await call(base, "GET", `/v1/operations/${operationId}`, { token });
     if (res.status === 200 && (res.body.state === "confirmed" || res.body.state === "rejected")) return res.body;
     if (Date.now() > deadline) throw new Error(`operation ${operationId} not settled: ${res.status} ${JSON.stringify(res.body)}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -40,20 +40,9 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
     let external = null as { db: Db; close(): Promise<void> } | null;
     const key = () => ({ "idempotency-key": randomUUID() });
     const admin = (method: string, route: string, body?: unknown) =>
-      call(base, method, route, {
-        token: TEST_ADMIN_TOKEN,
-        body,
-        headers: key(),
-      });
+      call(base, method, route, { token: TEST_ADMIN_TOKEN, body, headers: key() });
     const pay = (token: string, route: string, body: unknown, password: string, idempotencyKey = randomUUID()) =>
-      call(base, "POST", route, {
-        token,
-        body,
-        headers: {
-          "idempotency-key": idempotencyKey,
-          "x-gp-payment-password": password,
-        },
-      });
+      call(base, "POST", route, { token, body, headers: { "idempotency-key": idempotencyKey, "x-gp-payment-password": password } });
     const accountOf = (userId: string) => relayer.chain.custody.accountOf(account(userId));
     const register = async (body: Record<string, string>) => {
       const res = await admin("POST", "/v1/users", body);
@@ -62,23 +51,12 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
       return res.body;
     };
     const login = async (userId: string, password: string) => {
-      const res = await call(base, "POST", "/v1/sessions", {
-        body: { userId, password },
-      });
+      const res = await call(base, "POST", "/v1/sessions", { body: { userId, password } });
       expect(res.status, JSON.stringify(res.body)).to.equal(201);
       return res.body.token as string;
     };
     const mint = async (orderId: string, userId: string, amount: string, referrerId?: string) => {
-      expect(
-        (
-          await postOrder(base, shop, {
-            orderId,
-            userId,
-            amount,
-            ...(referrerId ? { referrerId } : {}),
-          })
-        ).status,
-      ).to.equal(202);
+      expect((await postOrder(base, shop, { orderId, userId, amount, ...(referrerId ? { referrerId } : {}) })).status).to.equal(202);
       expect((await settledOrder(base, shop.shopId, orderId)).state).to.equal("confirmed");
     };
 
@@ -89,10 +67,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           done();
         },
       });
-      relayer = await startTestRelayer({
-        limits: { loginFailures: 3, paymentChecks: 1_000 },
-        log: pino({ level: "info" }, sink),
-      });
+      relayer = await startTestRelayer({ limits: { loginFailures: 3, paymentChecks: 1_000 }, log: pino({ level: "info" }, sink) });
       base = relayer.url;
       shop = await createShop(base, "Accounts");
     });
@@ -103,47 +78,25 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
     describe("registration and sessions", function () {
       it("registers a user on the chain, refuses a second registration, and logs in and out", async function () {
-        const alice = await register({
-          userId: "alice",
-          password: "alice-login-pw",
-          paymentPassword: "alice-pay",
-        });
+        const alice = await register({ userId: "alice", password: "alice-login-pw", paymentPassword: "alice-pay" });
         expect(alice.account).to.equal(account("alice"));
         expect((await accountOf("alice")).index).to.not.equal(0n);
-        const again = await admin("POST", "/v1/users", {
-          userId: "alice",
-          password: "another-password",
-        });
+        const again = await admin("POST", "/v1/users", { userId: "alice", password: "another-password" });
         expect(again.status).to.equal(409);
         expect(again.body.error.code).to.equal("NAME_TAKEN");
-        expect(
-          (
-            await call(base, "POST", "/v1/users", {
-              body: { userId: "x", password: "12345678" },
-              headers: key(),
-            })
-          ).status,
-        ).to.equal(401);
+        expect((await call(base, "POST", "/v1/users", { body: { userId: "x", password: "12345678" }, headers: key() })).status).to.equal(
+          401,
+        );
 
-        const wrong = await call(base, "POST", "/v1/sessions", {
-          body: { userId: "alice", password: "not-it" },
-        });
+        const wrong = await call(base, "POST", "/v1/sessions", { body: { userId: "alice", password: "not-it" } });
         expect([wrong.status, wrong.body.error.code]).to.deep.equal([401, "BAD_CREDENTIALS"]);
-        const unknown = await call(base, "POST", "/v1/sessions", {
-          body: { userId: "nobody", password: "not-it" },
-        });
+        const unknown = await call(base, "POST", "/v1/sessions", { body: { userId: "nobody", password: "not-it" } });
         expect([unknown.status, unknown.body.error.code]).to.deep.equal([401, "BAD_CREDENTIALS"]);
         const token = await login("alice", "alice-login-pw");
         expect(token).to.match(/^gps_[0-9a-f]{48}$/);
         const me = await call(base, "GET", "/v1/me", { token });
         expect(me.status).to.equal(200);
-        expect(me.body).to.include({
-          userId: "alice",
-          points: "0",
-          registeredOnChain: true,
-          paymentPasswordSet: true,
-          original: null,
-        });
+        expect(me.body).to.include({ userId: "alice", points: "0", registeredOnChain: true, paymentPasswordSet: true, original: null });
         expect((await call(base, "DELETE", "/v1/sessions/current", { token })).status).to.equal(200);
         expect((await call(base, "GET", "/v1/me", { token })).status).to.equal(401);
       });
@@ -151,12 +104,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
       it("lets a shop register a user with a referrer, who then earns from the user's orders", async function () {
         const res = await call(base, "POST", "/v1/users", {
           token: shop.webhookSecret,
-          body: {
-            userId: "bob",
-            password: "bob-login-pw",
-            paymentPassword: "bob-pay",
-            referrerId: "alice",
-          },
+          body: { userId: "bob", password: "bob-login-pw", paymentPassword: "bob-pay", referrerId: "alice" },
           headers: { ...key(), "x-gp-shop": shop.shopId },
         });
         expect(res.status, JSON.stringify(res.body)).to.equal(201);
@@ -197,17 +145,9 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         await register({ userId: "erin", password: "erin-login-pw" });
         const codes = [];
         for (let i = 0; i < 4; i++)
-          codes.push(
-            (
-              await call(base, "POST", "/v1/sessions", {
-                body: { userId: "erin", password: `wrong-${i}` },
-              })
-            ).body.error.code,
-          );
+          codes.push((await call(base, "POST", "/v1/sessions", { body: { userId: "erin", password: `wrong-${i}` } })).body.error.code);
         expect(codes).to.deep.equal(["BAD_CREDENTIALS", "BAD_CREDENTIALS", "BAD_CREDENTIALS", "RATE_LIMITED"]);
-        const limited = await call(base, "POST", "/v1/sessions", {
-          body: { userId: "erin", password: "erin-login-pw" },
-        });
+        const limited = await call(base, "POST", "/v1/sessions", { body: { userId: "erin", password: "erin-login-pw" } });
         expect(limited.status).to.equal(429);
       });
     });
@@ -259,11 +199,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
       });
 
       it("locks the payment password after five wrong ones, even against the right one", async function () {
-        await register({
-          userId: "carol",
-          password: "carol-login-pw",
-          paymentPassword: "carol-pay",
-        });
+        await register({ userId: "carol", password: "carol-login-pw", paymentPassword: "carol-pay" });
         await mint("carol-1", "carol", "10");
         const carol = await login("carol", "carol-login-pw");
         const body = { toUserId: "alice", asset: "GP", amount: "0.1" };
@@ -279,11 +215,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         expect(answers[3].details.attemptsLeft).to.equal(1);
         const right = await pay(carol, "/v1/me/transfers", body, "carol-pay");
         expect([right.status, right.body.error.code]).to.deep.equal([423, "PASSWORD_LOCKED"]);
-        const missing = await call(base, "POST", "/v1/me/transfers", {
-          token: carol,
-          body,
-          headers: key(),
-        });
+        const missing = await call(base, "POST", "/v1/me/transfers", { token: carol, body, headers: key() });
         expect(missing.status).to.equal(423);
         const ops = (await call(base, "GET", "/v1/me/operations", { token: carol })).body.operations;
         expect(ops.map((o: any) => o.kind)).to.deep.equal(["register"]);
@@ -295,17 +227,9 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const needFirst = await pay(frank, "/v1/me/conversions", { points: "1" }, "anything");
         expect([needFirst.status, needFirst.body.error.code]).to.deep.equal([403, "FORBIDDEN"]);
         expect(
-          (
-            await call(base, "PUT", "/v1/me/payment-password", {
-              token: frank,
-              body: { paymentPassword: "frank-pay" },
-            })
-          ).status,
+          (await call(base, "PUT", "/v1/me/payment-password", { token: frank, body: { paymentPassword: "frank-pay" } })).status,
         ).to.equal(200);
-        const noCurrent = await call(base, "PUT", "/v1/me/payment-password", {
-          token: frank,
-          body: { paymentPassword: "frank-pay-2" },
-        });
+        const noCurrent = await call(base, "PUT", "/v1/me/payment-password", { token: frank, body: { paymentPassword: "frank-pay-2" } });
         expect([noCurrent.status, noCurrent.body.error.code]).to.deep.equal([401, "BAD_CREDENTIALS"]);
         const changed = await call(base, "PUT", "/v1/me/payment-password", {
           token: frank,
@@ -335,19 +259,12 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
     describe("merchants", function () {
       let alice: string;
-      let merchant: {
-        merchantId: string;
-        apiKey: string;
-        keyId: string;
-        account: string;
-      };
+      let merchant: { merchantId: string; apiKey: string; keyId: string; account: string };
       const payee = Wallet.createRandom().address;
 
       before(async function () {
         alice = await login("alice", "alice-login-pw");
-        const res = await admin("POST", "/v1/admin/merchants", {
-          name: "Corner Café",
-        });
+        const res = await admin("POST", "/v1/admin/merchants", { name: "Corner Café" });
         expect(res.status, JSON.stringify(res.body)).to.equal(201);
         merchant = res.body;
         expect(merchant.apiKey).to.match(/^gpk_key_[0-9a-f]{12}_[0-9a-f]{48}$/);
@@ -366,15 +283,8 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const payment = await pay(alice, "/v1/me/payments", { merchantId: merchant.merchantId, asset: "CP", amount: "2" }, "alice-pay");
         expect(payment.status, JSON.stringify(payment.body)).to.equal(202);
         expect((await settledOperation(base, merchant.apiKey, payment.body.operationId)).state).to.equal("confirmed");
-        const me = await call(base, "GET", "/v1/merchant", {
-          token: merchant.apiKey,
-        });
-        expect(me.body).to.include({
-          merchantId: merchant.merchantId,
-          merchantOnChain: true,
-          constantPoints: "2",
-          points: "0",
-        });
+        const me = await call(base, "GET", "/v1/merchant", { token: merchant.apiKey });
+        expect(me.body).to.include({ merchantId: merchant.merchantId, merchantOnChain: true, constantPoints: "2", points: "0" });
         const gpPayment = await pay(
           alice,
           "/v1/me/payments",
@@ -406,9 +316,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         expect((await settledOperation(base, merchant.apiKey, withdraw.body.operationId)).state).to.equal("confirmed");
         expect(await relayer.chain.settlement.balanceOf(payee)).to.equal(USD("0.5"));
 
-        const statement = await call(base, "GET", "/v1/merchant/statement", {
-          token: merchant.apiKey,
-        });
+        const statement = await call(base, "GET", "/v1/merchant/statement", { token: merchant.apiKey });
         expect(statement.status).to.equal(200);
         expect(statement.body.entries.map((e: any) => e.type)).to.deep.equal([
           "payment-received",
@@ -416,11 +324,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           "redemption",
           "withdrawal",
         ]);
-        expect(statement.body.entries[0]).to.include({
-          asset: "CP",
-          amount: "2",
-          counterparty: "alice",
-        });
+        expect(statement.body.entries[0]).to.include({ asset: "CP", amount: "2", counterparty: "alice" });
         const fmt = (v: bigint) => formatUnits(v, 6).replace(/\.0$/, "");
         expect(statement.body.totals).to.deep.equal({
           receivedGP: "0.25",
@@ -431,9 +335,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           fees: fmt(BigInt(redeemed.fee)),
           withdrawn: "0.5",
         });
-        const csv = await call(base, "GET", "/v1/merchant/statement?format=csv", {
-          token: merchant.apiKey,
-        });
+        const csv = await call(base, "GET", "/v1/merchant/statement?format=csv", { token: merchant.apiKey });
         expect(csv.headers.get("content-type")).to.match(/^text\/csv/);
         const lines = (csv.body as string).trim().split("\r\n");
         expect(lines[0]).to.equal("time,operationId,type,asset,amount,payout,fee,counterparty,txHash");
@@ -463,20 +365,8 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const ops = (await call(base, "GET", "/v1/me/operations", { token: alice })).body.operations;
         const transfer = ops.find((o: any) => o.kind === "transfer");
         const bob = await login("bob", "bob-login-pw");
-        expect(
-          (
-            await call(base, "GET", `/v1/operations/${transfer.operationId}`, {
-              token: bob,
-            })
-          ).status,
-        ).to.equal(404);
-        expect(
-          (
-            await call(base, "GET", `/v1/operations/${transfer.operationId}`, {
-              token: TEST_ADMIN_TOKEN,
-            })
-          ).status,
-        ).to.equal(200);
+        expect((await call(base, "GET", `/v1/operations/${transfer.operationId}`, { token: bob })).status).to.equal(404);
+        expect((await call(base, "GET", `/v1/operations/${transfer.operationId}`, { token: TEST_ADMIN_TOKEN })).status).to.equal(200);
       });
     });
 
@@ -521,25 +411,12 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
       });
 
       it("refuses a link signed by another key, and queues nothing", async function () {
-        await register({
-          userId: "gina",
-          password: "gina-login-pw",
-          paymentPassword: "gina-pay",
-        });
+        await register({ userId: "gina", password: "gina-login-pw", paymentPassword: "gina-pay" });
         const gina = await login("gina", "gina-login-pw");
         const other = Wallet.createRandom();
         const request = (await call(base, "GET", `/v1/me/link-request?address=${other.address}`, { token: gina })).body;
         const signature = await Wallet.createRandom().signTypedData(request.domain, request.types, request.message);
-        const res = await pay(
-          gina,
-          "/v1/me/link",
-          {
-            address: other.address,
-            deadline: request.message.deadline,
-            signature,
-          },
-          "gina-pay",
-        );
+        const res = await pay(gina, "/v1/me/link", { address: other.address, deadline: request.message.deadline, signature }, "gina-pay");
         expect([res.status, res.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
         expect(res.body.error.message).to.contain("CustodyInvalidSigner");
       });
@@ -590,12 +467,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const depositSig = await signDeposit(signer, relayer.chain.custody, account("alice"), GP("2"), deadline, { chainId });
         const deposit = await call(base, "POST", "/v1/relay/deposits", {
           token: alice,
-          body: {
-            owner: wallet.address,
-            points: "2",
-            deadline: deadline.toString(),
-            signature: depositSig,
-          },
+          body: { owner: wallet.address, points: "2", deadline: deadline.toString(), signature: depositSig },
           headers: key(),
         });
         expect((await settledOperation(base, alice, deposit.body.operationId)).state).to.equal("confirmed");
@@ -604,12 +476,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
         const replayed = await call(base, "POST", "/v1/relay/deposits", {
           token: alice,
-          body: {
-            owner: wallet.address,
-            points: "2",
-            deadline: deadline.toString(),
-            signature: depositSig,
-          },
+          body: { owner: wallet.address, points: "2", deadline: deadline.toString(), signature: depositSig },
           headers: key(),
         });
         expect([replayed.status, replayed.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
@@ -618,49 +485,28 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
     describe("the operator's chain controls", function () {
       it("changes the exit fee, refuses a value out of bounds, and pauses and unpauses order mints", async function () {
-        const fee = await admin("PUT", "/v1/admin/pool/parameters/exitFee", {
-          value: "1500",
-        });
+        const fee = await admin("PUT", "/v1/admin/pool/parameters/exitFee", { value: "1500" });
         expect(fee.status, JSON.stringify(fee.body)).to.equal(202);
         expect((await settledOperation(base, TEST_ADMIN_TOKEN, fee.body.operationId)).state).to.equal("confirmed");
         expect((await call(base, "GET", "/v1/pool")).body.params.exitFeeBps).to.equal(1500);
-        const tooHigh = await admin("PUT", "/v1/admin/pool/parameters/exitFee", {
-          value: "10001",
-        });
+        const tooHigh = await admin("PUT", "/v1/admin/pool/parameters/exitFee", { value: "10001" });
         expect([tooHigh.status, tooHigh.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
         const custodyFee = await admin("PUT", "/v1/admin/custody/parameters/withdrawalFee", { value: "50" });
         expect((await settledOperation(base, TEST_ADMIN_TOKEN, custodyFee.body.operationId)).state).to.equal("confirmed");
         expect((await relayer.chain.custody.parameters()).withdrawalFee).to.equal(50n);
         expect(
-          (
-            await call(base, "PUT", "/v1/admin/pool/parameters/nonsense", {
-              body: { value: "1" },
-              token: TEST_ADMIN_TOKEN,
-              headers: key(),
-            })
-          ).status,
+          (await call(base, "PUT", "/v1/admin/pool/parameters/nonsense", { body: { value: "1" }, token: TEST_ADMIN_TOKEN, headers: key() }))
+            .status,
         ).to.equal(400);
 
         const pause = await admin("POST", "/v1/admin/pause");
         expect((await settledOperation(base, TEST_ADMIN_TOKEN, pause.body.operationId)).state).to.equal("confirmed");
         expect((await call(base, "GET", "/v1/pool")).body.paused).to.equal(true);
-        expect(
-          (
-            await postOrder(base, shop, {
-              orderId: "paused-1",
-              userId: "alice",
-              amount: "10",
-            })
-          ).status,
-        ).to.equal(202);
+        expect((await postOrder(base, shop, { orderId: "paused-1", userId: "alice", amount: "10" })).status).to.equal(202);
         await new Promise((r) => setTimeout(r, 1_500));
-        expect(
-          (
-            await call(base, "GET", `/v1/shops/${shop.shopId}/orders/paused-1`, {
-              token: TEST_ADMIN_TOKEN,
-            })
-          ).body.state,
-        ).to.equal("received");
+        expect((await call(base, "GET", `/v1/shops/${shop.shopId}/orders/paused-1`, { token: TEST_ADMIN_TOKEN })).body.state).to.equal(
+          "received",
+        );
         const unpause = await admin("POST", "/v1/admin/unpause");
         expect((await settledOperation(base, TEST_ADMIN_TOKEN, unpause.body.operationId)).state).to.equal("confirmed");
         expect((await settledOrder(base, shop.shopId, "paused-1")).state).to.equal("confirmed");

@@ -111,11 +111,7 @@ export interface ChainPort {
 
 export function connectChain(rpcUrl: string, privateKey: string, deployments: Deployments): ChainPort {
   // No answer cache: receipts and block hashes are checked for reorgs and must be current.
-  const provider = new JsonRpcProvider(rpcUrl, undefined, {
-    staticNetwork: true,
-    batchMaxCount: 1,
-    cacheTimeout: -1,
-  });
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
   provider.pollingInterval = 250;
   const wallet = new Wallet(privateKey, provider);
   const sender = wallet.address;
@@ -135,18 +131,11 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         const parsed = iface.parseError(data);
         if (parsed) {
           const named = ["PoolOrderAlreadyRecorded", "PoolOrderTooSmall", "PoolOrderTooLarge"].includes(parsed.name);
-          return {
-            name: parsed.name,
-            args: [...parsed.args],
-            orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined,
-          };
+          return { name: parsed.name, args: [...parsed.args], orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined };
         }
       }
     }
-    return {
-      name: "Unknown",
-      args: [String((error as Error)?.message ?? error)],
-    };
+    return { name: "Unknown", args: [String((error as Error)?.message ?? error)] };
   };
 
   async function signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch> {
@@ -200,11 +189,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     blockHash: async (n) => (await provider.getBlock(n))?.hash ?? null,
     simulate: async (orders) => {
       try {
-        await provider.call({
-          from: sender,
-          to: deployments.custody,
-          data: batchData(orders),
-        });
+        await provider.call({ from: sender, to: deployments.custody, data: batchData(orders) });
         return undefined;
       } catch (error) {
         return decode(error);
@@ -212,12 +197,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     },
     simulateCall: async (call) => {
       try {
-        await provider.call({
-          from: sender,
-          to: call.to,
-          data: call.data,
-          blockTag: "pending",
-        });
+        await provider.call({ from: sender, to: call.to, data: call.data, blockTag: "pending" });
         return undefined;
       } catch (error) {
         return decode(error);
@@ -248,13 +228,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
       const credited = new Map<string, bigint>();
       const events = receipt.logs.flatMap((log) => parseEvent(log) ?? []);
       for (const e of events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
-      return {
-        status: receipt.status ?? 0,
-        blockNumber: receipt.blockNumber,
-        blockHash: receipt.blockHash,
-        credited,
-        events,
-      };
+      return { status: receipt.status ?? 0, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, credited, events };
     },
     isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
     creditedPoints: async (id) => {

@@ -17,9 +17,7 @@ export async function ensureLocalDeployment(
   privateKey: string,
   file: string,
 ): Promise<{ deployments: Deployments; fresh: boolean }> {
-  const provider = new JsonRpcProvider(rpcUrl, undefined, {
-    staticNetwork: true,
-  });
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
     const existing = readDeployments(file);
     if (existing && (await provider.getCode(existing.custody)) !== "0x") {

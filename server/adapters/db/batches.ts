@@ -48,16 +48,7 @@ function toRecord(r: BatchRow): BatchRecord {
 const INSERT_BATCH = `INSERT INTO batches (sender, nonce, tx_hash, raw_tx, state, kind) VALUES ($1, $2, $3, $4, 'sent', $5)
   RETURNING id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
 /** Records the signed transaction before it is broadcast: the intent survives a crash. */
-export async function insertBatch(
-  tx: Queryable,
-  b: {
-    sender: string;
-    nonce: number;
-    txHash: string;
-    rawTx: string;
-    kind?: BatchKind;
-  },
-) {
+export async function insertBatch(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string; kind?: BatchKind }) {
   const [row] = await tx.query<BatchRow>(INSERT_BATCH, [b.sender, b.nonce, b.txHash, b.rawTx, b.kind ?? "orders"]);
   return toRecord(row);
 }

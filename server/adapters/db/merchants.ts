@@ -15,12 +15,7 @@ interface MerchantRow {
   created_at: Date | string;
 }
 
-const toRecord = (r: MerchantRow): MerchantRecord => ({
-  id: r.id,
-  name: r.name,
-  account: r.account,
-  createdAt: new Date(r.created_at),
-});
+const toRecord = (r: MerchantRow): MerchantRecord => ({ id: r.id, name: r.name, account: r.account, createdAt: new Date(r.created_at) });
 
 const INSERT = "INSERT INTO merchants (id, name, account) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id";
 /** False when a merchant has this name already. */
@@ -62,11 +57,7 @@ export async function listMerchantKeys(
   db: Queryable,
   merchantId: string,
 ): Promise<{ keyId: string; createdAt: Date; revokedAt: Date | null }[]> {
-  const rows = await db.query<{
-    id: string;
-    created_at: Date | string;
-    revoked_at: Date | string | null;
-  }>(LIST_KEYS, [merchantId]);
+  const rows = await db.query<{ id: string; created_at: Date | string; revoked_at: Date | string | null }>(LIST_KEYS, [merchantId]);
   return rows.map((r) => ({
     keyId: r.id,
     createdAt: new Date(r.created_at),

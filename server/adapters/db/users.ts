@@ -68,14 +68,12 @@ export async function recordPaymentFailure(
   limit: number,
   lockSeconds: number,
 ): Promise<{ failures: number; lockedUntil: Date | null }> {
-  const [row] = await db.query<{
-    payment_failures: number;
-    payment_locked_until: Date | string | null;
-  }>(RECORD_FAILURE, [userId, limit, lockSeconds]);
-  return {
-    failures: row.payment_failures,
-    lockedUntil: row.payment_locked_until === null ? null : new Date(row.payment_locked_until),
-  };
+  const [row] = await db.query<{ payment_failures: number; payment_locked_until: Date | string | null }>(RECORD_FAILURE, [
+    userId,
+    limit,
+    lockSeconds,
+  ]);
+  return { failures: row.payment_failures, lockedUntil: row.payment_locked_until === null ? null : new Date(row.payment_locked_until) };
 }
 
 const CLEAR_FAILURES = "UPDATE users SET payment_failures = 0 WHERE user_id = $1 AND payment_failures <> 0";
