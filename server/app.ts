@@ -17,6 +17,7 @@ import { AppError } from "./errors";
 import { type Principal, createAuthenticator } from "./http/auth";
 import { DEFAULT_LIMITS, type RateLimits, createLimiters } from "./http/limits";
 import { merchantRoutes } from "./http/merchants";
+import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
 import { relayRoutes } from "./http/relay";
 import { userRoutes } from "./http/users";
@@ -55,9 +56,9 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     merchantKey: (keyId) => findMerchantKey(deps.db, keyId),
   });
   const router = express.Router();
-  const checkPayment = async (principal: Principal, password: string | undefined) => {
+  const checkPayment = async (principal: Principal, password: string | undefined, options: { required: boolean }) => {
     if (principal.kind !== "user") throw new AppError("FORBIDDEN", "only users have a payment password");
-    await checkPaymentPassword(deps.db, principal.userId, password);
+    await checkPaymentPassword(deps.db, principal.userId, password, options);
   };
   const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
   const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
@@ -94,6 +95,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   parameterRoutes(host, { chain: deps.chain });
   userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
+  operationRoutes(host, { userSalt: deps.userSalt });
   relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   app.use(router);
   app.use(notFound);

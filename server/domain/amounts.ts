@@ -16,3 +16,10 @@ export function parseAmount(text: string, decimals: number, field = "amount"): b
   }
   return BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction.padEnd(decimals, "0") || "0");
 }
+
+/** As `parseAmount`, refusing zero: for amounts an operation moves. */
+export function parsePositiveAmount(text: string, decimals: number, field: string): bigint {
+  const value = parseAmount(text, decimals, field);
+  if (value === 0n) throw new AppError("VALIDATION_FAILED", `${field} must be above zero`, { field });
+  return value;
+}

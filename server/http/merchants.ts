@@ -4,7 +4,7 @@
  * key, and reading statements of what they received, redeemed and paid in fees (JSON or CSV).
  */
 import { randomBytes } from "node:crypto";
-import { type Interface, getAddress } from "ethers";
+import { getAddress } from "ethers";
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
@@ -17,16 +17,17 @@ import {
   listMerchants,
   revokeMerchantKey,
 } from "../adapters/db/merchants";
-import { type OperationRecord, insertOperation, operationsOfAccount } from "../adapters/db/operations";
-import { parseAmount } from "../domain/amounts";
+import { merchantAccountId } from "../adapters/chain/ids";
+import { type OperationRecord, operationsOfAccount } from "../adapters/db/operations";
+import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { newApiKey, tokenHash } from "../services/credentials";
-import { newOperationId, operationView, queueOperation, requestIdOf } from "../services/operations";
+import { type AssetCode, decimalsOf, operationView, queueCall, redemption } from "../services/operations";
 import type { Principal } from "./auth";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, AssetName, Id, OperationView } from "./schemas";
-import { accepted, merchantAccount, positive } from "./users";
+import { accepted } from "./operations";
 
 const MerchantCredentials = z
   .object({
@@ -53,8 +54,6 @@ const StatementEntry = z
 export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string }): void {
   const { chain } = deps;
   const d = chain.deployments.settlementDecimals;
-  const custody = chain.custody.interface as unknown as Interface;
-  const decimalsOf = (asset: string) => (asset === "GP" ? 18 : d);
 
   const issueKey = async (db: Queryable, merchantId: string) => {
     const { keyId, key } = newApiKey();
@@ -67,28 +66,13 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     if (!m) throw new AppError("UNAUTHORIZED", "the key's merchant no longer exists");
     return m;
   };
+  /** A custodial move of the merchant's account, with a request id: encoded, run on the pending state, queued. */
   const custodial = (
     db: Queryable,
     m: MerchantRecord,
-    kind: string,
-    fn: string,
-    args: (r: string) => unknown[],
+    r: { kind: string; fn: string; args: (requestId: string) => readonly unknown[] },
     details: Record<string, string>,
-  ) => {
-    const id = newOperationId();
-    const requestId = requestIdOf(id);
-    return queueOperation(db, chain, {
-      id,
-      kind,
-      actor: `merchant:${m.id}`,
-      account: m.account,
-      counterparty: null,
-      requestId,
-      target: "custody",
-      calldata: custody.encodeFunctionData(fn, args(requestId)),
-      details,
-    });
-  };
+  ) => queueCall(db, chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "custody", details });
 
   defineRoute(host, {
     method: "post",
@@ -104,19 +88,17 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     errors: ["NAME_TAKEN"],
     handle: async ({ body, db }) => {
       const id = `mer_${randomBytes(6).toString("hex")}`;
-      const account = merchantAccount(deps.userSalt, id);
+      const account = merchantAccountId(deps.userSalt, id);
       if (!(await insertMerchant(db, { id, name: body.name, account })))
         throw new AppError("NAME_TAKEN", `a merchant is named ${body.name} already`);
-      const op = await insertOperation(db, {
-        id: newOperationId(),
+      const op = await queueCall(db, chain, {
         kind: "set-merchant",
         actor: "admin",
         account,
-        counterparty: null,
-        requestId: null,
         target: "custody",
-        calldata: custody.encodeFunctionData("setMerchant", [account, true]),
-        details: { merchantId: id, account, merchant: "true" },
+        fn: "setMerchant",
+        args: [account, true],
+        details: { merchantId: id, merchant: "true" },
       });
       return { status: 201, body: { ...(await issueKey(db, id)), account, operation: operationView(op) } };
     },
@@ -265,11 +247,10 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       minPayout: Amount("Settlement units.", "0").optional(),
     }),
     async (b, m, db) => {
-      const amount = positive(b.amount, decimalsOf(b.asset), "amount");
+      const asset = b.asset as AssetCode;
+      const amount = parsePositiveAmount(b.amount, decimalsOf(asset, d), "amount");
       const minPayout = b.minPayout ? parseAmount(b.minPayout, d, "minPayout") : 0n;
-      return b.asset === "GP"
-        ? custodial(db, m, "redeem", "redeem", (r) => [r, m.account, amount, minPayout], { ...b })
-        : custodial(db, m, "redeem-constant", "redeemConstant", (r) => [r, m.account, amount, minPayout], { ...b });
+      return custodial(db, m, redemption(asset, m.account, amount, minPayout), { ...b });
     },
   );
   opRoute(
@@ -277,25 +258,20 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     "Exchange CP for GP",
     "Takes GP of equal value at the current price out of the CP reserve.",
     z.object({ constantPoints: Amount("CP to exchange.", "5") }),
-    async (b, m, db) =>
-      custodial(db, m, "exchange-constant", "exchangeConstant", (r) => [r, m.account, positive(b.constantPoints, d, "constantPoints")], {
-        ...b,
-      }),
+    async (b, m, db) => {
+      const constantPoints = parsePositiveAmount(b.constantPoints, d, "constantPoints");
+      return custodial(db, m, { kind: "exchange-constant", fn: "exchangeConstant", args: (r) => [r, m.account, constantPoints] }, { ...b });
+    },
   );
   opRoute(
     "/v1/merchant/withdrawals",
     "Withdraw settlement",
     "Pays my settlement balance out to an address.",
     z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }),
-    async (b, m, db) =>
-      custodial(
-        db,
-        m,
-        "withdraw-settlement",
-        "withdrawSettlement",
-        (r) => [r, m.account, getAddress(b.to), positive(b.amount, d, "amount")],
-        { ...b },
-      ),
+    async (b, m, db) => {
+      const args = (r: string) => [r, m.account, getAddress(b.to), parsePositiveAmount(b.amount, d, "amount")];
+      return custodial(db, m, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...b });
+    },
   );
 
   defineRoute(host, {
@@ -347,7 +323,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
         const base = { time: op.createdAt.toISOString(), operationId: op.id, txHash: op.txHash ?? "", payout: "", fee: "" };
         if (op.kind === "pay-merchant" && op.counterparty === m.account) {
           const asset = op.details.asset;
-          const amount = parseAmount(op.details.amount, decimalsOf(asset));
+          const amount = parseAmount(op.details.amount, decimalsOf(asset, d));
           if (asset === "GP") totals.receivedGP += amount;
           else totals.receivedCP += amount;
           entries.push({
@@ -360,7 +336,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
         } else if ((op.kind === "redeem" || op.kind === "redeem-constant") && op.account === m.account) {
           const payout = BigInt(event("RedeemedToBalance")?.payout ?? "0");
           const fee = BigInt(event("Redeemed")?.fee ?? "0");
-          const amount = parseAmount(op.details.amount, decimalsOf(op.details.asset));
+          const amount = parseAmount(op.details.amount, decimalsOf(op.details.asset, d));
           if (op.details.asset === "GP") totals.redeemedGP += amount;
           else totals.redeemedCP += amount;
           totals.payout += payout;

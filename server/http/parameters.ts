@@ -3,16 +3,13 @@
  * unpause. Each is an operation sent with the relayer's key, which needs the contracts'
  * PARAMETER_ROLE and PAUSER_ROLE (the embedded chain's deployment grants them).
  */
-import type { Interface } from "ethers";
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
-import type { Queryable } from "../adapters/db/db";
-import type { OperationTarget } from "../adapters/db/operations";
 import { parseAmount } from "../domain/amounts";
-import { CUSTODY_PARAMETERS, POOL_PARAMETERS, newOperationId, queueOperation } from "../services/operations";
+import { CUSTODY_PARAMETERS, POOL_PARAMETERS, queueCall } from "../services/operations";
 import { type RouteHost, defineRoute } from "./route";
 import { OperationView } from "./schemas";
-import { accepted } from "./users";
+import { accepted } from "./operations";
 
 const BasisPoints = z
   .string()
@@ -22,18 +19,14 @@ const BasisPoints = z
 export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): void {
   const { chain } = deps;
   const d = chain.deployments.settlementDecimals;
-  const queue = (db: Queryable, kind: string, target: OperationTarget, calldata: string, details: Record<string, string>) =>
-    queueOperation(db, chain, {
-      id: newOperationId(),
-      kind,
-      actor: "admin",
-      account: null,
-      counterparty: null,
-      requestId: null,
-      target,
-      calldata,
-      details,
-    });
+  const adminCall = (kind: string, target: "pool" | "custody", fn: string, args: readonly unknown[], details: Record<string, string>) => ({
+    kind,
+    actor: "admin",
+    target,
+    fn,
+    args,
+    details,
+  });
 
   defineRoute(host, {
     method: "put",
@@ -50,13 +43,11 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
     handle: async ({ params, body, db }) => {
-      const value = params.name === "initialPrice" ? parseAmount(body.value, d, "value") : BigInt(BasisPoints.parse(body.value));
-      const calldata = (chain.pool.interface as unknown as Interface).encodeFunctionData("setParameter", [
-        POOL_PARAMETERS.indexOf(params.name),
-        value,
-      ]);
+      // Basis points are whole numbers; the initial price is in settlement units.
+      const value = parseAmount(body.value, params.name === "initialPrice" ? d : 0, "value");
+      const details = { name: params.name, value: value.toString(), asGiven: body.value };
       return accepted(
-        await queue(db, "pool-parameter", "pool", calldata, { name: params.name, value: value.toString(), asGiven: body.value }),
+        await queueCall(db, chain, adminCall("pool-parameter", "pool", "setParameter", [POOL_PARAMETERS.indexOf(params.name), value], details)),
       );
     },
   });
@@ -75,11 +66,10 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
     handle: async ({ params, body, db }) => {
-      const calldata = (chain.custody.interface as unknown as Interface).encodeFunctionData("setParameter", [
-        CUSTODY_PARAMETERS.indexOf(params.name),
-        BigInt(body.value),
-      ]);
-      return accepted(await queue(db, "custody-parameter", "custody", calldata, { name: params.name, value: body.value }));
+      const args = [CUSTODY_PARAMETERS.indexOf(params.name), BigInt(body.value)];
+      return accepted(
+        await queueCall(db, chain, adminCall("custody-parameter", "custody", "setParameter", args, { name: params.name, value: body.value })),
+      );
     },
   });
 
@@ -98,8 +88,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
       responses: { 202: { description: "Queued.", schema: OperationView } },
       errors: ["CHAIN_REFUSED"],
       handle: async ({ db }) => {
-        const calldata = (chain.pool.interface as unknown as Interface).encodeFunctionData(action, []);
-        return accepted(await queue(db, action, "pool", calldata, {}));
+        return accepted(await queueCall(db, chain, adminCall(action, "pool", action, [], {})));
       },
     });
   }

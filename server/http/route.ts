@@ -5,7 +5,6 @@
  * and (for mutations without a natural id) runs the work under an `Idempotency-Key`.
  */
 import { createHash } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { Request, RequestHandler, Router } from "express";
 import { z } from "zod";
@@ -38,7 +37,6 @@ export interface RouteContext<P, Q, B> {
   query: Q;
   body: B;
   principal: Principal;
-  headers: IncomingHttpHeaders;
   /** The database to write through: inside the idempotency transaction when the route has one. */
   db: Queryable;
 }
@@ -57,8 +55,11 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   body?: B;
   /** Mutations without a natural id take an `Idempotency-Key` header and replay its first answer. */
   idempotent?: boolean;
-  /** Value-moving custodial operations: the user's payment password, checked before anything runs. */
-  paymentPassword?: boolean;
+  /**
+   * The user's payment password, checked before anything runs: `true` for value-moving calls;
+   * `"when-set"` asks for it only once the user has one (setting the first one).
+   */
+  paymentPassword?: true | "when-set";
   /** A rate limiter run before authentication (login, password checks). */
   limiter?: RequestHandler;
   responses: Record<number, { description: string; schema: z.ZodType }>;
@@ -73,7 +74,7 @@ export interface RouteHost {
   db: Db;
   authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal>;
   /** Checks the payment password of a user principal; failures are committed even though the request fails. */
-  checkPaymentPassword(principal: Principal, password: string | undefined): Promise<void>;
+  checkPaymentPassword(principal: Principal, password: string | undefined, options: { required: boolean }): Promise<void>;
 }
 
 const IdempotencyHeaders = z.object({
@@ -131,13 +132,12 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
       params: spec.params,
       query: spec.query,
       headers:
-        spec.idempotent && spec.paymentPassword
-          ? IdempotencyHeaders.extend(PaymentPasswordHeaders.shape)
-          : spec.idempotent
-            ? IdempotencyHeaders
-            : spec.paymentPassword
-              ? PaymentPasswordHeaders
-              : undefined,
+        spec.idempotent || spec.paymentPassword
+          ? z.object({
+              ...(spec.idempotent ? IdempotencyHeaders.shape : {}),
+              ...(spec.paymentPassword ? PaymentPasswordHeaders.shape : {}),
+            })
+          : undefined,
       body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
     },
     responses: responses as never,
@@ -152,9 +152,10 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     const query = parse(spec.query, req.query, "query");
     const body = parse(spec.body, req.body, "body");
     if (spec.paymentPassword) {
-      await host.checkPaymentPassword(principal, parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"]);
+      const password = parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"];
+      await host.checkPaymentPassword(principal, password, { required: spec.paymentPassword === true });
     }
-    const run = (db: Queryable) => spec.handle({ params, query, body, principal, headers: req.headers, db });
+    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db });
     let reply: Reply;
     if (spec.idempotent) {
       const key = parse(IdempotencyHeaders, req.headers, "headers")["idempotency-key"];

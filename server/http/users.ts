@@ -4,7 +4,7 @@
  * value-moving call needs the session, the payment password and an Idempotency-Key, and answers
  * 202 with an operation to poll: what the chain would refuse now is refused at once, with reason.
  */
-import { type Interface, ZeroHash, getAddress } from "ethers";
+import { ZeroAddress, ZeroHash, getAddress } from "ethers";
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
@@ -12,15 +12,24 @@ import { custodialUserId } from "../adapters/chain/ids";
 import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
 import type { Queryable } from "../adapters/db/db";
 import { findMerchant } from "../adapters/db/merchants";
-import { type OperationRecord, findOperation, insertOperation, operationsOfAccount } from "../adapters/db/operations";
+import { type OperationRecord, operationsOfAccount } from "../adapters/db/operations";
 import { findUser, findUserByAccount, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
-import { parseAmount } from "../domain/amounts";
-import { formatAmount as fmtUnits } from "../domain/display";
+import { parseAmount, parsePositiveAmount } from "../domain/amounts";
+import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { hashPassword, newSessionToken, tokenHash, verifyPassword } from "../services/credentials";
-import { Asset, newOperationId, operationView, queueOperation, requestIdOf } from "../services/operations";
+import {
+  Asset,
+  type AssetCode,
+  decimalsOf,
+  operationView,
+  queueCall,
+  queueRegistration,
+  redemption,
+} from "../services/operations";
 import type { Principal } from "./auth";
-import { type Reply, type RouteHost, defineRoute } from "./route";
+import { accepted } from "./operations";
+import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, AssetName, Id, OperationView, Signature } from "./schemas";
 
 export interface UserRouteDeps {
@@ -35,61 +44,21 @@ const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(2
 // Compared against when the user id is unknown, so a wrong id costs the same time as a wrong password.
 const DUMMY_HASH = hashPassword("not a password of anyone");
 
-export const accepted = (op: OperationRecord): Reply => ({ status: 202, body: operationView(op) });
-
-/** A positive amount of `decimals` places, or a clear refusal naming the field. */
-export function positive(text: string, decimals: number, field: string): bigint {
-  const value = parseAmount(text, decimals, field);
-  if (value === 0n) throw new AppError("VALIDATION_FAILED", `${field} must be above zero`, { field });
-  return value;
-}
-
-export const merchantAccount = (salt: string, merchantId: string) => custodialUserId(salt, `\u0000merchant:${merchantId}`);
-
-/** Who may read an operation: the operator, the user or merchant who asked, the merchant it paid. */
-export function mayRead(p: Principal, op: OperationRecord, accountOf: (p: Principal) => string | null): boolean {
-  if (p.kind === "admin") return true;
-  if (p.kind === "user") return op.actor === `user:${p.userId}`;
-  if (p.kind === "merchant") return op.actor === `merchant:${p.merchantId}` || op.counterparty === accountOf(p);
-  return false;
-}
-
 export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
   const { chain } = deps;
-  const custody = chain.custody.interface as unknown as Interface;
   const d = chain.deployments.settlementDecimals;
   const accountOfUser = (userId: string) => custodialUserId(deps.userSalt, userId);
   const userOf = (p: Principal) => {
     if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
     return { userId: p.userId, account: accountOfUser(p.userId), actor: `user:${p.userId}` };
   };
-  const decimalsOf = (asset: "GP" | "CP") => (asset === "GP" ? 18 : d);
-
-  /** A custodial move with a request id: encoded, run on the pending state, queued. */
+  /** A custodial move of the session's user, with a request id: encoded, run on the pending state, queued. */
   const custodial = (
     db: Queryable,
-    who: { account: string; actor: string },
-    kind: string,
-    fn: string,
-    args: (requestId: string) => unknown[],
+    who: ReturnType<typeof userOf>,
+    r: { kind: string; fn: string; args: (requestId: string) => readonly unknown[]; counterparty?: string },
     details: Record<string, string>,
-    counterparty: string | null = null,
-  ) => {
-    const id = newOperationId();
-    const requestId = requestIdOf(id);
-    const calldata = custody.encodeFunctionData(fn, args(requestId));
-    return queueOperation(db, chain, {
-      id,
-      kind,
-      actor: who.actor,
-      account: who.account,
-      counterparty,
-      requestId,
-      target: "custody",
-      calldata,
-      details,
-    });
-  };
+  ) => queueCall(db, chain, { ...r, actor: who.actor, account: who.account, target: "custody", details });
 
   defineRoute(host, {
     method: "post",
@@ -134,20 +103,14 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
         paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
       });
       if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
-      const details: Record<string, string> = { userId: body.userId, account };
-      if (body.referrerId) Object.assign(details, { referrerId: body.referrerId, referrer: accountOfUser(body.referrerId) });
-      const op = await insertOperation(db, {
-        id: newOperationId(),
-        kind: "register",
+      const op = await queueRegistration(db, {
         actor: principal.kind === "shop" ? `shop:${principal.shopId}` : "admin",
+        userId: body.userId,
         account,
-        counterparty: null,
-        requestId: null,
-        target: "custody",
-        calldata: null,
-        details,
+        referrerId: body.referrerId,
+        referrer: body.referrerId ? accountOfUser(body.referrerId) : undefined,
       });
-      return { status: 201, body: { userId: body.userId, account, operation: operationView(op) } };
+      return { status: 201, body: { userId: body.userId, account, operation: operationView(op!) } };
     },
   });
 
@@ -193,17 +156,12 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     summary: "Set or change the payment password",
     description: "Changing it needs the current one in X-GP-Payment-Password (failures count towards the lock).",
     auth: ["user"],
+    paymentPassword: "when-set",
     limiter: deps.limiters.payment,
     body: z.object({ paymentPassword: PaymentPassword }).strict(),
     responses: { 200: { description: "Set.", schema: z.object({ paymentPasswordSet: z.literal(true) }) } },
-    errors: ["BAD_CREDENTIALS", "PASSWORD_LOCKED"],
-    handle: async ({ body, principal, headers, db }) => {
+    handle: async ({ body, principal, db }) => {
       const { userId } = userOf(principal);
-      const user = await findUser(db, userId);
-      if (!user) throw new AppError("UNAUTHORIZED", "the session's user no longer exists");
-      // Read here, not by the route, because a first password needs none.
-      const current = headers["x-gp-payment-password"];
-      if (user.paymentHash) await host.checkPaymentPassword(principal, typeof current === "string" ? current : undefined);
       await setPaymentHash(db, userId, await hashPassword(body.paymentPassword));
       return { status: 200, body: { paymentPasswordSet: true } };
     },
@@ -243,11 +201,11 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
         body: {
           userId,
           account,
-          points: fmtUnits(a.points, 18),
-          constantPoints: fmtUnits(a.constantPoints, d),
-          settlement: fmtUnits(a.settlement, d),
-          redeemableNow: fmtUnits(payout, d),
-          original: a.original === "0x0000000000000000000000000000000000000000" ? null : a.original,
+          points: formatAmount(a.points, 18),
+          constantPoints: formatAmount(a.constantPoints, d),
+          settlement: formatAmount(a.settlement, d),
+          redeemableNow: formatAmount(payout, d),
+          original: a.original === ZeroAddress ? null : a.original,
           referrerId: referrer?.userId ?? null,
           registeredOnChain: a.index !== 0n,
           paymentPasswordSet: Boolean(user?.paymentHash),
@@ -288,10 +246,11 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     async ({ body, who, db }) => {
       if (!(await findUser(db, body.toUserId))) throw new AppError("NOT_FOUND", `no registered user ${body.toUserId}`);
       if (body.toUserId === who.userId) throw new AppError("VALIDATION_FAILED", "a transfer needs another user", { field: "toUserId" });
-      const asset = body.asset as "GP" | "CP";
-      const amount = positive(body.amount, decimalsOf(asset), "amount");
+      const asset = body.asset as AssetCode;
+      const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
       const to = accountOfUser(body.toUserId);
-      return custodial(db, who, "transfer", "transfer", (r) => [r, who.account, to, Asset[asset], amount], { ...body }, to);
+      const args = (r: string) => [r, who.account, to, Asset[asset], amount];
+      return custodial(db, who, { kind: "transfer", fn: "transfer", args, counterparty: to }, { ...body });
     },
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );
@@ -308,17 +267,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     async ({ body, who, db }) => {
       const merchant = await findMerchant(db, body.merchantId);
       if (!merchant) throw new AppError("NOT_FOUND", `no merchant ${body.merchantId}`);
-      const asset = body.asset as "GP" | "CP";
-      const amount = positive(body.amount, decimalsOf(asset), "amount");
-      return custodial(
-        db,
-        who,
-        "pay-merchant",
-        "payMerchant",
-        (r) => [r, who.account, merchant.account, Asset[asset], amount],
-        { ...body },
-        merchant.account,
-      );
+      const asset = body.asset as AssetCode;
+      const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
+      const args = (r: string) => [r, who.account, merchant.account, Asset[asset], amount];
+      return custodial(db, who, { kind: "pay-merchant", fn: "payMerchant", args, counterparty: merchant.account }, { ...body });
     },
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );
@@ -332,25 +284,23 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       amount: Amount("In whole units of the asset.", "3"),
       minPayout: Amount("Settlement units.", "0").optional(),
     }),
-    async ({ body, who, db }) => custodialRedeem(db, who, body),
+    async ({ body, who, db }) => {
+      const asset = body.asset as AssetCode;
+      const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
+      const minPayout = body.minPayout ? parseAmount(body.minPayout, d, "minPayout") : 0n;
+      return custodial(db, who, redemption(asset, who.account, amount, minPayout), { ...body });
+    },
   );
-
-  const custodialRedeem = (db: Queryable, who: { account: string; actor: string }, body: Record<string, string>) => {
-    const asset = body.asset as "GP" | "CP";
-    const amount = positive(body.amount, decimalsOf(asset), "amount");
-    const minPayout = body.minPayout ? parseAmount(body.minPayout, d, "minPayout") : 0n;
-    return asset === "GP"
-      ? custodial(db, who, "redeem", "redeem", (r) => [r, who.account, amount, minPayout], { ...body })
-      : custodial(db, who, "redeem-constant", "redeemConstant", (r) => [r, who.account, amount, minPayout], { ...body });
-  };
 
   opRoute(
     "/v1/me/conversions",
     "Convert GP to CP",
     "Converts GP to constant points at the current price (rounded down); the GP are kept as the CP reserve.",
     z.object({ points: Amount("GP to convert.", "10") }),
-    async ({ body, who, db }) =>
-      custodial(db, who, "convert", "convertToConstant", (r) => [r, who.account, positive(body.points, 18, "points")], { ...body }),
+    async ({ body, who, db }) => {
+      const points = parsePositiveAmount(body.points, 18, "points");
+      return custodial(db, who, { kind: "convert", fn: "convertToConstant", args: (r) => [r, who.account, points] }, { ...body });
+    },
   );
 
   opRoute(
@@ -358,10 +308,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Withdraw GP to my original account",
     "Sends GP to the linked original account; the withdrawal fee is retired at the pool (its value stays there).",
     z.object({ points: Amount("GP to withdraw, fee included.", "10") }),
-    async ({ body, who, db }) =>
-      custodial(db, who, "withdraw-points", "withdrawToOriginal", (r) => [r, who.account, positive(body.points, 18, "points")], {
-        ...body,
-      }),
+    async ({ body, who, db }) => {
+      const points = parsePositiveAmount(body.points, 18, "points");
+      return custodial(db, who, { kind: "withdraw-points", fn: "withdrawToOriginal", args: (r) => [r, who.account, points] }, { ...body });
+    },
   );
 
   opRoute(
@@ -369,15 +319,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Withdraw settlement",
     "Pays out my account's settlement balance (from redemptions) to an address.",
     z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }),
-    async ({ body, who, db }) =>
-      custodial(
-        db,
-        who,
-        "withdraw-settlement",
-        "withdrawSettlement",
-        (r) => [r, who.account, getAddress(body.to), positive(body.amount, d, "amount")],
-        { ...body },
-      ),
+    async ({ body, who, db }) => {
+      const args = (r: string) => [r, who.account, getAddress(body.to), parsePositiveAmount(body.amount, d, "amount")];
+      return custodial(db, who, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...body });
+    },
   );
 
   opRoute(
@@ -386,19 +331,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Links an address whose owner signed the EIP-712 `Link` request from GET /v1/me/link-request.",
     z.object({ address: Address, deadline: z.string().regex(/^\d{1,20}$/), signature: Signature }),
     async ({ body, who, db }) => {
-      const calldata = custody.encodeFunctionData("link", [who.account, getAddress(body.address), BigInt(body.deadline), body.signature]);
-      const details = { address: getAddress(body.address), account: who.account, deadline: body.deadline };
-      return queueOperation(db, chain, {
-        id: newOperationId(),
-        kind: "link",
-        actor: who.actor,
-        account: who.account,
-        counterparty: null,
-        requestId: null,
-        target: "custody",
-        calldata,
-        details,
-      });
+      const address = getAddress(body.address);
+      const args = [who.account, address, BigInt(body.deadline), body.signature];
+      const details = { address, deadline: body.deadline };
+      return queueCall(db, chain, { kind: "link", actor: who.actor, account: who.account, target: "custody", fn: "link", args, details });
     },
   );
 
@@ -408,16 +344,14 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Withdrawals to an original account stop until another is linked.",
     z.object({}),
     async ({ who, db }) =>
-      queueOperation(db, chain, {
-        id: newOperationId(),
+      queueCall(db, chain, {
         kind: "unlink",
         actor: who.actor,
         account: who.account,
-        counterparty: null,
-        requestId: null,
         target: "custody",
-        calldata: custody.encodeFunctionData("unlink", [who.account]),
-        details: { account: who.account },
+        fn: "unlink",
+        args: [who.account],
+        details: {},
       }),
   );
 
@@ -480,22 +414,5 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       status: 200,
       body: { operations: (await operationsOfAccount(db, userOf(principal).account, { limit: query.limit })).map(operationView) },
     }),
-  });
-
-  defineRoute(host, {
-    method: "get",
-    path: "/v1/operations/{operationId}",
-    tag: "operations",
-    summary: "An operation's state",
-    auth: ["admin", "user", "merchant"],
-    params: z.object({ operationId: Id("The operation.", "op_3f9a1c0d2b4e6f8a0c1d") }),
-    responses: { 200: { description: "The operation.", schema: OperationView } },
-    errors: ["NOT_FOUND"],
-    handle: async ({ params, principal, db }) => {
-      const op = await findOperation(db, params.operationId);
-      const merchantAccountOf = (p: Principal) => (p.kind === "merchant" ? merchantAccount(deps.userSalt, p.merchantId) : null);
-      if (!op || !mayRead(principal, op, merchantAccountOf)) throw new AppError("NOT_FOUND", `no operation ${params.operationId}`);
-      return { status: 200, body: operationView(op) };
-    },
   });
 }

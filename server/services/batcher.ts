@@ -142,10 +142,9 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
         const orders = await ordersOfBatch(db, batch.id);
         const ops = await operationsOfBatch(db, batch.id);
-        const replacement =
-          batch.kind === "operation"
-            ? await chain.signCall(Transaction.from(batch.rawTx) as { to: string; data: string }, batch.nonce, batch.rawTx)
-            : await chain.signBatch(orders.map(toChain), batch.nonce, batch.rawTx);
+        // The same call again, from the recorded transaction: only the fees change.
+        const stuck = Transaction.from(batch.rawTx);
+        const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
         await db.transaction(async (tx) => {
           await replaceBatchTx(tx, batch.id, replacement.hash, replacement.raw);
           for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
@@ -179,8 +178,8 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
 
   /**
    * Sends queued operations, one transaction each, in the order they were queued. Each is run on
-   * the pending state first: what the chain would refuse is rejected with its reason, what it
-   * shows done already is confirmed, and only the rest get a nonce.
+   * the pending state first; only what the chain refuses is asked whether it is done already
+   * (confirmed) or not (rejected with the chain's reason), and the rest get a nonce.
    */
   async function submitOperations(): Promise<number> {
     let sent = 0;
@@ -190,18 +189,18 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       const step = await db.transaction(async (tx) => {
         const [op] = await claimQueued(tx, 1);
         if (!op) return null;
-        if (await alreadyDone(chain, op)) {
-          await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
-          return { op: op.id };
-        }
         const call = await callOf(chain, op);
-        if (!call) {
-          await markOperationRejected(tx, op.id, "the user has another referrer already (a referrer is set once)");
-          return { op: op.id };
-        }
-        const refusal = await chain.simulateCall(call);
-        if (refusal) {
-          await markOperationRejected(tx, op.id, reasonOf(refusal));
+        const refusal = call ? await chain.simulateCall(call) : undefined;
+        if (!call || refusal) {
+          // Refused: done already (sent before, its record lost), or refused with the chain's reason.
+          if (await alreadyDone(chain, op))
+            await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+          else
+            await markOperationRejected(
+              tx,
+              op.id,
+              refusal ? reasonOf(refusal) : "the user has another referrer already (a referrer is set once)",
+            );
           return { op: op.id };
         }
         const inFlight = (await openBatches(tx)).length > 0;

@@ -28,12 +28,19 @@ export const PAYMENT_PASSWORD_ATTEMPTS = 5;
 export const PAYMENT_LOCK_SECONDS = 15 * 60;
 
 /**
- * Checks a user's payment password. Five wrong ones in a row lock it for fifteen minutes; every
- * failure is committed at once (outside the request's own transaction, which a refusal rolls back).
+ * Checks a user's payment password (or, when not `required`, only if the user has set one). Five
+ * wrong ones in a row lock it for fifteen minutes; every failure is committed at once (outside the
+ * request's own transaction, which a refusal rolls back).
  */
-export async function checkPaymentPassword(db: Queryable, userId: string, password: string | undefined): Promise<void> {
+export async function checkPaymentPassword(
+  db: Queryable,
+  userId: string,
+  password: string | undefined,
+  options: { required: boolean },
+): Promise<void> {
   const user = await findUser(db, userId);
   if (!user) throw new AppError("UNAUTHORIZED", "the session's user no longer exists");
+  if (!user.paymentHash && !options.required) return;
   if (!user.paymentHash) throw new AppError("FORBIDDEN", "set a payment password first (PUT /v1/me/payment-password)");
   if (user.paymentLockedUntil && user.paymentLockedUntil > new Date()) {
     throw new AppError("PASSWORD_LOCKED", "the payment password is locked after repeated failures", {

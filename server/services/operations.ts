@@ -8,15 +8,20 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
-import type { ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { type Interface, ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
+import type { ChainCall, ChainPort, DecodedRevert } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
-import { type NewOperation, type OperationRecord, type OperationTarget, insertOperation } from "../adapters/db/operations";
-import { formatAmount } from "../domain/display";
+import {
+  type NewOperation,
+  type OperationRecord,
+  type OperationTarget,
+  insertOperation,
+  registrationExists,
+} from "../adapters/db/operations";
 import { AppError } from "../errors";
 
 export const Asset = { GP: 0, CP: 1 } as const;
-export type AssetName = keyof typeof Asset;
+export type AssetCode = keyof typeof Asset;
 
 export const POOL_PARAMETERS = ["poolShare", "mintShare", "exitFee", "initialPrice", "referralShare1", "referralShare2"] as const;
 export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple"] as const;
@@ -71,21 +76,29 @@ export function refusalError(refusal: DecodedRevert): AppError {
   return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
 }
 
-function targetAddress(chain: ChainPort, target: OperationTarget): string {
-  const d = chain.deployments;
-  return target === "custody" ? d.custody : target === "pool" ? d.pool : d.points;
+/** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
+function contractOf(chain: ChainPort, target: OperationTarget) {
+  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points }[target];
+  return {
+    address: chain.deployments[target],
+    iface: contract.interface as unknown as Interface,
+    nonces: (owner: string) => (contract as { nonces(owner: string): Promise<bigint> }).nonces(owner),
+  };
 }
+
+/** The EIP-712 nonce `owner` signs next at the operation target's contract. */
+export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: string) => contractOf(chain, target).nonces(owner);
 
 /**
  * The calldata to send now. A registration's call depends on the chain: a new account is
- * registered (with its referrer), an account made earlier by an order only gets its referrer.
- * Null when it cannot be done: the account has another referrer already.
+ * registered (with its referrer, the operation's counterparty), an account made earlier by an
+ * order only gets its referrer. Null when it cannot be done: the account has another referrer.
  */
-export async function callOf(chain: ChainPort, op: OperationRecord): Promise<{ to: string; data: string } | null> {
-  const to = targetAddress(chain, op.target);
+export async function callOf(chain: ChainPort, op: OperationRecord): Promise<ChainCall | null> {
+  const to = contractOf(chain, op.target).address;
   if (op.kind !== "register") return { to, data: op.calldata! };
-  const user = op.details.account;
-  const referrer = op.details.referrer ?? ZeroHash;
+  const user = op.account!;
+  const referrer = op.counterparty ?? ZeroHash;
   const account = await chain.custody.accountOf(user);
   if (account.index === 0n) return { to, data: chain.custody.interface.encodeFunctionData("register", [user, referrer]) };
   if (referrer !== ZeroHash && account.referrer === ZeroHash) {
@@ -95,23 +108,24 @@ export async function callOf(chain: ChainPort, op: OperationRecord): Promise<{ t
 }
 
 /**
- * Whether the chain shows the operation done, for one whose transaction the relayer lost track
- * of (replaced under a hash it did not keep, or in a block that disappeared).
+ * Whether the chain shows the operation done: asked when the chain refuses to run it (again),
+ * which is how an operation whose transaction the relayer lost track of (replaced under a hash it
+ * did not keep, or in a block that disappeared) looks.
  */
 export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
   if (op.requestId) return chain.custody.isRequestProcessed(op.requestId);
   const d = op.details;
   switch (op.kind) {
     case "register": {
-      const account = await chain.custody.accountOf(d.account);
-      return account.index !== 0n && (!d.referrer || account.referrer.toLowerCase() === d.referrer.toLowerCase());
+      const account = await chain.custody.accountOf(op.account!);
+      return account.index !== 0n && (op.counterparty === null || account.referrer.toLowerCase() === op.counterparty.toLowerCase());
     }
     case "set-merchant":
-      return (await chain.custody.accountOf(d.account)).merchant === (d.merchant === "true");
+      return (await chain.custody.accountOf(op.account!)).merchant === (d.merchant === "true");
     case "link":
-      return (await chain.custody.userOf(d.address)).toLowerCase() === d.account.toLowerCase();
+      return (await chain.custody.userOf(d.address)).toLowerCase() === op.account!.toLowerCase();
     case "unlink":
-      return (await chain.custody.accountOf(d.account)).original === ZeroAddress;
+      return (await chain.custody.accountOf(op.account!)).original === ZeroAddress;
     case "pause":
       return chain.pool.paused();
     case "unpause":
@@ -122,21 +136,9 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
       return (
         (await chain.custody.parameters())[CUSTODY_PARAMETERS.indexOf(d.name as (typeof CUSTODY_PARAMETERS)[number])] === BigInt(d.value)
       );
-    case "deposit-by-sig":
-    case "redeem-by-sig":
-    case "transfer-by-sig":
-    case "permit": {
-      // The signature's nonce is spent once: by this request, the only one signed with it.
-      const nonces =
-        op.kind === "redeem-by-sig"
-          ? chain.pool.nonces(d.owner)
-          : op.kind === "deposit-by-sig"
-            ? chain.custody.nonces(d.owner)
-            : chain.points.nonces(d.owner);
-      return (await nonces) > BigInt(d.nonce);
-    }
     default:
-      return false;
+      // A relayed signature: its nonce is spent once, by this request, the only one signed with it.
+      return d.nonce !== undefined && (await nextNonce(chain, op.target, d.owner)) > BigInt(d.nonce);
   }
 }
 
@@ -144,12 +146,76 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
  * Queues an operation after running it on the chain's pending state: what the chain would refuse
  * now is refused to the caller at once, with its reason, and nothing is recorded.
  */
-export async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
+async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
   if (op.calldata) {
-    const refusal = await chain.simulateCall({ to: targetAddress(chain, op.target), data: op.calldata });
+    const refusal = await chain.simulateCall({ to: contractOf(chain, op.target).address, data: op.calldata });
     if (refusal) throw refusalError(refusal);
   }
   return insertOperation(db, op);
+}
+
+export interface CallRequest {
+  kind: string;
+  /** Who asks: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>`. */
+  actor: string;
+  /** The custodial account it debits or changes, and the one it credits. */
+  account?: string | null;
+  counterparty?: string | null;
+  target: OperationTarget;
+  fn: string;
+  /** The arguments; a function of the request id for the custody's value-moving calls. */
+  args: readonly unknown[] | ((requestId: string) => readonly unknown[]);
+  /** The request in people's units. */
+  details: Record<string, string>;
+}
+
+/** Encodes a call, runs it on the pending state (refusing at once what the chain would refuse), and queues it. */
+export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Promise<OperationRecord> {
+  const id = newOperationId();
+  const requestId = typeof r.args === "function" ? requestIdOf(id) : null;
+  const args = typeof r.args === "function" ? r.args(requestId!) : r.args;
+  return queueOperation(db, chain, {
+    id,
+    kind: r.kind,
+    actor: r.actor,
+    account: r.account ?? null,
+    counterparty: r.counterparty ?? null,
+    requestId,
+    target: r.target,
+    calldata: contractOf(chain, r.target).iface.encodeFunctionData(r.fn, [...args]),
+    details: r.details,
+  });
+}
+
+/**
+ * Queues a user's registration on the chain, with the referrer's account as counterparty; its
+ * call is decided when it is sent (register, or only set the referrer). `once`: not again when a
+ * registration naming the same referrer is queued or done already (webhooks repeat the referrer).
+ */
+export async function queueRegistration(
+  db: Queryable,
+  r: { actor: string; userId: string; account: string; referrerId?: string; referrer?: string },
+  once = false,
+): Promise<OperationRecord | null> {
+  if (once && (await registrationExists(db, r.account, r.referrer ?? null))) return null;
+  return insertOperation(db, {
+    id: newOperationId(),
+    kind: "register",
+    actor: r.actor,
+    account: r.account,
+    counterparty: r.referrer ?? null,
+    requestId: null,
+    target: "custody",
+    calldata: null,
+    details: r.referrerId ? { userId: r.userId, referrerId: r.referrerId } : { userId: r.userId },
+  });
+}
+
+/** A redemption of GP or CP into the account's settlement balance. */
+export function redemption(asset: AssetCode, account: string, amount: bigint, minPayout: bigint) {
+  return asset === "GP"
+    ? { kind: "redeem", fn: "redeem", args: (r: string) => [r, account, amount, minPayout] }
+    : { kind: "redeem-constant", fn: "redeemConstant", args: (r: string) => [r, account, amount, minPayout] };
 }
 
 /** An operation as the API shows it. */
@@ -166,9 +232,5 @@ export function operationView(op: OperationRecord) {
   };
 }
 
-/** Formats GP (18 decimals) or CP and settlement (the settlement token's decimals). */
-export function unitsOf(asset: AssetName | "settlement", settlementDecimals: number): number {
-  return asset === "GP" ? 18 : settlementDecimals;
-}
-
-export const fmt = (value: bigint, decimals: number) => formatAmount(value, decimals);
+/** The decimals of an asset's amounts: GP has 18, CP and settlement the settlement token's. */
+export const decimalsOf = (asset: string, settlementDecimals: number) => (asset === "GP" ? 18 : settlementDecimals);

@@ -3,18 +3,16 @@
  * an accepted order is never lost. Idempotent by (shop, order id): the same order again gets its
  * current state, never a second mint; the same id with another body is a conflict.
  */
-import { custodialUserId } from "../adapters/chain/ids";
-import { insertOperation } from "../adapters/db/operations";
-import { newOperationId } from "./operations";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
 import { findShop } from "../adapters/db/shops";
-import { chainOrderId } from "../adapters/chain/ids";
+import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
 import { verifyWebhook } from "../domain/webhook-signature";
 import { AppError, validationError } from "../errors";
+import { queueRegistration } from "./operations";
 
 export const OrderWebhookBody = z
   .object({
@@ -82,25 +80,20 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           chainOrderId: chainOrderId(shop.id, body.orderId),
         });
         if (order && body.referrerId && body.referrerId !== body.userId) {
-          // Registers the buyer with the referrer before the order is sent (operations go first);
-          // a buyer who has a referrer already keeps it, an unknown referrer is refused with reason.
-          const account = custodialUserId(deps.userSalt, body.userId);
-          await insertOperation(tx, {
-            id: newOperationId(),
-            kind: "register",
-            actor: `shop:${shop.id}`,
-            account,
-            counterparty: null,
-            requestId: null,
-            target: "custody",
-            calldata: null,
-            details: {
+          // Registers the buyer with the referrer before the order is sent (the buyer's orders wait
+          // for it); a buyer who has a referrer already keeps it, an unknown referrer is refused
+          // with reason. Not again for a referrer already asked for: shops repeat it on every order.
+          await queueRegistration(
+            tx,
+            {
+              actor: `shop:${shop.id}`,
               userId: body.userId,
-              account,
+              account: custodialUserId(deps.userSalt, body.userId),
               referrerId: body.referrerId,
               referrer: custodialUserId(deps.userSalt, body.referrerId),
             },
-          });
+            true,
+          );
         }
         return order;
       };

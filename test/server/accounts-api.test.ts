@@ -127,6 +127,12 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           relayer.chain.custody.filters.ReferralCredited(undefined, account("alice")),
         );
         expect(referral).to.have.length(2);
+        // The shop names the referrer again on the next order: no second registration is queued.
+        await mint("dave-1b", "dave", "5", "alice");
+        const registrations = await relayer.db.query("SELECT id FROM operations WHERE kind = 'register' AND account = $1", [
+          account("dave"),
+        ]);
+        expect(registrations).to.have.length(1);
       });
 
       it("keeps a buyer's first referrer when a later webhook names another, and says why", async function () {
@@ -304,7 +310,8 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const done = await settledOperation(base, merchant.apiKey, redeem.body.operationId);
         expect(done.state).to.equal("confirmed");
         const redeemed = done.events.find((e: any) => e.name === "Redeemed").args;
-        expect(BigInt(redeemed.fee)).to.equal(ceilDiv(BigInt(redeemed.gross) * 2_000n, 10_000n)); // exit fee 20%, rounded up
+        const exitFee = (await relayer.chain.pool.parameters()).exitFee;
+        expect(BigInt(redeemed.fee)).to.equal(ceilDiv(BigInt(redeemed.gross) * exitFee, 10_000n)); // the exit fee, rounded up
         const settlement = (await relayer.chain.custody.accountOf(merchant.account)).settlement;
         expect(settlement).to.equal(BigInt(redeemed.payout));
 
@@ -377,7 +384,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         alice = await login("alice", "alice-login-pw");
       });
 
-      it("links an address that signed the EIP-712 request, and withdraws GP to it less the 1% fee", async function () {
+      it("links an address that signed the EIP-712 request, and withdraws GP to it less the withdrawal fee", async function () {
         const request = await call(base, "GET", `/v1/me/link-request?address=${wallet.address}`, { token: alice });
         expect(request.status).to.equal(200);
         const { domain, types, message } = request.body;
@@ -389,7 +396,8 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
         const withdraw = await pay(alice, "/v1/me/withdrawals/points", { points: "10" }, "alice-pay");
         expect((await settledOperation(base, alice, withdraw.body.operationId)).state).to.equal("confirmed");
-        expect(await relayer.chain.points.balanceOf(wallet.address)).to.equal(GP("10") - ceilDiv(GP("10") * 100n, 10_000n));
+        const withdrawalFee = (await relayer.chain.custody.parameters()).withdrawalFee;
+        expect(await relayer.chain.points.balanceOf(wallet.address)).to.equal(GP("10") - ceilDiv(GP("10") * withdrawalFee, 10_000n));
       });
 
       it("unlinks an original account, after which withdrawals to it are refused", async function () {
@@ -434,51 +442,30 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           { points: GP("1"), receiver: wallet.address, minPayout: 0n, deadline },
           { chainId },
         );
-        const redeem = await call(base, "POST", "/v1/relay/redemptions", {
-          token: alice,
-          body: {
-            owner: wallet.address,
-            points: "1",
-            receiver: wallet.address,
-            minPayout: "0",
-            deadline: deadline.toString(),
-            signature: redeemSig,
-          },
-          headers: key(),
-        });
+        /** Relays the owner's signed request as alice (her session pays nothing; the relayer pays the gas). */
+        const relay = (route: string, body: Record<string, string>) =>
+          call(base, "POST", `/v1/relay/${route}`, {
+            token: alice,
+            body: { owner: wallet.address, deadline: deadline.toString(), ...body },
+            headers: key(),
+          });
+        const held = await relayer.chain.points.balanceOf(wallet.address);
+        const redeem = await relay("redemptions", { points: "1", receiver: wallet.address, minPayout: "0", signature: redeemSig });
         expect(redeem.status, JSON.stringify(redeem.body)).to.equal(202);
         expect((await settledOperation(base, alice, redeem.body.operationId)).state).to.equal("confirmed");
         expect(await relayer.chain.settlement.balanceOf(wallet.address)).to.equal(quote.payout);
 
         const permit = await signPermit(signer, relayer.chain.points, relayer.chain.deployments.custody, GP("2"), deadline);
-        const permitted = await call(base, "POST", "/v1/relay/permits", {
-          token: alice,
-          body: {
-            owner: wallet.address,
-            spender: relayer.chain.deployments.custody,
-            value: "2",
-            deadline: deadline.toString(),
-            signature: permit.serialized,
-          },
-          headers: key(),
-        });
+        const permitted = await relay("permits", { spender: relayer.chain.deployments.custody, value: "2", signature: permit.serialized });
         expect((await settledOperation(base, alice, permitted.body.operationId)).state).to.equal("confirmed");
         const before = (await accountOf("alice")).points;
         const depositSig = await signDeposit(signer, relayer.chain.custody, account("alice"), GP("2"), deadline, { chainId });
-        const deposit = await call(base, "POST", "/v1/relay/deposits", {
-          token: alice,
-          body: { owner: wallet.address, points: "2", deadline: deadline.toString(), signature: depositSig },
-          headers: key(),
-        });
+        const deposit = await relay("deposits", { points: "2", signature: depositSig });
         expect((await settledOperation(base, alice, deposit.body.operationId)).state).to.equal("confirmed");
         expect((await accountOf("alice")).points).to.equal(before + GP("2"));
-        expect(await relayer.chain.points.balanceOf(wallet.address)).to.equal(GP("9.9") - GP("1") - GP("2"));
+        expect(await relayer.chain.points.balanceOf(wallet.address)).to.equal(held - GP("1") - GP("2"));
 
-        const replayed = await call(base, "POST", "/v1/relay/deposits", {
-          token: alice,
-          body: { owner: wallet.address, points: "2", deadline: deadline.toString(), signature: depositSig },
-          headers: key(),
-        });
+        const replayed = await relay("deposits", { points: "2", signature: depositSig });
         expect([replayed.status, replayed.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
       });
     });
@@ -489,6 +476,8 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         expect(fee.status, JSON.stringify(fee.body)).to.equal(202);
         expect((await settledOperation(base, TEST_ADMIN_TOKEN, fee.body.operationId)).state).to.equal("confirmed");
         expect((await call(base, "GET", "/v1/pool")).body.params.exitFeeBps).to.equal(1500);
+        const notANumber = await admin("PUT", "/v1/admin/pool/parameters/exitFee", { value: "15%" });
+        expect([notANumber.status, notANumber.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
         const tooHigh = await admin("PUT", "/v1/admin/pool/parameters/exitFee", { value: "10001" });
         expect([tooHigh.status, tooHigh.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
         const custodyFee = await admin("PUT", "/v1/admin/custody/parameters/withdrawalFee", { value: "50" });

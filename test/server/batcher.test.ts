@@ -18,7 +18,7 @@ import { openPglite } from "../../server/adapters/db/pglite";
 import { insertShop } from "../../server/adapters/db/shops";
 import { formatAmount } from "../../server/domain/display";
 import { createBatcher } from "../../server/services/batcher";
-import { newOperationId, queueOperation, requestIdOf } from "../../server/services/operations";
+import { queueCall } from "../../server/services/operations";
 import { findOperation } from "../../server/adapters/db/operations";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { parseUnits } from "ethers";
@@ -161,23 +161,17 @@ describe("the batcher on anvil and PGlite", function () {
     const alice = custodialUserId("salt", "alice");
     const bob = custodialUserId("salt", "dave"); // D was minted above
     /** Queues a transfer of `gp` GP from alice to bob, as the HTTP layer does. */
-    const queueTransfer = async (gp: string) => {
-      const id = newOperationId();
-      const requestId = requestIdOf(id);
-      const calldata = chain.custody.interface.encodeFunctionData("transfer", [requestId, alice, bob, 0, parseUnits(gp, 18)]);
-      const details = { gp };
-      return queueOperation(db, chain, {
-        id,
+    const queueTransfer = (gp: string) =>
+      queueCall(db, chain, {
         kind: "transfer",
         actor: "test",
         account: alice,
         counterparty: bob,
-        requestId,
         target: "custody",
-        calldata,
-        details,
+        fn: "transfer",
+        args: (requestId) => [requestId, alice, bob, 0, parseUnits(gp, 18)],
+        details: { gp },
       });
-    };
     async function settleOps(b = batcher()) {
       for (let i = 0; i < 50; i++) {
         await b.tick();

@@ -8,7 +8,16 @@ import { expect } from "chai";
 import { parseUnits } from "ethers";
 import { openPostgres } from "../../server/adapters/db/postgres";
 import { freshSchema } from "../helpers/postgres";
-import { type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
+import {
+  TEST_ADMIN_TOKEN,
+  type TestRelayer,
+  call,
+  createShop,
+  postOrder,
+  settledOperation,
+  settledOrder,
+  startTestRelayer,
+} from "../helpers/relayer";
 import { startTcpProxy } from "../helpers/tcp-proxy";
 
 describe("outages", function () {
@@ -37,16 +46,40 @@ describe("outages", function () {
       expect([pool.status, pool.body.error.code]).to.deep.equal([503, "UNAVAILABLE"]);
       const health = await call(relayer.url, "GET", "/healthz");
       expect([health.status, health.body.chainBlock]).to.deep.equal([200, null]);
+      // An operation the chain must first run is refused as an outage (not as the chain's refusal),
+      // and nothing is queued; a registration, queued without the chain, waits for it.
+      const pause = await call(relayer.url, "POST", "/v1/admin/pause", {
+        token: TEST_ADMIN_TOKEN,
+        headers: { "idempotency-key": "pause-in-outage" },
+      });
+      expect([pause.status, pause.body.error.code]).to.deep.equal([503, "UNAVAILABLE"]);
+      expect(await relayer.db.query("SELECT id FROM operations WHERE kind = 'pause'")).to.deep.equal([]);
+      const registered = await call(relayer.url, "POST", "/v1/users", {
+        token: TEST_ADMIN_TOKEN,
+        body: { userId: "ann", password: "ann-login-pw" },
+        headers: { "idempotency-key": "register-in-outage" },
+      });
+      expect(registered.status).to.equal(201);
       await new Promise((r) => setTimeout(r, 1_500)); // the relayer fails a few rounds meanwhile
-      expect((await call(relayer.url, "GET", `/v1/shops/${shop.shopId}/orders/during-1`, { token: shop.webhookSecret })).body.state).to.equal("received");
+      expect(
+        (await call(relayer.url, "GET", `/v1/operations/${registered.body.operation.operationId}`, { token: TEST_ADMIN_TOKEN })).body.state,
+      ).to.equal("queued");
+      expect(
+        (await call(relayer.url, "GET", `/v1/shops/${shop.shopId}/orders/during-1`, { token: shop.webhookSecret })).body.state,
+      ).to.equal("received");
 
       await relayer.startChain();
-      const minted = [await settledOrder(relayer.url, shop.shopId, "during-1", 60_000), await settledOrder(relayer.url, shop.shopId, "during-2", 60_000)];
+      const minted = [
+        await settledOrder(relayer.url, shop.shopId, "during-1", 60_000),
+        await settledOrder(relayer.url, shop.shopId, "during-2", 60_000),
+      ];
       expect(minted.map((o) => [o.state, o.gpMinted])).to.deep.equal([
         ["confirmed", "14.7"],
         ["confirmed", "12.495"],
       ]);
       expect((await call(relayer.url, "GET", "/v1/pool")).body.supply).to.equal("48.195");
+      const done = await settledOperation(relayer.url, TEST_ADMIN_TOKEN, registered.body.operation.operationId, 60_000);
+      expect(done.state).to.equal("confirmed");
     });
   });
 

@@ -88,7 +88,7 @@ export interface ChainPort {
   blockHash(blockNumber: number): Promise<string | null>;
   /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
-  /** Runs one operation as a call on the pending state (after what the relayer has in flight). */
+  /** Runs one operation as a call on the pending state (after what the relayer has in flight); throws when the node does not answer. */
   simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
   /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
@@ -142,7 +142,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     const { to, data } = call;
     const previous = replacing ? Transaction.from(replacing) : null;
     const bump = (fee: bigint | null | undefined) => ((fee ?? 0n) * 5n) / 4n + 1n;
-    const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to, data })) * 12n) / 10n;
+    const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to, data, blockTag: "pending" })) * 12n) / 10n;
     const fees = await provider.getFeeData();
     let priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
     let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
@@ -200,6 +200,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         await provider.call({ from: sender, to: call.to, data: call.data, blockTag: "pending" });
         return undefined;
       } catch (error) {
+        // A node that does not answer is an outage, not a refusal: the caller retries later.
+        if (!isCallException(error)) throw error;
         return decode(error);
       }
     },

@@ -13,3 +13,8 @@ export function chainOrderId(shopId: string, orderId: string): string {
 export function custodialUserId(salt: string, userId: string): string {
   return keccak256(concat([toUtf8Bytes(salt), toUtf8Bytes("\u0000"), toUtf8Bytes(userId)]));
 }
+
+/** A merchant's custodial account id; no user id can make it (user ids hold no NUL). */
+export function merchantAccountId(salt: string, merchantId: string): string {
+  return custodialUserId(salt, `\u0000merchant:${merchantId}`);
+}

@@ -12,11 +12,7 @@ import { type Custody, Custody__factory, type Pool, Pool__factory } from "../../
 
 const DECIMALS = 6;
 
-export async function ensureLocalDeployment(
-  rpcUrl: string,
-  privateKey: string,
-  file: string,
-): Promise<{ deployments: Deployments; fresh: boolean }> {
+export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, file: string): Promise<{ deployments: Deployments; fresh: boolean }> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
     const existing = readDeployments(file);
@@ -31,10 +27,7 @@ export async function ensureLocalDeployment(
       );
       return { deployments: existing, fresh: false };
     }
-    if (existing)
-      throw new Error(
-        `${file} names contracts the chain does not have: was the chain state lost? Move the data folder away to start afresh.`,
-      );
+    if (existing) throw new Error(`${file} names contracts the chain does not have: was the chain state lost? Move the data folder away to start afresh.`);
     const signer = new NonceManager(new Wallet(privateKey, provider));
     const admin = await signer.getAddress();
     const unit = 10n ** BigInt(DECIMALS);
@@ -42,14 +35,7 @@ export async function ensureLocalDeployment(
     const { pool, points } = await deployPoolContracts(signer, {
       settlement: await settlement.getAddress(),
       maxIssuance: 100_000_000n * 10n ** 18n,
-      parameters: {
-        poolShare: 3_000n,
-        mintShare: 7_000n,
-        exitFee: 2_000n,
-        initialPrice: unit,
-        referralShare1: 1_000n,
-        referralShare2: 500n,
-      },
+      parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: unit, referralShare1: 1_000n, referralShare2: 500n },
       admin,
     });
     const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
