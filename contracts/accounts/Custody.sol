@@ -303,6 +303,19 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         _deposit(owner, user, points_);
     }
 
+    /// @inheritdoc ICustody
+    function depositBatch(bytes32[] calldata users, uint256[] calldata points_) external nonReentrant {
+        if (users.length != points_.length) revert CustodyLengthMismatch(users.length, points_.length);
+        uint256 total = 0;
+        for (uint256 i = 0; i < users.length; ++i) {
+            if (points_[i] == 0) revert CustodyZeroAmount();
+            _known(users[i]).points += points_[i];
+            total += points_[i];
+            emit Deposited(users[i], msg.sender, points_[i]);
+        }
+        if (total != 0) _POINTS.safeTransferFrom(msg.sender, address(this), total);
+    }
+
     function _deposit(address from, bytes32 user, uint256 points_) private {
         if (points_ == 0) revert CustodyZeroAmount();
         _known(user).points += points_;

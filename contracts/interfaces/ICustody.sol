@@ -147,6 +147,8 @@ interface ICustody {
     error CustodyInsufficientSettlement(bytes32 account, uint256 balance, uint256 needed);
     /// @notice A zero amount.
     error CustodyZeroAmount();
+    /// @notice `users` and `points` of a batch deposit have different lengths.
+    error CustodyLengthMismatch(uint256 users, uint256 points);
     /// @notice The amount converts to nothing at the current price.
     error CustodyConversionTooSmall(uint256 amount);
     /// @notice A withdrawal of `points` would leave nothing after the fee.
@@ -215,6 +217,10 @@ interface ICustody {
 
     /// @notice The caller moves `points` of its own GP into `user`'s entry (needs an allowance). Free.
     function deposit(bytes32 user, uint256 points) external;
+
+    /// @notice Credits `points[i]` GP to `users[i]` (each already registered), pulling their total
+    /// from the caller once (the ad-credit contract after a conversion batch). Anyone may call it.
+    function depositBatch(bytes32[] calldata users, uint256[] calldata points) external;
 
     /// @notice `deposit` on `owner`'s EIP-712 `Deposit` signature; the allowance may come from a
     /// GP permit. Anyone may submit it.

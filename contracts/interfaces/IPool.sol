@@ -78,6 +78,16 @@ interface IPool {
         PooledOrder[] orders;
     }
 
+    /// @notice A contribution paid into the pool by the caller itself (an ad-voucher conversion):
+    /// it mints `mintShare` of `contribution` at the current price, exactly as an order whose
+    /// contribution it is, without referral shares.
+    /// @param id The caller's id for it; the pool keys it by `orderKey(caller, id)`, refused twice.
+    /// @param contribution Settlement base units paid in.
+    struct Contribution {
+        bytes32 id;
+        uint256 contribution;
+    }
+
     /// @notice What one pooled order minted: to the buyer, to each referral level.
     struct PooledMint {
         uint256 contribution;
@@ -98,6 +108,8 @@ interface IPool {
     /// @notice `contribution` settlement was pulled from `shop` for `orders` orders; the pool now
     /// holds `assetsAfter` against `supplyAfter` GP.
     event OrdersSettled(address indexed shop, uint256 orders, uint256 contribution, uint256 assetsAfter, uint256 supplyAfter);
+    /// @notice The caller `payer` paid `contribution` into the pool and `points` GP were minted to it.
+    event ContributionRecorded(bytes32 indexed orderKey, address indexed payer, uint256 contribution, uint256 points);
     /// @notice `holder` burned `points` GP worth `gross`; `fee` stayed in the pool, `payout` went to `receiver`.
     event Redeemed(
         address indexed holder,
@@ -164,6 +176,12 @@ interface IPool {
     /// before the order. All or nothing. Relayer role only.
     /// @return minted Per shop group, per order: the contribution and the GP of each recipient.
     function recordPooledOrders(PooledShopOrders[] calldata batch) external returns (PooledMint[][] memory minted);
+
+    /// @notice Records contributions the caller pays itself (pulled once for the whole batch), each
+    /// minting to the caller as an order of that contribution would, priced one after another.
+    /// All or nothing. Relayer role only (granted to the ad-credit contract).
+    /// @return minted GP minted for each contribution, in order.
+    function recordContributions(Contribution[] calldata batch) external returns (uint256[] memory minted);
 
     /// @notice Burns `points` of the caller's GP and pays their value less the exit fee to `receiver`.
     /// @return payout Settlement base units paid.

@@ -52,4 +52,17 @@ library PointsMath {
     ) internal pure returns (uint256) {
         return Math.mulDiv(points, priceAssets, priceSupply, rounding);
     }
+
+    /// @notice The credit that backs the vouchers of a sale of `amount` (SPEC section 7).
+    /// @dev Ceil: the vouchers are backed by at least their share of the sale, never a unit less.
+    function adBacking(uint256 amount, uint256 adShare) internal pure returns (uint256) {
+        return Math.mulDiv(amount, adShare, BPS, Math.Rounding.Ceil);
+    }
+
+    /// @notice The part of a bucket's `backing` that `vouchers` of its `bucketVouchers` carry into the pool.
+    /// @dev Ceil: a conversion pays at least its share into the pool; the last voucher of a bucket
+    /// carries whatever is left, so no backing stays behind.
+    function releasedBacking(uint256 backing, uint256 vouchers, uint256 bucketVouchers) internal pure returns (uint256) {
+        return Math.mulDiv(backing, vouchers, bucketVouchers, Math.Rounding.Ceil);
+    }
 }

@@ -166,6 +166,37 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         _reportPooled(batch, minted);
     }
 
+    /// @inheritdoc IPool
+    function recordContributions(Contribution[] calldata batch)
+        external
+        onlyRole(RELAYER_ROLE)
+        whenNotPaused
+        nonReentrant
+        returns (uint256[] memory minted)
+    {
+        Parameters memory p = _params;
+        uint256 assets_ = _assets;
+        uint256 supplyBefore = _POINTS.totalSupply();
+        uint256 supply = supplyBefore;
+        uint256 collected = 0;
+        minted = new uint256[](batch.length);
+        for (uint256 i = 0; i < batch.length; ++i) {
+            bytes32 key = _claimOrderKey(msg.sender, batch[i].id);
+            minted[i] = _quoteContribution(key, batch[i].contribution, p, assets_, supply);
+            assets_ += batch[i].contribution;
+            supply += minted[i];
+            collected += batch[i].contribution;
+        }
+        if (batch.length == 0) return minted;
+        _collect(msg.sender, collected);
+        _assets = assets_;
+        _POINTS.mint(msg.sender, supply - supplyBefore);
+        for (uint256 i = 0; i < batch.length; ++i) {
+            emit ContributionRecorded(orderKey(msg.sender, batch[i].id), msg.sender, batch[i].contribution, minted[i]);
+        }
+        emit OrdersSettled(msg.sender, batch.length, collected, assets_, supply);
+    }
+
     /// @dev One `OrderRecorded` per pooled order, after the settlement is in and the GP minted.
     function _reportPooled(PooledShopOrders[] calldata batch, PooledMint[][] memory minted) private {
         for (uint256 g = 0; g < batch.length; ++g) {
@@ -263,6 +294,20 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (levels > 1) {
             m.referrer2 = _toPoints(PointsMath.mintValue(m.contribution, p.referralShare2), priceAssets, priceSupply);
         }
+    }
+
+    /// @dev The GP a contribution mints at `assets_ / supply`: the buyer's part of an order whose
+    /// contribution it is (Floor, as for an order), at least one base unit.
+    function _quoteContribution(
+        bytes32 key,
+        uint256 contributionAmount,
+        Parameters memory p,
+        uint256 assets_,
+        uint256 supply
+    ) private view returns (uint256 points_) {
+        (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
+        points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
+        if (points_ == 0) revert PoolOrderTooSmall(key, contributionAmount);
     }
 
     /// @dev Pulls `amount` from `shop` and checks that all of it arrived.
@@ -513,6 +558,12 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     function previewPooledOrder(uint256 amount, uint8 referralLevels) external view returns (PooledMint memory m) {
         m = _quoteOrder(bytes32(0), amount, referralLevels, _params, _assets, _POINTS.totalSupply());
         _checkCap(m.buyer + m.referrer1 + m.referrer2);
+    }
+
+    /// @notice Exactly what a contribution of `contributionAmount` would mint now.
+    function previewContribution(uint256 contributionAmount) external view returns (uint256 points_) {
+        points_ = _quoteContribution(bytes32(0), contributionAmount, _params, _assets, _POINTS.totalSupply());
+        _checkCap(points_);
     }
 
     function _checkCap(uint256 points_) private view {

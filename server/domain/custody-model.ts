@@ -330,6 +330,20 @@ export class CustodyModel {
     });
   }
 
+  /** `depositBatch(users, points)` called by `from`: each user credited, the total pulled once. */
+  depositBatch(from: string, users: readonly string[], points: readonly bigint[]): void {
+    this.atomically(() => {
+      if (users.length !== points.length) throw new PoolRevert("CustodyLengthMismatch", [BigInt(users.length), BigInt(points.length)]);
+      let total = 0n;
+      users.forEach((user, i) => {
+        if (points[i] === 0n) throw new PoolRevert("CustodyZeroAmount", []);
+        this.known(user).points += points[i];
+        total += points[i];
+      });
+      if (total !== 0n) this.pool.transferFrom(this.address, from, this.address, total);
+    });
+  }
+
   link(user: string, account: string): void {
     this.atomically(() => {
       if (isZero(account)) throw new PoolRevert("CustodyInvalidAddress", []);

@@ -48,3 +48,13 @@ export function toPoints(value: bigint, priceAssets: bigint, priceSupply: bigint
 export function toAssets(points: bigint, priceAssets: bigint, priceSupply: bigint, rounding: Rounding): bigint {
   return mulDiv(points, priceAssets, priceSupply, rounding);
 }
+
+/** The credit that backs the vouchers of a sale of `amount`. Ceil: never a unit less than the share. */
+export function adBacking(amount: bigint, adShare: bigint): bigint {
+  return mulDiv(amount, adShare, BPS, Rounding.Ceil);
+}
+
+/** The part of a bucket's `backing` that `vouchers` of its `bucketVouchers` carry into the pool. Ceil. */
+export function releasedBacking(backing: bigint, vouchers: bigint, bucketVouchers: bigint): bigint {
+  return mulDiv(backing, vouchers, bucketVouchers, Rounding.Ceil);
+}

@@ -422,6 +422,51 @@ export class PoolModel {
     return minted;
   }
 
+  /** What `previewContribution(contribution)` returns, or the error it reverts with. */
+  previewContribution(contributionAmount: bigint): bigint {
+    const s = this.state;
+    const points = this.quoteContribution(s, "0x" + "00".repeat(32), contributionAmount, s.assets, s.supply);
+    const mintedAfter = s.minted + points;
+    if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    return points;
+  }
+
+  /**
+   * `recordContributions(batch)` called by `payer`: each contribution is priced after the ones
+   * before it and mints `mintShare` of it, as an order whose contribution it is; the total is
+   * pulled from the payer once and all the GP minted to it.
+   */
+  recordContributions(payer: string, batch: readonly { key: string; contribution: bigint }[]): bigint[] {
+    const next = cloneState(this.state);
+    const supplyBefore = next.supply;
+    let collected = 0n;
+    const minted = batch.map(({ key, contribution }) => {
+      const k = key.toLowerCase();
+      if (next.recorded.has(k)) throw new PoolRevert("PoolOrderAlreadyRecorded", [key]);
+      next.recorded.add(k);
+      const points = this.quoteContribution(next, key, contribution, next.assets, next.supply);
+      next.assets += contribution;
+      next.supply += points;
+      collected += contribution;
+      return points;
+    });
+    const total = next.supply - supplyBefore;
+    const mintedAfter = next.minted + total;
+    if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    next.minted = mintedAfter;
+    next.held += collected;
+    credit(next, payer, total);
+    this.state = next;
+    return minted;
+  }
+
+  private quoteContribution(s: PoolState, key: string, contributionAmount: bigint, assets: bigint, supply: bigint): bigint {
+    const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
+    const points = toPoints(mintValue(contributionAmount, s.parameters.mintShare), priceAssets, priceSupply, Rounding.Floor);
+    if (points === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, contributionAmount]);
+    return points;
+  }
+
   /** `retire(points)` by `holder`: burned without payout, the value stays in the pool. */
   retire(holder: string, points: bigint): void {
     const s = this.state;

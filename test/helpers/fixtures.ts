@@ -1,9 +1,17 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
+import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
 import { type PoolModelConfig, type PoolParameters } from "../../server/domain/pool-model";
-import { type CustodyParameters, deployCustody, deployMockStablecoin, deployPoolContracts } from "../../server/adapters/chain/deploy";
+import {
+  type AdCreditParameters,
+  type CustodyParameters,
+  DEFAULT_AD_CREDIT_PARAMETERS,
+  deployAdCredit,
+  deployCustody,
+  deployMockStablecoin,
+  deployPoolContracts,
+} from "../../server/adapters/chain/deploy";
 
 export const GP = 10n ** 18n;
 
@@ -129,3 +137,29 @@ export const custodyForModel18 = () =>
 export function userId(label: string): string {
   return ethers.id(`user:${label}`);
 }
+
+export interface AdCreditFixture extends CustodyFixture {
+  adCredit: AdCredit;
+  adParameters: AdCreditParameters;
+  /** Custodial merchant accounts, flagged at the custody; the stranger funds their credit. */
+  merchants: string[];
+}
+
+/** A custody fixture with the ad-credit contract, two merchants and the stranger's approval. */
+export async function deployAdCreditFixture(options: CustodyDeployment & { ads?: AdCreditParameters }): Promise<AdCreditFixture> {
+  const f = await deployCustodyFixture(options);
+  const adParameters = options.ads ?? DEFAULT_AD_CREDIT_PARAMETERS;
+  const adCredit = await deployAdCredit(f.admin, f.pool, f.custody, adParameters, f.admin.address);
+  await adCredit.connect(f.admin).grantRole(await adCredit.RELAYER_ROLE(), f.relayer.address);
+  await adCredit.connect(f.admin).grantRole(await adCredit.PARAMETER_ROLE(), f.admin.address);
+  const merchants = [userId("ad-merchant-0"), userId("ad-merchant-1")];
+  for (const m of merchants) {
+    await f.custody.connect(f.relayer).register(m, ethers.ZeroHash);
+    await f.custody.connect(f.relayer).setMerchant(m, true);
+  }
+  await f.settlement.connect(f.stranger).approve(await adCredit.getAddress(), ethers.MaxUint256);
+  return { ...f, adCredit, adParameters, merchants };
+}
+
+export const adCreditWith6Decimals = () => deployAdCreditFixture({ decimals: 6 });
+export const adCreditWith18Decimals = () => deployAdCreditFixture({ decimals: 18 });

@@ -24,6 +24,8 @@ export interface Deployments {
   pool: string;
   points: string;
   custody: string;
+  /** The ad-credit contract; absent in a data folder made before rewarded ads. */
+  adCredit?: string;
   deployedAtBlock: number;
 }
 

@@ -1,14 +1,14 @@
 /**
  * First start on the embedded chain: deploys a test settlement token (6 decimals, a faucet), the
- * pool and the custody, gives the relayer its roles and settlement to pay orders with, and
+ * pool, the custody and the ad credit, gives the relayer its roles and settlement to pay orders with, and
  * writes the addresses to the data folder. Later starts read them back.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { JsonRpcProvider, MaxUint256, NonceManager, Wallet } from "ethers";
-import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
+import { DEFAULT_AD_CREDIT_PARAMETERS, deployAdCredit, deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
 import { type Deployments, readDeployments } from "./chain";
-import { type Custody, Custody__factory, type Pool, Pool__factory } from "../../../typechain-types";
+import { type AdCredit, AdCredit__factory, type Custody, Custody__factory, type Pool, Pool__factory } from "../../../typechain-types";
 
 const DECIMALS = 6;
 
@@ -19,10 +19,12 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
     if (existing && (await provider.getCode(existing.custody)) !== "0x") {
       // A data folder from before the operator's endpoints: the relayer key gets their roles.
       const wallet = new Wallet(privateKey, provider);
+      // Its pool predates ad conversions when it has no ad-credit contract: ads stay off there.
       await grantOperatorRoles(
         new NonceManager(wallet),
         Pool__factory.connect(existing.pool, wallet),
         Custody__factory.connect(existing.custody, wallet),
+        existing.adCredit ? AdCredit__factory.connect(existing.adCredit, wallet) : null,
         wallet.address,
       );
       return { deployments: existing, fresh: false };
@@ -40,7 +42,9 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
     });
     const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
     await (await custody.grantRole(await custody.RELAYER_ROLE(), admin)).wait();
-    await grantOperatorRoles(signer, pool, custody, admin);
+    const adCredit = await deployAdCredit(signer, pool, custody, DEFAULT_AD_CREDIT_PARAMETERS, admin);
+    await (await adCredit.grantRole(await adCredit.RELAYER_ROLE(), admin)).wait();
+    await grantOperatorRoles(signer, pool, custody, adCredit, admin);
     await (await settlement.mint(admin, 10n ** 12n * unit)).wait();
     await (await settlement.approve(await pool.getAddress(), MaxUint256)).wait();
     const deployments: Deployments = {
@@ -50,6 +54,7 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
       pool: await pool.getAddress(),
       points: await points.getAddress(),
       custody: await custody.getAddress(),
+      adCredit: await adCredit.getAddress(),
       deployedAtBlock: await provider.getBlockNumber(),
     };
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -60,13 +65,14 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
   }
 }
 
-/** The relayer key sends the operator's changes: parameters on both contracts, pause on the pool. */
-async function grantOperatorRoles(signer: NonceManager, pool: Pool, custody: Custody, admin: string): Promise<void> {
-  const wanted: [Pool | Custody, string][] = [
+/** The relayer key sends the operator's changes: parameters on each contract, pause on the pool. */
+async function grantOperatorRoles(signer: NonceManager, pool: Pool, custody: Custody, adCredit: AdCredit | null, admin: string): Promise<void> {
+  const wanted: [Pool | Custody | AdCredit, string][] = [
     [pool, await pool.PARAMETER_ROLE()],
     [pool, await pool.PAUSER_ROLE()],
     [custody, await custody.PARAMETER_ROLE()],
   ];
+  if (adCredit) wanted.push([adCredit, await adCredit.PARAMETER_ROLE()]);
   for (const [contract, role] of wanted) {
     if (!(await contract.hasRole(role, admin))) await (await contract.connect(signer).grantRole(role, admin)).wait();
   }
