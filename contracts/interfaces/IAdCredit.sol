@@ -19,8 +19,9 @@ import {IPool} from "./IPool.sol";
  * Invariants (each one has a test):
  * - Settlement held by this contract >= sum of every merchant's credit + sum of every voucher
  *   bucket's backing (equal unless tokens were sent here directly).
- * - A bucket's backing is zero exactly when its vouchers are zero; backing only leaves a bucket
- *   into the pool, through a conversion that mints GP as an order of that contribution.
+ * - A bucket with no vouchers has no backing; backing only leaves a bucket into the pool, through
+ *   a conversion that mints GP as an order of that contribution. (Because each release rounds up,
+ *   a bucket's last vouchers may carry no backing: they convert to nothing.)
  * - Per merchant: `issued - converted` = its vouchers outstanding, backed by its backing outstanding.
  * - A sale id and a conversion id are each used once.
  *

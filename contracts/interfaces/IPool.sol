@@ -80,7 +80,8 @@ interface IPool {
 
     /// @notice A contribution paid into the pool by the caller itself (an ad-voucher conversion):
     /// it mints `mintShare` of `contribution` at the current price, exactly as an order whose
-    /// contribution it is, without referral shares.
+    /// contribution it is, without referral shares. A contribution too small to mint one GP base
+    /// unit mints none and stays in the pool (an order that small is refused instead).
     /// @param id The caller's id for it; the pool keys it by `orderKey(caller, id)`, refused twice.
     /// @param contribution Settlement base units paid in.
     struct Contribution {

@@ -181,8 +181,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         uint256 collected = 0;
         minted = new uint256[](batch.length);
         for (uint256 i = 0; i < batch.length; ++i) {
-            bytes32 key = _claimOrderKey(msg.sender, batch[i].id);
-            minted[i] = _quoteContribution(key, batch[i].contribution, p, assets_, supply);
+            _claimOrderKey(msg.sender, batch[i].id);
+            minted[i] = _quoteContribution(batch[i].contribution, p, assets_, supply);
             assets_ += batch[i].contribution;
             supply += minted[i];
             collected += batch[i].contribution;
@@ -190,7 +190,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (batch.length == 0) return minted;
         _collect(msg.sender, collected);
         _assets = assets_;
-        _POINTS.mint(msg.sender, supply - supplyBefore);
+        if (supply != supplyBefore) _POINTS.mint(msg.sender, supply - supplyBefore);
         for (uint256 i = 0; i < batch.length; ++i) {
             emit ContributionRecorded(orderKey(msg.sender, batch[i].id), msg.sender, batch[i].contribution, minted[i]);
         }
@@ -297,17 +297,16 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @dev The GP a contribution mints at `assets_ / supply`: the buyer's part of an order whose
-    /// contribution it is (Floor, as for an order), at least one base unit.
-    function _quoteContribution(
-        bytes32 key,
-        uint256 contributionAmount,
-        Parameters memory p,
-        uint256 assets_,
-        uint256 supply
-    ) private view returns (uint256 points_) {
+    /// contribution it is (Floor, as for an order). Unlike an order it may be zero: a dust
+    /// contribution (the last units of a voucher's backing) stays in the pool and mints nothing,
+    /// rather than failing the whole batch.
+    function _quoteContribution(uint256 contributionAmount, Parameters memory p, uint256 assets_, uint256 supply)
+        private
+        view
+        returns (uint256 points_)
+    {
         (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
         points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
-        if (points_ == 0) revert PoolOrderTooSmall(key, contributionAmount);
     }
 
     /// @dev Pulls `amount` from `shop` and checks that all of it arrived.
@@ -562,7 +561,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     /// @notice Exactly what a contribution of `contributionAmount` would mint now.
     function previewContribution(uint256 contributionAmount) external view returns (uint256 points_) {
-        points_ = _quoteContribution(bytes32(0), contributionAmount, _params, _assets, _POINTS.totalSupply());
+        points_ = _quoteContribution(contributionAmount, _params, _assets, _POINTS.totalSupply());
         _checkCap(points_);
     }
 

@@ -210,16 +210,16 @@ export class AdCreditModel {
         conversions.map((c, i) => ({ key: c.poolKey, contribution: backings[i] })),
       );
       this.state.held -= backings.reduce((a, b) => a + b, 0n);
-      pool.approve(
-        this.address,
-        this.custody.address,
-        points.reduce((a, b) => a + b, 0n),
-      );
-      this.custody.depositBatch(
-        this.address,
-        conversions.map((c) => c.user),
-        points,
-      );
+      const minted = points.reduce((a, b) => a + b, 0n);
+      if (minted !== 0n) {
+        const credited = conversions.map((c, i) => ({ user: c.user, points: points[i] })).filter((x) => x.points !== 0n);
+        pool.approve(this.address, this.custody.address, minted);
+        this.custody.depositBatch(
+          this.address,
+          credited.map((x) => x.user),
+          credited.map((x) => x.points),
+        );
+      }
       return conversions.map((_, i) => ({ backing: backings[i], points: points[i] }));
     } catch (error) {
       this.state = saved;

@@ -425,7 +425,7 @@ export class PoolModel {
   /** What `previewContribution(contribution)` returns, or the error it reverts with. */
   previewContribution(contributionAmount: bigint): bigint {
     const s = this.state;
-    const points = this.quoteContribution(s, "0x" + "00".repeat(32), contributionAmount, s.assets, s.supply);
+    const points = this.quoteContribution(s, contributionAmount, s.assets, s.supply);
     const mintedAfter = s.minted + points;
     if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     return points;
@@ -444,7 +444,7 @@ export class PoolModel {
       const k = key.toLowerCase();
       if (next.recorded.has(k)) throw new PoolRevert("PoolOrderAlreadyRecorded", [key]);
       next.recorded.add(k);
-      const points = this.quoteContribution(next, key, contribution, next.assets, next.supply);
+      const points = this.quoteContribution(next, contribution, next.assets, next.supply);
       next.assets += contribution;
       next.supply += points;
       collected += contribution;
@@ -460,11 +460,10 @@ export class PoolModel {
     return minted;
   }
 
-  private quoteContribution(s: PoolState, key: string, contributionAmount: bigint, assets: bigint, supply: bigint): bigint {
+  /** May be zero: a dust contribution stays in the pool and mints nothing. */
+  private quoteContribution(s: PoolState, contributionAmount: bigint, assets: bigint, supply: bigint): bigint {
     const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
-    const points = toPoints(mintValue(contributionAmount, s.parameters.mintShare), priceAssets, priceSupply, Rounding.Floor);
-    if (points === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, contributionAmount]);
-    return points;
+    return toPoints(mintValue(contributionAmount, s.parameters.mintShare), priceAssets, priceSupply, Rounding.Floor);
   }
 
   /** `retire(points)` by `holder`: burned without payout, the value stays in the pool. */

@@ -127,11 +127,6 @@ export async function deployCustodyFixture(options: CustodyDeployment): Promise<
 
 export const custodyWith6Decimals = () => deployCustodyFixture({ decimals: 6 });
 export const custodyWith18Decimals = () => deployCustodyFixture({ decimals: 18 });
-/** Exit at 2x, with a cap low enough for the model test to reach. */
-export const custodyForModel6 = () =>
-  deployCustodyFixture({ decimals: 6, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
-export const custodyForModel18 = () =>
-  deployCustodyFixture({ decimals: 18, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
 
 /** An opaque custodial user id, as the relayer derives it. */
 export function userId(label: string): string {
@@ -163,3 +158,9 @@ export async function deployAdCreditFixture(options: CustodyDeployment & { ads?:
 
 export const adCreditWith6Decimals = () => deployAdCreditFixture({ decimals: 6 });
 export const adCreditWith18Decimals = () => deployAdCreditFixture({ decimals: 18 });
+
+/** Exit at 2x, with a cap low enough for the model test to reach, and the ad credit. */
+export const systemForModel6 = () =>
+  deployAdCreditFixture({ decimals: 6, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+export const systemForModel18 = () =>
+  deployAdCreditFixture({ decimals: 18, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });

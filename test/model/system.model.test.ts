@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { type CustodyFixture, custodyForModel18, custodyForModel6 } from "../helpers/fixtures";
+import { type AdCreditFixture, systemForModel18, systemForModel6 } from "../helpers/fixtures";
 import { snapshot } from "../helpers/invariants";
+import { AdCreditModel } from "../../server/domain/ad-credit-model";
 import { CustodyModel } from "../../server/domain/custody-model";
 import { PoolModel } from "../../server/domain/pool-model";
 import {
@@ -35,17 +36,15 @@ import {
   signedRequestCommand,
   withdrawCommand,
 } from "./custody-commands";
+import { adShareCommand, convertCommand, convertEverything, issueCommand, topUpCommand, withdrawalCommand } from "./ad-commands";
 import { MERCHANT_ID, USER_IDS, type Chain, type World, custodySnapshot, outcomeReport } from "./world";
 
 /** The wallets approve the custody once, as an original account does before its first deposit. */
-async function withApprovals(f: CustodyFixture): Promise<CustodyFixture> {
+async function withApprovals(f: AdCreditFixture): Promise<AdCreditFixture> {
   for (const wallet of f.users) await f.points.connect(wallet).approve(await f.custody.getAddress(), ethers.MaxUint256);
   return f;
 }
-const fixtures = {
-  6: async () => withApprovals(await custodyForModel6()),
-  18: async () => withApprovals(await custodyForModel18()),
-};
+const fixtures = { 6: async () => withApprovals(await systemForModel6()), 18: async () => withApprovals(await systemForModel18()) };
 
 const runs = Number(process.env.GP_MODEL_RUNS ?? 200);
 const seed = Number(process.env.GP_MODEL_SEED ?? Date.now() % 2 ** 31);
@@ -53,8 +52,8 @@ const path = process.env.GP_MODEL_PATH;
 /** The `replayPath` fast-check prints beside a failing command list. */
 const replayPath = process.env.GP_MODEL_REPLAY;
 
-describe("The pool and the custody against the reference models (fast-check, model-based)", function () {
-  it(`keep SPEC rules 1-5, the custody's invariants and the models' figures over ${runs} random sequences`, async function () {
+describe("The pool, the custody and the ad credit against the reference models (fast-check, model-based)", function () {
+  it(`keep SPEC rules 1-5, the custody's and the ad credit's invariants and the models' figures over ${runs} random sequences`, async function () {
     console.log(
       `      model-based: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ""}` +
         ` (replay a failure: GP_MODEL_SEED=${seed} GP_MODEL_PATH=<path> GP_MODEL_REPLAY=<replayPath>` +
@@ -87,13 +86,24 @@ describe("The pool and the custody against the reference models (fast-check, mod
           constantCommand,
           withdrawCommand,
           exitCommand,
-  exitScenarioCommand,
+          exitScenarioCommand,
           releaseSurplusCommand,
           custodyParameterCommand,
           linkCommand,
           depositCommand,
           permitCommand,
           signedRequestCommand,
+          topUpCommand,
+          topUpCommand,
+          issueCommand,
+          issueCommand,
+          issueCommand,
+          convertCommand,
+          convertCommand,
+          convertCommand,
+          withdrawalCommand,
+          withdrawalCommand,
+          adShareCommand,
         ],
         { maxCommands: 40, size: "max", replayPath },
       ),
@@ -103,9 +113,16 @@ describe("The pool and the custody against the reference models (fast-check, mod
         const custodyAddress = await f.custody.getAddress();
         const pool = new PoolModel(f.modelConfig);
         for (const wallet of f.users) pool.approve(wallet.address, custodyAddress, ethers.MaxUint256);
+        const custody = new CustodyModel(pool, custodyAddress, f.custodyParameters);
+        // The fixture registered the ad merchants first (indices 1 and 2) and flagged them.
+        for (const merchant of f.merchants) {
+          custody.register(merchant, null);
+          custody.setMerchant(merchant, true);
+        }
         const world: World = {
           model: pool,
-          custody: new CustodyModel(pool, custodyAddress, f.custodyParameters),
+          custody,
+          ads: new AdCreditModel(custody, await f.adCredit.getAddress(), f.adParameters),
           paused: false,
           nextId: 0,
           used: [],
@@ -119,11 +136,16 @@ describe("The pool and the custody against the reference models (fast-check, mod
         }
         world.custody.setMerchant(MERCHANT_ID, true);
         await (await relayer.setMerchant(MERCHANT_ID, true)).wait();
+        // Merchant 0 starts with credit, so that sequences reach issuance and conversion early.
+        const startingCredit = 10_000n * f.unit;
+        world.ads.topUp(f.merchants[0], startingCredit);
+        await (await f.adCredit.connect(f.stranger).topUp(f.merchants[0], startingCredit)).wait();
         const chain = { f, custodyAddress } as Chain;
         chain.state = await snapshot(f, [...f.users.map((u) => u.address), custodyAddress]);
         chain.custodyState = await custodySnapshot(chain);
         await fc.asyncModelRun(() => ({ model: world, real: chain }), commands);
         commandsRun += [...commands].length;
+        await convertEverything(world, chain);
         await drainEverything(world, chain, finalOrder);
       },
     );

@@ -9,7 +9,8 @@ import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { type CustodyModel } from "../../server/domain/custody-model";
 import { type PoolModel, PoolRevert } from "../../server/domain/pool-model";
-import { type CustodyFixture, userId } from "../helpers/fixtures";
+import { type AdCreditFixture, userId } from "../helpers/fixtures";
+import { type AdCreditModel } from "../../server/domain/ad-credit-model";
 import { type PoolSnapshot, type PriceRatio, expectInvariants, expectPriceNotFallen, snapshot } from "../helpers/invariants";
 
 /** The custodial user ids the commands use; the last one is made a merchant by a command. */
@@ -20,6 +21,9 @@ export const ACCOUNT_IDS = [...USER_IDS, MERCHANT_ID];
 export interface World {
   model: PoolModel;
   custody: CustodyModel;
+  ads: AdCreditModel;
+  /** The last sale id used, so that a later issuance can repeat it. */
+  lastSale?: string;
   paused: boolean;
   nextId: number;
   /** Orders recorded or attempted, so that later commands can repeat one. */
@@ -35,7 +39,7 @@ export interface CustodySnapshot {
 }
 
 export interface Chain {
-  f: CustodyFixture;
+  f: AdCreditFixture;
   custodyAddress: string;
   state: PoolSnapshot;
   custodyState: CustodySnapshot;
@@ -44,10 +48,7 @@ export interface Chain {
 }
 
 /** An amount chosen without knowing the decimals; resolved against the model's unit. */
-export type AmountSpec =
-  | { kind: "base"; value: bigint }
-  | { kind: "cents"; value: bigint }
-  | { kind: "max"; offset: bigint };
+export type AmountSpec = { kind: "base"; value: bigint } | { kind: "cents"; value: bigint } | { kind: "max"; offset: bigint };
 
 export function resolveAmount(spec: AmountSpec, model: PoolModel): bigint {
   if (spec.kind === "base") return spec.value;
@@ -89,6 +90,7 @@ export function holders(c: Chain): string[] {
 export function contractFor(c: Chain, errorName: string) {
   if (errorName.startsWith("GreenPoints") || errorName.startsWith("ERC20")) return c.f.points;
   if (errorName.startsWith("Custody")) return c.f.custody;
+  if (errorName.startsWith("AdCredit") || errorName.startsWith("AccessControl")) return c.f.adCredit;
   return c.f.pool;
 }
 
@@ -128,7 +130,7 @@ export async function carryOut<T>(
   }
   const receipt = (await (await send()).wait())!;
   const names = new Set<string>();
-  for (const contract of [c.f.custody, c.f.pool]) {
+  for (const contract of [c.f.custody, c.f.pool, c.f.adCredit]) {
     for (const log of receipt.logs) {
       try {
         const parsed = contract.interface.parseLog(log);
@@ -252,6 +254,43 @@ export async function settle(m: World, c: Chain, options: SettleOptions = {}) {
     );
   }
   c.custodyState = cs;
+  await settleAds(m, c);
+}
+
+/**
+ * The ad credit equals its model (every merchant, every bucket, settlement held) and holds what
+ * it owes; it never keeps GP; a bucket without vouchers has no backing.
+ */
+async function settleAds(m: World, c: Chain) {
+  const ads = m.ads;
+  const address = await c.f.adCredit.getAddress();
+  for (const id of c.f.merchants) {
+    const chain = await c.f.adCredit.merchantOf(id);
+    const model = ads.merchant(id);
+    expect([chain.credit, chain.issued, chain.converted, chain.backing], `ad merchant ${id}`).to.deep.equal([
+      model.credit,
+      model.issued,
+      model.converted,
+      model.backing,
+    ]);
+    const w = model.withdrawal;
+    expect([chain.withdrawal.amount, chain.withdrawal.availableAt], "pending withdrawal").to.deep.equal(
+      w ? [w.amount, w.availableAt] : [0n, 0n],
+    );
+  }
+  for (const user of ACCOUNT_IDS) {
+    for (const merchant of c.f.merchants) {
+      const chain = await c.f.adCredit.bucketOf(user, merchant);
+      const model = ads.bucket(user, merchant);
+      expect([chain.vouchers, chain.backing], `vouchers of ${user} at ${merchant}`).to.deep.equal([model.vouchers, model.backing]);
+      if (chain.vouchers === 0n) expect(chain.backing, "backing left without vouchers").to.equal(0n);
+    }
+  }
+  const held = await c.f.settlement.balanceOf(address);
+  expect(held, "settlement held by the ad credit").to.equal(ads.held);
+  expect(await c.f.adCredit.liabilities(), "liabilities").to.equal(ads.liabilities);
+  expect(held >= ads.liabilities, "the ad credit holds what it owes").to.equal(true);
+  expect(await c.f.points.balanceOf(address), "the ad credit keeps no GP").to.equal(0n);
 }
 
 /** A fresh id for a relayed request. */
