@@ -10,6 +10,7 @@ import { pinoHttp } from "pino-http";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { findShop } from "./adapters/db/shops";
+import { adCallbackRouter, adRoutes } from "./http/ads";
 import { adminRoutes } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
@@ -27,7 +28,9 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
+import { type Ads, type AdsConfig, createAds } from "./services/ads";
 import { createOrderIntake } from "./services/order-intake";
+import { sourcePolicies } from "./domain/release-policy";
 
 export interface AppDeps {
   db: Db;
@@ -40,6 +43,15 @@ export interface AppDeps {
   limits?: RateLimits;
   /** Seconds since the epoch; tests move it. */
   nowSeconds?: () => number;
+  /** Rewarded ads: the release policy and the daily task cap (default: 6 tasks convert 1 voucher, 30 tasks a day). */
+  ads?: AdsConfig;
+  /** The ads service, when the caller also runs its round step (the relayer); made here otherwise. */
+  adsService?: Ads;
+}
+
+/** The source's fixed policy (6 rewarded videos convert 1 voucher) and 30 tasks a day. */
+export function defaultAdsConfig(settlementDecimals: number): AdsConfig {
+  return { policy: sourcePolicies(settlementDecimals).fixed, dailyTaskCap: 30 };
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -87,6 +99,17 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
   });
   app.use(webhookRouter({ intake, registry }));
+  const ads =
+    deps.adsService ??
+    createAds({
+      db: deps.db,
+      chain: deps.chain,
+      userSalt: deps.userSalt,
+      config: deps.ads ?? defaultAdsConfig(settlementDecimals),
+      nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+      log: deps.log.child({ component: "ads" }),
+    });
+  app.use(adCallbackRouter({ ads, registry }));
   app.use(express.json({ limit: "64kb", strict: true }));
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
   poolRoutes(host, { chain: deps.chain });
@@ -97,6 +120,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   operationRoutes(host, { userSalt: deps.userSalt });
   relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
+  adRoutes(host, { chain: deps.chain, ads, userSalt: deps.userSalt });
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

@@ -2,6 +2,7 @@
  * The only reader of process.env. Settings are parsed once, checked, frozen and passed in; a
  * missing or bad setting stops the start with a message naming it.
  */
+import { parsePolicy } from "./domain/release-policy";
 import * as path from "node:path";
 import { z } from "zod";
 
@@ -60,6 +61,13 @@ export interface RelayerConfig {
    * makes the process kill itself (SIGKILL) at that point of its first batch. Never set in service.
    */
   readonly fault: Fault | null;
+  /**
+   * How completed ad tasks release vouchers: GP_AD_POLICY, default `fixed:6:1` (6 tasks convert 1
+   * voucher); or `daily-share:<tasksPerDay>:<percent>`, `thresholds:<tasksPerDay>:<level>@<percent>,...`.
+   */
+  readonly adPolicy: string;
+  /** Ad tasks counted per user per UTC day: GP_AD_DAILY_TASK_CAP, default 30. */
+  readonly adDailyTaskCap: number;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -84,15 +92,33 @@ const RelayerEnv = z
     GP_CHAIN_PORT: int(8545, 1, 65535),
     GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
-    RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
+    RELAYER_PRIVATE_KEY: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits")
+      .optional(),
     DEPLOYMENTS_FILE: z.string().optional(),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://")
+      .optional(),
     GP_BATCH_SIZE: int(100, 1, 500),
     GP_BATCH_WAIT_MS: int(200, 0, 60_000),
     GP_CONFIRMATIONS: int(1, 0, 64),
     GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     GP_FAULT: z.enum(FAULTS).optional(),
+    GP_AD_POLICY: z
+      .string()
+      .optional()
+      .superRefine((text, ctx) => {
+        if (!text) return;
+        try {
+          parsePolicy(text, 18);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: `GP_AD_POLICY: ${(error as Error).message}` });
+        }
+      }),
+    GP_AD_DAILY_TASK_CAP: int(30, 1, 10_000),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -149,5 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     replaceAfterMs: e.GP_REPLACE_AFTER_MS,
     logLevel: e.LOG_LEVEL ?? "info",
     fault: e.GP_FAULT ?? null,
+    adPolicy: e.GP_AD_POLICY || "fixed:6:1",
+    adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
   });
 }

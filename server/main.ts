@@ -19,6 +19,7 @@ import { openPostgres } from "./adapters/db/postgres";
 import { settingOrCreate } from "./adapters/db/settings";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
 import { startRelayer } from "./relayer";
+import { parsePolicy } from "./domain/release-policy";
 
 /** The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept there. */
 function adminToken(config: RelayerConfig): { token: string; file: string | null } {
@@ -68,9 +69,15 @@ async function main() {
     userSalt,
     adminToken: admin.token,
     log,
-    batcher: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
+    batcher: {
+      batchSize: config.batchSize,
+      confirmations: config.confirmations,
+      replaceAfterMs: config.replaceAfterMs,
+      fault: config.fault,
+    },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
+    ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
   });
   const url = relayer.url;
   process.stdout.write(

@@ -7,7 +7,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
-import { createApp } from "./app";
+import { createApp, defaultAdsConfig } from "./app";
+import { type AdsConfig, createAds } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
 import { createRelayerLoop } from "./services/relayer-loop";
@@ -23,6 +24,7 @@ export interface RelayerDeps {
   listen: { port: number; host: string };
   nowSeconds?: () => number;
   limits?: RateLimits;
+  ads?: AdsConfig;
 }
 
 export async function startRelayer(deps: RelayerDeps) {
@@ -33,7 +35,22 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log.child({ component: "batcher" }),
     options: deps.batcher,
   });
-  const loop = createRelayerLoop({ batcher, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
+  const ads = createAds({
+    db: deps.db,
+    chain: deps.chain,
+    userSalt: deps.userSalt,
+    config: deps.ads ?? defaultAdsConfig(deps.chain.deployments.settlementDecimals),
+    nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+    log: deps.log.child({ component: "ads" }),
+  });
+  // Each round first turns confirmed ad sales and released vouchers into queued operations.
+  const round = {
+    tick: async () => {
+      await ads.tick();
+      return batcher.tick();
+    },
+  };
+  const loop = createRelayerLoop({ batcher: round, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,
@@ -42,6 +59,8 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log,
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
+    ads: deps.ads,
+    adsService: ads,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

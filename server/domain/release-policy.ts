@@ -14,6 +14,8 @@
  * Rounding: a release rounds down to the base unit (a shopper is never released more than the
  * rate gives); the backing each release carries rounds up (contracts/libraries/PointsMath.sol).
  */
+import { parseAmount } from "./amounts";
+import { formatAmount } from "./display";
 import { BPS, Rounding, mulDiv } from "./points-math";
 
 export type ReleasePolicy =
@@ -84,4 +86,51 @@ export function sourcePolicies(decimals: number) {
       ],
     } as ReleasePolicy,
   };
+}
+
+/** The policy in people's words, for the user API. */
+export function describePolicy(policy: ReleasePolicy, decimals: number): string {
+  switch (policy.kind) {
+    case "fixed":
+      return `every ${policy.tasks} completed tasks convert ${formatAmount(policy.vouchers, decimals)} vouchers`;
+    case "daily-share":
+      return `completing the day's ${policy.tasksPerDay} tasks converts ${Number(policy.rateBps) / 100}% of the vouchers held, once a day`;
+    case "thresholds":
+      return (
+        `completing the day's ${policy.tasksPerDay} tasks converts, once a day, ` +
+        policy.levels.map((l) => `${Number(l.rateBps) / 100}% of ${formatAmount(l.level, decimals)}`).join(" or ") +
+        " (the highest level reached by the vouchers held)"
+      );
+  }
+}
+
+/**
+ * Reads GP_AD_POLICY: `fixed:<tasks>:<vouchers>`, `daily-share:<tasksPerDay>:<percent>` or
+ * `thresholds:<tasksPerDay>:<level>@<percent>,<level>@<percent>...` (vouchers and levels in whole
+ * units, percents with up to two decimals). Throws a message naming what is wrong.
+ */
+export function parsePolicy(text: string, decimals: number): ReleasePolicy {
+  const parts = text.split(":");
+  const count = (s: string | undefined) => {
+    if (!s || !/^\d{1,4}$/.test(s) || Number(s) < 1) throw new Error(`"${s}" is not a task count (1-9999)`);
+    return Number(s);
+  };
+  const percent = (s: string | undefined) => {
+    const m = /^(\d{1,3})(?:\.(\d{1,2}))?$/.exec(s ?? "");
+    const bps = m ? BigInt(m[1]) * 100n + BigInt((m[2] ?? "").padEnd(2, "0")) : -1n;
+    if (bps <= 0n || bps > 10_000n) throw new Error(`"${s}" is not a percentage above 0 and at most 100`);
+    return bps;
+  };
+  if (parts[0] === "fixed" && parts.length === 3)
+    return { kind: "fixed", tasks: count(parts[1]), vouchers: parseAmount(parts[2], decimals) };
+  if (parts[0] === "daily-share" && parts.length === 3)
+    return { kind: "daily-share", tasksPerDay: count(parts[1]), rateBps: percent(parts[2]) };
+  if (parts[0] === "thresholds" && parts.length === 3) {
+    const levels = parts[2].split(",").map((l) => {
+      const [level, rate] = l.split("@");
+      return { level: parseAmount(level ?? "", decimals), rateBps: percent(rate) };
+    });
+    return { kind: "thresholds", tasksPerDay: count(parts[1]), levels };
+  }
+  throw new Error(`"${text}" is not fixed:<tasks>:<vouchers>, daily-share:<tasks>:<percent> or thresholds:<tasks>:<level>@<percent>,...`);
 }

@@ -28,7 +28,19 @@ export function verifyWebhook(
   nowSeconds: number,
   toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
 ): void {
-  const { timestamp, signature } = request;
+  const { signature } = request;
+  const timestamp = checkTimestamp(request.timestamp, nowSeconds, toleranceSeconds);
+  if (!signature || !/^v1=[0-9a-f]{64}$/.test(signature)) {
+    throw new AppError("BAD_SIGNATURE", "X-GP-Signature must be v1= and 64 hex digits");
+  }
+  const expected = Buffer.from(signPayload(secret, timestamp, request.rawBody));
+  if (!timingSafeEqual(expected, Buffer.from(signature))) {
+    throw new AppError("BAD_SIGNATURE", "X-GP-Signature does not match the body and timestamp");
+  }
+}
+
+/** The timestamp header as unix seconds, refused when malformed or more than `toleranceSeconds` from now (late or replayed). */
+export function checkTimestamp(timestamp: string | undefined, nowSeconds: number, toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS): string {
   if (!timestamp || !/^\d{1,12}$/.test(timestamp)) {
     throw new AppError("STALE_TIMESTAMP", "X-GP-Timestamp must be unix seconds");
   }
@@ -38,11 +50,5 @@ export function verifyWebhook(
       now: nowSeconds,
     });
   }
-  if (!signature || !/^v1=[0-9a-f]{64}$/.test(signature)) {
-    throw new AppError("BAD_SIGNATURE", "X-GP-Signature must be v1= and 64 hex digits");
-  }
-  const expected = Buffer.from(signPayload(secret, timestamp, request.rawBody));
-  if (!timingSafeEqual(expected, Buffer.from(signature))) {
-    throw new AppError("BAD_SIGNATURE", "X-GP-Signature does not match the body and timestamp");
-  }
+  return timestamp;
 }

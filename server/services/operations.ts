@@ -78,12 +78,18 @@ export function refusalError(refusal: DecodedRevert): AppError {
 
 /** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
 function contractOf(chain: ChainPort, target: OperationTarget) {
-  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points }[target];
+  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit }[target];
+  if (!contract) throw adsUnavailable();
   return {
-    address: chain.deployments[target],
+    address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
     iface: contract.interface as unknown as Interface,
-    nonces: (owner: string) => (contract as { nonces(owner: string): Promise<bigint> }).nonces(owner),
+    nonces: (owner: string) => (contract as unknown as { nonces(owner: string): Promise<bigint> }).nonces(owner),
   };
+}
+
+/** Rewarded ads need the ad-credit contract, which a deployment made before them lacks. */
+export function adsUnavailable(): AppError {
+  return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");
 }
 
 /** The EIP-712 nonce `owner` signs next at the operation target's contract. */
@@ -113,7 +119,7 @@ export async function callOf(chain: ChainPort, op: OperationRecord): Promise<Cha
  * did not keep, or in a block that disappeared) looks.
  */
 export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
-  if (op.requestId) return chain.custody.isRequestProcessed(op.requestId);
+  if (op.requestId) return op.target === "ads" ? chain.adCredit!.isProcessed(op.requestId) : chain.custody.isRequestProcessed(op.requestId);
   const d = op.details;
   switch (op.kind) {
     case "register": {

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
+import { findMerchant } from "../adapters/db/merchants";
 import { findShop } from "../adapters/db/shops";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
@@ -20,6 +21,12 @@ export const OrderWebhookBody = z
     userId: z.string().min(1).max(128),
     amount: z.string().min(1).max(64),
     referrerId: z.string().min(1).max(128).optional(),
+    adMerchantId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .meta({ description: "Flags the order as a sale of this ad merchant: once it is confirmed, the buyer gets ad vouchers worth the amount." }),
   })
   .strict();
 
@@ -65,9 +72,12 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
-      const bodyHash = createHash("sha256")
-        .update(JSON.stringify([body.orderId, body.userId, amount.toString(), body.referrerId ?? null]))
-        .digest("hex");
+      if (body.adMerchantId && !(await findMerchant(deps.db, body.adMerchantId))) {
+        throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: body.adMerchantId });
+      }
+      // Orders without an ad merchant hash as before, so their repeats still match.
+      const fields = [body.orderId, body.userId, amount.toString(), body.referrerId ?? null, ...(body.adMerchantId ? [body.adMerchantId] : [])];
+      const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 
       const record = async (tx: Queryable) => {
         const order = await insertOrder(tx, {
@@ -78,6 +88,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           amount,
           bodyHash,
           chainOrderId: chainOrderId(shop.id, body.orderId),
+          adMerchantId: body.adMerchantId ?? null,
         });
         if (order && body.referrerId && body.referrerId !== body.userId) {
           // Registers the buyer with the referrer before the order is sent (the buyer's orders wait

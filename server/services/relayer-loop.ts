@@ -4,9 +4,9 @@
  * `stop()` lets the round in progress finish: nothing is cut between signing and recording.
  */
 import type { Logger } from "pino";
-import type { Batcher } from "./batcher";
 
-export function createRelayerLoop(deps: { batcher: Batcher; log: Logger; batchSize: number; waitMs: number }) {
+/** `batcher.tick()` runs one round and says how many orders and operations it sent. */
+export function createRelayerLoop(deps: { batcher: { tick(): Promise<number> }; log: Logger; batchSize: number; waitMs: number }) {
   let running = false;
   let wake: (() => void) | null = null;
   let done: Promise<void> = Promise.resolve();

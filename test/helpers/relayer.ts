@@ -3,6 +3,7 @@
  * database code, createApp, the batcher loop), listening on a free 127.0.0.1 port; and an HTTP
  * client that signs webhooks as a shop does.
  */
+import type { AdsConfig } from "../../server/services/ads";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,7 +39,7 @@ export interface TestRelayer {
 }
 
 export async function startTestRelayer(
-  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger } = {},
+  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger; ads?: AdsConfig } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
@@ -59,6 +60,7 @@ export async function startTestRelayer(
     batchWaitMs: 20,
     listen: { port: 0, host: "127.0.0.1" },
     nowSeconds: options.nowSeconds,
+    ads: options.ads,
   });
   return {
     url: relayer.url,

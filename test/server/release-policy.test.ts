@@ -29,13 +29,21 @@ function simulateDays(policy: ReleasePolicy, start: bigint, days: number, tasksP
 describe("Release policies (SPEC section 7, the source examples)", function () {
   describe("fixed: 6 rewarded videos convert 1 voucher", function () {
     it("releases nothing for the first five videos and 1 voucher on the sixth, then again on the twelfth", function () {
-      const released = Array.from({ length: 12 }, (_, i) => releaseFor(policies.fixed, { balance: units("10"), tasksToday: i + 1, tasksTotal: i + 1 }));
+      const released = Array.from({ length: 12 }, (_, i) =>
+        releaseFor(policies.fixed, { balance: units("10"), tasksToday: i + 1, tasksTotal: i + 1 }),
+      );
       expect(released).to.deep.equal([0n, 0n, 0n, 0n, 0n, unit, 0n, 0n, 0n, 0n, 0n, unit]);
     });
     it("carries progress over days and releases only what is left", function () {
       expect(releaseFor(policies.fixed, { balance: units("0.25"), tasksToday: 2, tasksTotal: 6 })).to.equal(units("0.25"));
-      expect(nextRelease(policies.fixed, { balance: units("3"), tasksToday: 0, tasksTotal: 4 })).to.deep.equal({ vouchers: 0n, tasksUntilRelease: 2 });
-      expect(nextRelease(policies.fixed, { balance: units("3"), tasksToday: 5, tasksTotal: 5 })).to.deep.equal({ vouchers: unit, tasksUntilRelease: 1 });
+      expect(nextRelease(policies.fixed, { balance: units("3"), tasksToday: 0, tasksTotal: 4 })).to.deep.equal({
+        vouchers: 0n,
+        tasksUntilRelease: 2,
+      });
+      expect(nextRelease(policies.fixed, { balance: units("3"), tasksToday: 5, tasksTotal: 5 })).to.deep.equal({
+        vouchers: unit,
+        tasksUntilRelease: 1,
+      });
     });
   });
 
@@ -46,7 +54,10 @@ describe("Release policies (SPEC section 7, the source examples)", function () {
     it("releases nothing on a day the tasks were not all done, and not twice on one day", function () {
       expect(simulateDays(policies.dailyShare, units("200"), 1, 5)).to.deep.equal([0n]);
       expect(releaseFor(policies.dailyShare, { balance: units("200"), tasksToday: 7, tasksTotal: 7 })).to.equal(0n);
-      expect(nextRelease(policies.dailyShare, { balance: units("200"), tasksToday: 6, tasksTotal: 6 })).to.deep.equal({ vouchers: 0n, tasksUntilRelease: null });
+      expect(nextRelease(policies.dailyShare, { balance: units("200"), tasksToday: 6, tasksTotal: 6 })).to.deep.equal({
+        vouchers: 0n,
+        tasksUntilRelease: null,
+      });
     });
     it("rounds the release down to the base unit", function () {
       expect(releaseFor(policies.dailyShare, { balance: 149n, tasksToday: 6, tasksTotal: 6 })).to.equal(2n); // 2.98 -> 2

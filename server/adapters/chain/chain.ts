@@ -6,6 +6,8 @@
 import * as fs from "node:fs";
 import { Interface, JsonRpcProvider, Transaction, Wallet, isCallException } from "ethers";
 import {
+  type AdCredit,
+  AdCredit__factory,
   type Custody,
   Custody__factory,
   type GreenPoints,
@@ -82,6 +84,8 @@ export interface ChainPort {
   readonly pool: Pool;
   readonly points: GreenPoints;
   readonly custody: Custody;
+  /** The ad-credit contract; null on a deployment made before rewarded ads. */
+  readonly adCredit: AdCredit | null;
   readonly settlement: MockStablecoin;
   orderKey(chainOrderId: string): string;
   pendingNonce(): Promise<number>;
@@ -94,7 +98,7 @@ export interface ChainPort {
   simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
   /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
-  /** The custody's events that name `requestId` (its first indexed argument). */
+  /** The custody's and the ad credit's events that name `requestId` (their first indexed argument). */
   requestEvents(requestId: string): Promise<ChainEvent[]>;
   /**
    * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
@@ -121,7 +125,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const points = GreenPoints__factory.connect(deployments.points, provider);
   const custody = Custody__factory.connect(deployments.custody, wallet);
   const settlement = MockStablecoin__factory.connect(deployments.settlement, provider);
-  const errors = [custody.interface, pool.interface, points.interface, settlement.interface] as Interface[];
+  const adCredit = deployments.adCredit ? AdCredit__factory.connect(deployments.adCredit, provider) : null;
+  const errors = [custody.interface, pool.interface, points.interface, settlement.interface, ...(adCredit ? [adCredit.interface] : [])] as Interface[];
   const keyOf = (id: string) => orderKey(sender, id);
   const batchData = (orders: readonly ChainOrder[]) =>
     custody.interface.encodeFunctionData("recordOrders", [[{ shop: sender, orders: orders.map((o) => ({ ...o })) }]]);
@@ -168,6 +173,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const eventSources = new Map<string, Interface>([
     [deployments.custody.toLowerCase(), custody.interface as Interface],
     [deployments.pool.toLowerCase(), pool.interface as Interface],
+    ...(adCredit ? [[deployments.adCredit!.toLowerCase(), adCredit.interface as Interface] as const] : []),
   ]);
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
     const parsed = eventSources.get(log.address.toLowerCase())?.parseLog(log);
@@ -183,6 +189,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     pool,
     points,
     custody,
+    adCredit,
     settlement,
     orderKey: keyOf,
     pendingNonce: () => provider.getTransactionCount(sender, "pending"),
@@ -211,7 +218,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     signCall,
     requestEvents: async (requestId) => {
       const logs = await provider.getLogs({
-        address: deployments.custody,
+        address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
         topics: [null, requestId],
         fromBlock: deployments.deployedAtBlock,
       });

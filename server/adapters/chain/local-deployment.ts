@@ -47,6 +47,8 @@ export async function ensureLocalDeployment(rpcUrl: string, privateKey: string, 
     await grantOperatorRoles(signer, pool, custody, adCredit, admin);
     await (await settlement.mint(admin, 10n ** 12n * unit)).wait();
     await (await settlement.approve(await pool.getAddress(), MaxUint256)).wait();
+    // The operator tops up merchants' ad credit from this wallet (POST /v1/admin/merchants/{id}/ad-credit).
+    await (await settlement.approve(await adCredit.getAddress(), MaxUint256)).wait();
     const deployments: Deployments = {
       chainId: (await provider.getNetwork()).chainId.toString(),
       settlement: await settlement.getAddress(),

@@ -113,6 +113,60 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      revoked_at TIMESTAMPTZ
    );`,
+  `ALTER TABLE orders ADD COLUMN ad_merchant_id TEXT REFERENCES merchants (id);
+   CREATE INDEX orders_ad_sales ON orders (updated_at) WHERE ad_merchant_id IS NOT NULL AND state = 'confirmed';
+   CREATE TABLE ad_networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     scheme TEXT NOT NULL CHECK (scheme IN ('hmac-sha256', 'ed25519')),
+     secret TEXT,
+     public_key TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE voucher_sales (
+     sale_key TEXT PRIMARY KEY,
+     sale_id TEXT NOT NULL UNIQUE,
+     user_id TEXT NOT NULL,
+     account TEXT NOT NULL,
+     merchant_id TEXT NOT NULL REFERENCES merchants (id),
+     amount NUMERIC(78, 0) NOT NULL,
+     operation_id TEXT REFERENCES operations (id),
+     state TEXT NOT NULL CHECK (state IN ('queued', 'issued', 'refused', 'rejected')),
+     backing NUMERIC(78, 0),
+     reason TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX voucher_sales_user ON voucher_sales (user_id, created_at);
+   CREATE INDEX voucher_sales_operation ON voucher_sales (operation_id);
+   CREATE TABLE ad_tasks (
+     network_id TEXT NOT NULL REFERENCES ad_networks (id),
+     transaction_id TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     day TEXT NOT NULL,
+     released NUMERIC(78, 0) NOT NULL,
+     received_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+     PRIMARY KEY (network_id, transaction_id)
+   );
+   CREATE INDEX ad_tasks_user_day ON ad_tasks (user_id, day);
+   CREATE TABLE voucher_conversions (
+     id TEXT PRIMARY KEY,
+     conversion_id TEXT NOT NULL UNIQUE,
+     user_id TEXT NOT NULL,
+     account TEXT NOT NULL,
+     merchant_id TEXT NOT NULL REFERENCES merchants (id),
+     vouchers NUMERIC(78, 0) NOT NULL,
+     network_id TEXT NOT NULL,
+     transaction_id TEXT NOT NULL,
+     operation_id TEXT REFERENCES operations (id),
+     state TEXT NOT NULL CHECK (state IN ('pending', 'submitted', 'confirmed', 'rejected')),
+     backing NUMERIC(78, 0),
+     points NUMERIC(78, 0),
+     reason TEXT,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX voucher_conversions_pending ON voucher_conversions (created_at) WHERE state = 'pending';
+   CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);
+   CREATE INDEX voucher_conversions_operation ON voucher_conversions (operation_id);`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -3,7 +3,7 @@ import type { Queryable } from "./db";
 export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
 
 /** The contract an operation calls. */
-export type OperationTarget = "custody" | "pool" | "points";
+export type OperationTarget = "custody" | "pool" | "points" | "ads";
 
 export interface OperationRecord {
   id: string;

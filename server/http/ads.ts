@@ -1,0 +1,328 @@
+/**
+ * Rewarded ads over HTTP: the ad networks' signed callbacks (raw body, verified before anything
+ * is read), the operator's networks and merchants' credit top-ups, the user's vouchers and tasks,
+ * and the merchant's credit, vouchers issued against it, and withdrawals after the notice period.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import express from "express";
+import { getAddress } from "ethers";
+import { z } from "zod";
+import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
+import type { ChainPort } from "../adapters/chain/chain";
+import type { Queryable } from "../adapters/db/db";
+import { insertAdNetwork, salesOfMerchant } from "../adapters/db/ads";
+import { findMerchant } from "../adapters/db/merchants";
+import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature";
+import { parsePositiveAmount } from "../domain/amounts";
+import { formatAmount } from "../domain/display";
+import { AppError } from "../errors";
+import { type Ads, AdCallbackBody } from "../services/ads";
+import { adsUnavailable, queueCall } from "../services/operations";
+import type { Principal } from "./auth";
+import { accepted } from "./operations";
+import { ErrorBody, type RouteHost, defineRoute } from "./route";
+import { Address, Amount, Id, OperationView } from "./schemas";
+import { STATUS_OF } from "./status";
+
+const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
+
+const CallbackAnswer = z
+  .object({
+    counted: z.literal(true),
+    tasksToday: z.number().int(),
+    released: z.string().meta({ description: "Vouchers this completion released for conversion (0 for most)." }),
+    conversions: z.array(z.string()).meta({ description: "The conversions it queued, one per merchant the vouchers came from." }),
+  })
+  .meta({ id: "AdCallbackCounted" });
+
+/** The callback: raw body, so the signature is checked over the exact bytes sent. Mounted before the JSON parser. */
+export function adCallbackRouter(deps: { ads: Ads; registry: OpenAPIRegistry }): express.Router {
+  const router = express.Router();
+  const error = (codes: string) => ({ description: codes, content: { "application/json": { schema: ErrorBody } } });
+  deps.registry.registerPath({
+    method: "post",
+    path: "/v1/ads/callbacks/{networkId}",
+    tags: ["ads"],
+    summary: "An ad network reports a completed task",
+    description:
+      'Server to server, signed over `timestamp + "." + raw body` with the network\'s scheme: `X-GP-Signature: v1=<hex HMAC-SHA256(secret, …)>` ' +
+      "for `hmac-sha256` networks, `ed25519=<base64 signature>` for `ed25519` networks (checked with the public key registered). " +
+      "Refused when the timestamp is more than 300 s from the server's clock (late), when the transaction id was counted before " +
+      "(replayed), for an unknown user, and past the user's daily task cap. A counted task may release vouchers, which are then " +
+      "converted to GP on the chain in the next batch.",
+    request: {
+      params: z.object({ networkId: Id("The ad network.", "adn_0a1b2c3d4e5f") }),
+      headers: z.object({
+        "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
+        "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
+      }),
+      body: { required: true, content: { "application/json": { schema: AdCallbackBody } } },
+    },
+    responses: {
+      200: { description: "Counted, once.", content: { "application/json": { schema: CallbackAnswer } } },
+      [STATUS_OF.VALIDATION_FAILED]: error("VALIDATION_FAILED, INVALID_JSON"),
+      [STATUS_OF.BAD_SIGNATURE]: error("UNKNOWN_NETWORK, BAD_SIGNATURE, STALE_TIMESTAMP"),
+      [STATUS_OF.UNKNOWN_USER]: error("UNKNOWN_USER"),
+      [STATUS_OF.CALLBACK_REPLAYED]: error("CALLBACK_REPLAYED: counted before; nothing changed"),
+      [STATUS_OF.DAILY_TASK_CAP]: error("DAILY_TASK_CAP: not counted"),
+      [STATUS_OF.UNAVAILABLE]: error("UNAVAILABLE, ADS_UNAVAILABLE"),
+    },
+  });
+  router.post("/v1/ads/callbacks/:networkId", express.raw({ type: () => true, limit: "16kb" }), async (req, res) => {
+    const result = await deps.ads.receiveCallback(String(req.params.networkId), {
+      rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      timestamp: header(req.headers["x-gp-timestamp"]),
+      signature: header(req.headers["x-gp-signature"]),
+    });
+    res.status(200).json(result);
+  });
+  return router;
+}
+
+const UserAds = z
+  .object({
+    vouchers: z.string().meta({ description: "Vouchers held and not yet released, in settlement units." }),
+    byMerchant: z.array(z.object({ merchantId: z.string(), vouchers: z.string() })),
+    converting: z.string().meta({ description: "Vouchers released and on their way to the chain." }),
+    day: z.string().meta({ description: "The UTC day tasks are counted in." }),
+    tasksToday: z.number().int(),
+    dailyTaskCap: z.number().int(),
+    policy: z.string(),
+    nextCompletion: z.object({
+      converts: z.string().meta({ description: "Vouchers the next completed task releases." }),
+      tasksUntilRelease: z.number().int().nullable().meta({ description: "Tasks until one releases anything; null: none will today." }),
+    }),
+    conversions: z.array(
+      z.object({
+        conversionId: z.string(),
+        merchantId: z.string(),
+        vouchers: z.string(),
+        state: z.enum(["pending", "submitted", "confirmed", "rejected"]),
+        backing: z.string().optional().meta({ description: "Settlement paid into the pool." }),
+        points: z.string().optional().meta({ description: "GP credited to the custodial account." }),
+        reason: z.string().optional(),
+        networkId: z.string(),
+        transactionId: z.string(),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: "UserAds" });
+
+const MerchantAdCredit = z
+  .object({
+    credit: z.string().meta({ description: "Settlement not yet backing any voucher." }),
+    vouchersIssued: z.string(),
+    vouchersConverted: z.string(),
+    vouchersOutstanding: z.string(),
+    backingOutstanding: z.string().meta({ description: "Of the credit used, what still backs vouchers not converted." }),
+    adShare: z.string(),
+    withdrawal: z.object({ amount: z.string(), to: z.string(), availableAt: z.string() }).nullable(),
+    sales: z
+      .record(z.string(), z.object({ sales: z.number().int(), vouchers: z.string() }))
+      .meta({ description: "Sales by outcome: issued, refused (not enough credit), queued, rejected." }),
+  })
+  .meta({ id: "MerchantAdCredit" });
+
+export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; userSalt: string }): void {
+  const { chain, ads } = deps;
+  const d = chain.deployments.settlementDecimals;
+  const merchantOf = async (db: Queryable, p: Principal) => {
+    if (p.kind !== "merchant") throw new AppError("FORBIDDEN", "this endpoint is for merchants");
+    const m = await findMerchant(db, p.merchantId);
+    if (!m) throw new AppError("UNAUTHORIZED", "the key's merchant no longer exists");
+    if (!chain.adCredit) throw adsUnavailable();
+    return m;
+  };
+
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/admin/ad-networks",
+    tag: "admin",
+    summary: "Register an ad network",
+    description:
+      "`hmac-sha256`: the answer carries the shared secret, shown once, for the network to sign with. " +
+      "`ed25519`: give the network's public key (PEM); the relayer holds nothing that could sign a callback. " +
+      "Without a public key an `ed25519` network gets a key pair made here and its private key shown once (for trials).",
+    auth: ["admin"],
+    idempotent: true,
+    body: z
+      .object({
+        name: z.string().trim().min(1).max(200).meta({ example: "Rewarded Video Co" }),
+        scheme: z.enum(AD_SCHEMES),
+        publicKey: z.string().max(4096).optional().meta({ description: "PEM (SPKI) Ed25519 public key." }),
+      })
+      .strict(),
+    responses: {
+      201: {
+        description: "Registered.",
+        schema: z.object({
+          networkId: z.string(),
+          scheme: z.enum(AD_SCHEMES),
+          secret: z.string().optional(),
+          privateKey: z.string().optional(),
+          callbackPath: z.string(),
+        }),
+      },
+    },
+    errors: ["NAME_TAKEN", "VALIDATION_FAILED"],
+    handle: async ({ body, db }) => {
+      const id = `adn_${randomBytes(6).toString("hex")}`;
+      let secret: string | null = null;
+      let publicKey: string | null = null;
+      let privateKey: string | undefined;
+      if (body.scheme === "hmac-sha256") secret = `whsec_${randomBytes(24).toString("hex")}`;
+      else if (body.publicKey) {
+        if (!isEd25519PublicKey(body.publicKey))
+          throw new AppError("VALIDATION_FAILED", "body.publicKey is not an Ed25519 public key in PEM");
+        publicKey = body.publicKey;
+      } else {
+        const pair = generateKeyPairSync("ed25519");
+        publicKey = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
+        privateKey = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      }
+      if (!(await insertAdNetwork(db, { id, name: body.name, scheme: body.scheme, secret, publicKey }))) {
+        throw new AppError("NAME_TAKEN", `an ad network is named ${body.name} already`);
+      }
+      return {
+        status: 201,
+        body: {
+          networkId: id,
+          scheme: body.scheme,
+          ...(secret ? { secret } : {}),
+          ...(privateKey ? { privateKey } : {}),
+          callbackPath: `/v1/ads/callbacks/${id}`,
+        },
+      };
+    },
+  });
+
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/admin/merchants/{merchantId}/ad-credit",
+    tag: "admin",
+    summary: "Top up a merchant's ad credit from the operator's wallet",
+    description:
+      "For merchants that pay the operator off-chain: the relayer's key pays the settlement in (it needs an allowance for the ad-credit " +
+      "contract; the embedded deployment gives it one). A merchant with its own wallet calls `topUp` on the contract directly.",
+    auth: ["admin"],
+    idempotent: true,
+    params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
+    body: z.object({ amount: Amount("Settlement units.", "500.00") }).strict(),
+    responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
+    errors: ["NOT_FOUND", "CHAIN_REFUSED", "ADS_UNAVAILABLE"],
+    handle: async ({ params, body, db }) => {
+      const m = await findMerchant(db, params.merchantId);
+      if (!m) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
+      const amount = parsePositiveAmount(body.amount, d, "amount");
+      const op = await queueCall(db, chain, {
+        kind: "ad-credit-top-up",
+        actor: "admin",
+        account: m.account,
+        target: "ads",
+        fn: "topUp",
+        args: [m.account, amount],
+        details: { merchantId: m.id, amount: body.amount },
+      });
+      return accepted(op);
+    },
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/me/ads",
+    tag: "users",
+    summary: "My ad vouchers, today's tasks, what the next completion converts, and my conversions",
+    auth: ["user"],
+    responses: { 200: { description: "Newest conversions first (at most 100).", schema: UserAds } },
+    errors: ["ADS_UNAVAILABLE"],
+    handle: async ({ principal }) => {
+      if (principal.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
+      if (!chain.adCredit) throw adsUnavailable();
+      return { status: 200, body: await ads.userView(principal.userId) };
+    },
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/merchant/ad-credit",
+    tag: "merchants",
+    summary: "My ad credit, the vouchers issued against it and what was converted",
+    auth: ["merchant"],
+    responses: { 200: { description: "From the chain; sales from the relayer's records.", schema: MerchantAdCredit } },
+    errors: ["ADS_UNAVAILABLE"],
+    handle: async ({ principal, db }) => {
+      const m = await merchantOf(db, principal);
+      const sales = await salesOfMerchant(db, m.id);
+      const salesView = Object.fromEntries(
+        Object.entries(sales).map(([k, v]) => [k, { sales: v.sales, vouchers: formatAmount(v.amount, d) }]),
+      );
+      return { status: 200, body: { ...(await ads.merchantView(m.id)), sales: salesView } };
+    },
+  });
+
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/merchant/ad-credit/withdrawals",
+    tag: "merchants",
+    summary: "Ask to withdraw unused ad credit (after the notice period)",
+    description:
+      "Records the request on the chain; it can be carried out once the notice period (default 7 days) has passed. Until then the " +
+      "credit still backs vouchers for new sales, and the withdrawal pays what is left of the amount. One request at a time.",
+    auth: ["merchant"],
+    idempotent: true,
+    body: z.object({ amount: Amount("Settlement units.", "100.00"), to: Address }).strict(),
+    responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
+    errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
+    handle: async ({ body, principal, db }) => {
+      const m = await merchantOf(db, principal);
+      const amount = parsePositiveAmount(body.amount, d, "amount");
+      const to = getAddress(body.to);
+      const op = await queueCall(db, chain, {
+        kind: "ad-credit-withdrawal",
+        actor: `merchant:${m.id}`,
+        account: m.account,
+        target: "ads",
+        fn: "requestWithdrawal",
+        args: (requestId) => [requestId, m.account, amount, to],
+        details: { amount: body.amount, to },
+      });
+      return accepted(op);
+    },
+  });
+
+  for (const [path, fn, kind, summary] of [
+    [
+      "/v1/merchant/ad-credit/withdrawals/execute",
+      "executeWithdrawal",
+      "ad-credit-withdrawal-execute",
+      "Carry out my withdrawal now that its notice is over",
+    ],
+    ["/v1/merchant/ad-credit/withdrawals/cancel", "cancelWithdrawal", "ad-credit-withdrawal-cancel", "Cancel my pending withdrawal"],
+  ] as const) {
+    defineRoute(host, {
+      method: "post",
+      path,
+      tag: "merchants",
+      summary,
+      description: "Refused at once, with the contract's reason, when there is no pending withdrawal (or its notice is not over).",
+      auth: ["merchant"],
+      idempotent: true,
+      responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
+      errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
+      handle: async ({ principal, db }) => {
+        const m = await merchantOf(db, principal);
+        const op = await queueCall(db, chain, {
+          kind,
+          actor: `merchant:${m.id}`,
+          account: m.account,
+          target: "ads",
+          fn,
+          args: [m.account],
+          details: {},
+        });
+        return accepted(op);
+      },
+    });
+  }
+}
