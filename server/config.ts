@@ -92,15 +92,9 @@ const RelayerEnv = z
     GP_CHAIN_PORT: int(8545, 1, 65535),
     GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
-    RELAYER_PRIVATE_KEY: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits")
-      .optional(),
+    RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
     DEPLOYMENTS_FILE: z.string().optional(),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://")
-      .optional(),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
     GP_BATCH_SIZE: int(100, 1, 500),
     GP_BATCH_WAIT_MS: int(200, 0, 60_000),
     GP_CONFIRMATIONS: int(1, 0, 64),

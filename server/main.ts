@@ -69,12 +69,7 @@ async function main() {
     userSalt,
     adminToken: admin.token,
     log,
-    batcher: {
-      batchSize: config.batchSize,
-      confirmations: config.confirmations,
-      replaceAfterMs: config.replaceAfterMs,
-      fault: config.fault,
-    },
+    batcher: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
     ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
