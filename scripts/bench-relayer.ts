@@ -16,49 +16,16 @@ import { openPglite } from "../server/adapters/db/pglite";
 import { openPostgres } from "../server/adapters/db/postgres";
 import { verifyWebhook } from "../server/domain/webhook-signature";
 import { mergeResults } from "./bench-results";
+import { CONCURRENCY, type Load, drive, round } from "./bench-load";
 import { freePort } from "../test/helpers/net";
 import { freshSchema } from "../test/helpers/postgres";
 import { TEST_USER_SALT, createShop, startTestRelayer } from "../test/helpers/relayer";
 import { signedWebhook } from "../test/helpers/webhooks";
 
 const INGEST_REQUESTS = 2_000;
-const CONCURRENCY = 16;
 const E2E_ORDERS = 1_000;
 const BATCH = 100;
 const ORDER_AMOUNT = "10.00";
-
-interface Load {
-  requests: number;
-  seconds: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const round = (x: number, places = 2) => Number(x.toFixed(places));
-
-/** Sends the prepared requests with `CONCURRENCY` in flight; every answer must be `expected`. */
-async function drive(url: string, requests: { headers: Record<string, string>; body: string }[], expected: number): Promise<Load> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests.length) {
-        const r = requests[next++];
-        const t = performance.now();
-        const res = await fetch(url, { method: "POST", headers: r.headers, body: r.body });
-        await res.arrayBuffer();
-        if (res.status !== expected) throw new Error(`expected ${expected}, got ${res.status}`);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { requests: requests.length, seconds: round(seconds, 3), perSecond: round(requests.length / seconds, 1), p50Ms: round(quantile(latencies, 0.5)), p99Ms: round(quantile(latencies, 0.99)) };
-}
 
 function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix: string, n: number) {
   const now = Math.floor(Date.now() / 1000);
