@@ -13,6 +13,9 @@ import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
 import { createRelayerLoop } from "./services/relayer-loop";
 
+/** The least time between two ads steps of the relayer's rounds. */
+const ADS_ROUND_MS = 250;
+
 export interface RelayerDeps {
   db: Db;
   chain: ChainPort;
@@ -43,10 +46,18 @@ export async function startRelayer(deps: RelayerDeps) {
     nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
     log: deps.log.child({ component: "ads" }),
   });
-  // Each round first turns confirmed ad sales and released vouchers into queued operations.
+  // Each round first turns confirmed ad sales and released vouchers into queued operations. A
+  // failure there is logged and does not hold up orders; the next round tries again.
+  // It runs at most every ADS_ROUND_MS: order rounds come every few milliseconds under load, and
+  // its queries would take turns with the webhooks' on PGlite's one connection.
+  const adsLog = deps.log.child({ component: "ads" });
+  let adsRanAt = 0;
   const round = {
     tick: async () => {
-      await ads.tick();
+      if (Date.now() - adsRanAt >= ADS_ROUND_MS) {
+        adsRanAt = Date.now();
+        await ads.tick().catch((err: unknown) => adsLog.warn({ err }, "ads round failed; retrying next round"));
+      }
       return batcher.tick();
     },
   };

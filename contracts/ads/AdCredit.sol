@@ -155,7 +155,8 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
         for (uint256 i = 0; i < count; ++i) {
             Conversion calldata c = conversions[i];
             if (c.vouchers == 0) revert AdCreditZeroAmount();
-            _use(c.conversionId);
+            // The pool records each conversion id once (under this contract's order key): a
+            // repeated id reverts there, so it needs no second record here.
             contributions[i] = IPool.Contribution({id: c.conversionId, contribution: _release(c)});
             total += contributions[i].contribution;
         }
@@ -271,7 +272,7 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IAdCredit
     function isProcessed(bytes32 id) external view returns (bool) {
-        return _processed[id];
+        return _processed[id] || _POOL.isOrderRecorded(_POOL.orderKey(address(this), id));
     }
 
     /// @inheritdoc IAdCredit

@@ -23,7 +23,8 @@ import {IPool} from "./IPool.sol";
  *   a conversion that mints GP as an order of that contribution. (Because each release rounds up,
  *   a bucket's last vouchers may carry no backing: they convert to nothing.)
  * - Per merchant: `issued - converted` = its vouchers outstanding, backed by its backing outstanding.
- * - A sale id and a conversion id are each used once.
+ * - A sale id and a conversion id are each used once (a conversion id is recorded by the pool,
+ *   under `orderKey(this contract, id)`, which refuses it twice).
  *
  * Withdrawal notice: a merchant asks to withdraw unused credit; the request can be carried out
  * `noticePeriod` seconds later. Until then the credit still backs vouchers for new sales (shoppers
@@ -157,8 +158,8 @@ interface IAdCredit {
     function issueVouchers(Sale[] calldata sales) external;
 
     /// @notice Converts vouchers: pays their backing into the pool as contributions (one pull for
-    /// the batch) and credits the GP minted to each user's custodial account. All or nothing.
-    /// Relayer only.
+    /// the batch) and credits the GP minted to each user's custodial account. All or nothing; a
+    /// repeated conversion id reverts with the pool's `PoolOrderAlreadyRecorded`. Relayer only.
     /// @return points GP credited for each conversion, in order.
     function convert(Conversion[] calldata conversions) external returns (uint256[] memory points);
 

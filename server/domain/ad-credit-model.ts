@@ -120,6 +120,7 @@ export class AdCreditModel {
       return [user, merchant, { ...b }];
     });
   }
+  /** A sale or withdrawal request id seen here; conversion ids are the pool's (`pool.isOrderRecorded`). */
   isProcessed(id: string): boolean {
     return this.state.processed.has(id.toLowerCase());
   }
@@ -199,9 +200,7 @@ export class AdCreditModel {
     try {
       const backings = conversions.map((c) => {
         if (c.vouchers === 0n) throw new PoolRevert("AdCreditZeroAmount", []);
-        this.checkUnused(c.conversionId);
-        this.state.processed.add(c.conversionId.toLowerCase());
-        return this.release(c);
+        return this.release(c); // the pool refuses a repeated conversion id
       });
       if (conversions.length === 0) return [];
       const pool = this.custody.pool;

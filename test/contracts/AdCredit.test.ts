@@ -214,9 +214,10 @@ function shouldBehaveLikeAdCredit(decimals: number, load: () => Promise<AdCredit
           .withArgs(ALICE, f.merchants[0], 10n * f.unit, 11n * f.unit);
         const ok = { ...too, vouchers: f.unit };
         await relayer.convert([ok]);
+        expect(await f.adCredit.isProcessed(ok.conversionId)).to.equal(true);
         await expect(relayer.convert([ok]))
-          .to.be.revertedWithCustomError(f.adCredit, "AdCreditAlreadyProcessed")
-          .withArgs(ok.conversionId);
+          .to.be.revertedWithCustomError(f.pool, "PoolOrderAlreadyRecorded")
+          .withArgs(orderKey(await f.adCredit.getAddress(), ok.conversionId));
         await expect(relayer.convert([{ ...ok, conversionId: nextId("c"), vouchers: 0n }])).to.be.revertedWithCustomError(
           f.adCredit,
           "AdCreditZeroAmount",

@@ -88,7 +88,7 @@ export const issueCommand = fc
 
 /** Conversions of a share of users' buckets (sometimes more than they hold), in one batch. */
 export class ConvertCommand implements fc.AsyncCommand<World, Chain> {
-  constructor(readonly conversions: { bucket: number; bps: bigint; over: boolean }[]) {}
+  constructor(readonly conversions: { bucket: number; bps: bigint; over: boolean; repeat: boolean }[]) {}
   check = () => true;
   async run(m: World, c: Chain) {
     const buckets = m.ads.buckets().filter(([, , b]) => b.vouchers > 0n);
@@ -96,10 +96,11 @@ export class ConvertCommand implements fc.AsyncCommand<World, Chain> {
     const adCredit = await c.f.adCredit.getAddress();
     const conversions: ModelConversion[] = this.conversions.map((x) => {
       const [user, merchant, bucket] = buckets[x.bucket % buckets.length];
-      const conversionId = nextId(m, "conversion");
+      const conversionId = x.repeat && m.lastConversion ? m.lastConversion : nextId(m, "conversion");
       const vouchers = x.over ? bucket.vouchers + 1n : share(bucket.vouchers, x.bps) || 1n;
       return { conversionId, poolKey: orderKey(adCredit, conversionId), user, merchant, vouchers };
     });
+    m.lastConversion = conversions[conversions.length - 1].conversionId;
     const expected = predict(() => m.ads.convert(conversions));
     const receipt = await carryOut(c, expected, () => relayer(c).convert(conversions.map(({ poolKey: _, ...rest }) => rest)));
     if (expected.ok) {
@@ -109,14 +110,19 @@ export class ConvertCommand implements fc.AsyncCommand<World, Chain> {
     await settle(m, c, { names: conversions.map((x) => x.user) });
   }
   toString() {
-    return `convert(${this.conversions.map((x) => `${x.bucket}:${x.over ? "over" : x.bps}`).join(", ")})`;
+    return `convert(${this.conversions.map((x) => `${x.bucket}:${x.over ? "over" : x.bps}${x.repeat ? ":repeat" : ""}`).join(", ")})`;
   }
 }
 export const convertCommand = fc
-  .array(fc.record({ bucket: fc.nat(100), bps: shareArb, over: fc.integer({ min: 0, max: 19 }).map((n) => n === 0) }), {
-    minLength: 1,
-    maxLength: 3,
-  })
+  .array(
+    fc.record({
+      bucket: fc.nat(100),
+      bps: shareArb,
+      over: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
+      repeat: fc.integer({ min: 0, max: 19 }).map((n) => n === 0),
+    }),
+    { minLength: 1, maxLength: 3 },
+  )
   .map((conversions) => new ConvertCommand(conversions));
 
 /** A withdrawal request, a cancellation or an execution, at a chosen time after the last block. */

@@ -24,6 +24,8 @@ export interface World {
   ads: AdCreditModel;
   /** The last sale id used, so that a later issuance can repeat it. */
   lastSale?: string;
+  /** The last conversion id used, so that a later conversion can repeat it. */
+  lastConversion?: string;
   paused: boolean;
   nextId: number;
   /** Orders recorded or attempted, so that later commands can repeat one. */
