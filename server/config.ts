@@ -109,7 +109,7 @@ const RelayerEnv = z
         try {
           parsePolicy(text, 18);
         } catch (error) {
-          ctx.addIssue({ code: "custom", message: `GP_AD_POLICY: ${(error as Error).message}` });
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
         }
       }),
     GP_AD_DAILY_TASK_CAP: int(30, 1, 10_000),

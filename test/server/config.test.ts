@@ -41,6 +41,10 @@ describe("configuration", function () {
     ["GP_CONFIRMATIONS", { GP_CONFIRMATIONS: "-1" }, /whole number/],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, /./],
     ["GP_FAULT", { GP_FAULT: "crash-anywhere" }, /./],
+    ["GP_AD_POLICY", { GP_AD_POLICY: "weekly:6:1" }, /is not fixed:<tasks>:<vouchers>/],
+    ["GP_AD_POLICY", { GP_AD_POLICY: "daily-share:6:150" }, /not a percentage/],
+    ["GP_AD_POLICY", { GP_AD_POLICY: "fixed:0:1" }, /not a task count/],
+    ["GP_AD_DAILY_TASK_CAP", { GP_AD_DAILY_TASK_CAP: "0" }, /1 to 10000/],
   ];
   for (const [setting, env, message] of bad) {
     it(`stops on ${setting}=${Object.values(env).join(",")}, naming ${setting}`, function () {

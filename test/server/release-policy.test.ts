@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { type ReleasePolicy, nextRelease, releaseFor, sourcePolicies } from "../../server/domain/release-policy";
+import { type ReleasePolicy, nextRelease, parsePolicy, releaseFor, sourcePolicies } from "../../server/domain/release-policy";
 
 const unit = 10n ** 6n;
 const units = (text: string) => {
@@ -72,6 +72,14 @@ describe("Release policies (SPEC section 7, the source examples)", function () {
     it("releases nothing below the lowest level, and steps down as the balance falls below a level", function () {
       expect(simulateDays(policies.thresholds, units("199.99"), 1, 6)).to.deep.equal([0n]);
       expect(simulateDays(policies.thresholds, units("401"), 2, 6)).to.deep.equal([units("4.8"), units("2")]);
+    });
+  });
+
+  describe("GP_AD_POLICY", function () {
+    it("reads the three source policies from their settings", function () {
+      expect(parsePolicy("fixed:6:1", 6)).to.deep.equal(policies.fixed);
+      expect(parsePolicy("daily-share:6:2", 6)).to.deep.equal(policies.dailyShare);
+      expect(parsePolicy("thresholds:6:200@1,400@1.2", 6)).to.deep.equal(policies.thresholds);
     });
   });
 });
