@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 import type { Logger } from "pino";
-import type { ChainPort } from "../adapters/chain/chain";
+import type { ChainEvent, ChainPort } from "../adapters/chain/chain";
 import { custodialUserId, merchantAccountId } from "../adapters/chain/ids";
 import {
   type ConversionRecord,
@@ -256,31 +256,42 @@ export function createAds(deps: AdsDeps) {
     });
   }
 
-  /** Sales and conversions whose operation is settled take its outcome from its events. */
+  /**
+   * The event `name` whose `key` argument is `id`: from the operation's receipt, or from the chain's
+   * log when the operation was settled without its receipt (its transaction hash lost, confirmed
+   * from its first id): then the receipt's events name only the first sale or conversion.
+   */
+  async function eventFor(result: ChainEvent[], name: string, key: string, id: string): Promise<ChainEvent | undefined> {
+    const match = (events: ChainEvent[]) => events.find((e) => e.name === name && e.args[key] === id.toLowerCase());
+    return match(result) ?? match(await chain.requestEvents(id));
+  }
+
+  /** Sales and conversions whose operation is settled take their outcome from its events. */
   async function settle(): Promise<void> {
     for (const s of await salesToSettle(db)) {
-      const issued = s.result.find((e) => e.name === "VouchersIssued" && e.args.saleId === s.saleId.toLowerCase());
-      const refusal = s.result.find((e) => e.name === "VouchersRefused" && e.args.saleId === s.saleId.toLowerCase());
-      if (s.state === "rejected") await settleSale(db, s.saleKey, "rejected", null, s.reason);
-      else if (issued) await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
+      if (s.state === "rejected") {
+        await settleSale(db, s.saleKey, "rejected", null, s.reason);
+        continue;
+      }
+      const issued = await eventFor(s.result, "VouchersIssued", "saleId", s.saleId);
+      const refusal = issued ? undefined : await eventFor(s.result, "VouchersRefused", "saleId", s.saleId);
+      if (issued) await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
       else if (refusal) {
         const reason = `the merchant's ad credit (${formatAmount(BigInt(refusal.args.credit), d)}) was below the ${formatAmount(BigInt(refusal.args.needed), d)} needed`;
         await settleSale(db, s.saleKey, "refused", null, reason);
       }
     }
-    const settled = await conversionsToSettle(db);
-    if (settled.length === 0) return;
+    const outcomes: { id: string; rejected?: string; backing?: bigint; points?: bigint }[] = [];
+    for (const c of await conversionsToSettle(db)) {
+      if (c.opState === "rejected") outcomes.push({ id: c.id, rejected: c.opReason ?? "the chain refused the batch" });
+      const e = c.opState === "confirmed" ? await eventFor(c.result, "VouchersConverted", "conversionId", c.conversionId) : undefined;
+      if (e) outcomes.push({ id: c.id, backing: BigInt(e.args.backing), points: BigInt(e.args.points) });
+    }
+    if (outcomes.length === 0) return;
     await db.transaction(async (tx) => {
-      const rejected = settled.filter((c) => c.opState === "rejected");
-      if (rejected.length > 0)
-        await rejectConversions(
-          tx,
-          rejected.map((c) => c.id),
-          rejected[0].opReason ?? "the chain refused the batch",
-        );
-      for (const c of settled.filter((x) => x.opState === "confirmed")) {
-        const e = c.result.find((x) => x.name === "VouchersConverted" && x.args.conversionId === c.conversionId.toLowerCase());
-        if (e) await confirmConversion(tx, c.id, BigInt(e.args.backing), BigInt(e.args.points));
+      for (const o of outcomes) {
+        if (o.rejected) await rejectConversions(tx, [o.id], o.rejected);
+        else await confirmConversion(tx, o.id, o.backing!, o.points!);
       }
     });
   }

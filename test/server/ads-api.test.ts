@@ -205,8 +205,6 @@ describe("rewarded ads over HTTP", function () {
       signPayload(hmac.secret, ts, raw),
     );
     expect([hmacSigned.status, hmacSigned.body.error.code]).to.deep.equal([401, "BAD_SIGNATURE"]);
-    const other = Wallet.createRandom().privateKey; // any other key: not the network's
-    expect(other).to.be.a("string");
     let last;
     for (const n of [1, 2, 3])
       last = await callback(ed.networkId, { transactionId: `ed-${n}`, userId: "ad-alice" }, (ts, raw) =>
@@ -239,6 +237,33 @@ describe("rewarded ads over HTTP", function () {
     const [assets, supply] = [await relayer.chain.pool.assets(), await relayer.chain.points.totalSupply()];
     // 1 GP at the pool's price (Floor); no order or conversion ran in between.
     expect(gained).to.equal((10n ** 18n * assets) / supply);
+  });
+
+  it("settles sales and conversions from the chain's log when their operation was confirmed without its receipt", async function () {
+    // As after a lost transaction hash: the batcher confirms the operation from its first id, and
+    // its recorded events name only that one (here: none). The outcome is then read per id.
+    const [sale] = await relayer.db.query<{ sale_key: string; operation_id: string }>(
+      "SELECT sale_key, operation_id FROM voucher_sales WHERE state = 'issued' ORDER BY created_at LIMIT 1",
+    );
+    const [conversion] = await relayer.db.query<{ id: string; operation_id: string; points: string }>(
+      "SELECT id, operation_id, points::text AS points FROM voucher_conversions WHERE state = 'confirmed' ORDER BY created_at LIMIT 1",
+    );
+    await relayer.db.transaction(async (tx) => {
+      await tx.query("UPDATE operations SET result = '[]' WHERE id = ANY($1::text[])", [[sale.operation_id, conversion.operation_id]]);
+      await tx.query("UPDATE voucher_sales SET state = 'queued', backing = NULL WHERE sale_key = $1", [sale.sale_key]);
+      await tx.query("UPDATE voucher_conversions SET state = 'submitted', backing = NULL, points = NULL WHERE id = $1", [conversion.id]);
+    });
+    const settled = await until(
+      () =>
+        relayer.db.query<{ sale: string; backing: string; conversion: string; points: string }>(
+          `SELECT s.state AS sale, s.backing::text AS backing, c.state AS conversion, c.points::text AS points
+           FROM voucher_sales s, voucher_conversions c WHERE s.sale_key = $1 AND c.id = $2`,
+          [sale.sale_key, conversion.id],
+        ),
+      ([r]) => r.sale !== "queued" && r.conversion !== "submitted",
+      "settled again",
+    );
+    expect(settled[0]).to.deep.equal({ sale: "issued", backing: USD("30").toString(), conversion: "confirmed", points: conversion.points });
   });
 
   it("lets the merchant ask to withdraw unused credit, refuses to carry it out before the notice is over, and cancels", async function () {

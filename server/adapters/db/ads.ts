@@ -4,6 +4,9 @@
  * available per merchant are derived, never stored: issued sales minus conversions not rejected.
  */
 import type { Queryable } from "./db";
+
+/** An event as operations keep them (the chain port's shape). */
+type RecordedEvent = { name: string; args: Record<string, string> };
 import type { AdScheme } from "../../domain/ad-callback-signature";
 
 export interface AdNetworkRecord {
@@ -270,7 +273,7 @@ const SETTLED_CONVERSIONS = `SELECT ${CONVERSION_COLUMNS}, o.state AS op_state, 
   WHERE c.state = 'submitted' AND o.state IN ('confirmed', 'rejected') LIMIT 1000`;
 export async function conversionsToSettle(
   db: Queryable,
-): Promise<(ConversionRecord & { opState: string; result: { name: string; args: Record<string, string> }[]; opReason: string | null })[]> {
+): Promise<(ConversionRecord & { opState: string; result: RecordedEvent[]; opReason: string | null })[]> {
   const rows = await db.query<ConversionRow & { op_state: string; result: string | null; op_reason: string | null }>(SETTLED_CONVERSIONS);
   return rows.map((r) => ({
     ...toConversion(r),
