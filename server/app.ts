@@ -28,9 +28,8 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
-import { type Ads, type AdsConfig, createAds } from "./services/ads";
+import type { Ads } from "./services/ads";
 import { createOrderIntake } from "./services/order-intake";
-import { sourcePolicies } from "./domain/release-policy";
 
 export interface AppDeps {
   db: Db;
@@ -43,15 +42,8 @@ export interface AppDeps {
   limits?: RateLimits;
   /** Seconds since the epoch; tests move it. */
   nowSeconds?: () => number;
-  /** Rewarded ads: the release policy and the daily task cap (default: 6 tasks convert 1 voucher, 30 tasks a day). */
-  ads?: AdsConfig;
-  /** The ads service, when the caller also runs its round step (the relayer); made here otherwise. */
-  adsService?: Ads;
-}
-
-/** The source's fixed policy (6 rewarded videos convert 1 voucher) and 30 tasks a day. */
-export function defaultAdsConfig(settlementDecimals: number): AdsConfig {
-  return { policy: sourcePolicies(settlementDecimals).fixed, dailyTaskCap: 30 };
+  /** Rewarded ads; the relayer also runs their round step. */
+  ads: Ads;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -99,16 +91,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
   });
   app.use(webhookRouter({ intake, registry }));
-  const ads =
-    deps.adsService ??
-    createAds({
-      db: deps.db,
-      chain: deps.chain,
-      userSalt: deps.userSalt,
-      config: deps.ads ?? defaultAdsConfig(settlementDecimals),
-      nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
-      log: deps.log.child({ component: "ads" }),
-    });
+  const { ads } = deps;
   app.use(adCallbackRouter({ ads, registry }));
   app.use(express.json({ limit: "64kb", strict: true }));
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
@@ -120,7 +103,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   operationRoutes(host, { userSalt: deps.userSalt });
   relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
-  adRoutes(host, { chain: deps.chain, ads, userSalt: deps.userSalt });
+  adRoutes(host, { chain: deps.chain, ads });
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

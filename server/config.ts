@@ -2,9 +2,9 @@
  * The only reader of process.env. Settings are parsed once, checked, frozen and passed in; a
  * missing or bad setting stops the start with a message naming it.
  */
-import { parsePolicy } from "./domain/release-policy";
 import * as path from "node:path";
 import { z } from "zod";
+import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
 
 export interface DemoConfig {
   /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
@@ -112,7 +112,7 @@ const RelayerEnv = z
           ctx.addIssue({ code: "custom", message: (error as Error).message });
         }
       }),
-    GP_AD_DAILY_TASK_CAP: int(30, 1, 10_000),
+    GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -169,7 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     replaceAfterMs: e.GP_REPLACE_AFTER_MS,
     logLevel: e.LOG_LEVEL ?? "info",
     fault: e.GP_FAULT ?? null,
-    adPolicy: e.GP_AD_POLICY || "fixed:6:1",
+    adPolicy: e.GP_AD_POLICY || DEFAULT_AD_POLICY,
     adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
   });
 }

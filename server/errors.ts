@@ -52,3 +52,16 @@ export function validationError(error: z.ZodError, where: string): AppError {
     issues: error.issues.map((i) => ({ path: path(i), message: i.message })),
   });
 }
+
+/** A signed request's raw body as JSON, through `schema`: INVALID_JSON or VALIDATION_FAILED (naming the field) otherwise. */
+export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString("utf8"));
+  } catch (error) {
+    throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw validationError(parsed.error, "body");
+  return parsed.data;
+}

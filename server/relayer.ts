@@ -7,8 +7,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
-import { createApp, defaultAdsConfig } from "./app";
-import { type AdsConfig, createAds } from "./services/ads";
+import { createApp } from "./app";
+import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
 import { createRelayerLoop } from "./services/relayer-loop";
@@ -27,6 +27,7 @@ export interface RelayerDeps {
   listen: { port: number; host: string };
   nowSeconds?: () => number;
   limits?: RateLimits;
+  /** Rewarded ads: the release policy and the daily task cap; the deployment's defaults when absent. */
   ads?: AdsConfig;
 }
 
@@ -70,8 +71,7 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log,
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
-    ads: deps.ads,
-    adsService: ads,
+    ads,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -18,6 +18,11 @@ import { parseAmount } from "./amounts";
 import { formatAmount } from "./display";
 import { BPS, Rounding, mulDiv } from "./points-math";
 
+/** The default policy setting (GP_AD_POLICY): the source's 6 rewarded videos convert 1 voucher. */
+export const DEFAULT_AD_POLICY = "fixed:6:1";
+/** The default cap of ad tasks counted per user per day (GP_AD_DAILY_TASK_CAP). */
+export const DEFAULT_DAILY_TASK_CAP = 30;
+
 export type ReleasePolicy =
   | { kind: "fixed"; tasks: number; vouchers: bigint }
   | { kind: "daily-share"; tasksPerDay: number; rateBps: bigint }

@@ -10,15 +10,15 @@ import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
-import { insertAdNetwork, salesOfMerchant } from "../adapters/db/ads";
-import { findMerchant } from "../adapters/db/merchants";
+import { insertAdNetwork } from "../adapters/db/ads";
+import { type MerchantRecord, findMerchant } from "../adapters/db/merchants";
 import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature";
 import { parsePositiveAmount } from "../domain/amounts";
-import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { type Ads, AdCallbackBody } from "../services/ads";
-import { adsUnavailable, queueCall } from "../services/operations";
+import { type CallRequest, adsUnavailable, queueCall } from "../services/operations";
 import type { Principal } from "./auth";
+import { merchantOf } from "./merchants";
 import { accepted } from "./operations";
 import { ErrorBody, type RouteHost, defineRoute } from "./route";
 import { Address, Amount, Id, OperationView } from "./schemas";
@@ -124,16 +124,18 @@ const MerchantAdCredit = z
   })
   .meta({ id: "MerchantAdCredit" });
 
-export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; userSalt: string }): void {
+export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }): void {
   const { chain, ads } = deps;
   const d = chain.deployments.settlementDecimals;
-  const merchantOf = async (db: Queryable, p: Principal) => {
-    if (p.kind !== "merchant") throw new AppError("FORBIDDEN", "this endpoint is for merchants");
-    const m = await findMerchant(db, p.merchantId);
-    if (!m) throw new AppError("UNAUTHORIZED", "the key's merchant no longer exists");
+  /** The calling merchant, on a deployment that has the ad credit. */
+  const adMerchant = async (db: Queryable, p: Principal) => {
+    const m = await merchantOf(db, p);
     if (!chain.adCredit) throw adsUnavailable();
     return m;
   };
+  /** A call of the ad credit for the calling merchant: run on the pending state, queued. */
+  const merchantCall = (db: Queryable, m: MerchantRecord, r: Pick<CallRequest, "kind" | "fn" | "args" | "details">) =>
+    queueCall(db, chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "ads" });
 
   defineRoute(host, {
     method: "post",
@@ -251,14 +253,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; us
     auth: ["merchant"],
     responses: { 200: { description: "From the chain; sales from the relayer's records.", schema: MerchantAdCredit } },
     errors: ["ADS_UNAVAILABLE"],
-    handle: async ({ principal, db }) => {
-      const m = await merchantOf(db, principal);
-      const sales = await salesOfMerchant(db, m.id);
-      const salesView = Object.fromEntries(
-        Object.entries(sales).map(([k, v]) => [k, { sales: v.sales, vouchers: formatAmount(v.amount, d) }]),
-      );
-      return { status: 200, body: { ...(await ads.merchantView(m.id)), sales: salesView } };
-    },
+    handle: async ({ principal, db }) => ({ status: 200, body: await ads.merchantView(await adMerchant(db, principal)) }),
   });
 
   defineRoute(host, {
@@ -275,19 +270,13 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; us
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
     errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
     handle: async ({ body, principal, db }) => {
-      const m = await merchantOf(db, principal);
+      const m = await adMerchant(db, principal);
       const amount = parsePositiveAmount(body.amount, d, "amount");
       const to = getAddress(body.to);
-      const op = await queueCall(db, chain, {
-        kind: "ad-credit-withdrawal",
-        actor: `merchant:${m.id}`,
-        account: m.account,
-        target: "ads",
-        fn: "requestWithdrawal",
-        args: (requestId) => [requestId, m.account, amount, to],
-        details: { amount: body.amount, to },
-      });
-      return accepted(op);
+      const args = (requestId: string) => [requestId, m.account, amount, to];
+      return accepted(
+        await merchantCall(db, m, { kind: "ad-credit-withdrawal", fn: "requestWithdrawal", args, details: { amount: body.amount, to } }),
+      );
     },
   });
 
@@ -311,17 +300,8 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; us
       responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
       handle: async ({ principal, db }) => {
-        const m = await merchantOf(db, principal);
-        const op = await queueCall(db, chain, {
-          kind,
-          actor: `merchant:${m.id}`,
-          account: m.account,
-          target: "ads",
-          fn,
-          args: [m.account],
-          details: {},
-        });
-        return accepted(op);
+        const m = await adMerchant(db, principal);
+        return accepted(await merchantCall(db, m, { kind, fn, args: [m.account], details: {} }));
       },
     });
   }

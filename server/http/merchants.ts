@@ -51,6 +51,14 @@ const StatementEntry = z
   })
   .meta({ id: "StatementEntry" });
 
+/** The merchant whose API key made the request. */
+export async function merchantOf(db: Queryable, p: Principal): Promise<MerchantRecord> {
+  if (p.kind !== "merchant") throw new AppError("FORBIDDEN", "this endpoint is for merchants");
+  const m = await findMerchant(db, p.merchantId);
+  if (!m) throw new AppError("UNAUTHORIZED", "the key's merchant no longer exists");
+  return m;
+}
+
 export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string }): void {
   const { chain } = deps;
   const d = chain.deployments.settlementDecimals;
@@ -59,12 +67,6 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     const { keyId, key } = newApiKey();
     await insertMerchantKey(db, { id: keyId, merchantId, keyHash: tokenHash(key) });
     return { merchantId, keyId, apiKey: key };
-  };
-  const merchantOf = async (db: Queryable, p: Principal): Promise<MerchantRecord> => {
-    if (p.kind !== "merchant") throw new AppError("FORBIDDEN", "this endpoint is for merchants");
-    const m = await findMerchant(db, p.merchantId);
-    if (!m) throw new AppError("UNAUTHORIZED", "the key's merchant no longer exists");
-    return m;
   };
   /** A custodial move of the merchant's account, with a request id: encoded, run on the pending state, queued. */
   const custodial = (

@@ -17,6 +17,7 @@ import { findUser, findUserByAccount, insertSession, insertUser, revokeSession, 
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
+import { recordAdSale } from "../services/ads";
 import { hashPassword, newSessionToken, tokenHash, verifyPassword } from "../services/credentials";
 import {
   Asset,
@@ -270,7 +271,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       const asset = body.asset as AssetCode;
       const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
       const args = (r: string) => [r, who.account, merchant.account, Asset[asset], amount];
-      return custodial(db, who, { kind: "pay-merchant", fn: "payMerchant", args, counterparty: merchant.account }, { ...body });
+      const op = await custodial(db, who, { kind: "pay-merchant", fn: "payMerchant", args, counterparty: merchant.account }, { ...body });
+      // A payment to a merchant is an ad sale: it earns vouchers once confirmed, if the merchant has ad credit.
+      await recordAdSale(db, { userId: who.userId, merchantId: merchant.id, source: { paymentId: op.id }, asset, paid: amount });
+      return op;
     },
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );

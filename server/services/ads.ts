@@ -6,42 +6,52 @@
  * is recorded before it is sent and settled from its receipt, like orders).
  */
 import { randomBytes } from "node:crypto";
-import { keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 import type { Logger } from "pino";
 import type { ChainEvent, ChainPort } from "../adapters/chain/chain";
-import { custodialUserId, merchantAccountId } from "../adapters/chain/ids";
+import { conversionChainId, custodialUserId, merchantAccountId, saleChainId } from "../adapters/chain/ids";
 import {
   type ConversionRecord,
+  type NewSale,
   adUserKnown,
+  askSale,
   attachConversions,
   claimPendingConversions,
   confirmConversion,
   conversionsOfUser,
   conversionsToSettle,
+  convertingVouchers,
+  dueSales,
   findAdNetwork,
   insertConversion,
   insertSale,
   insertTask,
   lockAdUser,
-  newSales,
   rejectConversions,
+  salesOfMerchant,
   salesToSettle,
   settleSale,
   taskCounts,
   taskExists,
   voucherBuckets,
 } from "../adapters/db/ads";
-import type { Db } from "../adapters/db/db";
-import { findMerchant } from "../adapters/db/merchants";
+import type { Db, Queryable } from "../adapters/db/db";
+import type { MerchantRecord } from "../adapters/db/merchants";
 import { insertOperation } from "../adapters/db/operations";
 import { verifyAdCallback } from "../domain/ad-callback-signature";
-import { parseAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { Rounding, mulDiv } from "../domain/points-math";
-import { type ReleasePolicy, describePolicy, nextRelease, releaseFor } from "../domain/release-policy";
+import {
+  DEFAULT_AD_POLICY,
+  DEFAULT_DAILY_TASK_CAP,
+  type ReleasePolicy,
+  describePolicy,
+  nextRelease,
+  parsePolicy,
+  releaseFor,
+} from "../domain/release-policy";
 import type { SignedRequest } from "../domain/webhook-signature";
-import { AppError, validationError } from "../errors";
+import { AppError, parseJsonBody } from "../errors";
 import { adsUnavailable, newOperationId, reasonOf } from "./operations";
 
 export const AdCallbackBody = z
@@ -58,6 +68,11 @@ export interface AdsConfig {
   dailyTaskCap: number;
 }
 
+/** The deployment's defaults, as `npm start` reads them when GP_AD_* are not set. */
+export function defaultAdsConfig(settlementDecimals: number): AdsConfig {
+  return { policy: parsePolicy(DEFAULT_AD_POLICY, settlementDecimals), dailyTaskCap: DEFAULT_DAILY_TASK_CAP };
+}
+
 export interface AdsDeps {
   db: Db;
   chain: ChainPort;
@@ -65,20 +80,26 @@ export interface AdsDeps {
   config: AdsConfig;
   nowSeconds: () => number;
   log?: Logger;
-  /** Conversions (and sales) per transaction; default 100. */
-  batchSize?: number;
 }
+
+/** Sales per issuance and conversions per conversion transaction, at most. */
+const PER_TRANSACTION = 100;
 
 /** The UTC day of `seconds`, as YYYY-MM-DD: tasks per day and daily releases count by it. */
 export const dayOf = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
 
-/** The 32-byte id under which the chain records a sale or a conversion, exactly once. */
-const chainIdOf = (label: string) => keccak256(toUtf8Bytes(label));
-
+/**
+ * Records a sale that will earn vouchers once its order or payment is confirmed, in the caller's
+ * transaction (the one that records the order or queues the payment), so the relayer's rounds read
+ * only sales in flight, never the history of orders and payments.
+ */
+export function recordAdSale(tx: Queryable, sale: Omit<NewSale, "saleKey" | "saleId">): Promise<void> {
+  const saleKey = "paymentId" in sale.source ? `payment:${sale.source.paymentId}` : `order:${sale.source.shopId}:${sale.source.orderId}`;
+  return insertSale(tx, { ...sale, saleKey, saleId: saleChainId(saleKey) });
+}
 export function createAds(deps: AdsDeps) {
   const { db, chain, config } = deps;
   const d = chain.deployments.settlementDecimals;
-  const batchSize = deps.batchSize ?? 100;
   const adCredit = () => {
     if (!chain.adCredit) throw adsUnavailable();
     return chain.adCredit;
@@ -103,15 +124,7 @@ export function createAds(deps: AdsDeps) {
     if (!network) throw new AppError("UNKNOWN_NETWORK", "the path names no ad network");
     const now = deps.nowSeconds();
     verifyAdCallback(request, network, now);
-    let json: unknown;
-    try {
-      json = JSON.parse(request.rawBody.toString("utf8"));
-    } catch (error) {
-      throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
-    }
-    const parsed = AdCallbackBody.safeParse(json);
-    if (!parsed.success) throw validationError(parsed.error, "body");
-    const { transactionId, userId } = parsed.data;
+    const { transactionId, userId } = parseJsonBody(request.rawBody, AdCallbackBody);
     const day = dayOf(now);
 
     return db.transaction(async (tx) => {
@@ -127,15 +140,13 @@ export function createAds(deps: AdsDeps) {
       const buckets = await voucherBuckets(tx, userId);
       const balance = buckets.reduce((sum, b) => sum + b.available, 0n);
       const released = releaseFor(config.policy, { balance, tasksToday: counts.today + 1, tasksTotal: counts.total + 1 });
-      const account = custodialUserId(deps.userSalt, userId);
       const conversions: string[] = [];
       for (const part of allocate(buckets, released)) {
         const id = `cnv_${randomBytes(10).toString("hex")}`;
         await insertConversion(tx, {
           id,
-          conversionId: chainIdOf(`conversion:${id}`),
+          conversionId: conversionChainId(id),
           userId,
-          account,
           merchantId: part.merchantId,
           vouchers: part.vouchers,
           networkId: network.id,
@@ -150,70 +161,61 @@ export function createAds(deps: AdsDeps) {
 
   // ---------------------------------------------------------------- the round step
 
-  /** Sales confirmed since the last round: one issuance operation for all of them. */
+  /** An operation of the round step: its calldata is final, `requestId` its first sale's or conversion's id. */
+  const queueAdsOperation = (tx: Queryable, kind: string, requestId: string, calldata: string, details: Record<string, string>) =>
+    insertOperation(tx, {
+      id: newOperationId(),
+      kind,
+      actor: "relay",
+      account: null,
+      counterparty: null,
+      requestId,
+      target: "ads",
+      calldata,
+      details,
+    });
+
+  /** Sales whose order or payment is settled: one issuance operation for those that earn vouchers. */
   async function issueSales(): Promise<void> {
-    const sales = await newSales(db, batchSize);
-    if (sales.length === 0) return;
+    const due = await dueSales(db, PER_TRANSACTION);
+    if (due.length === 0) return;
     const contract = adCredit();
-    const [assets, supply] = await Promise.all([chain.pool.assets(), chain.points.totalSupply()]);
-    const toIssue: {
-      saleKey: string;
-      saleId: string;
-      userId: string;
-      account: string;
-      merchantId: string;
-      merchant: string;
-      amount: bigint;
-    }[] = [];
-    const refused: typeof toIssue = [];
-    for (const s of sales) {
+    // Read once per round: the price only if a sale paid in GP, the credit once per merchant.
+    const price = due.some((s) => s.asset === "GP") ? await Promise.all([chain.pool.assets(), chain.points.totalSupply()]) : null;
+    const credits = new Map<string, Promise<bigint>>();
+    const creditOf = (account: string) => {
+      if (!credits.has(account))
+        credits.set(
+          account,
+          contract.merchantOf(account).then((m) => m.credit),
+        );
+      return credits.get(account)!;
+    };
+    const asks: { saleKey: string; saleId: string; user: string; merchant: string; amount: bigint }[] = [];
+    const none: { saleKey: string; amount: bigint | null; state: "refused" | "rejected"; reason: string }[] = [];
+    for (const s of due) {
+      if (s.outcome === "rejected") {
+        none.push({ saleKey: s.saleKey, amount: null, state: "rejected", reason: `the sale did not happen: ${s.reason ?? "refused"}` });
+        continue;
+      }
       // What the shopper paid, in settlement base units: a GP payment at the pool's price (Floor).
-      const paid =
-        s.asset === "settlement"
-          ? BigInt(s.amount)
-          : s.asset === "CP"
-            ? parseAmount(s.amount, d)
-            : supply === 0n
-              ? 0n
-              : mulDiv(parseAmount(s.amount, 18), assets, supply, Rounding.Floor);
+      const [assets, supply] = price ?? [0n, 0n];
+      const amount = s.asset !== "GP" ? s.paid : supply === 0n ? 0n : mulDiv(s.paid, assets, supply, Rounding.Floor);
       const merchant = merchantAccountId(deps.userSalt, s.merchantId);
-      const sale = {
-        saleKey: s.saleKey,
-        saleId: chainIdOf(`sale:${s.saleKey}`),
-        userId: s.userId,
-        account: custodialUserId(deps.userSalt, s.userId),
-        merchantId: s.merchantId,
-        merchant,
-        amount: paid,
-      };
       // A merchant with no credit at all issues nothing: known without a transaction.
-      if (paid === 0n || (await contract.merchantOf(merchant)).credit === 0n) refused.push(sale);
-      else toIssue.push(sale);
+      if (amount === 0n) none.push({ saleKey: s.saleKey, amount, state: "refused", reason: "nothing was paid" });
+      else if ((await creditOf(merchant)) === 0n)
+        none.push({ saleKey: s.saleKey, amount, state: "refused", reason: "the merchant has no ad credit" });
+      else asks.push({ saleKey: s.saleKey, saleId: s.saleId, user: custodialUserId(deps.userSalt, s.userId), merchant, amount });
     }
     await db.transaction(async (tx) => {
-      for (const s of refused) {
-        await insertSale(tx, {
-          ...s,
-          operationId: null,
-          state: "refused",
-          reason: s.amount === 0n ? "nothing was paid" : "the merchant has no ad credit",
-        });
-      }
-      if (toIssue.length === 0) return;
-      const op = await insertOperation(tx, {
-        id: newOperationId(),
-        kind: "issue-vouchers",
-        actor: "relay",
-        account: null,
-        counterparty: null,
-        requestId: toIssue[0].saleId,
-        target: "ads",
-        calldata: contract.interface.encodeFunctionData("issueVouchers", [
-          toIssue.map((s) => ({ saleId: s.saleId, user: s.account, merchant: s.merchant, amount: s.amount })),
-        ]),
-        details: { sales: String(toIssue.length) },
-      });
-      for (const s of toIssue) await insertSale(tx, { ...s, operationId: op.id, state: "queued", reason: null });
+      for (const n of none) await askSale(tx, n.saleKey, n);
+      if (asks.length === 0) return;
+      const calldata = contract.interface.encodeFunctionData("issueVouchers", [
+        asks.map((a) => ({ saleId: a.saleId, user: a.user, merchant: a.merchant, amount: a.amount })),
+      ]);
+      const op = await queueAdsOperation(tx, "issue-vouchers", asks[0].saleId, calldata, { sales: String(asks.length) });
+      for (const a of asks) await askSale(tx, a.saleKey, { state: "queued", amount: a.amount, operationId: op.id });
     });
   }
 
@@ -221,38 +223,28 @@ export function createAds(deps: AdsDeps) {
   async function convertReleased(): Promise<void> {
     const contract = adCredit();
     await db.transaction(async (tx) => {
-      const pending = await claimPendingConversions(tx, batchSize);
+      const pending = await claimPendingConversions(tx, PER_TRANSACTION);
       if (pending.length === 0) return;
       const calldata = contract.interface.encodeFunctionData("convert", [
-        pending.map((c) => ({ conversionId: c.conversionId, user: c.account, merchant: c.merchantAccount!, vouchers: c.vouchers })),
+        pending.map((c) => ({
+          conversionId: c.conversionId,
+          user: custodialUserId(deps.userSalt, c.userId),
+          merchant: merchantAccountId(deps.userSalt, c.merchantId),
+          vouchers: c.vouchers,
+        })),
       ]);
       const refusal = await chain.simulateCall({ to: chain.deployments.adCredit!, data: calldata });
       if (refusal?.name === "EnforcedPause") return; // orders and conversions wait for the pool
+      const ids = pending.map((c) => c.id);
       if (refusal) {
-        await rejectConversions(
-          tx,
-          pending.map((c) => c.id),
-          reasonOf(refusal),
-        );
+        await rejectConversions(tx, ids, reasonOf(refusal));
         deps.log?.warn({ refusal, conversions: pending.length }, "conversion batch refused; its vouchers stay with their users");
         return;
       }
-      const op = await insertOperation(tx, {
-        id: newOperationId(),
-        kind: "convert-vouchers",
-        actor: "relay",
-        account: null,
-        counterparty: null,
-        requestId: pending[0].conversionId,
-        target: "ads",
-        calldata,
-        details: { conversions: String(pending.length) },
+      const op = await queueAdsOperation(tx, "convert-vouchers", pending[0].conversionId, calldata, {
+        conversions: String(pending.length),
       });
-      await attachConversions(
-        tx,
-        pending.map((c) => c.id),
-        op.id,
-      );
+      await attachConversions(tx, ids, op.id);
     });
   }
 
@@ -313,9 +305,10 @@ export function createAds(deps: AdsDeps) {
 
   async function userView(userId: string) {
     const day = dayOf(deps.nowSeconds());
-    const [buckets, counts, history] = await Promise.all([
+    const [buckets, counts, converting, history] = await Promise.all([
       voucherBuckets(db, userId),
       taskCounts(db, userId, day),
+      convertingVouchers(db, userId),
       conversionsOfUser(db, userId, 100),
     ]);
     const balance = buckets.reduce((sum, b) => sum + b.available, 0n);
@@ -324,10 +317,7 @@ export function createAds(deps: AdsDeps) {
     return {
       vouchers: formatAmount(balance, d),
       byMerchant: buckets.map((b) => ({ merchantId: b.merchantId, vouchers: formatAmount(b.available, d) })),
-      converting: formatAmount(
-        history.filter((c) => c.state === "pending" || c.state === "submitted").reduce((s, c) => s + c.vouchers, 0n),
-        d,
-      ),
+      converting: formatAmount(converting, d),
       day,
       tasksToday: counts.today,
       dailyTaskCap: config.dailyTaskCap,
@@ -340,18 +330,21 @@ export function createAds(deps: AdsDeps) {
     };
   }
 
-  async function merchantView(merchantId: string) {
+  /** The merchant's figures from the chain, and its sales by outcome from the relayer's records. */
+  async function merchantView(merchant: MerchantRecord) {
     const contract = adCredit();
-    const merchant = await findMerchant(db, merchantId);
-    if (!merchant) throw new AppError("NOT_FOUND", "no such merchant");
-    const m = await contract.merchantOf(merchant.account);
+    const [m, parameters, sales] = await Promise.all([
+      contract.merchantOf(merchant.account),
+      contract.parameters(),
+      salesOfMerchant(db, merchant.id),
+    ]);
     return {
       credit: formatAmount(m.credit, d),
       vouchersIssued: formatAmount(m.issued, d),
       vouchersConverted: formatAmount(m.converted, d),
       vouchersOutstanding: formatAmount(m.issued - m.converted, d),
       backingOutstanding: formatAmount(m.backing, d),
-      adShare: `${Number((await contract.parameters()).adShare) / 100}%`,
+      adShare: `${Number(parameters.adShare) / 100}%`,
       withdrawal:
         m.withdrawal.amount === 0n
           ? null
@@ -360,6 +353,9 @@ export function createAds(deps: AdsDeps) {
               to: m.withdrawal.to,
               availableAt: new Date(Number(m.withdrawal.availableAt) * 1000).toISOString(),
             },
+      sales: Object.fromEntries(
+        Object.entries(sales).map(([state, v]) => [state, { sales: v.sales, vouchers: formatAmount(v.amount, d) }]),
+      ),
     };
   }
 

@@ -12,7 +12,8 @@ import { findShop } from "../adapters/db/shops";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
 import { verifyWebhook } from "../domain/webhook-signature";
-import { AppError, validationError } from "../errors";
+import { AppError, parseJsonBody } from "../errors";
+import { recordAdSale } from "./ads";
 import { queueRegistration } from "./operations";
 
 export const OrderWebhookBody = z
@@ -59,15 +60,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       if (!shop) throw new AppError("UNKNOWN_SHOP", "X-GP-Shop names no shop");
       verifyWebhook(request, shop.webhookSecret, deps.nowSeconds());
 
-      let json: unknown;
-      try {
-        json = JSON.parse(request.rawBody.toString("utf8"));
-      } catch (error) {
-        throw new AppError("INVALID_JSON", "the body is not JSON", undefined, { cause: error });
-      }
-      const parsed = OrderWebhookBody.safeParse(json);
-      if (!parsed.success) throw validationError(parsed.error, "body");
-      const body = parsed.data;
+      const body = parseJsonBody(request.rawBody, OrderWebhookBody);
       const amount = parseAmount(body.amount, deps.settlementDecimals);
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
@@ -88,8 +81,11 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           amount,
           bodyHash,
           chainOrderId: chainOrderId(shop.id, body.orderId),
-          adMerchantId: body.adMerchantId ?? null,
         });
+        if (order && body.adMerchantId) {
+          const source = { shopId: shop.id, orderId: body.orderId };
+          await recordAdSale(tx, { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement", paid: amount });
+        }
         if (order && body.referrerId && body.referrerId !== body.userId) {
           // Registers the buyer with the referrer before the order is sent (the buyer's orders wait
           // for it); a buyer who has a referrer already keeps it, an unknown referrer is refused
@@ -108,8 +104,8 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         }
         return order;
       };
-      // One statement needs no transaction; an order with a referral writes two rows together.
-      const inserted = body.referrerId ? await deps.db.transaction(record) : await record(deps.db);
+      // One statement needs no transaction; an order with a referral or an ad sale writes its rows together.
+      const inserted = body.referrerId || body.adMerchantId ? await deps.db.transaction(record) : await record(deps.db);
       if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");

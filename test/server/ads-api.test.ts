@@ -145,6 +145,33 @@ describe("rewarded ads over HTTP", function () {
     expect((await myAds(alice)).vouchers).to.equal("200");
   });
 
+  it("asks the chain for nothing when the merchant has no credit at all, or when the sale itself was rejected", async function () {
+    const unfunded = await createMerchant("Merchant without credit");
+    const post = async (orderId: string, amount: string) => {
+      const body = { orderId, userId: "ad-alice", amount, adMerchantId: unfunded.merchantId };
+      expect((await postOrder(base, shop, body, clock)).status).to.equal(202);
+      return settledOrder(base, shop.shopId, orderId);
+    };
+    expect((await post("ad-unfunded", "50")).state).to.equal("confirmed");
+    expect((await post("ad-too-small", "0.000001")).state).to.equal("rejected");
+    const view = await until(
+      () => call(base, "GET", "/v1/merchant/ad-credit", { token: unfunded.apiKey }).then((r) => r.body),
+      (v) => v.sales.refused !== undefined && v.sales.rejected !== undefined,
+      "sales settled",
+    );
+    expect(view.sales).to.deep.equal({ refused: { sales: 1, vouchers: "50" }, rejected: { sales: 1, vouchers: "0" } });
+    const reasons = await relayer.db.query<{ state: string; reason: string; operation_id: string | null }>(
+      "SELECT state, reason, operation_id FROM voucher_sales WHERE merchant_id = $1 ORDER BY state",
+      [unfunded.merchantId],
+    );
+    expect(reasons.map((r) => [r.state, r.operation_id])).to.deep.equal([
+      ["refused", null],
+      ["rejected", null],
+    ]);
+    expect(reasons[0].reason).to.equal("the merchant has no ad credit");
+    expect(reasons[1].reason).to.match(/^the sale did not happen: /);
+  });
+
   it("counts verified callbacks, converts 2% of 200 = 4 vouchers on the day's third task, and credits the GP minted", async function () {
     const account = custodialUserId(TEST_USER_SALT, "ad-alice");
     const before = (await relayer.chain.custody.accountOf(account)).points;

@@ -66,11 +66,10 @@ export async function insertTask(
 
 export interface VoucherBucketRow {
   merchantId: string;
-  account: string;
   available: bigint;
 }
 
-const BUCKETS = `SELECT s.merchant_id, min(s.account) AS account,
+const BUCKETS = `SELECT s.merchant_id,
     (sum(s.amount) - coalesce((SELECT sum(c.vouchers) FROM voucher_conversions c
        WHERE c.user_id = $1 AND c.merchant_id = s.merchant_id AND c.state <> 'rejected'), 0))::text AS available,
     min(s.created_at) AS first
@@ -78,79 +77,105 @@ const BUCKETS = `SELECT s.merchant_id, min(s.account) AS account,
   GROUP BY s.merchant_id ORDER BY first, s.merchant_id`;
 /** The user's vouchers per merchant, oldest bucket first (conversions take from it first). */
 export async function voucherBuckets(db: Queryable, userId: string): Promise<VoucherBucketRow[]> {
-  const rows = await db.query<{ merchant_id: string; account: string; available: string }>(BUCKETS, [userId]);
-  return rows.map((r) => ({ merchantId: r.merchant_id, account: r.account, available: BigInt(r.available) }));
+  const rows = await db.query<{ merchant_id: string; available: string }>(BUCKETS, [userId]);
+  return rows.map((r) => ({ merchantId: r.merchant_id, available: BigInt(r.available) }));
 }
 
-export interface SaleRecord {
+/** What a sale paid: settlement (an order), or GP or CP (a custodial payment), in that asset's base units. */
+export type SaleAsset = "settlement" | "GP" | "CP";
+
+/** A sale that earns vouchers, recorded with the order or the payment, waiting for it to be confirmed. */
+export interface NewSale {
   saleKey: string;
   saleId: string;
   userId: string;
-  account: string;
   merchantId: string;
-  amount: bigint;
-  operationId: string | null;
-  state: "queued" | "issued" | "refused" | "rejected";
-  reason: string | null;
+  source: { shopId: string; orderId: string } | { paymentId: string };
+  asset: SaleAsset;
+  paid: bigint;
 }
 
-const INSERT_SALE = `INSERT INTO voucher_sales (sale_key, sale_id, user_id, account, merchant_id, amount, operation_id, state, reason)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sale_key) DO NOTHING`;
-export async function insertSale(tx: Queryable, s: SaleRecord): Promise<void> {
+const INSERT_SALE = `INSERT INTO voucher_sales (sale_key, sale_id, user_id, merchant_id, shop_id, order_id, payment_id, asset, paid, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'awaiting')`;
+export async function insertSale(tx: Queryable, s: NewSale): Promise<void> {
+  const order = "orderId" in s.source ? s.source : null;
+  const paymentId = "paymentId" in s.source ? s.source.paymentId : null;
   await tx.query(INSERT_SALE, [
     s.saleKey,
     s.saleId,
     s.userId,
-    s.account,
     s.merchantId,
-    s.amount.toString(),
-    s.operationId,
-    s.state,
-    s.reason,
+    order?.shopId ?? null,
+    order?.orderId ?? null,
+    paymentId,
+    s.asset,
+    s.paid.toString(),
   ]);
 }
 
-/** A confirmed sale that earns vouchers and has none asked for yet. */
-export interface NewSale {
+/** A sale whose order or payment the chain has settled. */
+export interface DueSale {
   saleKey: string;
+  saleId: string;
   userId: string;
   merchantId: string;
-  /** Orders: the amount in base units. Payments: the asset and amount paid, from the operation's details. */
-  amount: string;
-  asset: "settlement" | "GP" | "CP";
+  asset: SaleAsset;
+  paid: bigint;
+  /** The order's or payment's state: confirmed, or rejected with `reason`. */
+  outcome: "confirmed" | "rejected";
+  reason: string | null;
 }
 
-const NEW_SALES = `SELECT * FROM (
-    SELECT 'order:' || o.shop_id || ':' || o.order_id AS sale_key, o.user_id, o.ad_merchant_id AS merchant_id,
-      o.amount::text AS amount, 'settlement' AS asset, o.updated_at AS at
-    FROM orders o
-    WHERE o.ad_merchant_id IS NOT NULL AND o.state = 'confirmed'
-      AND NOT EXISTS (SELECT 1 FROM voucher_sales v WHERE v.sale_key = 'order:' || o.shop_id || ':' || o.order_id)
-    UNION ALL
-    SELECT 'payment:' || p.id, u.user_id, m.id, p.details, 'payment', p.updated_at
-    FROM operations p JOIN merchants m ON m.account = p.counterparty JOIN users u ON u.account = p.account
-    WHERE p.kind = 'pay-merchant' AND p.state = 'confirmed'
-      AND NOT EXISTS (SELECT 1 FROM voucher_sales v WHERE v.sale_key = 'payment:' || p.id)
-  ) s ORDER BY at LIMIT $1`;
-export async function newSales(db: Queryable, limit: number): Promise<NewSale[]> {
-  const rows = await db.query<{ sale_key: string; user_id: string; merchant_id: string; amount: string; asset: string }>(NEW_SALES, [
-    limit,
-  ]);
-  return rows.map((r) => {
-    if (r.asset !== "payment")
-      return { saleKey: r.sale_key, userId: r.user_id, merchantId: r.merchant_id, amount: r.amount, asset: "settlement" };
-    const details = JSON.parse(r.amount) as { asset: "GP" | "CP"; amount: string };
-    return { saleKey: r.sale_key, userId: r.user_id, merchantId: r.merchant_id, amount: details.amount, asset: details.asset };
-  });
+const DUE_SALES = `SELECT s.sale_key, s.sale_id, s.user_id, s.merchant_id, s.asset, s.paid::text AS paid,
+    coalesce(o.state, p.state) AS outcome, coalesce(o.reason, p.reason) AS reason
+  FROM voucher_sales s
+    LEFT JOIN orders o ON o.shop_id = s.shop_id AND o.order_id = s.order_id
+    LEFT JOIN operations p ON p.id = s.payment_id
+  WHERE s.state = 'awaiting' AND coalesce(o.state, p.state) IN ('confirmed', 'rejected')
+  ORDER BY s.created_at LIMIT $1`;
+/** Sales whose order or payment is settled, oldest first; only sales still awaiting are read. */
+export async function dueSales(db: Queryable, limit: number): Promise<DueSale[]> {
+  const rows = await db.query<{
+    sale_key: string;
+    sale_id: string;
+    user_id: string;
+    merchant_id: string;
+    asset: SaleAsset;
+    paid: string;
+    outcome: "confirmed" | "rejected";
+    reason: string | null;
+  }>(DUE_SALES, [limit]);
+  return rows.map((r) => ({
+    saleKey: r.sale_key,
+    saleId: r.sale_id,
+    userId: r.user_id,
+    merchantId: r.merchant_id,
+    asset: r.asset,
+    paid: BigInt(r.paid),
+    outcome: r.outcome,
+    reason: r.reason,
+  }));
+}
+
+const ASK_SALE = `UPDATE voucher_sales SET state = $2, amount = $3, operation_id = $4, reason = $5 WHERE sale_key = $1 AND state = 'awaiting'`;
+/** A due sale asks for `amount` vouchers in operation `operationId` (queued), or gets none (refused, rejected). */
+export async function askSale(
+  tx: Queryable,
+  saleKey: string,
+  outcome:
+    { state: "queued"; amount: bigint; operationId: string } | { state: "refused" | "rejected"; amount: bigint | null; reason: string },
+): Promise<void> {
+  const operationId = outcome.state === "queued" ? outcome.operationId : null;
+  const reason = outcome.state === "queued" ? null : outcome.reason;
+  await tx.query(ASK_SALE, [saleKey, outcome.state, outcome.amount?.toString() ?? null, operationId, reason]);
 }
 
 const SETTLED_SALES = `SELECT s.sale_key, s.sale_id, o.state, o.result, o.reason FROM voucher_sales s JOIN operations o ON o.id = s.operation_id
   WHERE s.state = 'queued' AND o.state IN ('confirmed', 'rejected') LIMIT 500`;
+/** Sales asked for whose issuance operation is settled. */
 export async function salesToSettle(
   db: Queryable,
-): Promise<
-  { saleKey: string; saleId: string; state: string; result: { name: string; args: Record<string, string> }[]; reason: string | null }[]
-> {
+): Promise<{ saleKey: string; saleId: string; state: string; result: RecordedEvent[]; reason: string | null }[]> {
   const rows = await db.query<{ sale_key: string; sale_id: string; state: string; result: string | null; reason: string | null }>(
     SETTLED_SALES,
   );
@@ -178,9 +203,7 @@ export interface ConversionRecord {
   id: string;
   conversionId: string;
   userId: string;
-  account: string;
   merchantId: string;
-  merchantAccount?: string;
   vouchers: bigint;
   networkId: string;
   transactionId: string;
@@ -196,9 +219,7 @@ interface ConversionRow {
   id: string;
   conversion_id: string;
   user_id: string;
-  account: string;
   merchant_id: string;
-  merchant_account: string;
   vouchers: string;
   network_id: string;
   transaction_id: string;
@@ -210,7 +231,7 @@ interface ConversionRow {
   created_at: Date | string;
 }
 
-const CONVERSION_COLUMNS = `c.id, c.conversion_id, c.user_id, c.account, c.merchant_id, m.account AS merchant_account, c.vouchers::text AS vouchers,
+const CONVERSION_COLUMNS = `c.id, c.conversion_id, c.user_id, c.merchant_id, c.vouchers::text AS vouchers,
   c.network_id, c.transaction_id, c.operation_id, c.state, c.backing::text AS backing, c.points::text AS points, c.reason, c.created_at`;
 
 function toConversion(r: ConversionRow): ConversionRecord {
@@ -218,9 +239,7 @@ function toConversion(r: ConversionRow): ConversionRecord {
     id: r.id,
     conversionId: r.conversion_id,
     userId: r.user_id,
-    account: r.account,
     merchantId: r.merchant_id,
-    merchantAccount: r.merchant_account,
     vouchers: BigInt(r.vouchers),
     networkId: r.network_id,
     transactionId: r.transaction_id,
@@ -233,25 +252,16 @@ function toConversion(r: ConversionRow): ConversionRecord {
   };
 }
 
-const INSERT_CONVERSION = `INSERT INTO voucher_conversions (id, conversion_id, user_id, account, merchant_id, vouchers, network_id, transaction_id, state)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending')`;
+const INSERT_CONVERSION = `INSERT INTO voucher_conversions (id, conversion_id, user_id, merchant_id, vouchers, network_id, transaction_id, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')`;
 export async function insertConversion(
   tx: Queryable,
-  c: Pick<ConversionRecord, "id" | "conversionId" | "userId" | "account" | "merchantId" | "vouchers" | "networkId" | "transactionId">,
+  c: Pick<ConversionRecord, "id" | "conversionId" | "userId" | "merchantId" | "vouchers" | "networkId" | "transactionId">,
 ): Promise<void> {
-  await tx.query(INSERT_CONVERSION, [
-    c.id,
-    c.conversionId,
-    c.userId,
-    c.account,
-    c.merchantId,
-    c.vouchers.toString(),
-    c.networkId,
-    c.transactionId,
-  ]);
+  await tx.query(INSERT_CONVERSION, [c.id, c.conversionId, c.userId, c.merchantId, c.vouchers.toString(), c.networkId, c.transactionId]);
 }
 
-const PENDING = `SELECT ${CONVERSION_COLUMNS} FROM voucher_conversions c JOIN merchants m ON m.id = c.merchant_id
+const PENDING = `SELECT ${CONVERSION_COLUMNS} FROM voucher_conversions c
   WHERE c.state = 'pending' ORDER BY c.created_at LIMIT $1 FOR UPDATE OF c SKIP LOCKED`;
 /** Pending conversions, oldest first, locked for this transaction (another relayer skips them). */
 export async function claimPendingConversions(tx: Queryable, limit: number): Promise<ConversionRecord[]> {
@@ -269,7 +279,7 @@ export async function rejectConversions(tx: Queryable, ids: readonly string[], r
 }
 
 const SETTLED_CONVERSIONS = `SELECT ${CONVERSION_COLUMNS}, o.state AS op_state, o.result, o.reason AS op_reason
-  FROM voucher_conversions c JOIN merchants m ON m.id = c.merchant_id JOIN operations o ON o.id = c.operation_id
+  FROM voucher_conversions c JOIN operations o ON o.id = c.operation_id
   WHERE c.state = 'submitted' AND o.state IN ('confirmed', 'rejected') LIMIT 1000`;
 export async function conversionsToSettle(
   db: Queryable,
@@ -288,7 +298,15 @@ export async function confirmConversion(tx: Queryable, id: string, backing: bigi
   await tx.query(CONFIRM, [id, backing.toString(), points.toString()]);
 }
 
-const OF_USER = `SELECT ${CONVERSION_COLUMNS} FROM voucher_conversions c JOIN merchants m ON m.id = c.merchant_id
+const CONVERTING = `SELECT coalesce(sum(vouchers), 0)::text AS vouchers FROM voucher_conversions
+  WHERE user_id = $1 AND state IN ('pending', 'submitted')`;
+/** Vouchers released and not yet converted on the chain. */
+export async function convertingVouchers(db: Queryable, userId: string): Promise<bigint> {
+  const [r] = await db.query<{ vouchers: string }>(CONVERTING, [userId]);
+  return BigInt(r.vouchers);
+}
+
+const OF_USER = `SELECT ${CONVERSION_COLUMNS} FROM voucher_conversions c
   WHERE c.user_id = $1 ORDER BY c.created_at DESC LIMIT $2`;
 export async function conversionsOfUser(db: Queryable, userId: string, limit: number): Promise<ConversionRecord[]> {
   return (await db.query<ConversionRow>(OF_USER, [userId, limit])).map(toConversion);
@@ -296,7 +314,7 @@ export async function conversionsOfUser(db: Queryable, userId: string, limit: nu
 
 const MERCHANT_SALES = `SELECT state, count(*)::int AS sales, coalesce(sum(amount), 0)::text AS amount
   FROM voucher_sales WHERE merchant_id = $1 GROUP BY state`;
-/** A merchant's sales by state: how many, and the vouchers they asked for. */
+/** A merchant's sales by state: how many, and the vouchers they asked for (none yet while awaiting). */
 export async function salesOfMerchant(db: Queryable, merchantId: string): Promise<Record<string, { sales: number; amount: bigint }>> {
   const rows = await db.query<{ state: string; sales: number; amount: string }>(MERCHANT_SALES, [merchantId]);
   return Object.fromEntries(rows.map((r) => [r.state, { sales: Number(r.sales), amount: BigInt(r.amount) }]));

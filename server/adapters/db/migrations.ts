@@ -113,9 +113,7 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      revoked_at TIMESTAMPTZ
    );`,
-  `ALTER TABLE orders ADD COLUMN ad_merchant_id TEXT REFERENCES merchants (id);
-   CREATE INDEX orders_ad_sales ON orders (updated_at) WHERE ad_merchant_id IS NOT NULL AND state = 'confirmed';
-   CREATE TABLE ad_networks (
+  `CREATE TABLE ad_networks (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL UNIQUE,
      scheme TEXT NOT NULL CHECK (scheme IN ('hmac-sha256', 'ed25519')),
@@ -127,17 +125,25 @@ const MIGRATIONS: readonly string[] = [
      sale_key TEXT PRIMARY KEY,
      sale_id TEXT NOT NULL UNIQUE,
      user_id TEXT NOT NULL,
-     account TEXT NOT NULL,
      merchant_id TEXT NOT NULL REFERENCES merchants (id),
-     amount NUMERIC(78, 0) NOT NULL,
+     shop_id TEXT,
+     order_id TEXT,
+     payment_id TEXT REFERENCES operations (id),
+     asset TEXT NOT NULL CHECK (asset IN ('settlement', 'GP', 'CP')),
+     paid NUMERIC(78, 0) NOT NULL,
+     amount NUMERIC(78, 0),
      operation_id TEXT REFERENCES operations (id),
-     state TEXT NOT NULL CHECK (state IN ('queued', 'issued', 'refused', 'rejected')),
+     state TEXT NOT NULL CHECK (state IN ('awaiting', 'queued', 'issued', 'refused', 'rejected')),
      backing NUMERIC(78, 0),
      reason TEXT,
-     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+     FOREIGN KEY (shop_id, order_id) REFERENCES orders (shop_id, order_id),
+     CHECK ((order_id IS NULL) <> (payment_id IS NULL))
    );
+   CREATE INDEX voucher_sales_awaiting ON voucher_sales (created_at) WHERE state = 'awaiting';
+   CREATE INDEX voucher_sales_queued ON voucher_sales (operation_id) WHERE state = 'queued';
    CREATE INDEX voucher_sales_user ON voucher_sales (user_id, created_at);
-   CREATE INDEX voucher_sales_operation ON voucher_sales (operation_id);
+   CREATE INDEX voucher_sales_merchant ON voucher_sales (merchant_id, state);
    CREATE TABLE ad_tasks (
      network_id TEXT NOT NULL REFERENCES ad_networks (id),
      transaction_id TEXT NOT NULL,
@@ -152,7 +158,6 @@ const MIGRATIONS: readonly string[] = [
      id TEXT PRIMARY KEY,
      conversion_id TEXT NOT NULL UNIQUE,
      user_id TEXT NOT NULL,
-     account TEXT NOT NULL,
      merchant_id TEXT NOT NULL REFERENCES merchants (id),
      vouchers NUMERIC(78, 0) NOT NULL,
      network_id TEXT NOT NULL,
@@ -165,8 +170,8 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
    );
    CREATE INDEX voucher_conversions_pending ON voucher_conversions (created_at) WHERE state = 'pending';
-   CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);
-   CREATE INDEX voucher_conversions_operation ON voucher_conversions (operation_id);`,
+   CREATE INDEX voucher_conversions_submitted ON voucher_conversions (operation_id) WHERE state = 'submitted';
+   CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

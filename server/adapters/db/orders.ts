@@ -52,14 +52,14 @@ function toRecord(row: OrderRow): OrderRecord {
   };
 }
 
-const INSERT_ORDER = `INSERT INTO orders (shop_id, order_id, user_id, referrer_id, amount, body_hash, chain_order_id, ad_merchant_id, state)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received')
+const INSERT_ORDER = `INSERT INTO orders (shop_id, order_id, user_id, referrer_id, amount, body_hash, chain_order_id, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'received')
   ON CONFLICT (shop_id, order_id) DO NOTHING
   RETURNING ${COLUMNS}`;
 /** Records a new order; returns null when `(shop, order id)` exists already (the caller reads it). */
 export async function insertOrder(
   db: Queryable,
-  o: Pick<OrderRecord, "shopId" | "orderId" | "userId" | "referrerId" | "amount" | "bodyHash" | "chainOrderId"> & { adMerchantId?: string | null },
+  o: Pick<OrderRecord, "shopId" | "orderId" | "userId" | "referrerId" | "amount" | "bodyHash" | "chainOrderId">,
 ): Promise<OrderRecord | null> {
   const [row] = await db.query<OrderRow>(INSERT_ORDER, [
     o.shopId,
@@ -69,7 +69,6 @@ export async function insertOrder(
     o.amount.toString(),
     o.bodyHash,
     o.chainOrderId,
-    o.adMerchantId ?? null,
   ]);
   return row ? toRecord(row) : null;
 }
