@@ -23,10 +23,10 @@ import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { newApiKey, tokenHash } from "../services/credentials";
-import { type AssetCode, decimalsOf, operationView, queueCall, redemption } from "../services/operations";
+import { decimalsOf, operationView, queueCall, redemption } from "../services/operations";
 import type { Principal } from "./auth";
 import { type RouteHost, defineRoute } from "./route";
-import { Address, Amount, AssetName, Id, OperationView } from "./schemas";
+import { Address, Amount, Id, OperationView, RedemptionBody } from "./schemas";
 import { accepted } from "./operations";
 
 const MerchantCredentials = z
@@ -243,17 +243,8 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     "/v1/merchant/redemptions",
     "Redeem GP or CP",
     "At the pool's price, exit fee deducted, into my settlement balance; `minPayout` guards against the price moving.",
-    z.object({
-      asset: AssetName,
-      amount: Amount("In whole units of the asset.", "5"),
-      minPayout: Amount("Settlement units.", "0").optional(),
-    }),
-    async (b, m, db) => {
-      const asset = b.asset as AssetCode;
-      const amount = parsePositiveAmount(b.amount, decimalsOf(asset, d), "amount");
-      const minPayout = b.minPayout ? parseAmount(b.minPayout, d, "minPayout") : 0n;
-      return custodial(db, m, redemption(asset, m.account, amount, minPayout), { ...b });
-    },
+    RedemptionBody("5"),
+    async (b, m, db) => custodial(db, m, redemption(m.account, b, d), { ...b }),
   );
   opRoute(
     "/v1/merchant/exchanges",

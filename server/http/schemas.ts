@@ -60,3 +60,11 @@ export const OperationView = z
     createdAt: z.string(),
   })
   .meta({ id: "Operation", description: "A chain operation the relayer queued: poll it until confirmed or rejected." });
+
+/** A redemption request: which asset, how much of it, and the least settlement accepted. */
+export const RedemptionBody = (amountExample: string) =>
+  z.object({
+    asset: AssetName,
+    amount: Amount("In whole units of the asset.", amountExample),
+    minPayout: Amount("Settlement units.", "0").optional(),
+  });

@@ -14,7 +14,7 @@ import type { Queryable } from "../adapters/db/db";
 import { findMerchant } from "../adapters/db/merchants";
 import { type OperationRecord, operationsOfAccount } from "../adapters/db/operations";
 import { findUser, findUserByAccount, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
-import { parseAmount, parsePositiveAmount } from "../domain/amounts";
+import { parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { recordAdSale } from "../services/ads";
@@ -31,7 +31,7 @@ import {
 import type { Principal } from "./auth";
 import { accepted } from "./operations";
 import { type RouteHost, defineRoute } from "./route";
-import { Address, Amount, AssetName, Id, OperationView, Signature } from "./schemas";
+import { Address, Amount, AssetName, Id, OperationView, RedemptionBody, Signature } from "./schemas";
 
 export interface UserRouteDeps {
   chain: ChainPort;
@@ -283,17 +283,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "/v1/me/redemptions",
     "Redeem GP or CP",
     "Redeems at the pool's price, exit fee deducted, into my account's settlement balance; `minPayout` (settlement units) guards against the price moving.",
-    z.object({
-      asset: AssetName,
-      amount: Amount("In whole units of the asset.", "3"),
-      minPayout: Amount("Settlement units.", "0").optional(),
-    }),
-    async ({ body, who, db }) => {
-      const asset = body.asset as AssetCode;
-      const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
-      const minPayout = body.minPayout ? parseAmount(body.minPayout, d, "minPayout") : 0n;
-      return custodial(db, who, redemption(asset, who.account, amount, minPayout), { ...body });
-    },
+    RedemptionBody("3"),
+    async ({ body, who, db }) => custodial(db, who, redemption(who.account, body, d), { ...body }),
   );
 
   opRoute(

@@ -18,6 +18,7 @@ import {
   insertOperation,
   registrationExists,
 } from "../adapters/db/operations";
+import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
 
 export const Asset = { GP: 0, CP: 1 } as const;
@@ -217,8 +218,14 @@ export async function queueRegistration(
   });
 }
 
-/** A redemption of GP or CP into the account's settlement balance. */
-export function redemption(asset: AssetCode, account: string, amount: bigint, minPayout: bigint) {
+/**
+ * A redemption of GP or CP into the account's settlement balance, from the request's decimal
+ * strings: `amount` in the asset's units, `minPayout` (optional) in settlement units.
+ */
+export function redemption(account: string, body: Readonly<Record<string, string | undefined>>, settlementDecimals: number) {
+  const asset = body.asset as AssetCode;
+  const amount = parsePositiveAmount(body.amount ?? "", decimalsOf(asset, settlementDecimals), "amount");
+  const minPayout = body.minPayout ? parseAmount(body.minPayout, settlementDecimals, "minPayout") : 0n;
   return asset === "GP"
     ? { kind: "redeem", fn: "redeem", args: (r: string) => [r, account, amount, minPayout] }
     : { kind: "redeem-constant", fn: "redeemConstant", args: (r: string) => [r, account, amount, minPayout] };
