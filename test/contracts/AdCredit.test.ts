@@ -61,14 +61,14 @@ function shouldBehaveLikeAdCredit(decimals: number, load: () => Promise<AdCredit
         await withShoppers(f);
         await f.adCredit.connect(f.stranger).topUp(f.merchants[0], 100n * f.unit);
         const s = sale(ALICE, f.merchants[0], 100n * f.unit);
-        const backing = 15n * f.unit; // 15% of 100
+        const backing = adBacking(100n * f.unit, f.adParameters.adShare); // 15 of 100 at the source's 15%
         await expect(f.adCredit.connect(f.relayer).issueVouchers([s]))
           .to.emit(f.adCredit, "VouchersIssued")
           .withArgs(s.saleId, ALICE, f.merchants[0], 100n * f.unit, backing);
         const bucket = await f.adCredit.bucketOf(ALICE, f.merchants[0]);
         expect([bucket.vouchers, bucket.backing]).to.deep.equal([100n * f.unit, backing]);
         const m = await f.adCredit.merchantOf(f.merchants[0]);
-        expect([m.credit, m.issued, m.converted, m.backing]).to.deep.equal([85n * f.unit, 100n * f.unit, 0n, backing]);
+        expect([m.credit, m.issued, m.converted, m.backing]).to.deep.equal([100n * f.unit - backing, 100n * f.unit, 0n, backing]);
         expect(await f.adCredit.isProcessed(s.saleId)).to.equal(true);
         await expectBacked(f);
       });
@@ -92,11 +92,13 @@ function shouldBehaveLikeAdCredit(decimals: number, load: () => Promise<AdCredit
         const fine = sale(BOB, f.merchants[0], 20n * f.unit);
         await expect(f.adCredit.connect(f.relayer).issueVouchers([short, fine]))
           .to.emit(f.adCredit, "VouchersRefused")
-          .withArgs(short.saleId, ALICE, f.merchants[0], 100n * f.unit, 15n * f.unit, 10n * f.unit)
+          .withArgs(short.saleId, ALICE, f.merchants[0], 100n * f.unit, adBacking(100n * f.unit, f.adParameters.adShare), 10n * f.unit)
           .and.to.emit(f.adCredit, "VouchersIssued")
-          .withArgs(fine.saleId, BOB, f.merchants[0], 20n * f.unit, 3n * f.unit);
+          .withArgs(fine.saleId, BOB, f.merchants[0], 20n * f.unit, adBacking(20n * f.unit, f.adParameters.adShare));
         expect((await f.adCredit.bucketOf(ALICE, f.merchants[0])).vouchers).to.equal(0n);
-        expect((await f.adCredit.merchantOf(f.merchants[0])).credit).to.equal(7n * f.unit);
+        expect((await f.adCredit.merchantOf(f.merchants[0])).credit).to.equal(
+          10n * f.unit - adBacking(20n * f.unit, f.adParameters.adShare),
+        );
         await expect(f.adCredit.connect(f.relayer).issueVouchers([short]))
           .to.be.revertedWithCustomError(f.adCredit, "AdCreditAlreadyProcessed")
           .withArgs(short.saleId);
@@ -143,9 +145,9 @@ function shouldBehaveLikeAdCredit(decimals: number, load: () => Promise<AdCredit
       it("pays the backing into the pool and mints exactly what an order of that contribution mints", async function () {
         const f = await loadFixture(load);
         await issued(f, 100n * f.unit);
-        // An order of 50 pays a contribution of 15 (30%): the same as the 100 vouchers' backing.
+        // An order of 50 pays a contribution of 15 (30%): the same as the 100 vouchers' backing (15%).
         const [contribution, orderPoints] = await f.pool.previewOrder(50n * f.unit);
-        expect(contribution).to.equal(15n * f.unit);
+        expect(contribution).to.equal((await f.adCredit.bucketOf(ALICE, f.merchants[0])).backing);
         expect(await f.pool.previewContribution(contribution)).to.equal(orderPoints);
         const id = nextId("conversion");
         const assetsBefore = await f.pool.assets();
@@ -261,8 +263,8 @@ function shouldBehaveLikeAdCredit(decimals: number, load: () => Promise<AdCredit
         await time.increase(f.adParameters.noticePeriod);
         await expect(f.adCredit.executeWithdrawal(m))
           .to.emit(f.adCredit, "CreditWithdrawn")
-          .withArgs(m, f.users[5].address, 15n * f.unit, 0n);
-        expect((await f.adCredit.bucketOf(ALICE, m)).backing).to.equal(15n * f.unit);
+          .withArgs(m, f.users[5].address, 30n * f.unit - adBacking(100n * f.unit, f.adParameters.adShare), 0n);
+        expect((await f.adCredit.bucketOf(ALICE, m)).backing).to.equal(adBacking(100n * f.unit, f.adParameters.adShare));
         await expectBacked(f);
       });
 

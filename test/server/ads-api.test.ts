@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { Wallet, parseUnits } from "ethers";
 import { custodialUserId, merchantAccountId } from "../../server/adapters/chain/ids";
 import { signEd25519 } from "../../server/domain/ad-callback-signature";
+import { adBacking, releasedBacking } from "../../server/domain/points-math";
 import { sourcePolicies } from "../../server/domain/release-policy";
 import { signPayload } from "../../server/domain/webhook-signature";
 import { dayOf } from "../../server/services/ads";
@@ -25,7 +26,6 @@ import {
 } from "../helpers/relayer";
 
 const USD = (text: string) => parseUnits(text, 6);
-const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
 describe("rewarded ads over HTTP", function () {
   this.timeout(240_000);
@@ -120,7 +120,9 @@ describe("rewarded ads over HTTP", function () {
       custodialUserId(TEST_USER_SALT, "ad-alice"),
       merchantAccountId(TEST_USER_SALT, merchant.merchantId),
     );
-    expect([bucket.vouchers, bucket.backing]).to.deep.equal([USD("200"), USD("30")]);
+    const adShare = (await relayer.chain.adCredit!.parameters()).adShare;
+    expect([bucket.vouchers, bucket.backing]).to.deep.equal([USD("200"), adBacking(USD("200"), adShare)]);
+    expect(bucket.backing).to.equal(USD("30"));
     expect((await call(base, "GET", "/v1/merchant/ad-credit", { token: merchant.apiKey })).body).to.include({
       credit: "70",
       vouchersIssued: "200",
@@ -175,6 +177,7 @@ describe("rewarded ads over HTTP", function () {
   it("counts verified callbacks, converts 2% of 200 = 4 vouchers on the day's third task, and credits the GP minted", async function () {
     const account = custodialUserId(TEST_USER_SALT, "ad-alice");
     const before = (await relayer.chain.custody.accountOf(account)).points;
+    const bucket = await relayer.chain.adCredit!.bucketOf(account, merchantAccountId(TEST_USER_SALT, merchant.merchantId));
     for (const n of [1, 2]) {
       const res = await hmacCallback({ transactionId: `tx-${n}`, userId: "ad-alice" });
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
@@ -196,7 +199,8 @@ describe("rewarded ads over HTTP", function () {
     expect(after - before).to.equal(parseUnits(conversion.points, 18));
     const m = await call(base, "GET", "/v1/merchant/ad-credit", { token: merchant.apiKey });
     expect(m.body).to.include({ vouchersConverted: "4", vouchersOutstanding: "196", backingOutstanding: "29.4" });
-    expect(ceilDiv(USD("30") * 4n, 200n)).to.equal(USD("0.6"));
+    // The 4 vouchers carried their share of the bucket's backing, rounded up.
+    expect(parseUnits(conversion.backing, 6)).to.equal(releasedBacking(bucket.backing, USD("4"), bucket.vouchers));
   });
 
   it("refuses a replayed transaction id, a forged or late signature, an unknown network or user, and the cap", async function () {
