@@ -308,7 +308,7 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         if (users.length != points_.length) revert CustodyLengthMismatch(users.length, points_.length);
         uint256 total = 0;
         for (uint256 i = 0; i < users.length; ++i) {
-            if (points_[i] == 0) revert CustodyZeroAmount();
+            if (points_[i] == 0) continue; // a dust conversion minted nothing for this user
             _known(users[i]).points += points_[i];
             total += points_[i];
             emit Deposited(users[i], msg.sender, points_[i]);

@@ -164,30 +164,17 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
         _liabilities -= total;
         _SETTLEMENT.forceApprove(address(_POOL), total);
         points = _POOL.recordContributions(contributions);
+        bytes32[] memory users = new bytes32[](count);
         uint256 minted = 0;
-        uint256 credited = 0;
         for (uint256 i = 0; i < count; ++i) {
             Conversion calldata c = conversions[i];
             emit VouchersConverted(c.conversionId, c.user, c.merchant, c.vouchers, contributions[i].contribution, points[i]);
+            users[i] = c.user;
             minted += points[i];
-            if (points[i] != 0) ++credited;
         }
-        if (minted != 0) _credit(conversions, points, minted, credited);
-    }
-
-    /// @dev Hands the minted GP to the custody for the users. A dust conversion minted nothing and
-    /// credits nobody (the custody refuses a zero deposit).
-    function _credit(Conversion[] calldata conversions, uint256[] memory points, uint256 minted, uint256 credited) private {
-        bytes32[] memory users = new bytes32[](credited);
-        uint256[] memory amounts = new uint256[](credited);
-        uint256 n = 0;
-        for (uint256 i = 0; i < conversions.length; ++i) {
-            if (points[i] == 0) continue;
-            (users[n], amounts[n]) = (conversions[i].user, points[i]);
-            ++n;
-        }
+        if (minted == 0) return points;
         _POINTS.forceApprove(address(_CUSTODY), minted);
-        _CUSTODY.depositBatch(users, amounts);
+        _CUSTODY.depositBatch(users, points);
     }
 
     /// @dev Takes `c.vouchers` and their share of the backing out of the bucket; returns the backing.

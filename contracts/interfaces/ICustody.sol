@@ -219,7 +219,8 @@ interface ICustody {
     function deposit(bytes32 user, uint256 points) external;
 
     /// @notice Credits `points[i]` GP to `users[i]` (each already registered), pulling their total
-    /// from the caller once (the ad-credit contract after a conversion batch). Anyone may call it.
+    /// from the caller once (the ad-credit contract after a conversion batch); entries of zero GP
+    /// are skipped. Anyone may call it.
     function depositBatch(bytes32[] calldata users, uint256[] calldata points) external;
 
     /// @notice `deposit` on `owner`'s EIP-712 `Deposit` signature; the allowance may come from a

@@ -211,12 +211,11 @@ export class AdCreditModel {
       this.state.held -= backings.reduce((a, b) => a + b, 0n);
       const minted = points.reduce((a, b) => a + b, 0n);
       if (minted !== 0n) {
-        const credited = conversions.map((c, i) => ({ user: c.user, points: points[i] })).filter((x) => x.points !== 0n);
         pool.approve(this.address, this.custody.address, minted);
         this.custody.depositBatch(
           this.address,
-          credited.map((x) => x.user),
-          credited.map((x) => x.points),
+          conversions.map((c) => c.user),
+          points,
         );
       }
       return conversions.map((_, i) => ({ backing: backings[i], points: points[i] }));

@@ -330,13 +330,13 @@ export class CustodyModel {
     });
   }
 
-  /** `depositBatch(users, points)` called by `from`: each user credited, the total pulled once. */
+  /** `depositBatch(users, points)` called by `from`: each user credited (zeros skipped), the total pulled once. */
   depositBatch(from: string, users: readonly string[], points: readonly bigint[]): void {
     this.atomically(() => {
       if (users.length !== points.length) throw new PoolRevert("CustodyLengthMismatch", [BigInt(users.length), BigInt(points.length)]);
       let total = 0n;
       users.forEach((user, i) => {
-        if (points[i] === 0n) throw new PoolRevert("CustodyZeroAmount", []);
+        if (points[i] === 0n) return;
         this.known(user).points += points[i];
         total += points[i];
       });

@@ -318,8 +318,9 @@ describe("AdCredit", function () {
   shouldBehaveLikeAdCredit(18, adCreditWith18Decimals);
 
   describe("Custody.depositBatch", function () {
-    it("refuses lists of different lengths and unknown users", async function () {
+    it("skips entries of zero GP, and refuses lists of different lengths and unknown users", async function () {
       const f = await loadFixture(adCreditWith6Decimals);
+      await expect(f.custody.depositBatch([f.merchants[0]], [0n])).to.not.emit(f.custody, "Deposited");
       await expect(f.custody.depositBatch([ALICE], []))
         .to.be.revertedWithCustomError(f.custody, "CustodyLengthMismatch")
         .withArgs(1, 0);
