@@ -21,6 +21,8 @@ import { merchantRoutes } from "./http/merchants";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
 import { relayRoutes } from "./http/relay";
+import { shopControlRoutes } from "./http/shop-controls";
+import { DEFAULT_LIMIT_UNITS, type LimitUnits, orderLimits } from "./domain/shop-limits";
 import { userRoutes } from "./http/users";
 import { checkPaymentPassword } from "./services/credentials";
 import { errorHandler, notFound } from "./http/error-handler";
@@ -44,6 +46,8 @@ export interface AppDeps {
   nowSeconds?: () => number;
   /** Rewarded ads; the relayer also runs their round step. */
   ads: Ads;
+  /** Order limits per shop and for the deployment, in whole settlement units; a small shop's when absent. */
+  orderLimits?: LimitUnits;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -83,12 +87,16 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
       },
     }),
   );
+  const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+  const limits = orderLimits(deps.orderLimits ?? DEFAULT_LIMIT_UNITS, settlementDecimals);
   const intake = createOrderIntake({
     db: deps.db,
     settlementDecimals,
     maxOrderAmount,
     userSalt: deps.userSalt,
-    nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+    nowSeconds,
+    limits,
+    log: deps.log.child({ component: "intake" }),
   });
   app.use(webhookRouter({ intake, registry }));
   const { ads } = deps;
@@ -97,7 +105,8 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
   poolRoutes(host, { chain: deps.chain });
   orderRoutes(host, { settlementDecimals });
-  adminRoutes(host, { settlementDecimals });
+  adminRoutes(host, { settlementDecimals, limits, nowSeconds });
+  shopControlRoutes(host, { settlementDecimals, limits, nowSeconds });
   parameterRoutes(host, { chain: deps.chain });
   userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });

@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { DEFAULT_LIMIT_UNITS, type LimitUnits } from "./domain/shop-limits";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
 
 export interface DemoConfig {
@@ -68,6 +69,12 @@ export interface RelayerConfig {
   readonly adPolicy: string;
   /** Ad tasks counted per user per UTC day: GP_AD_DAILY_TASK_CAP, default 30. */
   readonly adDailyTaskCap: number;
+  /**
+   * Order limits in whole settlement units: a new shop's per order, per UTC day and outstanding
+   * (GP_SHOP_LIMIT_PER_ORDER 10000, GP_SHOP_LIMIT_PER_DAY 100000, GP_SHOP_LIMIT_OUTSTANDING 1000000),
+   * and all shops together per UTC day (GP_DAILY_LIMIT 1000000).
+   */
+  readonly orderLimits: LimitUnits;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -82,6 +89,20 @@ const int = (fallback: number, min: number, max: number) =>
         return z.NEVER;
       }
       return value;
+    });
+
+/** Whole settlement units, above zero (their decimals are the settlement token's, checked when the chain is known). */
+const units = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw === "") return fallback;
+      if (!/^\d{1,30}(\.\d{1,18})?$/.test(raw) || /^[0.]+$/.test(raw)) {
+        ctx.addIssue({ code: "custom", message: `must be an amount of settlement units above 0, like "10000", got "${raw}"` });
+        return z.NEVER;
+      }
+      return raw;
     });
 
 const RelayerEnv = z
@@ -113,6 +134,10 @@ const RelayerEnv = z
         }
       }),
     GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
+    GP_SHOP_LIMIT_PER_ORDER: units(DEFAULT_LIMIT_UNITS.perOrder),
+    GP_SHOP_LIMIT_PER_DAY: units(DEFAULT_LIMIT_UNITS.perDay),
+    GP_SHOP_LIMIT_OUTSTANDING: units(DEFAULT_LIMIT_UNITS.outstanding),
+    GP_DAILY_LIMIT: units(DEFAULT_LIMIT_UNITS.deploymentPerDay),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -171,5 +196,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     fault: e.GP_FAULT ?? null,
     adPolicy: e.GP_AD_POLICY || DEFAULT_AD_POLICY,
     adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
+    orderLimits: Object.freeze({
+      perOrder: e.GP_SHOP_LIMIT_PER_ORDER,
+      perDay: e.GP_SHOP_LIMIT_PER_DAY,
+      outstanding: e.GP_SHOP_LIMIT_OUTSTANDING,
+      deploymentPerDay: e.GP_DAILY_LIMIT,
+    }),
   });
 }

@@ -73,6 +73,7 @@ async function main() {
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
     ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
+    orderLimits: config.orderLimits,
   });
   const url = relayer.url;
   process.stdout.write(

@@ -10,6 +10,7 @@ import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
+import type { LimitUnits } from "./domain/shop-limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
 import { createRelayerLoop } from "./services/relayer-loop";
 
@@ -29,6 +30,8 @@ export interface RelayerDeps {
   limits?: RateLimits;
   /** Rewarded ads: the release policy and the daily task cap; the deployment's defaults when absent. */
   ads?: AdsConfig;
+  /** Order limits per shop and for the deployment (whole settlement units); a small shop's when absent. */
+  orderLimits?: LimitUnits;
 }
 
 export async function startRelayer(deps: RelayerDeps) {
@@ -72,6 +75,7 @@ export async function startRelayer(deps: RelayerDeps) {
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
     ads,
+    orderLimits: deps.orderLimits,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { listOrders } from "../adapters/db/orders";
 import { insertShop, listShops, rotateShopSecret } from "../adapters/db/shops";
+import { formatAmount } from "../domain/display";
+import { type OrderLimits, limitsInForce, utcDay } from "../domain/shop-limits";
 import { AppError } from "../errors";
 import { orderView } from "./orders";
 import { type RouteHost, defineRoute } from "./route";
@@ -17,7 +19,8 @@ const ShopCredentials = z
 
 export const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
 
-export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number }): void {
+export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number; limits: OrderLimits; nowSeconds: () => number }): void {
+  const d = deps.settlementDecimals;
   defineRoute(host, {
     method: "post",
     path: "/v1/admin/shops",
@@ -59,14 +62,40 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number 
     auth: ["admin"],
     responses: {
       200: {
-        description: "Every shop, oldest first (secrets are not listed).",
-        schema: z.object({ shops: z.array(z.object({ shopId: z.string(), name: z.string(), createdAt: z.string() })) }),
+        description: "Every shop, oldest first, with its limits and what it used of them today (secrets are not listed).",
+        schema: z.object({
+          shops: z.array(
+            z.object({
+              shopId: z.string(),
+              name: z.string(),
+              createdAt: z.string(),
+              limits: z.object({ perOrder: z.string(), perDay: z.string(), outstanding: z.string() }),
+              today: z.string(),
+              outstanding: z.string(),
+            }),
+          ),
+        }),
       },
     },
-    handle: async ({ db }) => ({
-      status: 200,
-      body: { shops: (await listShops(db)).map((s) => ({ shopId: s.id, name: s.name, createdAt: s.createdAt.toISOString() })) },
-    }),
+    handle: async ({ db }) => {
+      const shops = await listShops(db, utcDay(deps.nowSeconds()));
+      return {
+        status: 200,
+        body: {
+          shops: shops.map((s) => {
+            const l = limitsInForce(s.limits, deps.limits.shopDefaults);
+            return {
+              shopId: s.id,
+              name: s.name,
+              createdAt: s.createdAt.toISOString(),
+              limits: { perOrder: formatAmount(l.perOrder, d), perDay: formatAmount(l.perDay, d), outstanding: formatAmount(l.outstanding, d) },
+              today: formatAmount(s.today, d),
+              outstanding: formatAmount(s.outstanding, d),
+            };
+          }),
+        },
+      };
+    },
   });
   defineRoute(host, {
     method: "get",
@@ -83,7 +112,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number 
     responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(OrderView) }) } },
     handle: async ({ query, db }) => ({
       status: 200,
-      body: { orders: (await listOrders(db, query)).map((o) => orderView(o, deps.settlementDecimals)) },
+      body: { orders: (await listOrders(db, query)).map((o) => orderView(o, d)) },
     }),
   });
 }

@@ -9,7 +9,7 @@ import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { Request, RequestHandler, Router } from "express";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
-import { withIdempotency } from "../adapters/db/idempotency";
+import { storedReply, withIdempotency } from "../adapters/db/idempotency";
 import { validationError } from "../errors";
 import { type Principal, type PrincipalKind, principalScope } from "./auth";
 import { STATUS_OF } from "./status";
@@ -32,16 +32,21 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export interface RouteContext<P, Q, B> {
+export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
   body: B;
   principal: Principal;
-  /** The database to write through: inside the idempotency transaction when the route has one. */
-  db: Queryable;
 }
 
-export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType> {
+export interface RouteContext<P, Q, B, X> extends RouteInput<P, Q, B> {
+  /** The database to write through: inside the idempotency transaction when the route has one. */
+  db: Queryable;
+  /** What `prepare` made. */
+  prepared: X;
+}
+
+export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined> {
   method: "get" | "post" | "put" | "delete";
   /** OpenAPI style, `/v1/shops/{shopId}`. */
   path: string;
@@ -65,7 +70,13 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   responses: Record<number, { description: string; schema: z.ZodType }>;
   /** The error codes this endpoint can answer with, for the document. */
   errors?: readonly (keyof typeof STATUS_OF)[];
-  handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<Reply>;
+  /**
+   * Slow work that needs no transaction (password hashing, chain simulations), done before the
+   * idempotency transaction opens, so that other requests (on PGlite's one connection, all of
+   * them) do not wait behind it; skipped when the request replays a stored answer.
+   */
+  prepare?(input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>> & { db: Queryable }): Promise<X>;
+  handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>, X>): Promise<Reply>;
 }
 
 export interface RouteHost {
@@ -100,9 +111,9 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
   return parsed.data;
 }
 
-export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType>(
+export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined>(
   host: RouteHost,
-  spec: RouteSpec<P, Q, B>,
+  spec: RouteSpec<P, Q, B, X>,
 ): void {
   const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", ...(spec.errors ?? [])]);
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
@@ -155,16 +166,23 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
       const password = parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"];
       await host.checkPaymentPassword(principal, password, { required: spec.paymentPassword === true });
     }
-    const run = (db: Queryable) => spec.handle({ params, query, body, principal, db });
+    const input = { params, query, body, principal };
+    const prepare = async () => (spec.prepare ? spec.prepare({ ...input, db: host.db }) : undefined) as Promise<X>;
     let reply: Reply;
     if (spec.idempotent) {
       const key = parse(IdempotencyHeaders, req.headers, "headers")["idempotency-key"];
       const fingerprint = createHash("sha256")
         .update(JSON.stringify([spec.method, req.originalUrl, body ?? null]))
         .digest("hex");
-      reply = await withIdempotency(host.db, { scope: principalScope(principal), key, fingerprint }, run);
+      const request = { scope: principalScope(principal), key, fingerprint };
+      const stored = await storedReply(host.db, request);
+      if (stored) reply = stored;
+      else {
+        const prepared = await prepare();
+        reply = await withIdempotency(host.db, request, (db) => spec.handle({ ...input, db, prepared }));
+      }
     } else {
-      reply = await run(host.db);
+      reply = await spec.handle({ ...input, db: host.db, prepared: await prepare() });
     }
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.contentType) res.status(reply.status).type(reply.contentType).send(reply.body);

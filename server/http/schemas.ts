@@ -1,5 +1,6 @@
 /** Schemas shared by several routers. */
 import { z } from "zod";
+import { idSchema } from "../domain/ids";
 
 export const OrderStateName = z.enum(["received", "submitted", "confirmed", "rejected"]).meta({ id: "OrderState" });
 
@@ -17,10 +18,7 @@ export const OrderView = z
   .meta({ id: "Order" });
 
 export const Id = (description: string, example: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, "must be 1 to 128 letters, digits or _.:@-")
-    .meta({ description, example });
+  idSchema().meta({ description, example });
 
 /** An amount as a decimal string of whole units; its places are checked against its token. */
 export const Amount = (description: string, example: string) =>

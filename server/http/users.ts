@@ -13,7 +13,17 @@ import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
 import type { Queryable } from "../adapters/db/db";
 import { findMerchant } from "../adapters/db/merchants";
 import { type OperationRecord, operationsOfAccount } from "../adapters/db/operations";
-import { findUser, findUserByAccount, insertSession, insertUser, revokeSession, setPaymentHash } from "../adapters/db/users";
+import {
+  claimUserOrigin,
+  findUser,
+  findUserByAccount,
+  insertSession,
+  insertUser,
+  otherShopsWithOrders,
+  revokeSession,
+  setPaymentHash,
+  userOrigin,
+} from "../adapters/db/users";
 import { parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
@@ -45,6 +55,22 @@ const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(2
 // Compared against when the user id is unknown, so a wrong id costs the same time as a wrong password.
 const DUMMY_HASH = hashPassword("not a password of anyone");
 
+/**
+ * A shop registers only users it made: a user id nobody named yet, or one only its own orders named.
+ * Another shop's or the operator's user, or one whose points other shops' orders paid for, would
+ * hand value the shop does not own to whoever it sets the passwords for.
+ */
+async function requireOwnUser(db: Queryable, shopId: string, userId: string): Promise<void> {
+  const origin = await userOrigin(db, userId);
+  if (origin && origin.shopId !== shopId)
+    throw new AppError("NOT_YOUR_USER", `user ${userId} was made by ${origin.shopId ? "another shop" : "the operator"}; the operator registers it`, {
+      userId,
+    });
+  const others = await otherShopsWithOrders(db, userId, shopId);
+  if (others.length > 0)
+    throw new AppError("NOT_YOUR_USER", `other shops' orders paid points to user ${userId}; the operator registers it`, { userId });
+}
+
 export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
   const { chain } = deps;
   const d = chain.deployments.settlementDecimals;
@@ -69,7 +95,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     description:
       "Called by the operator or a shop for a user id of the ecosystem (the same id its order webhooks send). Sets the login " +
       "password, and optionally the payment password and the referrer (a registered user). The custodial account is created on " +
-      "the chain (or, if orders created it already, given its referrer) by the operation returned.",
+      "the chain (or, if orders created it already, given its referrer) by the operation returned. A shop may register only its own " +
+      "users: a new user id, or one only its own orders named. A user id that another shop or the operator made, or that another " +
+      "shop's orders paid points to, is refused (NOT_YOUR_USER): its points are not the registering shop's to hand out; the operator " +
+      "registers it.",
     auth: ["admin", "shop"],
     idempotent: true,
     body: z
@@ -90,28 +119,31 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
         }),
       },
     },
-    errors: ["NAME_TAKEN", "NOT_FOUND"],
-    handle: async ({ body, principal, db }) => {
+    errors: ["NAME_TAKEN", "NOT_FOUND", "NOT_YOUR_USER"],
+    // argon2id takes tens of milliseconds: hashed before the transaction opens.
+    prepare: async ({ body }) => ({
+      passwordHash: await hashPassword(body.password),
+      paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
+    }),
+    handle: async ({ body, principal, db, prepared }) => {
       if (body.referrerId === body.userId)
         throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
       if (body.referrerId && !(await findUser(db, body.referrerId)))
         throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
+      const shopId = principal.kind === "shop" ? principal.shopId : null;
+      if (shopId) await requireOwnUser(db, shopId, body.userId);
       const account = accountOfUser(body.userId);
-      const inserted = await insertUser(db, {
-        userId: body.userId,
-        account,
-        passwordHash: await hashPassword(body.password),
-        paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
-      });
+      const inserted = await insertUser(db, { userId: body.userId, account, ...prepared });
       if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
+      await claimUserOrigin(db, body.userId, shopId);
       const op = await queueRegistration(db, {
-        actor: principal.kind === "shop" ? `shop:${principal.shopId}` : "admin",
+        actor: shopId ? `shop:${shopId}` : "admin",
         userId: body.userId,
         account,
         referrerId: body.referrerId,
         referrer: body.referrerId ? accountOfUser(body.referrerId) : undefined,
       });
-      return { status: 201, body: { userId: body.userId, account, operation: operationView(op!) } };
+      return { status: 201, body: { userId: body.userId, account, operation: operationView(op) } };
     },
   });
 

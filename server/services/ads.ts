@@ -5,6 +5,7 @@
  * to convert released vouchers, in batches, through the operations queue (so every transaction
  * is recorded before it is sent and settled from its receipt, like orders).
  */
+import { idSchema } from "../domain/ids";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Logger } from "pino";
@@ -57,7 +58,7 @@ import { adsUnavailable, newOperationId, reasonOf } from "./operations";
 export const AdCallbackBody = z
   .object({
     transactionId: z.string().min(1).max(128).meta({ description: "The network's unique id of this completion." }),
-    userId: z.string().min(1).max(128).meta({ description: "The ecosystem's user id the ad was shown to." }),
+    userId: idSchema().meta({ description: "The ecosystem's user id the ad was shown to." }),
   })
   .strict()
   .meta({ id: "AdCallback" });

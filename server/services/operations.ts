@@ -16,7 +16,6 @@ import {
   type OperationRecord,
   type OperationTarget,
   insertOperation,
-  registrationExists,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
@@ -196,15 +195,12 @@ export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Prom
 
 /**
  * Queues a user's registration on the chain, with the referrer's account as counterparty; its
- * call is decided when it is sent (register, or only set the referrer). `once`: not again when a
- * registration naming the same referrer is queued or done already (webhooks repeat the referrer).
+ * call is decided when it is sent (register, or only set the referrer).
  */
 export async function queueRegistration(
   db: Queryable,
   r: { actor: string; userId: string; account: string; referrerId?: string; referrer?: string },
-  once = false,
-): Promise<OperationRecord | null> {
-  if (once && (await registrationExists(db, r.account, r.referrer ?? null))) return null;
+): Promise<OperationRecord> {
   return insertOperation(db, {
     id: newOperationId(),
     kind: "register",

@@ -1,16 +1,22 @@
 /**
- * Shop order webhooks: verified, validated, and recorded in one statement before the answer, so
- * an accepted order is never lost. Idempotent by (shop, order id): the same order again gets its
- * current state, never a second mint; the same id with another body is a conflict.
+ * Shop order webhooks: verified, validated, held to the shop's limits and recorded in one
+ * transaction before the answer, so an accepted order is never lost and a refused one leaves
+ * nothing behind. Idempotent by (shop, order id): the same order again gets its current state,
+ * never a second mint; the same id with another body is a conflict.
  */
 import { createHash } from "node:crypto";
+import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
 import { findMerchant } from "../adapters/db/merchants";
-import { findShop } from "../adapters/db/shops";
+import { type Shop, addDeploymentDaily, addOutstanding, addShopDaily, findShop, isAdMerchantAllowed, shopDailyTotal } from "../adapters/db/shops";
+import { claimUserOrigin } from "../adapters/db/users";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
+import { formatAmount } from "../domain/display";
+import { idSchema } from "../domain/ids";
+import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce, orderLimits, utcDay } from "../domain/shop-limits";
 import { verifyWebhook } from "../domain/webhook-signature";
 import { AppError, parseJsonBody } from "../errors";
 import { recordAdSale } from "./ads";
@@ -18,16 +24,19 @@ import { queueRegistration } from "./operations";
 
 export const OrderWebhookBody = z
   .object({
-    orderId: z.string().min(1).max(128),
-    userId: z.string().min(1).max(128),
+    orderId: idSchema().meta({ description: "The shop's order id." }),
+    userId: idSchema().meta({ description: "The ecosystem's user id of the buyer." }),
     amount: z.string().min(1).max(64),
-    referrerId: z.string().min(1).max(128).optional(),
-    adMerchantId: z
-      .string()
-      .min(1)
-      .max(64)
+    referrerId: idSchema()
       .optional()
-      .meta({ description: "Flags the order as a sale of this ad merchant: once it is confirmed, the buyer gets ad vouchers worth the amount." }),
+      .meta({ description: "Honoured only on the order that creates the buyer's user id; ignored on later orders." }),
+    adMerchantId: idSchema()
+      .optional()
+      .meta({
+        description:
+          "Flags the order as a sale of this ad merchant, which the operator or the merchant allowed for this shop: once the order " +
+          "is confirmed, the buyer gets ad vouchers worth the amount.",
+      }),
   })
   .strict();
 
@@ -51,9 +60,51 @@ export interface OrderIntakeDeps {
   /** Salts the custodial user ids (a referral is registered on the chain by them). */
   userSalt: string;
   nowSeconds: () => number;
+  /** The shops' default limits and the deployment's daily limit; a small shop's when absent. */
+  limits?: OrderLimits;
+  /** Where alerts go (a shop near or at its limit). */
+  log?: Logger;
 }
 
+type LimitName = "perOrder" | "perDay" | "outstanding";
+
 export function createOrderIntake(deps: OrderIntakeDeps) {
+  const d = deps.settlementDecimals;
+  const limits = deps.limits ?? orderLimits(DEFAULT_LIMIT_UNITS, d);
+  const refuse = (shop: Shop, limit: LimitName, max: bigint, used: bigint, amount: bigint): never => {
+    const details = { shopId: shop.id, limit, max: formatAmount(max, d), used: formatAmount(used, d), amount: formatAmount(amount, d) };
+    deps.log?.warn({ alert: "shop-limit-reached", ...details }, "a shop's order was refused at its limit");
+    throw new AppError("SHOP_LIMIT_EXCEEDED", `the order would pass the shop's ${limit} limit of ${details.max}`, details);
+  };
+  const warnIfNear = (shop: Shop, limit: LimitName, usedAfter: bigint, amount: bigint, max: bigint) => {
+    if (crossedNearLimit(usedAfter, amount, max))
+      deps.log?.warn(
+        { alert: "shop-limit-near", shopId: shop.id, limit, used: formatAmount(usedAfter, d), max: formatAmount(max, d) },
+        "a shop is near its limit",
+      );
+  };
+
+  /** Counts a new order against the shop's limits and the deployment's, or refuses it (the transaction then rolls back). */
+  async function holdToLimits(tx: Queryable, shop: Shop, amount: bigint): Promise<void> {
+    const own = limitsInForce(shop.limits, limits.shopDefaults);
+    if (amount > own.perOrder) refuse(shop, "perOrder", own.perOrder, 0n, amount);
+    const day = utcDay(deps.nowSeconds());
+    const today = amount <= own.perDay ? await addShopDaily(tx, shop.id, day, amount, own.perDay) : null;
+    if (today === null) refuse(shop, "perDay", own.perDay, await shopDailyTotal(tx, shop.id, day), amount);
+    const outstanding = await addOutstanding(tx, shop.id, amount, own.outstanding);
+    if (outstanding === null) refuse(shop, "outstanding", own.outstanding, shop.outstanding, amount);
+    const all = amount <= limits.deploymentPerDay ? await addDeploymentDaily(tx, day, amount, limits.deploymentPerDay) : null;
+    if (all === null) {
+      deps.log?.error({ alert: "deployment-limit-reached", day, max: formatAmount(limits.deploymentPerDay, d) }, "the daily limit of all shops is reached");
+      throw new AppError("DEPLOYMENT_LIMIT_REACHED", "the platform's daily order limit is reached; send the order again tomorrow (UTC)", {
+        day,
+        max: formatAmount(limits.deploymentPerDay, d),
+      });
+    }
+    warnIfNear(shop, "perDay", today!, amount, own.perDay);
+    warnIfNear(shop, "outstanding", outstanding!, amount, own.outstanding);
+  }
+
   return {
     async receive(request: WebhookRequest): Promise<OrderAcceptance> {
       const shop = request.shopId ? await findShop(deps.db, request.shopId) : null;
@@ -61,18 +112,23 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       verifyWebhook(request, shop.webhookSecret, deps.nowSeconds());
 
       const body = parseJsonBody(request.rawBody, OrderWebhookBody);
-      const amount = parseAmount(body.amount, deps.settlementDecimals);
+      const amount = parseAmount(body.amount, d);
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
-      if (body.adMerchantId && !(await findMerchant(deps.db, body.adMerchantId))) {
-        throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: body.adMerchantId });
+      if (body.adMerchantId) {
+        if (!(await findMerchant(deps.db, body.adMerchantId)))
+          throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: body.adMerchantId });
+        if (!(await isAdMerchantAllowed(deps.db, shop.id, body.adMerchantId)))
+          throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
+            adMerchantId: body.adMerchantId,
+          });
       }
       // Orders without an ad merchant hash as before, so their repeats still match.
       const fields = [body.orderId, body.userId, amount.toString(), body.referrerId ?? null, ...(body.adMerchantId ? [body.adMerchantId] : [])];
       const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 
-      const record = async (tx: Queryable) => {
+      const inserted = await deps.db.transaction(async (tx) => {
         const order = await insertOrder(tx, {
           shopId: shop.id,
           orderId: body.orderId,
@@ -82,30 +138,26 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           bodyHash,
           chainOrderId: chainOrderId(shop.id, body.orderId),
         });
-        if (order && body.adMerchantId) {
+        if (!order) return null;
+        await holdToLimits(tx, shop, amount);
+        const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
+        if (body.adMerchantId) {
           const source = { shopId: shop.id, orderId: body.orderId };
           await recordAdSale(tx, { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement", paid: amount });
         }
-        if (order && body.referrerId && body.referrerId !== body.userId) {
-          // Registers the buyer with the referrer before the order is sent (the buyer's orders wait
-          // for it); a buyer who has a referrer already keeps it, an unknown referrer is refused
-          // with reason. Not again for a referrer already asked for: shops repeat it on every order.
-          await queueRegistration(
-            tx,
-            {
-              actor: `shop:${shop.id}`,
-              userId: body.userId,
-              account: custodialUserId(deps.userSalt, body.userId),
-              referrerId: body.referrerId,
-              referrer: custodialUserId(deps.userSalt, body.referrerId),
-            },
-            true,
-          );
+        // Only the order that creates the user id chooses its referrer (that order is the user's
+        // registration); a later order, from this shop or another, cannot give anyone a referrer.
+        if (createsUser && body.referrerId && body.referrerId !== body.userId) {
+          await queueRegistration(tx, {
+            actor: `shop:${shop.id}`,
+            userId: body.userId,
+            account: custodialUserId(deps.userSalt, body.userId),
+            referrerId: body.referrerId,
+            referrer: custodialUserId(deps.userSalt, body.referrerId),
+          });
         }
         return order;
-      };
-      // One statement needs no transaction; an order with a referral or an ad sale writes its rows together.
-      const inserted = body.referrerId || body.adMerchantId ? await deps.db.transaction(record) : await record(deps.db);
+      });
       if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
@@ -118,3 +170,4 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
 }
 
 export type OrderIntake = ReturnType<typeof createOrderIntake>;
+

@@ -65,6 +65,9 @@ describe("rewarded ads over HTTP", function () {
     const res = await admin("POST", "/v1/admin/merchants", { name });
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
     expect((await settledOperation(base, TEST_ADMIN_TOKEN, res.body.operation.operationId)).state).to.equal("confirmed");
+    // The test shop may name it on its orders.
+    const allowed = await call(base, "PUT", `/v1/merchant/shops/${shop.shopId}`, { token: res.body.apiKey });
+    expect(allowed.status, JSON.stringify(allowed.body)).to.equal(200);
     return res.body as { merchantId: string; apiKey: string };
   };
   const topUp = async (merchantId: string, amount: string) => {

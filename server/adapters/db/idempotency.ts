@@ -13,6 +13,19 @@ const READ_KEY = "SELECT fingerprint, status, response FROM idempotency_keys WHE
 const SAVE_REPLY = "UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2";
 
 /**
+ * The answer stored for `(scope, key)`, to replay without doing a request's slow work again; null
+ * when the key is new. The same key with a different request is refused.
+ */
+export async function storedReply(db: Queryable, request: { scope: string; key: string; fingerprint: string }): Promise<IdempotentReply | null> {
+  const [row] = await db.query<{ fingerprint: string; status: number | null; response: string | null }>(READ_KEY, [request.scope, request.key]);
+  if (!row) return null;
+  if (row.fingerprint !== request.fingerprint) {
+    throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used before for a different request", { key: request.key });
+  }
+  return row.response === null ? null : { status: row.status!, body: JSON.parse(row.response), headers: { "Idempotent-Replayed": "true" } };
+}
+
+/**
  * Runs `work` once per `(scope, key)`: the key, the change and the answer commit together in one
  * transaction, so a retry after any failure either replays the stored answer or runs afresh, and
  * never half of both. A concurrent duplicate waits on the key's row and then replays. The same key

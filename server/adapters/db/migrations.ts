@@ -172,6 +172,46 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX voucher_conversions_pending ON voucher_conversions (created_at) WHERE state = 'pending';
    CREATE INDEX voucher_conversions_submitted ON voucher_conversions (operation_id) WHERE state = 'submitted';
    CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);`,
+  // Who made each user id (a shop's first order or registration, or the operator: NULL), so a shop
+  // registers only its own users and only the order that creates a user may name its referrer.
+  // Shop limits: NULL means the deployment's default; outstanding is what the platform fronted.
+  `CREATE TABLE user_origins (
+     user_id TEXT PRIMARY KEY,
+     shop_id TEXT REFERENCES shops (id),
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   INSERT INTO user_origins (user_id, shop_id, created_at)
+     SELECT DISTINCT ON (user_id) user_id, shop_id, created_at FROM orders ORDER BY user_id, created_at, shop_id;
+   INSERT INTO user_origins (user_id, shop_id) SELECT user_id, NULL FROM users ON CONFLICT (user_id) DO NOTHING;
+   CREATE INDEX orders_user_shop ON orders (user_id, shop_id);
+   ALTER TABLE shops ADD COLUMN limit_per_order NUMERIC(78, 0);
+   ALTER TABLE shops ADD COLUMN limit_per_day NUMERIC(78, 0);
+   ALTER TABLE shops ADD COLUMN limit_outstanding NUMERIC(78, 0);
+   ALTER TABLE shops ADD COLUMN outstanding NUMERIC(78, 0) NOT NULL DEFAULT 0;
+   UPDATE shops SET outstanding = COALESCE((SELECT sum(amount) FROM orders WHERE orders.shop_id = shops.id AND state <> 'rejected'), 0);
+   CREATE TABLE shop_daily_totals (
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     day TEXT NOT NULL,
+     total NUMERIC(78, 0) NOT NULL,
+     PRIMARY KEY (shop_id, day)
+   );
+   CREATE TABLE daily_totals (
+     day TEXT PRIMARY KEY,
+     total NUMERIC(78, 0) NOT NULL
+   );
+   CREATE TABLE shop_settlements (
+     id BIGSERIAL PRIMARY KEY,
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     amount NUMERIC(78, 0) NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE shop_ad_merchants (
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     merchant_id TEXT NOT NULL REFERENCES merchants (id),
+     allowed_by TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (shop_id, merchant_id)
+   );`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -152,13 +152,6 @@ export async function operationsOfAccount(
   return rows.map(toRecord);
 }
 
-const REGISTRATION_EXISTS = `SELECT 1 FROM operations
-  WHERE kind = 'register' AND account = $1 AND counterparty IS NOT DISTINCT FROM $2 AND state <> 'rejected' LIMIT 1`;
-/** Whether a registration of `account` naming `referrer` is queued, sent or done. */
-export async function registrationExists(db: Queryable, account: string, referrer: string | null): Promise<boolean> {
-  return (await db.query(REGISTRATION_EXISTS, [account, referrer])).length > 0;
-}
-
 const PENDING_REGISTRATIONS = `SELECT DISTINCT account FROM operations WHERE kind = 'register' AND state IN ('queued', 'submitted')`;
 /** Accounts whose registration (with a referrer) is not on the chain yet: their orders wait for it. */
 export async function pendingRegistrations(db: Queryable): Promise<Set<string>> {

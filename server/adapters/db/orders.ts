@@ -98,8 +98,10 @@ export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: big
   await tx.query(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
 }
 
-const MARK_REJECTED = `UPDATE orders SET state = 'rejected', reason = $3, batch_id = NULL, updated_at = now()
-  WHERE shop_id = $1 AND order_id = $2`;
+// A rejected order is paid by no one: its amount leaves what its shop owes the platform.
+const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason = $3, batch_id = NULL, updated_at = now()
+    WHERE shop_id = $1 AND order_id = $2 AND state <> 'rejected' RETURNING shop_id, amount)
+  UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.amount, 0) FROM o WHERE shops.id = o.shop_id`;
 export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
   await tx.query(MARK_REJECTED, [o.shopId, o.orderId, reason]);
 }

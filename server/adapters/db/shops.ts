@@ -1,20 +1,47 @@
+import type { ShopLimitSettings } from "../../domain/shop-limits";
 import type { Queryable } from "./db";
 
 export interface Shop {
   id: string;
   name: string;
   webhookSecret: string;
+  limits: ShopLimitSettings;
+  /** Order amounts accepted for the shop (not rejected) that the shop has not settled with the platform yet. */
+  outstanding: bigint;
 }
 
+interface ShopRow {
+  id: string;
+  name: string;
+  webhook_secret: string;
+  limit_per_order: string | null;
+  limit_per_day: string | null;
+  limit_outstanding: string | null;
+  outstanding: string;
+  created_at: Date | string;
+}
+
+const big = (v: string | null) => (v === null ? null : BigInt(v));
+const COLUMNS =
+  "id, name, webhook_secret, limit_per_order::text AS limit_per_order, limit_per_day::text AS limit_per_day, " +
+  "limit_outstanding::text AS limit_outstanding, outstanding::text AS outstanding, created_at";
+const toShop = (r: ShopRow): Shop => ({
+  id: r.id,
+  name: r.name,
+  webhookSecret: r.webhook_secret,
+  limits: { perOrder: big(r.limit_per_order), perDay: big(r.limit_per_day), outstanding: big(r.limit_outstanding) },
+  outstanding: BigInt(r.outstanding),
+});
+
 const INSERT_SHOP = "INSERT INTO shops (id, name, webhook_secret) VALUES ($1, $2, $3)";
-export async function insertShop(db: Queryable, shop: Shop): Promise<void> {
+export async function insertShop(db: Queryable, shop: Pick<Shop, "id" | "name" | "webhookSecret">): Promise<void> {
   await db.query(INSERT_SHOP, [shop.id, shop.name, shop.webhookSecret]);
 }
 
-const FIND_SHOP = "SELECT id, name, webhook_secret FROM shops WHERE id = $1";
+const FIND_SHOP = `SELECT ${COLUMNS} FROM shops WHERE id = $1`;
 export async function findShop(db: Queryable, id: string): Promise<Shop | null> {
-  const [row] = await db.query<{ id: string; name: string; webhook_secret: string }>(FIND_SHOP, [id]);
-  return row ? { id: row.id, name: row.name, webhookSecret: row.webhook_secret } : null;
+  const [row] = await db.query<ShopRow>(FIND_SHOP, [id]);
+  return row ? toShop(row) : null;
 }
 
 const ROTATE_SECRET = "UPDATE shops SET webhook_secret = $2 WHERE id = $1 RETURNING id";
@@ -23,8 +50,84 @@ export async function rotateShopSecret(db: Queryable, id: string, secret: string
   return (await db.query(ROTATE_SECRET, [id, secret])).length > 0;
 }
 
-const LIST_SHOPS = "SELECT id, name, created_at FROM shops ORDER BY created_at, id";
-export async function listShops(db: Queryable): Promise<{ id: string; name: string; createdAt: Date }[]> {
-  const rows = await db.query<{ id: string; name: string; created_at: Date | string }>(LIST_SHOPS);
-  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at) }));
+const LIST_SHOPS = `SELECT ${COLUMNS}, COALESCE(d.total, 0)::text AS today FROM shops
+  LEFT JOIN shop_daily_totals d ON d.shop_id = shops.id AND d.day = $1 ORDER BY created_at, id`;
+/** Every shop, oldest first, with what it sent on `day` (UTC, YYYY-MM-DD). */
+export async function listShops(db: Queryable, day: string): Promise<(Shop & { createdAt: Date; today: bigint })[]> {
+  const rows = await db.query<ShopRow & { today: string }>(LIST_SHOPS, [day]);
+  return rows.map((r) => ({ ...toShop(r), createdAt: new Date(r.created_at), today: BigInt(r.today) }));
+}
+
+const SET_LIMITS = "UPDATE shops SET limit_per_order = $2, limit_per_day = $3, limit_outstanding = $4 WHERE id = $1 RETURNING id";
+/** Sets the shop's limits (null: the deployment's default); false when there is no such shop. */
+export async function setShopLimits(db: Queryable, id: string, l: ShopLimitSettings): Promise<boolean> {
+  const text = (v: bigint | null) => (v === null ? null : v.toString());
+  return (await db.query(SET_LIMITS, [id, text(l.perOrder), text(l.perDay), text(l.outstanding)])).length > 0;
+}
+
+const ADD_OUTSTANDING = `UPDATE shops SET outstanding = outstanding + $2 WHERE id = $1 AND outstanding + $2 <= $3
+  RETURNING outstanding::text AS total`;
+/** Adds an accepted order's amount to what the shop owes, unless that passes `max`: the new total, or null. */
+export async function addOutstanding(tx: Queryable, shopId: string, amount: bigint, max: bigint): Promise<bigint | null> {
+  const [row] = await tx.query<{ total: string }>(ADD_OUTSTANDING, [shopId, amount.toString(), max.toString()]);
+  return row ? BigInt(row.total) : null;
+}
+
+const ADD_SHOP_DAY = `INSERT INTO shop_daily_totals (shop_id, day, total) VALUES ($1, $2, $3)
+  ON CONFLICT (shop_id, day) DO UPDATE SET total = shop_daily_totals.total + EXCLUDED.total
+  WHERE shop_daily_totals.total + EXCLUDED.total <= $4
+  RETURNING total::text AS total`;
+/** Adds to the shop's total of `day` unless that passes `max` (the caller checks `amount <= max`): the new total, or null. */
+export async function addShopDaily(tx: Queryable, shopId: string, day: string, amount: bigint, max: bigint): Promise<bigint | null> {
+  const [row] = await tx.query<{ total: string }>(ADD_SHOP_DAY, [shopId, day, amount.toString(), max.toString()]);
+  return row ? BigInt(row.total) : null;
+}
+
+const SHOP_DAY = "SELECT total::text AS total FROM shop_daily_totals WHERE shop_id = $1 AND day = $2";
+/** What the shop sent on `day` (UTC, YYYY-MM-DD). */
+export async function shopDailyTotal(db: Queryable, shopId: string, day: string): Promise<bigint> {
+  const [row] = await db.query<{ total: string }>(SHOP_DAY, [shopId, day]);
+  return row ? BigInt(row.total) : 0n;
+}
+
+const ADD_DAY = `INSERT INTO daily_totals (day, total) VALUES ($1, $2)
+  ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total
+  WHERE daily_totals.total + EXCLUDED.total <= $3
+  RETURNING total::text AS total`;
+/** The same for the whole deployment. */
+export async function addDeploymentDaily(tx: Queryable, day: string, amount: bigint, max: bigint): Promise<bigint | null> {
+  const [row] = await tx.query<{ total: string }>(ADD_DAY, [day, amount.toString(), max.toString()]);
+  return row ? BigInt(row.total) : null;
+}
+
+const SETTLE = `WITH s AS (UPDATE shops SET outstanding = outstanding - $2 WHERE id = $1 AND outstanding >= $2 RETURNING id, outstanding)
+  INSERT INTO shop_settlements (shop_id, amount) SELECT id, $2 FROM s RETURNING (SELECT outstanding::text FROM s) AS outstanding`;
+/** Records that the shop settled `amount` of its outstanding orders: what is left, or null when that is more than it owes. */
+export async function settleOutstanding(tx: Queryable, shopId: string, amount: bigint): Promise<bigint | null> {
+  const [row] = await tx.query<{ outstanding: string }>(SETTLE, [shopId, amount.toString()]);
+  return row ? BigInt(row.outstanding) : null;
+}
+
+const ALLOW_AD_MERCHANT = `INSERT INTO shop_ad_merchants (shop_id, merchant_id, allowed_by) VALUES ($1, $2, $3)
+  ON CONFLICT (shop_id, merchant_id) DO NOTHING`;
+/** Lets the shop name the merchant as an order's `adMerchantId` (spending its ad credit). */
+export async function allowAdMerchant(db: Queryable, shopId: string, merchantId: string, allowedBy: string): Promise<void> {
+  await db.query(ALLOW_AD_MERCHANT, [shopId, merchantId, allowedBy]);
+}
+
+const REVOKE_AD_MERCHANT = "DELETE FROM shop_ad_merchants WHERE shop_id = $1 AND merchant_id = $2 RETURNING shop_id";
+/** False when it was not allowed. */
+export async function revokeAdMerchant(db: Queryable, shopId: string, merchantId: string): Promise<boolean> {
+  return (await db.query(REVOKE_AD_MERCHANT, [shopId, merchantId])).length > 0;
+}
+
+const AD_MERCHANT_ALLOWED = "SELECT 1 FROM shop_ad_merchants WHERE shop_id = $1 AND merchant_id = $2";
+export async function isAdMerchantAllowed(db: Queryable, shopId: string, merchantId: string): Promise<boolean> {
+  return (await db.query(AD_MERCHANT_ALLOWED, [shopId, merchantId])).length > 0;
+}
+
+const AD_MERCHANTS_OF_SHOP = "SELECT merchant_id, allowed_by, created_at FROM shop_ad_merchants WHERE shop_id = $1 ORDER BY created_at, merchant_id";
+export async function adMerchantsOfShop(db: Queryable, shopId: string): Promise<{ merchantId: string; allowedBy: string; createdAt: Date }[]> {
+  const rows = await db.query<{ merchant_id: string; allowed_by: string; created_at: Date | string }>(AD_MERCHANTS_OF_SHOP, [shopId]);
+  return rows.map((r) => ({ merchantId: r.merchant_id, allowedBy: r.allowed_by, createdAt: new Date(r.created_at) }));
 }

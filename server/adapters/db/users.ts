@@ -96,3 +96,22 @@ const REVOKE_SESSION = "UPDATE sessions SET revoked_at = now() WHERE token_hash 
 export async function revokeSession(db: Queryable, tokenHash: string): Promise<void> {
   await db.query(REVOKE_SESSION, [tokenHash]);
 }
+
+const CLAIM_ORIGIN = "INSERT INTO user_origins (user_id, shop_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING RETURNING user_id";
+/** Records who made the user id (a shop, or the operator: null) unless someone did before; true when this call made it. */
+export async function claimUserOrigin(db: Queryable, userId: string, shopId: string | null): Promise<boolean> {
+  return (await db.query(CLAIM_ORIGIN, [userId, shopId])).length > 0;
+}
+
+const USER_ORIGIN = "SELECT shop_id FROM user_origins WHERE user_id = $1";
+/** Who made the user id: `{ shopId }` (null for the operator), or null when nobody has named it yet. */
+export async function userOrigin(db: Queryable, userId: string): Promise<{ shopId: string | null } | null> {
+  const [row] = await db.query<{ shop_id: string | null }>(USER_ORIGIN, [userId]);
+  return row ? { shopId: row.shop_id } : null;
+}
+
+const OTHER_SHOPS_ORDERS = "SELECT DISTINCT shop_id FROM orders WHERE user_id = $1 AND shop_id <> $2 ORDER BY shop_id LIMIT 5";
+/** Shops other than `shopId` whose orders paid points to the user id. */
+export async function otherShopsWithOrders(db: Queryable, userId: string, shopId: string): Promise<string[]> {
+  return (await db.query<{ shop_id: string }>(OTHER_SHOPS_ORDERS, [userId, shopId])).map((r) => r.shop_id);
+}
