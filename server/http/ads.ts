@@ -16,7 +16,7 @@ import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature"
 import { parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
 import { type Ads, AdCallbackBody } from "../services/ads";
-import { type CallRequest, adsUnavailable, queueCall } from "../services/operations";
+import { type CallRequest, adsUnavailable, planCall, recordPlanned } from "../services/operations";
 import type { Principal } from "./auth";
 import { merchantOf } from "./merchants";
 import { accepted } from "./operations";
@@ -133,9 +133,9 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
     if (!chain.adCredit) throw adsUnavailable();
     return m;
   };
-  /** A call of the ad credit for the calling merchant: run on the pending state, queued. */
-  const merchantCall = (db: Queryable, m: MerchantRecord, r: Pick<CallRequest, "kind" | "fn" | "args" | "details">) =>
-    queueCall(db, chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "ads" });
+  /** A call of the ad credit for the calling merchant, encoded and run on the pending state. */
+  const merchantCall = (m: MerchantRecord, r: Pick<CallRequest, "kind" | "fn" | "args" | "details">) =>
+    planCall(chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "ads" });
 
   defineRoute(host, {
     method: "post",
@@ -213,11 +213,11 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
     body: z.object({ amount: Amount("Settlement units.", "500.00") }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
     errors: ["NOT_FOUND", "CHAIN_REFUSED", "ADS_UNAVAILABLE"],
-    handle: async ({ params, body, db }) => {
+    prepare: async ({ params, body, db }) => {
       const m = await findMerchant(db, params.merchantId);
       if (!m) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
       const amount = parsePositiveAmount(body.amount, d, "amount");
-      const op = await queueCall(db, chain, {
+      return planCall(chain, {
         kind: "ad-credit-top-up",
         actor: "admin",
         account: m.account,
@@ -226,8 +226,8 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
         args: [m.account, amount],
         details: { merchantId: m.id, amount: body.amount },
       });
-      return accepted(op);
     },
+    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
   defineRoute(host, {
@@ -269,15 +269,14 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
     body: z.object({ amount: Amount("Settlement units.", "100.00"), to: Address }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
     errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
-    handle: async ({ body, principal, db }) => {
+    prepare: async ({ body, principal, db }) => {
       const m = await adMerchant(db, principal);
       const amount = parsePositiveAmount(body.amount, d, "amount");
       const to = getAddress(body.to);
       const args = (requestId: string) => [requestId, m.account, amount, to];
-      return accepted(
-        await merchantCall(db, m, { kind: "ad-credit-withdrawal", fn: "requestWithdrawal", args, details: { amount: body.amount, to } }),
-      );
+      return merchantCall(m, { kind: "ad-credit-withdrawal", fn: "requestWithdrawal", args, details: { amount: body.amount, to } });
     },
+    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
   for (const [path, fn, kind, summary] of [
@@ -299,10 +298,11 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
       idempotent: true,
       responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
-      handle: async ({ principal, db }) => {
+      prepare: async ({ principal, db }) => {
         const m = await adMerchant(db, principal);
-        return accepted(await merchantCall(db, m, { kind, fn, args: [m.account], details: {} }));
+        return merchantCall(m, { kind, fn, args: [m.account], details: {} });
       },
+      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
     });
   }
 }

@@ -23,7 +23,7 @@ import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { newApiKey, tokenHash } from "../services/credentials";
-import { decimalsOf, operationView, queueCall, redemption } from "../services/operations";
+import { type PlannedOperation, decimalsOf, operationView, planCall, recordPlanned, redemption } from "../services/operations";
 import type { Principal } from "./auth";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, Id, OperationView, RedemptionBody } from "./schemas";
@@ -68,13 +68,12 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     await insertMerchantKey(db, { id: keyId, merchantId, keyHash: tokenHash(key) });
     return { merchantId, keyId, apiKey: key };
   };
-  /** A custodial move of the merchant's account, with a request id: encoded, run on the pending state, queued. */
+  /** A custodial move of the merchant's account, with a request id: encoded and run on the pending state. */
   const custodial = (
-    db: Queryable,
     m: MerchantRecord,
     r: { kind: string; fn: string; args: (requestId: string) => readonly unknown[] },
     details: Record<string, string>,
-  ) => queueCall(db, chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "custody", details });
+  ) => planCall(chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "custody", details });
 
   defineRoute(host, {
     method: "post",
@@ -88,12 +87,11 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Corner Café" }) }).strict(),
     responses: { 201: { description: "Created.", schema: MerchantCredentials.extend({ account: z.string(), operation: OperationView }) } },
     errors: ["NAME_TAKEN"],
-    handle: async ({ body, db }) => {
+    // The flag's simulation runs before the idempotency transaction opens.
+    prepare: async () => {
       const id = `mer_${randomBytes(6).toString("hex")}`;
       const account = merchantAccountId(deps.userSalt, id);
-      if (!(await insertMerchant(db, { id, name: body.name, account })))
-        throw new AppError("NAME_TAKEN", `a merchant is named ${body.name} already`);
-      const op = await queueCall(db, chain, {
+      const planned = await planCall(chain, {
         kind: "set-merchant",
         actor: "admin",
         account,
@@ -102,6 +100,12 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
         args: [account, true],
         details: { merchantId: id, merchant: "true" },
       });
+      return { id, account, planned };
+    },
+    handle: async ({ body, db, prepared: { id, account, planned } }) => {
+      if (!(await insertMerchant(db, { id, name: body.name, account })))
+        throw new AppError("NAME_TAKEN", `a merchant is named ${body.name} already`);
+      const op = await recordPlanned(db, planned);
       return { status: 201, body: { ...(await issueKey(db, id)), account, operation: operationView(op) } };
     },
   });
@@ -223,7 +227,8 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     summary: string,
     description: string,
     body: z.ZodObject,
-    run: (b: Record<string, string>, m: MerchantRecord, db: Queryable) => Promise<OperationRecord>,
+    /** Plans the operation before the idempotency transaction opens; it is recorded inside it. */
+    plan: (b: Record<string, string>, m: MerchantRecord) => Promise<PlannedOperation>,
   ) =>
     defineRoute(host, {
       method: "post",
@@ -236,7 +241,8 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       body: body.strict(),
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors: ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
-      handle: async ({ body, principal, db }) => accepted(await run(body as Record<string, string>, await merchantOf(db, principal), db)),
+      prepare: async ({ body, principal, db }) => plan(body as Record<string, string>, await merchantOf(db, principal)),
+      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
     });
 
   opRoute(
@@ -244,16 +250,16 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     "Redeem GP or CP",
     "At the pool's price, exit fee deducted, into my settlement balance; `minPayout` guards against the price moving.",
     RedemptionBody("5"),
-    async (b, m, db) => custodial(db, m, redemption(m.account, b, d), { ...b }),
+    async (b, m) => custodial(m, redemption(m.account, b, d), { ...b }),
   );
   opRoute(
     "/v1/merchant/exchanges",
     "Exchange CP for GP",
     "Takes GP of equal value at the current price out of the CP reserve.",
     z.object({ constantPoints: Amount("CP to exchange.", "5") }),
-    async (b, m, db) => {
+    async (b, m) => {
       const constantPoints = parsePositiveAmount(b.constantPoints, d, "constantPoints");
-      return custodial(db, m, { kind: "exchange-constant", fn: "exchangeConstant", args: (r) => [r, m.account, constantPoints] }, { ...b });
+      return custodial(m, { kind: "exchange-constant", fn: "exchangeConstant", args: (r) => [r, m.account, constantPoints] }, { ...b });
     },
   );
   opRoute(
@@ -261,9 +267,9 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     "Withdraw settlement",
     "Pays my settlement balance out to an address.",
     z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }),
-    async (b, m, db) => {
+    async (b, m) => {
       const args = (r: string) => [r, m.account, getAddress(b.to), parsePositiveAmount(b.amount, d, "amount")];
-      return custodial(db, m, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...b });
+      return custodial(m, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...b });
     },
   );
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import { parseAmount } from "../domain/amounts";
-import { CUSTODY_PARAMETERS, POOL_PARAMETERS, queueCall } from "../services/operations";
+import { CUSTODY_PARAMETERS, POOL_PARAMETERS, planCall, recordPlanned } from "../services/operations";
 import { type RouteHost, defineRoute } from "./route";
 import { OperationView } from "./schemas";
 import { accepted } from "./operations";
@@ -42,14 +42,13 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     body: z.object({ value: z.string().min(1).max(64).meta({ example: "2000" }) }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
-    handle: async ({ params, body, db }) => {
+    prepare: async ({ params, body }) => {
       // Basis points are whole numbers; the initial price is in settlement units.
       const value = parseAmount(body.value, params.name === "initialPrice" ? d : 0, "value");
       const details = { name: params.name, value: value.toString(), asGiven: body.value };
-      return accepted(
-        await queueCall(db, chain, adminCall("pool-parameter", "pool", "setParameter", [POOL_PARAMETERS.indexOf(params.name), value], details)),
-      );
+      return planCall(chain, adminCall("pool-parameter", "pool", "setParameter", [POOL_PARAMETERS.indexOf(params.name), value], details));
     },
+    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
   defineRoute(host, {
@@ -65,12 +64,11 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     body: z.object({ value: BasisPoints }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
-    handle: async ({ params, body, db }) => {
+    prepare: async ({ params, body }) => {
       const args = [CUSTODY_PARAMETERS.indexOf(params.name), BigInt(body.value)];
-      return accepted(
-        await queueCall(db, chain, adminCall("custody-parameter", "custody", "setParameter", args, { name: params.name, value: body.value })),
-      );
+      return planCall(chain, adminCall("custody-parameter", "custody", "setParameter", args, { name: params.name, value: body.value }));
     },
+    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
   for (const action of ["pause", "unpause"] as const) {
@@ -87,9 +85,8 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
       idempotent: true,
       responses: { 202: { description: "Queued.", schema: OperationView } },
       errors: ["CHAIN_REFUSED"],
-      handle: async ({ db }) => {
-        return accepted(await queueCall(db, chain, adminCall(action, "pool", action, [], {})));
-      },
+      prepare: () => planCall(chain, adminCall(action, "pool", action, [], {})),
+      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
     });
   }
 }

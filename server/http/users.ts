@@ -33,9 +33,11 @@ import {
   Asset,
   type AssetCode,
   decimalsOf,
+  type PlannedOperation,
   operationView,
-  queueCall,
+  planCall,
   queueRegistration,
+  recordPlanned,
   redemption,
 } from "../services/operations";
 import type { Principal } from "./auth";
@@ -79,13 +81,12 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
     return { userId: p.userId, account: accountOfUser(p.userId), actor: `user:${p.userId}` };
   };
-  /** A custodial move of the session's user, with a request id: encoded, run on the pending state, queued. */
+  /** A custodial move of the session's user, with a request id: encoded and run on the pending state. */
   const custodial = (
-    db: Queryable,
     who: ReturnType<typeof userOf>,
     r: { kind: string; fn: string; args: (requestId: string) => readonly unknown[]; counterparty?: string },
     details: Record<string, string>,
-  ) => queueCall(db, chain, { ...r, actor: who.actor, account: who.account, target: "custody", details });
+  ) => planCall(chain, { ...r, actor: who.actor, account: who.account, target: "custody", details });
 
   defineRoute(host, {
     method: "post",
@@ -252,7 +253,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     summary: string,
     description: string,
     body: z.ZodObject,
-    run: (ctx: { body: Record<string, string>; who: ReturnType<typeof userOf>; db: Queryable }) => Promise<OperationRecord>,
+    /** Plans the operation before the idempotency transaction opens; it is recorded inside it. */
+    plan: (ctx: { body: Record<string, string>; who: ReturnType<typeof userOf>; db: Queryable }) => Promise<PlannedOperation>,
     errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED")[] = ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   ) =>
     defineRoute(host, {
@@ -268,7 +270,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       body: body.strict(),
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors,
-      handle: async ({ body, principal, db }) => accepted(await run({ body: body as Record<string, string>, who: userOf(principal), db })),
+      prepare: ({ body, principal, db }) => plan({ body: body as Record<string, string>, who: userOf(principal), db }),
+      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
     });
 
   opRoute(
@@ -283,7 +286,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
       const to = accountOfUser(body.toUserId);
       const args = (r: string) => [r, who.account, to, Asset[asset], amount];
-      return custodial(db, who, { kind: "transfer", fn: "transfer", args, counterparty: to }, { ...body });
+      return custodial(who, { kind: "transfer", fn: "transfer", args, counterparty: to }, { ...body });
     },
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );
@@ -303,10 +306,10 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       const asset = body.asset as AssetCode;
       const amount = parsePositiveAmount(body.amount, decimalsOf(asset, d), "amount");
       const args = (r: string) => [r, who.account, merchant.account, Asset[asset], amount];
-      const op = await custodial(db, who, { kind: "pay-merchant", fn: "payMerchant", args, counterparty: merchant.account }, { ...body });
+      const planned = await custodial(who, { kind: "pay-merchant", fn: "payMerchant", args, counterparty: merchant.account }, { ...body });
       // A payment to a merchant is an ad sale: it earns vouchers once confirmed, if the merchant has ad credit.
-      await recordAdSale(db, { userId: who.userId, merchantId: merchant.id, source: { paymentId: op.id }, asset, paid: amount });
-      return op;
+      const sale = { userId: who.userId, merchantId: merchant.id, asset, paid: amount };
+      return { ...planned, also: (tx, op) => recordAdSale(tx, { ...sale, source: { paymentId: op.id } }) };
     },
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );
@@ -316,7 +319,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Redeem GP or CP",
     "Redeems at the pool's price, exit fee deducted, into my account's settlement balance; `minPayout` (settlement units) guards against the price moving.",
     RedemptionBody("3"),
-    async ({ body, who, db }) => custodial(db, who, redemption(who.account, body, d), { ...body }),
+    async ({ body, who }) => custodial(who, redemption(who.account, body, d), { ...body }),
   );
 
   opRoute(
@@ -324,9 +327,9 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Convert GP to CP",
     "Converts GP to constant points at the current price (rounded down); the GP are kept as the CP reserve.",
     z.object({ points: Amount("GP to convert.", "10") }),
-    async ({ body, who, db }) => {
+    async ({ body, who }) => {
       const points = parsePositiveAmount(body.points, 18, "points");
-      return custodial(db, who, { kind: "convert", fn: "convertToConstant", args: (r) => [r, who.account, points] }, { ...body });
+      return custodial(who, { kind: "convert", fn: "convertToConstant", args: (r) => [r, who.account, points] }, { ...body });
     },
   );
 
@@ -335,9 +338,9 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Withdraw GP to my original account",
     "Sends GP to the linked original account; the withdrawal fee is retired at the pool (its value stays there).",
     z.object({ points: Amount("GP to withdraw, fee included.", "10") }),
-    async ({ body, who, db }) => {
+    async ({ body, who }) => {
       const points = parsePositiveAmount(body.points, 18, "points");
-      return custodial(db, who, { kind: "withdraw-points", fn: "withdrawToOriginal", args: (r) => [r, who.account, points] }, { ...body });
+      return custodial(who, { kind: "withdraw-points", fn: "withdrawToOriginal", args: (r) => [r, who.account, points] }, { ...body });
     },
   );
 
@@ -346,9 +349,9 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Withdraw settlement",
     "Pays out my account's settlement balance (from redemptions) to an address.",
     z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }),
-    async ({ body, who, db }) => {
+    async ({ body, who }) => {
       const args = (r: string) => [r, who.account, getAddress(body.to), parsePositiveAmount(body.amount, d, "amount")];
-      return custodial(db, who, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...body });
+      return custodial(who, { kind: "withdraw-settlement", fn: "withdrawSettlement", args }, { ...body });
     },
   );
 
@@ -357,11 +360,11 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Link an original account",
     "Links an address whose owner signed the EIP-712 `Link` request from GET /v1/me/link-request.",
     z.object({ address: Address, deadline: z.string().regex(/^\d{1,20}$/), signature: Signature }),
-    async ({ body, who, db }) => {
+    async ({ body, who }) => {
       const address = getAddress(body.address);
       const args = [who.account, address, BigInt(body.deadline), body.signature];
       const details = { address, deadline: body.deadline };
-      return queueCall(db, chain, { kind: "link", actor: who.actor, account: who.account, target: "custody", fn: "link", args, details });
+      return planCall(chain, { kind: "link", actor: who.actor, account: who.account, target: "custody", fn: "link", args, details });
     },
   );
 
@@ -370,8 +373,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     "Unlink my original account",
     "Withdrawals to an original account stop until another is linked.",
     z.object({}),
-    async ({ who, db }) =>
-      queueCall(db, chain, {
+    async ({ who }) =>
+      planCall(chain, {
         kind: "unlink",
         actor: who.actor,
         account: who.account,

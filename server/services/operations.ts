@@ -148,18 +148,6 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
   }
 }
 
-/**
- * Queues an operation after running it on the chain's pending state: what the chain would refuse
- * now is refused to the caller at once, with its reason, and nothing is recorded.
- */
-async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
-  if (op.calldata) {
-    const refusal = await chain.simulateCall({ to: contractOf(chain, op.target).address, data: op.calldata });
-    if (refusal) throw refusalError(refusal);
-  }
-  return insertOperation(db, op);
-}
-
 export interface CallRequest {
   kind: string;
   /** Who asks: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>`. */
@@ -175,12 +163,28 @@ export interface CallRequest {
   details: Record<string, string>;
 }
 
-/** Encodes a call, runs it on the pending state (refusing at once what the chain would refuse), and queues it. */
-export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Promise<OperationRecord> {
+/**
+ * An operation encoded and run on the chain's pending state, not recorded yet: what the chain
+ * would refuse now is refused to the caller at once, with its reason. Routes plan before their
+ * idempotency transaction opens (a node round trip is slow next to a database write) and record
+ * the plan inside it.
+ */
+export interface PlannedOperation {
+  op: NewOperation;
+  /** More rows written with the operation, in the same transaction (an ad sale for a merchant payment). */
+  also?: (tx: Queryable, op: OperationRecord) => Promise<void>;
+}
+
+/** Encodes a call and runs it on the pending state, refusing at once what the chain would refuse; nothing is written. */
+export async function planCall(chain: ChainPort, r: CallRequest): Promise<PlannedOperation> {
   const id = newOperationId();
   const requestId = typeof r.args === "function" ? requestIdOf(id) : null;
   const args = typeof r.args === "function" ? r.args(requestId!) : r.args;
-  return queueOperation(db, chain, {
+  const target = contractOf(chain, r.target);
+  const calldata = target.iface.encodeFunctionData(r.fn, [...args]);
+  const refusal = await chain.simulateCall({ to: target.address, data: calldata });
+  if (refusal) throw refusalError(refusal);
+  const op = {
     id,
     kind: r.kind,
     actor: r.actor,
@@ -188,9 +192,22 @@ export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Prom
     counterparty: r.counterparty ?? null,
     requestId,
     target: r.target,
-    calldata: contractOf(chain, r.target).iface.encodeFunctionData(r.fn, [...args]),
+    calldata,
     details: r.details,
-  });
+  };
+  return { op };
+}
+
+/** Records a planned operation (and what goes with it) for the batcher to send. */
+export async function recordPlanned(db: Queryable, planned: PlannedOperation): Promise<OperationRecord> {
+  const record = await insertOperation(db, planned.op);
+  await planned.also?.(db, record);
+  return record;
+}
+
+/** Plans and records a call at once: for callers that hold no transaction open (the relayer's rounds). */
+export async function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Promise<OperationRecord> {
+  return recordPlanned(db, await planCall(chain, r));
 }
 
 /**
