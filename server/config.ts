@@ -2,6 +2,7 @@
  * The only reader of process.env. Settings are parsed once, checked, frozen and passed in; a
  * missing or bad setting stops the start with a message naming it.
  */
+import { isIP } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
@@ -28,6 +29,12 @@ export class ConfigError extends Error {
 /** The points where GP_FAULT makes the relayer kill itself, for the crash tests. */
 export const FAULTS = ["crash-before-broadcast", "crash-after-broadcast"] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * Express's `trust proxy`: off (false), how many proxy hops to trust, or the proxies' addresses
+ * (comma-separated addresses, subnets, or loopback / linklocal / uniquelocal).
+ */
+export type TrustProxy = false | number | string;
 
 export interface RelayerConfig {
   /** HTTP port: PORT, default 8080. */
@@ -68,6 +75,11 @@ export interface RelayerConfig {
   readonly adPolicy: string;
   /** Ad tasks counted per user per UTC day: GP_AD_DAILY_TASK_CAP, default 30. */
   readonly adDailyTaskCap: number;
+  /**
+   * The proxies in front of the relayer, whose X-Forwarded-For names the client: GP_TRUST_PROXY,
+   * a hop count or the proxies' addresses; default none (the socket's address is the client).
+   */
+  readonly trustProxy: TrustProxy;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -83,6 +95,32 @@ const int = (fallback: number, min: number, max: number) =>
       }
       return value;
     });
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+const isProxyAddress = (entry: string) => {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+};
+
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): TrustProxy => {
+    if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+    if (/^\d{1,2}$/.test(raw)) return Number(raw);
+    const entries = raw.split(",").map((e) => e.trim());
+    if (entries.every(isProxyAddress)) return entries.join(",");
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `must be a number of proxy hops or the proxies' addresses (IPs, subnets, loopback, linklocal, uniquelocal), got "${raw}"; ` +
+        "trusting every hop would let any client choose its address",
+    });
+    return z.NEVER;
+  });
 
 const RelayerEnv = z
   .object({
@@ -113,6 +151,7 @@ const RelayerEnv = z
         }
       }),
     GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
+    GP_TRUST_PROXY: trustProxy,
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -171,5 +210,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     fault: e.GP_FAULT ?? null,
     adPolicy: e.GP_AD_POLICY || DEFAULT_AD_POLICY,
     adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
+    trustProxy: e.GP_TRUST_PROXY,
   });
 }

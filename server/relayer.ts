@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
+import type { TrustProxy } from "./config";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
@@ -29,6 +30,8 @@ export interface RelayerDeps {
   limits?: RateLimits;
   /** Rewarded ads: the release policy and the daily task cap; the deployment's defaults when absent. */
   ads?: AdsConfig;
+  /** The proxies whose X-Forwarded-For names the client (none by default). */
+  trustProxy?: TrustProxy;
 }
 
 export async function startRelayer(deps: RelayerDeps) {
@@ -72,6 +75,7 @@ export async function startRelayer(deps: RelayerDeps) {
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
     ads,
+    trustProxy: deps.trustProxy,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

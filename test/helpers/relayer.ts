@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino, { type Logger } from "pino";
 import type { RateLimits } from "../../server/http/limits";
+import type { TrustProxy } from "../../server/config";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
@@ -39,7 +40,7 @@ export interface TestRelayer {
 }
 
 export async function startTestRelayer(
-  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger; ads?: AdsConfig } = {},
+  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger; ads?: AdsConfig; trustProxy?: TrustProxy } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
@@ -61,6 +62,7 @@ export async function startTestRelayer(
     listen: { port: 0, host: "127.0.0.1" },
     nowSeconds: options.nowSeconds,
     ads: options.ads,
+    trustProxy: options.trustProxy,
   });
   return {
     url: relayer.url,
