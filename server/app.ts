@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
+import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
 import { adCallbackRouter, adRoutes } from "./http/ads";
 import { adminRoutes } from "./http/admin";
@@ -16,6 +17,7 @@ import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
 import { AppError } from "./errors";
 import { type Principal, createAuthenticator } from "./http/auth";
+import { securityHeaders } from "./http/headers";
 import { DEFAULT_LIMITS, type RateLimits, createLimiters } from "./http/limits";
 import { merchantRoutes } from "./http/merchants";
 import { operationRoutes } from "./http/operations";
@@ -48,12 +50,15 @@ export interface AppDeps {
   ads: Ads;
   /** Order limits per shop and for the deployment, in whole settlement units; a small shop's when absent. */
   orderLimits?: LimitUnits;
+  /** The proxies whose X-Forwarded-For names the client, so limits count clients, not the proxy. */
+  trustProxy?: TrustProxy;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
+  app.set("trust proxy", deps.trustProxy ?? false);
   const registry = new OpenAPIRegistry();
   const settlementDecimals = deps.chain.deployments.settlementDecimals;
   const maxOrderAmount = await deps.chain.pool.maxOrderAmount();
@@ -71,6 +76,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
   const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
 
+  app.use(securityHeaders);
   app.use(
     pinoHttp({
       logger: deps.log,

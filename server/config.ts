@@ -2,6 +2,7 @@
  * The only reader of process.env. Settings are parsed once, checked, frozen and passed in; a
  * missing or bad setting stops the start with a message naming it.
  */
+import { isIP } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits } from "./domain/shop-limits";
@@ -29,6 +30,12 @@ export class ConfigError extends Error {
 /** The points where GP_FAULT makes the relayer kill itself, for the crash tests. */
 export const FAULTS = ["crash-before-broadcast", "crash-after-broadcast"] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * Express's `trust proxy`: off (false), how many proxy hops to trust, or the proxies' addresses
+ * (comma-separated addresses, subnets, or loopback / linklocal / uniquelocal).
+ */
+export type TrustProxy = false | number | string;
 
 export interface RelayerConfig {
   /** HTTP port: PORT, default 8080. */
@@ -75,6 +82,11 @@ export interface RelayerConfig {
    * and all shops together per UTC day (GP_DAILY_LIMIT 1000000).
    */
   readonly orderLimits: LimitUnits;
+  /**
+   * The proxies in front of the relayer, whose X-Forwarded-For names the client: GP_TRUST_PROXY,
+   * a hop count or the proxies' addresses; default none (the socket's address is the client).
+   */
+  readonly trustProxy: TrustProxy;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -104,6 +116,31 @@ const units = (fallback: string) =>
       }
       return raw;
     });
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+const isProxyAddress = (entry: string) => {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+};
+
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): TrustProxy => {
+    if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+    if (/^\d{1,2}$/.test(raw)) return Number(raw);
+    const entries = raw.split(",").map((e) => e.trim());
+    if (entries.every(isProxyAddress)) return entries.join(",");
+    ctx.addIssue({
+      code: "custom",
+      message:
+        `must be a number of proxy hops or the proxies' addresses (IPs, subnets, loopback, linklocal, uniquelocal), got "${raw}"; ` +
+        "trusting every hop would let any client choose its address",
+    });
+    return z.NEVER;
+  });
 
 const RelayerEnv = z
   .object({
@@ -138,6 +175,7 @@ const RelayerEnv = z
     GP_SHOP_LIMIT_PER_DAY: units(DEFAULT_LIMIT_UNITS.perDay),
     GP_SHOP_LIMIT_OUTSTANDING: units(DEFAULT_LIMIT_UNITS.outstanding),
     GP_DAILY_LIMIT: units(DEFAULT_LIMIT_UNITS.deploymentPerDay),
+    GP_TRUST_PROXY: trustProxy,
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -202,5 +240,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
       outstanding: e.GP_SHOP_LIMIT_OUTSTANDING,
       deploymentPerDay: e.GP_DAILY_LIMIT,
     }),
+    trustProxy: e.GP_TRUST_PROXY,
   });
 }

@@ -21,12 +21,27 @@ import { ConfigError, type RelayerConfig, loadConfig } from "./config";
 import { startRelayer } from "./relayer";
 import { parsePolicy } from "./domain/release-policy";
 
-/** The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept there. */
-function adminToken(config: RelayerConfig): { token: string; file: string | null } {
-  if (config.adminToken) return { token: config.adminToken, file: null };
+/**
+ * The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept
+ * there. `made` says this start wrote it: only then is it printed (later starts name its file).
+ */
+function adminToken(config: RelayerConfig): { token: string; file: string | null; made: boolean } {
+  if (config.adminToken) return { token: config.adminToken, file: null, made: false };
   const file = path.join(config.dataDir, "admin-token");
-  if (!fs.existsSync(file)) fs.writeFileSync(file, `gpa_${randomBytes(24).toString("hex")}\n`, { mode: 0o600 });
-  return { token: fs.readFileSync(file, "utf8").trim(), file };
+  let made = false;
+  try {
+    fs.writeFileSync(file, `gpa_${randomBytes(24).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+    made = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  return { token: fs.readFileSync(file, "utf8").trim(), file, made };
+}
+
+/** The start's line about the admin token: the token itself only the time it was made. */
+function adminTokenLine(admin: ReturnType<typeof adminToken>): string {
+  if (!admin.file) return "from GP_ADMIN_TOKEN";
+  return admin.made ? `${admin.token}  (made now, kept in ${admin.file})` : `in ${admin.file}`;
 }
 
 /** What a failed start must not leave running. */
@@ -74,13 +89,14 @@ async function main() {
     listen: { port: config.port, host: config.host },
     ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
     orderLimits: config.orderLimits,
+    trustProxy: config.trustProxy,
   });
   const url = relayer.url;
   process.stdout.write(
     [
       "",
       `Green Points is serving ${url}  (API docs: ${url}/v1/docs)`,
-      `  admin token: ${admin.token}${admin.file ? `  (kept in ${admin.file})` : "  (from GP_ADMIN_TOKEN)"}`,
+      `  admin token: ${adminTokenLine(admin)}`,
       `  data:        ${config.dataDir}`,
       `  chain:       ${rpcUrl}${anvil ? " (embedded anvil)" : ""}, pool ${deployments.pool}`,
       `  database:    ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${path.join(config.dataDir, "db")}`}`,

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
+import type { TrustProxy } from "./config";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
@@ -32,6 +33,8 @@ export interface RelayerDeps {
   ads?: AdsConfig;
   /** Order limits per shop and for the deployment (whole settlement units); a small shop's when absent. */
   orderLimits?: LimitUnits;
+  /** The proxies whose X-Forwarded-For names the client (none by default). */
+  trustProxy?: TrustProxy;
 }
 
 export async function startRelayer(deps: RelayerDeps) {
@@ -76,6 +79,7 @@ export async function startRelayer(deps: RelayerDeps) {
     nowSeconds: deps.nowSeconds,
     ads,
     orderLimits: deps.orderLimits,
+    trustProxy: deps.trustProxy,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

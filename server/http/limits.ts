@@ -1,6 +1,8 @@
 /**
  * Rate limits (express-rate-limit, in memory: each relayer process counts its own callers).
- * Logins count failures per address and user id; payment-password checks count every call per
+ * Logins count failures per client address and user id (the address is `req.ip`: the client's,
+ * from X-Forwarded-For, when GP_TRUST_PROXY names the proxies in front), so a client that guesses
+ * is stopped without locking out the user elsewhere; payment-password checks count every call per
  * session. A refusal is the API's usual error body with code RATE_LIMITED.
  */
 import { createHash } from "node:crypto";

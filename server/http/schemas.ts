@@ -1,4 +1,5 @@
 /** Schemas shared by several routers. */
+import { isAddress } from "ethers";
 import { z } from "zod";
 import { idSchema } from "../domain/ids";
 
@@ -31,10 +32,18 @@ export const AssetName = z
   .enum(["GP", "CP"])
   .meta({ id: "Asset", description: "GP (appreciating, 18 decimals) or CP (1 settlement unit each)." });
 
+/**
+ * An address: 0x and 40 hex digits, all in one case or with the mixed case of its EIP-55
+ * checksum (ethers' `isAddress`), so a mistyped one is refused here and never reaches `getAddress`.
+ */
 export const Address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte hex address")
-  .meta({ example: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
+  .refine(isAddress, "its mixed case is not a valid EIP-55 checksum (send it checksummed, or all in lower case)")
+  .meta({
+    description: "0x and 40 hex digits: all lower (or upper) case, or checksummed (EIP-55); a wrong checksum is refused.",
+    example: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  });
 
 export const Signature = z
   .string()

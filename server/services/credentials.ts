@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Algorithm, hash, verify } from "@node-rs/argon2";
 import type { Queryable } from "../adapters/db/db";
-import { clearPaymentFailures, findUser, recordPaymentFailure } from "../adapters/db/users";
+import { clearPaymentFailures, findUser, reservePaymentAttempt } from "../adapters/db/users";
 import { AppError } from "../errors";
 
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -29,8 +29,10 @@ export const PAYMENT_LOCK_SECONDS = 15 * 60;
 
 /**
  * Checks a user's payment password (or, when not `required`, only if the user has set one). Five
- * wrong ones in a row lock it for fifteen minutes; every failure is committed at once (outside the
- * request's own transaction, which a refusal rolls back).
+ * wrong ones in a row lock it for fifteen minutes. Each attempt is counted as a failure before
+ * its password is verified, in one statement that refuses while locked, so concurrent guesses get
+ * at most five verifications per lock window; a right password clears the count. Counts are
+ * committed at once (outside the request's own transaction, which a refusal rolls back).
  */
 export async function checkPaymentPassword(
   db: Queryable,
@@ -42,21 +44,25 @@ export async function checkPaymentPassword(
   if (!user) throw new AppError("UNAUTHORIZED", "the session's user no longer exists");
   if (!user.paymentHash && !options.required) return;
   if (!user.paymentHash) throw new AppError("FORBIDDEN", "set a payment password first (PUT /v1/me/payment-password)");
+  const locked = (lockedUntil: Date | null, message: string) =>
+    new AppError("PASSWORD_LOCKED", message, lockedUntil ? { lockedUntil: lockedUntil.toISOString() } : undefined);
   if (user.paymentLockedUntil && user.paymentLockedUntil > new Date()) {
-    throw new AppError("PASSWORD_LOCKED", "the payment password is locked after repeated failures", {
-      lockedUntil: user.paymentLockedUntil.toISOString(),
-    });
+    throw locked(user.paymentLockedUntil, "the payment password is locked after repeated failures");
   }
   if (!password) throw new AppError("BAD_CREDENTIALS", "this operation needs the payment password in X-GP-Payment-Password");
+  const attempt = await reservePaymentAttempt(db, userId, PAYMENT_PASSWORD_ATTEMPTS, PAYMENT_LOCK_SECONDS);
+  if (!attempt) {
+    throw locked((await findUser(db, userId))?.paymentLockedUntil ?? null, "the payment password is locked after repeated failures");
+  }
   if (await verifyPassword(user.paymentHash, password)) {
-    if (user.paymentFailures > 0) await clearPaymentFailures(db, userId);
+    await clearPaymentFailures(db, userId);
     return;
   }
-  const after = await recordPaymentFailure(db, userId, PAYMENT_PASSWORD_ATTEMPTS, PAYMENT_LOCK_SECONDS);
-  if (after.lockedUntil && after.lockedUntil > new Date()) {
+  if (attempt.lockedUntil) {
     throw new AppError("PASSWORD_LOCKED", `wrong payment password; locked after ${PAYMENT_PASSWORD_ATTEMPTS} failures`, {
-      lockedUntil: after.lockedUntil.toISOString(),
+      lockedUntil: attempt.lockedUntil.toISOString(),
+      attemptsLeft: 0,
     });
   }
-  throw new AppError("BAD_CREDENTIALS", "wrong payment password", { attemptsLeft: PAYMENT_PASSWORD_ATTEMPTS - after.failures });
+  throw new AppError("BAD_CREDENTIALS", "wrong payment password", { attemptsLeft: PAYMENT_PASSWORD_ATTEMPTS - attempt.failures });
 }

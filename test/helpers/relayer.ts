@@ -11,6 +11,7 @@ import * as path from "node:path";
 import pino, { type Logger } from "pino";
 import type { RateLimits } from "../../server/http/limits";
 import type { LimitUnits } from "../../server/domain/shop-limits";
+import type { TrustProxy } from "../../server/config";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
@@ -40,7 +41,15 @@ export interface TestRelayer {
 }
 
 export async function startTestRelayer(
-  options: { db?: Db; nowSeconds?: () => number; limits?: RateLimits; log?: Logger; ads?: AdsConfig; orderLimits?: LimitUnits } = {},
+  options: {
+    db?: Db;
+    nowSeconds?: () => number;
+    limits?: RateLimits;
+    log?: Logger;
+    ads?: AdsConfig;
+    orderLimits?: LimitUnits;
+    trustProxy?: TrustProxy;
+  } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
@@ -63,6 +72,7 @@ export async function startTestRelayer(
     nowSeconds: options.nowSeconds,
     ads: options.ads,
     orderLimits: options.orderLimits,
+    trustProxy: options.trustProxy,
   });
   return {
     url: relayer.url,

@@ -67,7 +67,12 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           done();
         },
       });
-      relayer = await startTestRelayer({ limits: { loginFailures: 3, paymentChecks: 1_000 }, log: pino({ level: "info" }, sink) });
+      // Behind a proxy on the loopback interface, as a deployment with GP_TRUST_PROXY=loopback.
+      relayer = await startTestRelayer({
+        limits: { loginFailures: 3, paymentChecks: 1_000 },
+        log: pino({ level: "info" }, sink),
+        trustProxy: "loopback",
+      });
       base = relayer.url;
       shop = await createShop(base, "Accounts");
     });
@@ -155,6 +160,20 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const limited = await call(base, "POST", "/v1/sessions", { body: { userId: "erin", password: "erin-login-pw" } });
         expect(limited.status).to.equal(429);
       });
+
+      it("lets a user's right password through after another client behind the same proxy sent ten wrong ones", async function () {
+        await register({ userId: "jo", password: "jo-login-pw" });
+        const from = (client: string, password: string) =>
+          call(base, "POST", "/v1/sessions", { body: { userId: "jo", password }, headers: { "x-forwarded-for": client } });
+        const codes = [];
+        for (let i = 0; i < 10; i++) codes.push((await from("203.0.113.66", `wrong-${i}`)).body.error.code);
+        expect(codes).to.deep.equal([...Array(3).fill("BAD_CREDENTIALS"), ...Array(7).fill("RATE_LIMITED")]);
+        // The guesser stays refused for this user, even with the right password...
+        expect((await from("203.0.113.66", "jo-login-pw")).status).to.equal(429);
+        // ...while the user, another client of the same proxy, logs in.
+        const own = await from("198.51.100.7", "jo-login-pw");
+        expect(own.status, JSON.stringify(own.body)).to.equal(201);
+      });
     });
 
     describe("custodial operations behind the payment password", function () {
@@ -224,6 +243,23 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         expect(missing.status).to.equal(423);
         const ops = (await call(base, "GET", "/v1/me/operations", { token: carol })).body.operations;
         expect(ops.map((o: any) => o.kind)).to.deep.equal(["register"]);
+      });
+
+      it("verifies at most five of twelve wrong payment passwords sent at once, then refuses the right one while locked", async function () {
+        await register({ userId: "ivan", password: "ivan-login-pw", paymentPassword: "ivan-pay" });
+        const ivan = await login("ivan", "ivan-login-pw");
+        const body = { toUserId: "alice", asset: "GP", amount: "0.1" };
+        const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => pay(ivan, "/v1/me/transfers", body, `wrong-${i}`)));
+        const errors = answers.map((a) => a.body.error);
+        expect(errors.filter((e) => e.code === "BAD_CREDENTIALS")).to.have.length(4);
+        expect(errors.filter((e) => e.code === "PASSWORD_LOCKED")).to.have.length(8);
+        // An answer says whether the password was checked: four wrong ones say how many attempts are
+        // left, the fifth that it locked; the other seven were refused without a check.
+        const checked = errors.filter((e) => e.message.startsWith("wrong payment password"));
+        expect(checked.map((e) => e.details.attemptsLeft).sort()).to.deep.equal([0, 1, 2, 3, 4]);
+        expect(errors.filter((e) => e.message === "the payment password is locked after repeated failures")).to.have.length(7);
+        const right = await pay(ivan, "/v1/me/transfers", body, "ivan-pay");
+        expect([right.status, right.body.error.code]).to.deep.equal([423, "PASSWORD_LOCKED"]);
       });
 
       it("changes the payment password only with the current one", async function () {
@@ -415,6 +451,31 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const refused = await pay(hana, "/v1/me/withdrawals/points", { points: "1" }, "hana-pay");
         expect([refused.status, refused.body.error.code]).to.deep.equal([422, "CHAIN_REFUSED"]);
         expect(refused.body.error.message).to.contain("CustodyNotLinked");
+      });
+
+      it("refuses an address whose mixed case is not its EIP-55 checksum (400 VALIDATION_FAILED), and takes one in lower case", async function () {
+        const good = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+        const bad = "0x70997970c51812dc3A010C7d01b50e0d17dc79C8";
+        const refused = (res: { status: number; body: any }) => [res.status, res.body.error?.code];
+        expect(refused(await call(base, "GET", `/v1/me/link-request?address=${bad}`, { token: alice }))).to.deep.equal([400, "VALIDATION_FAILED"]);
+        const lower = await call(base, "GET", `/v1/me/link-request?address=${good.toLowerCase()}`, { token: alice });
+        expect(lower.status).to.equal(200);
+        expect(lower.body.message.account).to.equal(good);
+        const signature = `0x${"11".repeat(65)}`;
+        const relayed = await call(base, "POST", "/v1/relay/transfers", {
+          token: alice,
+          body: { owner: good, to: bad, value: "1", deadline: "9999999999", signature },
+          headers: key(),
+        });
+        expect(refused(relayed)).to.deep.equal([400, "VALIDATION_FAILED"]);
+        expect(relayed.body.error.message).to.contain("body.to");
+        const merchant = await admin("POST", "/v1/admin/merchants", { name: "Checksum Corner" });
+        const withdrawal = await call(base, "POST", "/v1/merchant/withdrawals", {
+          token: merchant.body.apiKey,
+          body: { to: bad, amount: "1" },
+          headers: key(),
+        });
+        expect(refused(withdrawal)).to.deep.equal([400, "VALIDATION_FAILED"]);
       });
 
       it("refuses a link signed by another key, and queues nothing", async function () {

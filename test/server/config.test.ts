@@ -28,6 +28,12 @@ describe("configuration", function () {
     expect(c.databaseUrl).to.equal("postgres://u@db/gp");
   });
 
+  it("trusts no proxy unless told which: a hop count or the proxies' addresses", function () {
+    expect(loadConfig({}, "/srv/gp").trustProxy).to.equal(false);
+    expect(loadConfig({ GP_TRUST_PROXY: "1" }, "/srv/gp").trustProxy).to.equal(1);
+    expect(loadConfig({ GP_TRUST_PROXY: "loopback, 10.0.0.0/8,::1" }, "/srv/gp").trustProxy).to.equal("loopback,10.0.0.0/8,::1");
+  });
+
   const bad: [string, NodeJS.ProcessEnv, RegExp][] = [
     ["PORT", { PORT: "eighty" }, /whole number/],
     ["PORT", { PORT: "70000" }, /0 to 65535/],
@@ -45,6 +51,8 @@ describe("configuration", function () {
     ["GP_AD_POLICY", { GP_AD_POLICY: "daily-share:6:150" }, /not a percentage/],
     ["GP_AD_POLICY", { GP_AD_POLICY: "fixed:0:1" }, /not a task count/],
     ["GP_AD_DAILY_TASK_CAP", { GP_AD_DAILY_TASK_CAP: "0" }, /1 to 10000/],
+    ["GP_TRUST_PROXY", { GP_TRUST_PROXY: "true" }, /any client choose its address/],
+    ["GP_TRUST_PROXY", { GP_TRUST_PROXY: "10.0.0.0/33" }, /proxies' addresses/],
   ];
   for (const [setting, env, message] of bad) {
     it(`stops on ${setting}=${Object.values(env).join(",")}, naming ${setting}`, function () {

@@ -251,6 +251,56 @@ describe("the relayer over HTTP", function () {
       await asset.arrayBuffer();
     });
 
+    it("serves the docs page under a Content-Security-Policy with no inline script, and its scripts and styles from itself", async function () {
+      const page = await fetch(`${base}/v1/docs`);
+      const html = await page.text();
+      const csp = Object.fromEntries(
+        page.headers
+          .get("content-security-policy")!
+          .split(";")
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name, values]),
+      );
+      expect(csp["script-src"]).to.deep.equal(["'self'"]);
+      expect(csp["script-src-attr"]).to.deep.equal(["'none'"]);
+      expect(csp["default-src"]).to.deep.equal(["'self'"]);
+      expect(csp["img-src"]).to.include("data:"); // Swagger UI's icons are data: URLs
+      expect(csp).to.not.have.property("upgrade-insecure-requests"); // npm start serves plain HTTP
+      const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+      expect(scripts).to.have.length(2);
+      for (const [, attributes, inline] of scripts) {
+        expect(inline.trim(), "inline script").to.equal("");
+        const src = /src="([^"]+)"/.exec(attributes)![1];
+        expect(src.startsWith("/v1/")).to.equal(true);
+        const script = await fetch(base + src);
+        expect(script.status).to.equal(200);
+        expect(script.headers.get("content-type")).to.match(/^(text|application)\/javascript; charset=utf-8$/);
+        await script.arrayBuffer();
+      }
+      const css = await fetch(`${base}/v1/docs/assets/swagger-ui.css`);
+      expect([css.status, css.headers.get("content-type")]).to.deep.equal([200, "text/css; charset=utf-8"]);
+      await css.arrayBuffer();
+    });
+
+    it("sends the security headers on every answer, and no-store on every answer to an authenticated request", async function () {
+      const pool = await call(base, "GET", "/v1/pool");
+      expect(pool.headers.get("x-content-type-options")).to.equal("nosniff");
+      expect(pool.headers.get("x-frame-options")).to.equal("SAMEORIGIN");
+      expect(pool.headers.get("referrer-policy")).to.equal("no-referrer");
+      expect(pool.headers.get("content-security-policy")).to.contain("default-src 'self'");
+      expect(pool.headers.get("cache-control")).to.equal(null);
+      const authenticated = [
+        await call(base, "GET", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN }),
+        await call(base, "GET", `/v1/shops/${shop.shopId}/orders/A`, { token: shop.webhookSecret }),
+        await call(base, "GET", "/v1/me", { token: "gps_not_a_session" }),
+        await call(base, "GET", "/v1/merchant", { token: "gpk_not_a_key" }),
+        await call(base, "GET", "/v1/pool", { token: TEST_ADMIN_TOKEN }),
+      ];
+      expect(authenticated.map((a) => a.status)).to.deep.equal([200, 200, 401, 401, 200]);
+      for (const answer of authenticated) expect(answer.headers.get("cache-control")).to.equal("no-store");
+      expect((await call(base, "GET", "/v1/nothing")).headers.get("x-content-type-options")).to.equal("nosniff");
+    });
+
     it("answers an unknown endpoint 404 NOT_FOUND in the error shape", async function () {
       const res = await call(base, "GET", "/v1/nothing");
       expect(res.status).to.equal(404);

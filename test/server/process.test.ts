@@ -116,6 +116,30 @@ describe("the relayer process, killed and restarted", function () {
     expect(await second.exited).to.equal(0);
   });
 
+  it("prints the admin token only on the start that made it, then the file that keeps it, and never one from GP_ADMIN_TOKEN", async function () {
+    const dir = dataDir();
+    const first = await startRelayerProcess(dir);
+    running.push(first);
+    expect(first.output()).to.contain(`admin token: ${first.adminToken}`);
+    first.child.kill("SIGINT");
+    expect(await first.exited).to.equal(0);
+
+    const second = await startRelayerProcess(dir);
+    running.push(second);
+    expect(second.adminToken).to.equal(first.adminToken);
+    expect(second.output()).to.not.contain(first.adminToken);
+    expect(second.output()).to.contain(`admin token: in ${path.join(dir, "admin-token")}`);
+    second.child.kill("SIGINT");
+    expect(await second.exited).to.equal(0);
+
+    const third = await start(dir);
+    expect(third.output()).to.not.contain(TEST_ADMIN_TOKEN);
+    expect(third.output()).to.not.contain(first.adminToken);
+    expect(third.output()).to.contain("admin token: from GP_ADMIN_TOKEN");
+    third.child.kill("SIGINT");
+    expect(await third.exited, third.output()).to.equal(0);
+  });
+
   it("stops cleanly on Ctrl-C (SIGINT) and resumes with the same contracts, balances and orders", async function () {
     const dir = dataDir();
     const first = await startRelayerProcess(dir);

@@ -57,26 +57,33 @@ export async function setPaymentHash(db: Queryable, userId: string, hash: string
   await db.query(SET_PAYMENT, [userId, hash]);
 }
 
-const RECORD_FAILURE = `UPDATE users SET
+const RESERVE_ATTEMPT = `UPDATE users SET
     payment_failures = CASE WHEN payment_failures + 1 >= $2 THEN 0 ELSE payment_failures + 1 END,
-    payment_locked_until = CASE WHEN payment_failures + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE payment_locked_until END
-  WHERE user_id = $1 RETURNING payment_failures, payment_locked_until`;
-/** Counts a wrong payment password; the `limit`-th in a row locks it for `lockSeconds`. */
-export async function recordPaymentFailure(
+    payment_locked_until = CASE WHEN payment_failures + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE NULL END
+  WHERE user_id = $1 AND (payment_locked_until IS NULL OR payment_locked_until <= now())
+  RETURNING payment_failures, payment_locked_until`;
+/**
+ * Counts a payment-password attempt as a failure before its password is checked, in one
+ * statement, so concurrent attempts cannot all pass the lock check: the `limit`-th since the last
+ * lock or success locks it for `lockSeconds`. Null when it is locked: the attempt gets no check.
+ */
+export async function reservePaymentAttempt(
   db: Queryable,
   userId: string,
   limit: number,
   lockSeconds: number,
-): Promise<{ failures: number; lockedUntil: Date | null }> {
-  const [row] = await db.query<{ payment_failures: number; payment_locked_until: Date | string | null }>(RECORD_FAILURE, [
+): Promise<{ failures: number; lockedUntil: Date | null } | null> {
+  const [row] = await db.query<{ payment_failures: number; payment_locked_until: Date | string | null }>(RESERVE_ATTEMPT, [
     userId,
     limit,
     lockSeconds,
   ]);
+  if (!row) return null;
   return { failures: row.payment_failures, lockedUntil: row.payment_locked_until === null ? null : new Date(row.payment_locked_until) };
 }
 
-const CLEAR_FAILURES = "UPDATE users SET payment_failures = 0 WHERE user_id = $1 AND payment_failures <> 0";
+const CLEAR_FAILURES = "UPDATE users SET payment_failures = 0, payment_locked_until = NULL WHERE user_id = $1";
+/** A right payment password: the attempts counted so far (and a lock the attempt itself set) are cleared. */
 export async function clearPaymentFailures(db: Queryable, userId: string): Promise<void> {
   await db.query(CLEAR_FAILURES, [userId]);
 }
