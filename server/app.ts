@@ -16,7 +16,7 @@ import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
 import { AppError } from "./errors";
 import { type Principal, createAuthenticator } from "./http/auth";
-import { DEFAULT_LIMITS, type RateLimits, createLimiters } from "./http/limits";
+import { DEFAULT_LIMITS, type RateLimits, createLimiters, createRelayLimiter } from "./http/limits";
 import { merchantRoutes } from "./http/merchants";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
@@ -65,7 +65,8 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     await checkPaymentPassword(deps.db, principal.userId, password, options);
   };
   const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
-  const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const limiters = createLimiters(limits);
 
   app.use(
     pinoHttp({
@@ -102,7 +103,12 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   operationRoutes(host, { userSalt: deps.userSalt });
-  relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
+  relayRoutes(host, {
+    chain: deps.chain,
+    userSalt: deps.userSalt,
+    limiter: createRelayLimiter(limits),
+    dailyGas: BigInt(limits.relayDailyGas),
+  });
   adRoutes(host, { chain: deps.chain, ads });
   app.use(router);
   app.use(notFound);

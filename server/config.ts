@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
+import { DEFAULT_LIMITS } from "./http/limits";
 
 export interface DemoConfig {
   /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
@@ -68,6 +69,12 @@ export interface RelayerConfig {
   readonly adPolicy: string;
   /** Ad tasks counted per user per UTC day: GP_AD_DAILY_TASK_CAP, default 30. */
   readonly adDailyTaskCap: number;
+  /** Relayed signatures per user per minute: GP_RELAYS_PER_USER, default 10. */
+  readonly relaysPerUser: number;
+  /** Relayed signatures per owner address per minute: GP_RELAYS_PER_OWNER, default 5. */
+  readonly relaysPerOwner: number;
+  /** Gas spent on one user's relayed signatures per UTC day: GP_RELAY_DAILY_GAS, default 1000000. */
+  readonly relayDailyGas: number;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -92,9 +99,15 @@ const RelayerEnv = z
     GP_CHAIN_PORT: int(8545, 1, 65535),
     GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
-    RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
+    RELAYER_PRIVATE_KEY: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits")
+      .optional(),
     DEPLOYMENTS_FILE: z.string().optional(),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://")
+      .optional(),
     GP_BATCH_SIZE: int(100, 1, 500),
     GP_BATCH_WAIT_MS: int(200, 0, 60_000),
     GP_CONFIRMATIONS: int(1, 0, 64),
@@ -113,6 +126,9 @@ const RelayerEnv = z
         }
       }),
     GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
+    GP_RELAYS_PER_USER: int(DEFAULT_LIMITS.relaysPerUser, 1, 10_000),
+    GP_RELAYS_PER_OWNER: int(DEFAULT_LIMITS.relaysPerOwner, 1, 10_000),
+    GP_RELAY_DAILY_GAS: int(DEFAULT_LIMITS.relayDailyGas, 0, 1_000_000_000),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -171,5 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     fault: e.GP_FAULT ?? null,
     adPolicy: e.GP_AD_POLICY || DEFAULT_AD_POLICY,
     adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
+    relaysPerUser: e.GP_RELAYS_PER_USER,
+    relaysPerOwner: e.GP_RELAYS_PER_OWNER,
+    relayDailyGas: e.GP_RELAY_DAILY_GAS,
   });
 }

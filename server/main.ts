@@ -18,6 +18,7 @@ import { openPglite } from "./adapters/db/pglite";
 import { openPostgres } from "./adapters/db/postgres";
 import { settingOrCreate } from "./adapters/db/settings";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
+import { DEFAULT_LIMITS } from "./http/limits";
 import { startRelayer } from "./relayer";
 import { parsePolicy } from "./domain/release-policy";
 
@@ -69,10 +70,21 @@ async function main() {
     userSalt,
     adminToken: admin.token,
     log,
-    batcher: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
+    batcher: {
+      batchSize: config.batchSize,
+      confirmations: config.confirmations,
+      replaceAfterMs: config.replaceAfterMs,
+      fault: config.fault,
+    },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
     ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
+    limits: {
+      ...DEFAULT_LIMITS,
+      relaysPerUser: config.relaysPerUser,
+      relaysPerOwner: config.relaysPerOwner,
+      relayDailyGas: config.relayDailyGas,
+    },
   });
   const url = relayer.url;
   process.stdout.write(

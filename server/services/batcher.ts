@@ -72,7 +72,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
   async function confirm(tx: Queryable, batch: BatchRecord, mined: MinedBatch, txHash: string) {
     if (batch.kind === "operation") {
-      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash);
+      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
       return;
     }
     const credited = mined.credited;
@@ -123,7 +123,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
           for (const op of await operationsOfBatch(tx, batch.id)) {
             const call = await callOf(chain, op);
             const refusal = call ? await chain.simulateCall(call) : undefined;
-            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain");
+            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
           }
           await setBatchState(tx, batch.id, "abandoned", null);
         });

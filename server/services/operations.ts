@@ -153,12 +153,30 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
  * Queues an operation after running it on the chain's pending state: what the chain would refuse
  * now is refused to the caller at once, with its reason, and nothing is recorded.
  */
-async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation): Promise<OperationRecord> {
+async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation, budget?: GasBudget): Promise<OperationRecord> {
   if (op.calldata) {
-    const refusal = await chain.simulateCall({ to: contractOf(chain, op.target).address, data: op.calldata });
+    const call = { to: contractOf(chain, op.target).address, data: op.calldata };
+    const refusal = await chain.simulateCall(call);
     if (refusal) throw refusalError(refusal);
+    if (budget) {
+      const estimate = await chain.estimateCall(call);
+      if (budget.usedToday + estimate > budget.dailyGas) {
+        throw new AppError("RELAY_LIMIT", "this would take your relayed signatures past today's gas cap; try again tomorrow (UTC)", {
+          usedToday: budget.usedToday.toString(),
+          estimate: estimate.toString(),
+          dailyGas: budget.dailyGas.toString(),
+        });
+      }
+      return insertOperation(db, { ...op, gasEstimate: estimate });
+    }
   }
   return insertOperation(db, op);
+}
+
+/** The gas an actor's relays used today and the day's cap (services/relay-guard.ts). */
+export interface GasBudget {
+  usedToday: bigint;
+  dailyGas: bigint;
 }
 
 export interface CallRequest {
@@ -174,6 +192,8 @@ export interface CallRequest {
   args: readonly unknown[] | ((requestId: string) => readonly unknown[]);
   /** The request in people's units. */
   details: Record<string, string>;
+  /** A relayed signature: refused (RELAY_LIMIT) when its estimated gas does not fit the actor's day; the estimate is kept. */
+  gasBudget?: GasBudget;
 }
 
 /** Encodes a call, runs it on the pending state (refusing at once what the chain would refuse), and queues it. */
@@ -181,17 +201,22 @@ export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Prom
   const id = newOperationId();
   const requestId = typeof r.args === "function" ? requestIdOf(id) : null;
   const args = typeof r.args === "function" ? r.args(requestId!) : r.args;
-  return queueOperation(db, chain, {
-    id,
-    kind: r.kind,
-    actor: r.actor,
-    account: r.account ?? null,
-    counterparty: r.counterparty ?? null,
-    requestId,
-    target: r.target,
-    calldata: contractOf(chain, r.target).iface.encodeFunctionData(r.fn, [...args]),
-    details: r.details,
-  });
+  return queueOperation(
+    db,
+    chain,
+    {
+      id,
+      kind: r.kind,
+      actor: r.actor,
+      account: r.account ?? null,
+      counterparty: r.counterparty ?? null,
+      requestId,
+      target: r.target,
+      calldata: contractOf(chain, r.target).iface.encodeFunctionData(r.fn, [...args]),
+      details: r.details,
+    },
+    r.gasBudget,
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import pino from "pino";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
 import { openPostgres } from "../../server/adapters/db/postgres";
+import { DEFAULT_LIMITS } from "../../server/http/limits";
 import { freshSchema } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
@@ -67,7 +68,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
           done();
         },
       });
-      relayer = await startTestRelayer({ limits: { loginFailures: 3, paymentChecks: 1_000 }, log: pino({ level: "info" }, sink) });
+      relayer = await startTestRelayer({ limits: { ...DEFAULT_LIMITS, loginFailures: 3, paymentChecks: 1_000 }, log: pino({ level: "info" }, sink) });
       base = relayer.url;
       shop = await createShop(base, "Accounts");
     });

@@ -172,6 +172,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX voucher_conversions_pending ON voucher_conversions (created_at) WHERE state = 'pending';
    CREATE INDEX voucher_conversions_submitted ON voucher_conversions (operation_id) WHERE state = 'submitted';
    CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);`,
+  // The gas of relayed signatures, per user and day: the estimate when queued, what the receipt
+  // says once mined (also for a transaction that reverted, which spent it all the same).
+  `ALTER TABLE operations ADD COLUMN gas_estimate NUMERIC(78, 0);
+   ALTER TABLE operations ADD COLUMN gas_used NUMERIC(78, 0);
+   CREATE INDEX operations_relayed ON operations (actor, created_at) WHERE gas_estimate IS NOT NULL;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;
