@@ -30,6 +30,7 @@ import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
 import type { Ads } from "./services/ads";
 import { createOrderIntake } from "./services/order-intake";
+import type { SettlementFloat } from "./services/operations";
 
 export interface AppDeps {
   db: Db;
@@ -44,6 +45,8 @@ export interface AppDeps {
   nowSeconds?: () => number;
   /** Rewarded ads; the relayer also runs their round step. */
   ads: Ads;
+  /** The relayer's settlement float and its treasury; null when it is never refilled. */
+  settlement?: SettlementFloat | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -109,7 +112,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limiter: createRelayLimiter(limits),
     dailyGas: BigInt(limits.relayDailyGas),
   });
-  adRoutes(host, { chain: deps.chain, ads });
+  adRoutes(host, { chain: deps.chain, ads, settlement: deps.settlement ?? null });
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

@@ -75,6 +75,11 @@ export interface RelayerConfig {
   readonly relaysPerOwner: number;
   /** Gas spent on one user's relayed signatures per UTC day: GP_RELAY_DAILY_GAS, default 1000000. */
   readonly relayDailyGas: number;
+  /**
+   * The relayer's settlement float, in settlement units (a decimal string): GP_SETTLEMENT_FLOAT,
+   * default 100000. It is refilled from the deployment's treasury to this, and its allowances are this.
+   */
+  readonly settlementFloat: string;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -129,6 +134,11 @@ const RelayerEnv = z
     GP_RELAYS_PER_USER: int(DEFAULT_LIMITS.relaysPerUser, 1, 10_000),
     GP_RELAYS_PER_OWNER: int(DEFAULT_LIMITS.relaysPerOwner, 1, 10_000),
     GP_RELAY_DAILY_GAS: int(DEFAULT_LIMITS.relayDailyGas, 0, 1_000_000_000),
+    GP_SETTLEMENT_FLOAT: z
+      .string()
+      .regex(/^\d{1,15}(\.\d{1,18})?$/, "GP_SETTLEMENT_FLOAT must be a decimal amount of settlement, e.g. 100000")
+      .refine((v) => /[1-9]/.test(v), "GP_SETTLEMENT_FLOAT must be above zero")
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -190,5 +200,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     relaysPerUser: e.GP_RELAYS_PER_USER,
     relaysPerOwner: e.GP_RELAYS_PER_OWNER,
     relayDailyGas: e.GP_RELAY_DAILY_GAS,
+    settlementFloat: e.GP_SETTLEMENT_FLOAT ?? "100000",
   });
 }

@@ -8,10 +8,11 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseUnits } from "ethers";
 import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
 import { connectChain, readDeployments } from "./adapters/chain/chain";
-import { ensureLocalDeployment } from "./adapters/chain/local-deployment";
+import { LOCAL_SETTLEMENT_DECIMALS, ensureLocalDeployment } from "./adapters/chain/local-deployment";
 import type { Db } from "./adapters/db/db";
 import { migrate } from "./adapters/db/migrations";
 import { openPglite } from "./adapters/db/pglite";
@@ -47,7 +48,9 @@ async function main() {
     rpcUrl = anvil.url;
     privateKey = ANVIL_DEV_KEY;
     deploymentsFile = path.join(config.dataDir, "deployments.json");
-    const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile);
+    const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile, {
+      settlementFloat: parseUnits(config.settlementFloat, LOCAL_SETTLEMENT_DECIMALS),
+    });
     // Then a block each second, as a real chain makes them: confirmations come without traffic,
     // and many transactions from one key are mined in order instead of racing automine.
     await anvil.setBlockTime(1);

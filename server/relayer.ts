@@ -11,6 +11,7 @@ import { createApp } from "./app";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
+import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
 
 /** The least time between two ads steps of the relayer's rounds. */
@@ -32,6 +33,7 @@ export interface RelayerDeps {
 }
 
 export async function startRelayer(deps: RelayerDeps) {
+  await checkRelayerKey(deps.chain, deps.log);
   const batcher = createBatcher({
     db: deps.db,
     chain: deps.chain,
@@ -72,6 +74,7 @@ export async function startRelayer(deps: RelayerDeps) {
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
     ads,
+    settlement: deps.batcher.settlement,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -34,7 +34,7 @@ import {
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
-import { alreadyDone, callOf, reasonOf } from "./operations";
+import { type SettlementFloat, alreadyDone, callOf, queueSettlementRefill, reasonOf } from "./operations";
 import {
   type OrderRecord,
   claimReceived,
@@ -53,7 +53,12 @@ export interface BatcherOptions {
   replaceAfterMs: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
   fault?: Fault | null;
+  /** The relayer's bounded float, refilled from the treasury when orders need more; absent, never refilled. */
+  settlement?: SettlementFloat | null;
 }
+
+/** What the settlement token answers when the relayer's float or its allowance to the pool ran low. */
+const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
 const REASONS: Record<string, string> = {
   PoolOrderTooSmall: "the amount is too small to mint any GP at the current price",
@@ -243,6 +248,11 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         } else if (refusal.name === "GreenPointsCapExceeded") {
           // The cap error names no order: send the first half; the rest stay queued for the next round.
           orders = orders.slice(0, Math.ceil(orders.length / 2));
+        } else if (SETTLEMENT_SHORT.includes(refusal.name) && options.settlement) {
+          // The orders wait (received) for the refill, which the next rounds send before them.
+          if (await queueSettlementRefill(tx, chain, options.settlement, [chain.deployments.pool]))
+            log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
+          return null;
         } else if (refusal.name === "EnforcedPause") {
           // The operator paused the pool: the orders stay received until it is unpaused.
           return null;

@@ -17,6 +17,7 @@ import {
   type OperationTarget,
   insertOperation,
   registrationExists,
+  settlementRefillPending,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
@@ -79,7 +80,9 @@ export function refusalError(refusal: DecodedRevert): AppError {
 
 /** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
 function contractOf(chain: ChainPort, target: OperationTarget) {
-  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit }[target];
+  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit, settlement: chain.settlement }[
+    target
+  ];
   if (!contract) throw adsUnavailable();
   return {
     address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
@@ -103,6 +106,12 @@ export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: stri
  */
 export async function callOf(chain: ChainPort, op: OperationRecord): Promise<ChainCall | null> {
   const to = contractOf(chain, op.target).address;
+  if (op.kind === "settlement-refill") {
+    // What is missing from the float when it is sent, so a refill sent twice never fills past it.
+    const missing = BigInt(op.details.float) - (await chain.settlement.balanceOf(chain.sender));
+    if (missing <= 0n) return null;
+    return { to, data: chain.settlement.interface.encodeFunctionData("transferFrom", [op.details.treasury, chain.sender, missing]) };
+  }
   if (op.kind !== "register") return { to, data: op.calldata! };
   const user = op.account!;
   const referrer = op.counterparty ?? ZeroHash;
@@ -133,6 +142,10 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
       return (await chain.custody.userOf(d.address)).toLowerCase() === op.account!.toLowerCase();
     case "unlink":
       return (await chain.custody.accountOf(op.account!)).original === ZeroAddress;
+    case "settlement-refill":
+      return (await chain.settlement.balanceOf(chain.sender)) >= BigInt(d.float);
+    case "settlement-approve":
+      return (await chain.settlement.allowance(chain.sender, d.spender)) >= BigInt(d.value);
     case "pause":
       return chain.pool.paused();
     case "unpause":
@@ -153,8 +166,14 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
  * Queues an operation after running it on the chain's pending state: what the chain would refuse
  * now is refused to the caller at once, with its reason, and nothing is recorded.
  */
-async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation, budget?: GasBudget): Promise<OperationRecord> {
-  if (op.calldata) {
+async function queueOperation(
+  db: Queryable,
+  chain: ChainPort,
+  op: NewOperation,
+  budget?: GasBudget,
+  simulate = true,
+): Promise<OperationRecord> {
+  if (op.calldata && simulate) {
     const call = { to: contractOf(chain, op.target).address, data: op.calldata };
     const refusal = await chain.simulateCall(call);
     if (refusal) throw refusalError(refusal);
@@ -194,6 +213,11 @@ export interface CallRequest {
   details: Record<string, string>;
   /** A relayed signature: refused (RELAY_LIMIT) when its estimated gas does not fit the actor's day; the estimate is kept. */
   gasBudget?: GasBudget;
+  /**
+   * False when an operation queued just before changes what this one needs (a settlement
+   * refill): it cannot be run on the chain yet, and the batcher runs it before sending it.
+   */
+  simulate?: boolean;
 }
 
 /** Encodes a call, runs it on the pending state (refusing at once what the chain would refuse), and queues it. */
@@ -216,6 +240,7 @@ export function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Prom
       details: r.details,
     },
     r.gasBudget,
+    r.simulate ?? true,
   );
 }
 
@@ -272,3 +297,68 @@ export function operationView(op: OperationRecord) {
 
 /** The decimals of an asset's amounts: GP has 18, CP and settlement the settlement token's. */
 export const decimalsOf = (asset: string, settlementDecimals: number) => (asset === "GP" ? 18 : settlementDecimals);
+
+/** The relayer's settlement float and the treasury it is refilled from (deployments.json's `treasury`). */
+export interface SettlementFloat {
+  float: bigint;
+  treasury: string;
+}
+
+/**
+ * Queues a refill of the relayer's settlement: from the treasury up to the float (what is missing
+ * is decided when it is sent), and an allowance of the float to each `spender` that has less.
+ * Not again while one is on its way or was refused in the last minute. Returns whether it queued.
+ */
+export async function queueSettlementRefill(
+  db: Queryable,
+  chain: ChainPort,
+  s: SettlementFloat,
+  spenders: readonly string[],
+): Promise<boolean> {
+  if (await settlementRefillPending(db)) return false;
+  const base = { actor: "relayer", account: null, counterparty: null, requestId: null, target: "settlement" as const };
+  await insertOperation(db, {
+    ...base,
+    id: newOperationId(),
+    kind: "settlement-refill",
+    calldata: null,
+    details: { float: s.float.toString(), treasury: s.treasury },
+  });
+  for (const spender of spenders) {
+    if ((await chain.settlement.allowance(chain.sender, spender)) >= s.float) continue;
+    await insertOperation(db, {
+      ...base,
+      id: newOperationId(),
+      kind: "settlement-approve",
+      calldata: chain.settlement.interface.encodeFunctionData("approve", [spender, s.float]),
+      details: { spender, value: s.float.toString() },
+    });
+  }
+  return true;
+}
+
+/**
+ * Before the relayer pays `amount` of its settlement to `spender` (an operator's ad-credit
+ * top-up): a refill is queued first when its float or its allowance is short. Returns whether it
+ * was, in which case the payment cannot be run on the chain before the refill is sent. A payment
+ * above the float is refused: the treasury pays such amounts itself.
+ */
+export async function prepareSettlementSpend(
+  db: Queryable,
+  chain: ChainPort,
+  s: SettlementFloat | null,
+  spender: string,
+  amount: bigint,
+): Promise<boolean> {
+  if (!s) return false;
+  if (amount > s.float) {
+    throw new AppError("AMOUNT_OUT_OF_RANGE", "the relayer pays at most its settlement float; pay larger amounts from the treasury", {
+      float: s.float.toString(),
+    });
+  }
+  const balance = await chain.settlement.balanceOf(chain.sender);
+  const allowance = await chain.settlement.allowance(chain.sender, spender);
+  if (balance >= amount && allowance >= amount) return false;
+  await queueSettlementRefill(db, chain, s, [spender]);
+  return true;
+}

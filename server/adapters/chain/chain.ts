@@ -28,6 +28,11 @@ export interface Deployments {
   custody: string;
   /** The ad-credit contract; absent in a data folder made before rewarded ads. */
   adCredit?: string;
+  /**
+   * The treasury the relayer refills its settlement float from (`transferFrom`, within the
+   * allowance the treasury gave it); absent, the relayer's float is never refilled.
+   */
+  treasury?: string;
   deployedAtBlock: number;
 }
 

@@ -3,7 +3,7 @@ import type { Queryable } from "./db";
 export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
 
 /** The contract an operation calls. */
-export type OperationTarget = "custody" | "pool" | "points" | "ads";
+export type OperationTarget = "custody" | "pool" | "points" | "ads" | "settlement";
 
 export interface OperationRecord {
   id: string;
@@ -186,4 +186,11 @@ export async function relayedGasSince(db: Queryable, actor: string, since: Date)
 /** Serialises one actor's relays (their gas count and queueing) until the transaction ends, across relayer processes. */
 export async function lockRelayActor(tx: Queryable, actor: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`relay:${actor}`]);
+}
+
+const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
+  AND (state IN ('queued', 'submitted') OR (state = 'rejected' AND updated_at > now() - interval '1 minute')) LIMIT 1`;
+/** Whether a refill of the relayer's settlement is on its way, or was refused in the last minute (not asked again so soon). */
+export async function settlementRefillPending(db: Queryable): Promise<boolean> {
+  return (await db.query(REFILL_PENDING)).length > 0;
 }
