@@ -18,7 +18,7 @@ import { sessionUser } from "./adapters/db/users";
 import { AppError } from "./errors";
 import { type Principal, createAuthenticator } from "./http/auth";
 import { securityHeaders } from "./http/headers";
-import { DEFAULT_LIMITS, type RateLimits, createLimiters } from "./http/limits";
+import { DEFAULT_LIMITS, type RateLimits, createLimiters, createRelayLimiter } from "./http/limits";
 import { merchantRoutes } from "./http/merchants";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
@@ -34,6 +34,7 @@ import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
 import type { Ads } from "./services/ads";
 import { createOrderIntake } from "./services/order-intake";
+import type { SettlementFloat } from "./services/operations";
 
 export interface AppDeps {
   db: Db;
@@ -52,6 +53,8 @@ export interface AppDeps {
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client, so limits count clients, not the proxy. */
   trustProxy?: TrustProxy;
+  /** The relayer's settlement float and its treasury; null when it is never refilled. */
+  settlement?: SettlementFloat | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -74,7 +77,8 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     await checkPaymentPassword(deps.db, principal.userId, password, options);
   };
   const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
-  const limiters = createLimiters(deps.limits ?? DEFAULT_LIMITS);
+  const rateLimits = deps.limits ?? DEFAULT_LIMITS;
+  const limiters = createLimiters(rateLimits);
 
   app.use(securityHeaders);
   app.use(
@@ -117,8 +121,13 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   operationRoutes(host, { userSalt: deps.userSalt });
-  relayRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
-  adRoutes(host, { chain: deps.chain, ads });
+  relayRoutes(host, {
+    chain: deps.chain,
+    userSalt: deps.userSalt,
+    limiter: createRelayLimiter(rateLimits),
+    dailyGas: BigInt(rateLimits.relayDailyGas),
+  });
+  adRoutes(host, { chain: deps.chain, ads, settlement: deps.settlement ?? null });
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

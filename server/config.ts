@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits } from "./domain/shop-limits";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
+import { DEFAULT_LIMITS } from "./http/limits";
 
 export interface DemoConfig {
   /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
@@ -87,6 +88,17 @@ export interface RelayerConfig {
    * a hop count or the proxies' addresses; default none (the socket's address is the client).
    */
   readonly trustProxy: TrustProxy;
+  /** Relayed signatures per user per minute: GP_RELAYS_PER_USER, default 10. */
+  readonly relaysPerUser: number;
+  /** Relayed signatures per owner address per minute: GP_RELAYS_PER_OWNER, default 5. */
+  readonly relaysPerOwner: number;
+  /** Gas spent on one user's relayed signatures per UTC day: GP_RELAY_DAILY_GAS, default 1000000. */
+  readonly relayDailyGas: number;
+  /**
+   * The relayer's settlement float, in settlement units (a decimal string): GP_SETTLEMENT_FLOAT,
+   * default 100000. It is refilled from the deployment's treasury to this, and its allowances are this.
+   */
+  readonly settlementFloat: string;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -150,9 +162,15 @@ const RelayerEnv = z
     GP_CHAIN_PORT: int(8545, 1, 65535),
     GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
-    RELAYER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits").optional(),
+    RELAYER_PRIVATE_KEY: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "RELAYER_PRIVATE_KEY must be 0x and 64 hex digits")
+      .optional(),
     DEPLOYMENTS_FILE: z.string().optional(),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://").optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must start with postgres://")
+      .optional(),
     GP_BATCH_SIZE: int(100, 1, 500),
     GP_BATCH_WAIT_MS: int(200, 0, 60_000),
     GP_CONFIRMATIONS: int(1, 0, 64),
@@ -176,6 +194,14 @@ const RelayerEnv = z
     GP_SHOP_LIMIT_OUTSTANDING: units(DEFAULT_LIMIT_UNITS.outstanding),
     GP_DAILY_LIMIT: units(DEFAULT_LIMIT_UNITS.deploymentPerDay),
     GP_TRUST_PROXY: trustProxy,
+    GP_RELAYS_PER_USER: int(DEFAULT_LIMITS.relaysPerUser, 1, 10_000),
+    GP_RELAYS_PER_OWNER: int(DEFAULT_LIMITS.relaysPerOwner, 1, 10_000),
+    GP_RELAY_DAILY_GAS: int(DEFAULT_LIMITS.relayDailyGas, 0, 1_000_000_000),
+    GP_SETTLEMENT_FLOAT: z
+      .string()
+      .regex(/^\d{1,15}(\.\d{1,18})?$/, "GP_SETTLEMENT_FLOAT must be a decimal amount of settlement, e.g. 100000")
+      .refine((v) => /[1-9]/.test(v), "GP_SETTLEMENT_FLOAT must be above zero")
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -241,5 +267,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
       deploymentPerDay: e.GP_DAILY_LIMIT,
     }),
     trustProxy: e.GP_TRUST_PROXY,
+    relaysPerUser: e.GP_RELAYS_PER_USER,
+    relaysPerOwner: e.GP_RELAYS_PER_OWNER,
+    relayDailyGas: e.GP_RELAY_DAILY_GAS,
+    settlementFloat: e.GP_SETTLEMENT_FLOAT ?? "100000",
   });
 }

@@ -8,16 +8,18 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseUnits } from "ethers";
 import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
 import { connectChain, readDeployments } from "./adapters/chain/chain";
-import { ensureLocalDeployment } from "./adapters/chain/local-deployment";
+import { LOCAL_SETTLEMENT_DECIMALS, ensureLocalDeployment } from "./adapters/chain/local-deployment";
 import type { Db } from "./adapters/db/db";
 import { migrate } from "./adapters/db/migrations";
 import { openPglite } from "./adapters/db/pglite";
 import { openPostgres } from "./adapters/db/postgres";
 import { settingOrCreate } from "./adapters/db/settings";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
+import { DEFAULT_LIMITS } from "./http/limits";
 import { startRelayer } from "./relayer";
 import { parsePolicy } from "./domain/release-policy";
 
@@ -61,7 +63,9 @@ async function main() {
     rpcUrl = anvil.url;
     privateKey = ANVIL_DEV_KEY;
     deploymentsFile = path.join(config.dataDir, "deployments.json");
-    const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile);
+    const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile, {
+      settlementFloat: parseUnits(config.settlementFloat, LOCAL_SETTLEMENT_DECIMALS),
+    });
     // Then a block each second, as a real chain makes them: confirmations come without traffic,
     // and many transactions from one key are mined in order instead of racing automine.
     await anvil.setBlockTime(1);
@@ -84,12 +88,23 @@ async function main() {
     userSalt,
     adminToken: admin.token,
     log,
-    batcher: { batchSize: config.batchSize, confirmations: config.confirmations, replaceAfterMs: config.replaceAfterMs, fault: config.fault },
+    batcher: {
+      batchSize: config.batchSize,
+      confirmations: config.confirmations,
+      replaceAfterMs: config.replaceAfterMs,
+      fault: config.fault,
+    },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
     ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
     orderLimits: config.orderLimits,
     trustProxy: config.trustProxy,
+    limits: {
+      ...DEFAULT_LIMITS,
+      relaysPerUser: config.relaysPerUser,
+      relaysPerOwner: config.relaysPerOwner,
+      relayDailyGas: config.relayDailyGas,
+    },
   });
   const url = relayer.url;
   process.stdout.write(

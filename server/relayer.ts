@@ -13,6 +13,7 @@ import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";
+import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
 
 /** The least time between two ads steps of the relayer's rounds. */
@@ -38,6 +39,7 @@ export interface RelayerDeps {
 }
 
 export async function startRelayer(deps: RelayerDeps) {
+  await checkRelayerKey(deps.chain, deps.log);
   const batcher = createBatcher({
     db: deps.db,
     chain: deps.chain,
@@ -80,6 +82,7 @@ export async function startRelayer(deps: RelayerDeps) {
     ads,
     orderLimits: deps.orderLimits,
     trustProxy: deps.trustProxy,
+    settlement: deps.batcher.settlement,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -16,7 +16,15 @@ import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature"
 import { parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
 import { type Ads, AdCallbackBody } from "../services/ads";
-import { type CallRequest, adsUnavailable, planCall, recordPlanned } from "../services/operations";
+import {
+  type CallRequest,
+  type SettlementFloat,
+  adsUnavailable,
+  planCall,
+  queueSettlementRefill,
+  recordPlanned,
+  settlementShort,
+} from "../services/operations";
 import type { Principal } from "./auth";
 import { merchantOf } from "./merchants";
 import { accepted } from "./operations";
@@ -124,7 +132,7 @@ const MerchantAdCredit = z
   })
   .meta({ id: "MerchantAdCredit" });
 
-export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }): void {
+export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; settlement: SettlementFloat | null }): void {
   const { chain, ads } = deps;
   const d = chain.deployments.settlementDecimals;
   /** The calling merchant, on a deployment that has the ad credit. */
@@ -205,19 +213,24 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
     tag: "admin",
     summary: "Top up a merchant's ad credit from the operator's wallet",
     description:
-      "For merchants that pay the operator off-chain: the relayer's key pays the settlement in (it needs an allowance for the ad-credit " +
-      "contract; the embedded deployment gives it one). A merchant with its own wallet calls `topUp` on the contract directly.",
+      "For merchants that pay the operator off-chain: the relayer's key pays the settlement in from its float (refilled from the " +
+      "treasury first when short; at most the float, larger amounts are paid from the treasury). A merchant with its own wallet calls " +
+      "`topUp` on the contract directly.",
     auth: ["admin"],
     idempotent: true,
     params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
     body: z.object({ amount: Amount("Settlement units.", "500.00") }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
-    errors: ["NOT_FOUND", "CHAIN_REFUSED", "ADS_UNAVAILABLE"],
+    errors: ["NOT_FOUND", "CHAIN_REFUSED", "ADS_UNAVAILABLE", "AMOUNT_OUT_OF_RANGE"],
     prepare: async ({ params, body, db }) => {
       const m = await findMerchant(db, params.merchantId);
       if (!m) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
+      if (!chain.adCredit) throw adsUnavailable();
       const amount = parsePositiveAmount(body.amount, d, "amount");
-      return planCall(chain, {
+      // With the float or its allowance short, a refill goes first and the top-up cannot be run on the chain yet.
+      const refilling = await settlementShort(chain, deps.settlement ?? null, chain.deployments.adCredit!, amount);
+      const planned = await planCall(chain, {
+        simulate: !refilling,
         kind: "ad-credit-top-up",
         actor: "admin",
         account: m.account,
@@ -226,8 +239,12 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads }):
         args: [m.account, amount],
         details: { merchantId: m.id, amount: body.amount },
       });
+      return { planned, refilling };
     },
-    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
+    handle: async ({ db, prepared: { planned, refilling } }) => {
+      if (refilling) await queueSettlementRefill(db, chain, deps.settlement!, [chain.deployments.adCredit!]);
+      return accepted(await recordPlanned(db, planned));
+    },
   });
 
   defineRoute(host, {

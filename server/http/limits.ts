@@ -3,11 +3,13 @@
  * Logins count failures per client address and user id (the address is `req.ip`: the client's,
  * from X-Forwarded-For, when GP_TRUST_PROXY names the proxies in front), so a client that guesses
  * is stopped without locking out the user elsewhere; payment-password checks count every call per
- * session. A refusal is the API's usual error body with code RATE_LIMITED.
+ * session; relayed signatures count every call per user and per owner address. A refusal is the
+ * API's usual error body with code RATE_LIMITED. (The relays' daily gas, which is money, is
+ * counted in the database instead: see services/relay-guard.ts.)
  */
 import { createHash } from "node:crypto";
 import type { Request, RequestHandler } from "express";
-import { ipKeyGenerator, rateLimit } from "express-rate-limit";
+import { MemoryStore, type Options, ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { AppError } from "../errors";
 
 export interface RateLimits {
@@ -15,9 +17,39 @@ export interface RateLimits {
   loginFailures: number;
   /** Calls that check a payment password, per session, per minute. */
   paymentChecks: number;
+  /** Relayed signatures asked for by one user, per minute. */
+  relaysPerUser: number;
+  /** Relayed signatures of one owner address, whoever asks, per minute. */
+  relaysPerOwner: number;
+  /** Gas the relayer spends on one user's relayed signatures per UTC day. */
+  relayDailyGas: number;
 }
 
-export const DEFAULT_LIMITS: RateLimits = { loginFailures: 10, paymentChecks: 30 };
+export const DEFAULT_LIMITS: RateLimits = {
+  loginFailures: 10,
+  paymentChecks: 30,
+  relaysPerUser: 10,
+  relaysPerOwner: 5,
+  relayDailyGas: 1_000_000,
+};
+
+/** Counts a relayed signature against its user and its owner; RATE_LIMITED past either limit. */
+export type RelayLimiter = (userId: string, owner: string) => Promise<void>;
+
+export function createRelayLimiter(limits: RateLimits): RelayLimiter {
+  const store = new MemoryStore();
+  store.init({ windowMs: 60_000 } as Options);
+  return async (userId, owner) => {
+    const byUser = await store.increment(`user:${userId}`);
+    const byOwner = await store.increment(`owner:${owner.toLowerCase()}`);
+    if (byUser.totalHits > limits.relaysPerUser) {
+      throw new AppError("RATE_LIMITED", "too many relayed signatures from this user; try again later", { limit: limits.relaysPerUser });
+    }
+    if (byOwner.totalHits > limits.relaysPerOwner) {
+      throw new AppError("RATE_LIMITED", "too many relayed signatures of this owner; try again later", { limit: limits.relaysPerOwner });
+    }
+  };
+}
 
 const refuse =
   (what: string): RequestHandler =>

@@ -2,7 +2,9 @@
  * Signed requests from original accounts, relayed so their owners need no gas: an EIP-2612
  * permit and the EIP-712 transfer of GP, a redemption at the pool, and a deposit into the
  * caller's custodial account. The signature is the authority; a session is asked for so that
- * only the platform's users spend the relayer's gas. Each is run on the chain first: a bad or
+ * only the platform's users spend the relayer's gas, and that gas is guarded: relays per user and
+ * per owner are rate-limited, a relay that would move nothing is refused, and each user's relays
+ * are capped in gas per day (services/relay-guard.ts). Each is run on the chain first: a bad or
  * expired signature is refused at once and nothing is queued.
  */
 import { Signature as EthSignature, getAddress } from "ethers";
@@ -12,7 +14,9 @@ import { custodialUserId } from "../adapters/chain/ids";
 import type { OperationTarget } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
-import { nextNonce, queueCall } from "../services/operations";
+import { checkGasBudget, nextNonce, planCall, recordPlanned } from "../services/operations";
+import { assertSomethingToRelay, relayGasBudget } from "../services/relay-guard";
+import type { RelayLimiter } from "./limits";
 import { accepted } from "./operations";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, OperationView, Signature } from "./schemas";
@@ -31,11 +35,13 @@ interface Relayed {
   kind: string;
   target: OperationTarget;
   fn: string;
+  /** The GP the request moves (or allows, for a permit). */
+  value(b: Record<string, string>): bigint;
   /** The call's arguments, from the request (owner checksummed) and the caller's custodial account. */
   args(b: Record<string, string>, owner: string, account: string): readonly unknown[];
 }
 
-export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string }): void {
+export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string; limiter: RelayLimiter; dailyGas: bigint }): void {
   const { chain } = deps;
   const d = chain.deployments.settlementDecimals;
   const relay = (r: Relayed) =>
@@ -49,15 +55,19 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       idempotent: true,
       body: z.object({ owner: Address, ...r.fields, deadline: Deadline, signature: Signature }).strict(),
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
-      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN"],
-      handle: async ({ body, principal, db }) => {
+      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN", "NOTHING_TO_RELAY", "RATE_LIMITED", "RELAY_LIMIT"],
+      // The checks and the simulation run before the idempotency transaction opens; the day's gas
+      // is read and the relay recorded inside it, under the user's lock.
+      prepare: async ({ body, principal }) => {
         if (principal.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
         const b = body as Record<string, string>;
         const account = custodialUserId(deps.userSalt, principal.userId);
         const owner = getAddress(b.owner);
+        await deps.limiter(principal.userId, owner);
+        await assertSomethingToRelay(chain, { kind: r.kind, owner, value: r.value(b) });
         // The nonce the signature spends: the operation is done once the contract's has passed it.
         const nonce = (await nextNonce(chain, r.target, owner)).toString();
-        const op = await queueCall(db, chain, {
+        return planCall(chain, {
           kind: r.kind,
           actor: `user:${principal.userId}`,
           account: r.kind === "deposit-by-sig" ? account : null,
@@ -65,8 +75,12 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
           fn: r.fn,
           args: r.args(b, owner, account),
           details: { ...b, owner, nonce },
+          estimateGas: true,
         });
-        return accepted(op);
+      },
+      handle: async ({ db, prepared }) => {
+        checkGasBudget(await relayGasBudget(db, prepared.op.actor, deps.dailyGas), prepared.op.gasEstimate ?? 0n);
+        return accepted(await recordPlanned(db, prepared));
       },
     });
 
@@ -79,6 +93,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     kind: "deposit-by-sig",
     target: "custody",
     fn: "depositBySig",
+    value: (b) => parsePositiveAmount(b.points, 18, "points"),
     args: (b, owner, account) => [owner, account, parsePositiveAmount(b.points, 18, "points"), BigInt(b.deadline), b.signature],
   });
   relay({
@@ -89,6 +104,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     kind: "redeem-by-sig",
     target: "pool",
     fn: "redeemBySig",
+    value: (b) => parsePositiveAmount(b.points, 18, "points"),
     args: (b, owner) => [
       owner,
       parsePositiveAmount(b.points, 18, "points"),
@@ -106,6 +122,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     kind: "transfer-by-sig",
     target: "points",
     fn: "transferBySig",
+    value: (b) => parsePositiveAmount(b.value, 18, "value"),
     args: (b, owner) => [owner, getAddress(b.to), parsePositiveAmount(b.value, 18, "value"), BigInt(b.deadline), b.signature],
   });
   relay({
@@ -116,6 +133,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     kind: "permit",
     target: "points",
     fn: "permit",
+    value: (b) => parseAmount(b.value, 18, "value"),
     args: (b, owner) => {
       let sig: EthSignature;
       try {

@@ -34,7 +34,7 @@ import {
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
-import { alreadyDone, callOf, reasonOf } from "./operations";
+import { type SettlementFloat, alreadyDone, callOf, queueSettlementRefill, reasonOf } from "./operations";
 import {
   type OrderRecord,
   claimReceived,
@@ -53,7 +53,12 @@ export interface BatcherOptions {
   replaceAfterMs: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
   fault?: Fault | null;
+  /** The relayer's bounded float, refilled from the treasury when orders need more; absent, never refilled. */
+  settlement?: SettlementFloat | null;
 }
+
+/** What the settlement token answers when the relayer's float or its allowance to the pool ran low. */
+const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
 const REASONS: Record<string, string> = {
   PoolOrderTooSmall: "the amount is too small to mint any GP at the current price",
@@ -72,7 +77,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
   async function confirm(tx: Queryable, batch: BatchRecord, mined: MinedBatch, txHash: string) {
     if (batch.kind === "operation") {
-      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash);
+      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
       return;
     }
     const credited = mined.credited;
@@ -123,7 +128,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
           for (const op of await operationsOfBatch(tx, batch.id)) {
             const call = await callOf(chain, op);
             const refusal = call ? await chain.simulateCall(call) : undefined;
-            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain");
+            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
           }
           await setBatchState(tx, batch.id, "abandoned", null);
         });
@@ -243,6 +248,11 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         } else if (refusal.name === "GreenPointsCapExceeded") {
           // The cap error names no order: send the first half; the rest stay queued for the next round.
           orders = orders.slice(0, Math.ceil(orders.length / 2));
+        } else if (SETTLEMENT_SHORT.includes(refusal.name) && options.settlement) {
+          // The orders wait (received) for the refill, which the next rounds send before them.
+          if (await queueSettlementRefill(tx, chain, options.settlement, [chain.deployments.pool]))
+            log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
+          return null;
         } else if (refusal.name === "EnforcedPause") {
           // The operator paused the pool: the orders stay received until it is unpaused.
           return null;

@@ -16,6 +16,7 @@ import {
   type OperationRecord,
   type OperationTarget,
   insertOperation,
+  settlementRefillPending,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
@@ -78,7 +79,9 @@ export function refusalError(refusal: DecodedRevert): AppError {
 
 /** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
 function contractOf(chain: ChainPort, target: OperationTarget) {
-  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit }[target];
+  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit, settlement: chain.settlement }[
+    target
+  ];
   if (!contract) throw adsUnavailable();
   return {
     address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
@@ -102,6 +105,12 @@ export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: stri
  */
 export async function callOf(chain: ChainPort, op: OperationRecord): Promise<ChainCall | null> {
   const to = contractOf(chain, op.target).address;
+  if (op.kind === "settlement-refill") {
+    // What is missing from the float when it is sent, so a refill sent twice never fills past it.
+    const missing = BigInt(op.details.float) - (await chain.settlement.balanceOf(chain.sender));
+    if (missing <= 0n) return null;
+    return { to, data: chain.settlement.interface.encodeFunctionData("transferFrom", [op.details.treasury, chain.sender, missing]) };
+  }
   if (op.kind !== "register") return { to, data: op.calldata! };
   const user = op.account!;
   const referrer = op.counterparty ?? ZeroHash;
@@ -132,6 +141,10 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
       return (await chain.custody.userOf(d.address)).toLowerCase() === op.account!.toLowerCase();
     case "unlink":
       return (await chain.custody.accountOf(op.account!)).original === ZeroAddress;
+    case "settlement-refill":
+      return (await chain.settlement.balanceOf(chain.sender)) >= BigInt(d.float);
+    case "settlement-approve":
+      return (await chain.settlement.allowance(chain.sender, d.spender)) >= BigInt(d.value);
     case "pause":
       return chain.pool.paused();
     case "unpause":
@@ -148,6 +161,23 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
   }
 }
 
+/** The gas an actor's relays used today and the day's cap (services/relay-guard.ts). */
+export interface GasBudget {
+  usedToday: bigint;
+  dailyGas: bigint;
+}
+
+/** Refuses (RELAY_LIMIT) a relay whose estimated gas does not fit what is left of the actor's day. */
+export function checkGasBudget(budget: GasBudget, estimate: bigint): void {
+  if (budget.usedToday + estimate > budget.dailyGas) {
+    throw new AppError("RELAY_LIMIT", "this would take your relayed signatures past today's gas cap; try again tomorrow (UTC)", {
+      usedToday: budget.usedToday.toString(),
+      estimate: estimate.toString(),
+      dailyGas: budget.dailyGas.toString(),
+    });
+  }
+}
+
 export interface CallRequest {
   kind: string;
   /** Who asks: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>`. */
@@ -161,6 +191,13 @@ export interface CallRequest {
   args: readonly unknown[] | ((requestId: string) => readonly unknown[]);
   /** The request in people's units. */
   details: Record<string, string>;
+  /** A relayed signature: its gas is estimated and kept, to be held to the actor's day (`checkGasBudget`). */
+  estimateGas?: boolean;
+  /**
+   * False when an operation queued just before changes what this one needs (a settlement
+   * refill): it cannot be run on the chain yet, and the batcher runs it before sending it.
+   */
+  simulate?: boolean;
 }
 
 /**
@@ -182,8 +219,13 @@ export async function planCall(chain: ChainPort, r: CallRequest): Promise<Planne
   const args = typeof r.args === "function" ? r.args(requestId!) : r.args;
   const target = contractOf(chain, r.target);
   const calldata = target.iface.encodeFunctionData(r.fn, [...args]);
-  const refusal = await chain.simulateCall({ to: target.address, data: calldata });
-  if (refusal) throw refusalError(refusal);
+  const call = { to: target.address, data: calldata };
+  let gasEstimate: bigint | undefined;
+  if (r.simulate ?? true) {
+    const refusal = await chain.simulateCall(call);
+    if (refusal) throw refusalError(refusal);
+    if (r.estimateGas) gasEstimate = await chain.estimateCall(call);
+  }
   const op = {
     id,
     kind: r.kind,
@@ -194,6 +236,7 @@ export async function planCall(chain: ChainPort, r: CallRequest): Promise<Planne
     target: r.target,
     calldata,
     details: r.details,
+    ...(gasEstimate === undefined ? {} : { gasEstimate }),
   };
   return { op };
 }
@@ -260,3 +303,60 @@ export function operationView(op: OperationRecord) {
 
 /** The decimals of an asset's amounts: GP has 18, CP and settlement the settlement token's. */
 export const decimalsOf = (asset: string, settlementDecimals: number) => (asset === "GP" ? 18 : settlementDecimals);
+
+/** The relayer's settlement float and the treasury it is refilled from (deployments.json's `treasury`). */
+export interface SettlementFloat {
+  float: bigint;
+  treasury: string;
+}
+
+/**
+ * Queues a refill of the relayer's settlement: from the treasury up to the float (what is missing
+ * is decided when it is sent), and an allowance of the float to each `spender` that has less.
+ * Not again while one is on its way or was refused in the last minute. Returns whether it queued.
+ */
+export async function queueSettlementRefill(
+  db: Queryable,
+  chain: ChainPort,
+  s: SettlementFloat,
+  spenders: readonly string[],
+): Promise<boolean> {
+  if (await settlementRefillPending(db)) return false;
+  const base = { actor: "relayer", account: null, counterparty: null, requestId: null, target: "settlement" as const };
+  await insertOperation(db, {
+    ...base,
+    id: newOperationId(),
+    kind: "settlement-refill",
+    calldata: null,
+    details: { float: s.float.toString(), treasury: s.treasury },
+  });
+  for (const spender of spenders) {
+    if ((await chain.settlement.allowance(chain.sender, spender)) >= s.float) continue;
+    await insertOperation(db, {
+      ...base,
+      id: newOperationId(),
+      kind: "settlement-approve",
+      calldata: chain.settlement.interface.encodeFunctionData("approve", [spender, s.float]),
+      details: { spender, value: s.float.toString() },
+    });
+  }
+  return true;
+}
+
+/**
+ * Before the relayer pays `amount` of its settlement to `spender` (an operator's ad-credit
+ * top-up): whether its float or its allowance is short, so that a refill must be queued first
+ * (and the payment cannot be run on the chain before the refill is sent). A payment above the
+ * float is refused: the treasury pays such amounts itself.
+ */
+export async function settlementShort(chain: ChainPort, s: SettlementFloat | null, spender: string, amount: bigint): Promise<boolean> {
+  if (!s) return false;
+  if (amount > s.float) {
+    throw new AppError("AMOUNT_OUT_OF_RANGE", "the relayer pays at most its settlement float; pay larger amounts from the treasury", {
+      float: s.float.toString(),
+    });
+  }
+  const balance = await chain.settlement.balanceOf(chain.sender);
+  const allowance = await chain.settlement.allowance(chain.sender, spender);
+  return balance < amount || allowance < amount;
+}

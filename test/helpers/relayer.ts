@@ -14,7 +14,7 @@ import type { LimitUnits } from "../../server/domain/shop-limits";
 import type { TrustProxy } from "../../server/config";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
-import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { DEFAULT_SETTLEMENT_FLOAT, ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { openPglite } from "../../server/adapters/db/pglite";
@@ -49,13 +49,16 @@ export async function startTestRelayer(
     ads?: AdsConfig;
     orderLimits?: LimitUnits;
     trustProxy?: TrustProxy;
+    settlementFloat?: bigint;
   } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
   const chainPort = await freePort();
   const stateFile = path.join(dir, "chain", "state.json");
   let anvil = await startAnvil({ port: chainPort, stateFile });
-  const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
+  const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+    settlementFloat: options.settlementFloat,
+  });
   const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
   const db = options.db ?? (await openPglite(null));
   await migrate(db);
@@ -66,7 +69,12 @@ export async function startTestRelayer(
     adminToken: TEST_ADMIN_TOKEN,
     log: options.log ?? pino({ level: "silent" }),
     limits: options.limits,
-    batcher: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 },
+    batcher: {
+      batchSize: 100,
+      confirmations: 0,
+      replaceAfterMs: 60_000,
+      settlement: { float: options.settlementFloat ?? DEFAULT_SETTLEMENT_FLOAT, treasury: deployments.treasury! },
+    },
     batchWaitMs: 20,
     listen: { port: 0, host: "127.0.0.1" },
     nowSeconds: options.nowSeconds,

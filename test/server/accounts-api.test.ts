@@ -11,6 +11,7 @@ import pino from "pino";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
 import { openPostgres } from "../../server/adapters/db/postgres";
+import { DEFAULT_LIMITS } from "../../server/http/limits";
 import { freshSchema } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
@@ -69,7 +70,7 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
       });
       // Behind a proxy on the loopback interface, as a deployment with GP_TRUST_PROXY=loopback.
       relayer = await startTestRelayer({
-        limits: { loginFailures: 3, paymentChecks: 1_000 },
+        limits: { ...DEFAULT_LIMITS, loginFailures: 3, paymentChecks: 1_000 },
         log: pino({ level: "info" }, sink),
         trustProxy: "loopback",
       });

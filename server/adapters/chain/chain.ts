@@ -28,6 +28,11 @@ export interface Deployments {
   custody: string;
   /** The ad-credit contract; absent in a data folder made before rewarded ads. */
   adCredit?: string;
+  /**
+   * The treasury the relayer refills its settlement float from (`transferFrom`, within the
+   * allowance the treasury gave it); absent, the relayer's float is never refilled.
+   */
+  treasury?: string;
   deployedAtBlock: number;
 }
 
@@ -64,6 +69,8 @@ export interface MinedBatch {
   credited: Map<string, bigint>;
   /** Every event our contracts emitted in the transaction, in log order. */
   events: ChainEvent[];
+  /** The gas the transaction used, from its receipt. */
+  gasUsed: bigint;
 }
 
 /** A transaction's destination and calldata: one operation of the relayer. */
@@ -96,6 +103,8 @@ export interface ChainPort {
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
   /** Runs one operation as a call on the pending state (after what the relayer has in flight); throws when the node does not answer. */
   simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
+  /** The gas one operation would use on the pending state; throws when the chain would refuse it. */
+  estimateCall(call: ChainCall): Promise<bigint>;
   /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
   /** The custody's and the ad credit's events that name `requestId` (their first indexed argument). */
@@ -126,7 +135,13 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const custody = Custody__factory.connect(deployments.custody, wallet);
   const settlement = MockStablecoin__factory.connect(deployments.settlement, provider);
   const adCredit = deployments.adCredit ? AdCredit__factory.connect(deployments.adCredit, provider) : null;
-  const errors = [custody.interface, pool.interface, points.interface, settlement.interface, ...(adCredit ? [adCredit.interface] : [])] as Interface[];
+  const errors = [
+    custody.interface,
+    pool.interface,
+    points.interface,
+    settlement.interface,
+    ...(adCredit ? [adCredit.interface] : []),
+  ] as Interface[];
   const keyOf = (id: string) => orderKey(sender, id);
   const batchData = (orders: readonly ChainOrder[]) =>
     custody.interface.encodeFunctionData("recordOrders", [[{ shop: sender, orders: orders.map((o) => ({ ...o })) }]]);
@@ -214,6 +229,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         return decode(error);
       }
     },
+    estimateCall: (call) => provider.estimateGas({ from: sender, to: call.to, data: call.data, blockTag: "pending" }),
     signBatch: (orders, nonce, replacing) => signCall({ to: deployments.custody, data: batchData(orders) }, nonce, replacing),
     signCall,
     requestEvents: async (requestId) => {
@@ -239,7 +255,14 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
       const credited = new Map<string, bigint>();
       const events = receipt.logs.flatMap((log) => parseEvent(log) ?? []);
       for (const e of events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
-      return { status: receipt.status ?? 0, blockNumber: receipt.blockNumber, blockHash: receipt.blockHash, credited, events };
+      return {
+        status: receipt.status ?? 0,
+        blockNumber: receipt.blockNumber,
+        blockHash: receipt.blockHash,
+        credited,
+        events,
+        gasUsed: receipt.gasUsed,
+      };
     },
     isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
     creditedPoints: async (id) => {

@@ -212,6 +212,11 @@ const MIGRATIONS: readonly string[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      PRIMARY KEY (shop_id, merchant_id)
    );`,
+  // The gas of relayed signatures, per user and day: the estimate when queued, what the receipt
+  // says once mined (also for a transaction that reverted, which spent it all the same).
+  `ALTER TABLE operations ADD COLUMN gas_estimate NUMERIC(78, 0);
+   ALTER TABLE operations ADD COLUMN gas_used NUMERIC(78, 0);
+   CREATE INDEX operations_relayed ON operations (actor, created_at) WHERE gas_estimate IS NOT NULL;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -3,7 +3,7 @@ import type { Queryable } from "./db";
 export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
 
 /** The contract an operation calls. */
-export type OperationTarget = "custody" | "pool" | "points" | "ads";
+export type OperationTarget = "custody" | "pool" | "points" | "ads" | "settlement";
 
 export interface OperationRecord {
   id: string;
@@ -74,10 +74,13 @@ function toRecord(r: OperationRow): OperationRecord {
 export type NewOperation = Pick<
   OperationRecord,
   "id" | "kind" | "actor" | "account" | "counterparty" | "requestId" | "target" | "calldata" | "details"
->;
+> & {
+  /** The gas the call is estimated to use: kept for relayed signatures, whose gas is capped per user. */
+  gasEstimate?: bigint | null;
+};
 
-const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, state)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') RETURNING ${COLUMNS}`;
+const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued') RETURNING ${COLUMNS}`;
 export async function insertOperation(db: Queryable, op: NewOperation): Promise<OperationRecord> {
   const [row] = await db.query<OperationRow>(INSERT, [
     op.id,
@@ -89,6 +92,7 @@ export async function insertOperation(db: Queryable, op: NewOperation): Promise<
     op.target,
     op.calldata,
     JSON.stringify(op.details),
+    op.gasEstimate?.toString() ?? null,
   ]);
   return toRecord(row);
 }
@@ -116,20 +120,23 @@ export async function markOperationSubmitted(tx: Queryable, id: string, calldata
   await tx.query(MARK_SUBMITTED, [id, calldata, batchId, txHash]);
 }
 
-const MARK_CONFIRMED = `UPDATE operations SET state = 'confirmed', result = $2, tx_hash = COALESCE($3, tx_hash), reason = NULL, updated_at = now()
-  WHERE id = $1`;
+const MARK_CONFIRMED = `UPDATE operations SET state = 'confirmed', result = $2, tx_hash = COALESCE($3, tx_hash), reason = NULL,
+  gas_used = COALESCE($4, gas_used), updated_at = now() WHERE id = $1`;
+/** Confirmed, with the gas its receipt shows (null when settled from the chain without one). */
 export async function markOperationConfirmed(
   tx: Queryable,
   id: string,
   result: OperationRecord["result"],
   txHash: string | null,
+  gasUsed: bigint | null = null,
 ): Promise<void> {
-  await tx.query(MARK_CONFIRMED, [id, JSON.stringify(result ?? []), txHash]);
+  await tx.query(MARK_CONFIRMED, [id, JSON.stringify(result ?? []), txHash, gasUsed?.toString() ?? null]);
 }
 
-const MARK_REJECTED = `UPDATE operations SET state = 'rejected', reason = $2, updated_at = now() WHERE id = $1`;
-export async function markOperationRejected(tx: Queryable, id: string, reason: string): Promise<void> {
-  await tx.query(MARK_REJECTED, [id, reason]);
+const MARK_REJECTED = `UPDATE operations SET state = 'rejected', reason = $2, gas_used = COALESCE($3, gas_used), updated_at = now() WHERE id = $1`;
+/** Rejected; `gasUsed` when its transaction was mined and reverted, which spent the gas all the same. */
+export async function markOperationRejected(tx: Queryable, id: string, reason: string, gasUsed: bigint | null = null): Promise<void> {
+  await tx.query(MARK_REJECTED, [id, reason, gasUsed?.toString() ?? null]);
 }
 
 const REQUEUE = `UPDATE operations SET state = 'queued', batch_id = NULL, tx_hash = NULL, updated_at = now() WHERE id = $1`;
@@ -156,4 +163,27 @@ const PENDING_REGISTRATIONS = `SELECT DISTINCT account FROM operations WHERE kin
 /** Accounts whose registration (with a referrer) is not on the chain yet: their orders wait for it. */
 export async function pendingRegistrations(db: Queryable): Promise<Set<string>> {
   return new Set((await db.query<{ account: string }>(PENDING_REGISTRATIONS)).map((r) => r.account));
+}
+
+const RELAYED_GAS_SINCE = `SELECT COALESCE(SUM(CASE WHEN state = 'rejected' THEN COALESCE(gas_used, 0) ELSE COALESCE(gas_used, gas_estimate) END), 0)::text AS gas
+  FROM operations WHERE actor = $1 AND gas_estimate IS NOT NULL AND created_at >= $2`;
+/**
+ * The gas of `actor`'s relayed signatures since `since`: what the receipts show for those mined
+ * (reverted ones too), the estimate for those not mined yet; nothing for those never sent.
+ */
+export async function relayedGasSince(db: Queryable, actor: string, since: Date): Promise<bigint> {
+  const [row] = await db.query<{ gas: string }>(RELAYED_GAS_SINCE, [actor, since]);
+  return BigInt(row.gas);
+}
+
+/** Serialises one actor's relays (their gas count and queueing) until the transaction ends, across relayer processes. */
+export async function lockRelayActor(tx: Queryable, actor: string): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`relay:${actor}`]);
+}
+
+const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
+  AND (state IN ('queued', 'submitted') OR (state = 'rejected' AND updated_at > now() - interval '1 minute')) LIMIT 1`;
+/** Whether a refill of the relayer's settlement is on its way, or was refused in the last minute (not asked again so soon). */
+export async function settlementRefillPending(db: Queryable): Promise<boolean> {
+  return (await db.query(REFILL_PENDING)).length > 0;
 }
