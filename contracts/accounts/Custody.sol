@@ -520,15 +520,15 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     /// @dev Retiring `x` reserve GP raises the price (assets stay, supply falls), so the surplus is
     /// the largest `x` with `(reserve - x) * assets >= outstanding * (supply - x)`:
     /// `x = floor((reserve * assets - outstanding * supply) / (assets - outstanding))`. Floor: the
-    /// reserve keeps the rounding and still backs every CP after the release. `x <= reserve <= supply`,
-    /// and `x == supply` only when the reserve is the whole supply: with CP outstanding there is
-    /// then no surplus, since no GP holder is left for the growth to go to and retiring every GP
-    /// would leave the CP backed by none (the assets would back the next order's GP instead).
+    /// reserve keeps the rounding and still backs every CP after the release. While the reserve is
+    /// the whole supply but the GP locked in the pool (nobody's), there is no surplus with CP
+    /// outstanding: no GP holder is left for the growth to go to.
     function reserveSurplus() public view returns (uint256) {
         uint256 reserve_ = _reserve;
         (uint256 assets_, uint256 supply) = _price();
         uint256 outstanding = _constantOutstanding;
-        if (reserve_ == 0 || (reserve_ == supply && outstanding != 0)) return 0;
+        uint256 locked = _POINTS.balanceOf(address(_POOL));
+        if (reserve_ == 0 || (reserve_ + locked >= supply && outstanding != 0)) return 0;
         uint256 held = reserve_ * assets_;
         uint256 owed = outstanding * supply;
         if (held <= owed || assets_ <= outstanding) return 0;

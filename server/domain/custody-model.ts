@@ -150,8 +150,8 @@ export class CustodyModel {
   reserveSurplus(): bigint {
     const s = this.state;
     const [assets, supply] = [this.pool.assets, this.pool.supply];
-    // The reserve is the whole supply and backs CP: no other holder for the growth, and the CP must stay backed.
-    if (s.reserve === 0n || (s.reserve === supply && s.constantOutstanding !== 0n)) return 0n;
+    // The reserve is the whole supply but the locked GP and backs CP: no other holder for the growth.
+    if (s.reserve === 0n || (s.reserve + this.pool.locked >= supply && s.constantOutstanding !== 0n)) return 0n;
     const held = s.reserve * assets;
     const owed = s.constantOutstanding * supply;
     if (held <= owed || assets <= s.constantOutstanding) return 0n;

@@ -15,6 +15,7 @@ import {
   permutationArb,
   redeemCommand,
   setParameterCommand,
+  soleHolderAttackCommand,
   surplusCommand,
   transferCommand,
 } from "./pool-commands";
@@ -69,6 +70,8 @@ describe("The pool, the custody and the ad credit against the reference models (
           redeemCommand,
           transferCommand,
           drainCommand,
+          soleHolderAttackCommand,
+          soleHolderAttackCommand,
           donateCommand,
           surplusCommand,
           setParameterCommand,
