@@ -13,6 +13,7 @@ import {
   userId,
 } from "../helpers/fixtures";
 import { signDeposit, signLink, signPermit } from "../helpers/signatures";
+import { newOrder } from "../helpers/orders";
 import { Asset, CustodyModel, CustodyParameter } from "../../server/domain/custody-model";
 import { LOCKED_POINTS, Parameter, PoolModel } from "../../server/domain/pool-model";
 
@@ -565,6 +566,55 @@ describe("Custody", function () {
       expect((await f.custody.accountOf(ALICE)).quota).to.equal(m.custody.account(ALICE).quota);
       // Bob received GP but never ordered: no quota, no exit.
       await expect(f.custody.exit(BOB)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached");
+    });
+
+    describe("GP credited by others do not count toward the quota", function () {
+      /** Alice ordered 100 (quota 200, GP worth about 30); Bob's wallet holds GP worth well over 200. */
+      async function aliceAndRichBob() {
+        const f = await loadFixture(exitAt2x);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const own = 21n * GP - LOCKED_POINTS;
+        const bob = f.users[1];
+        await f.pool.connect(f.relayer).recordOrder(f.shops[1].address, newOrder(bob.address, 10_000n * f.unit));
+        await f.points.connect(bob).approve(await f.custody.getAddress(), ethers.MaxUint256);
+        return { f, own, bob };
+      }
+
+      async function expectNotReached(f: CustodyFixture, own: bigint) {
+        const { gross } = await f.pool.previewRedeem(own);
+        await expect(f.custody.connect(f.stranger).exit(ALICE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached")
+          .withArgs(ALICE, gross, 200n * f.unit);
+      }
+
+      it("refuses an exit pushed by GP another wallet deposited into the account", async function () {
+        const { f, own, bob } = await aliceAndRichBob();
+        await f.custody.connect(bob).deposit(ALICE, 500n * GP);
+        await expectNotReached(f, own);
+        await f.custody.connect(bob).depositBatch([ALICE], [500n * GP]);
+        await expectNotReached(f, own);
+      });
+
+      it("refuses an exit pushed by a custodial transfer or a merchant payment from another account", async function () {
+        const { f, own } = await aliceAndRichBob();
+        const relayer = f.custody.connect(f.relayer);
+        await custodialOrders(f, 1, [{ user: BOB, amount: 10_000n * f.unit }]);
+        await relayer.transfer(request(), BOB, ALICE, Asset.GP, 500n * GP);
+        await expectNotReached(f, own);
+        await relayer.setMerchant(ALICE, true);
+        await relayer.payMerchant(request(), BOB, ALICE, Asset.GP, 500n * GP);
+        await expectNotReached(f, own);
+      });
+
+      it("counts GP its own linked original account deposits", async function () {
+        const { f, own, bob } = await aliceAndRichBob();
+        const deadline = BigInt(await time.latest()) + 3_600n;
+        await f.custody.connect(f.relayer).link(ALICE, bob.address, deadline, await signLink(bob, f.custody, ALICE, deadline));
+        await f.custody.connect(bob).deposit(ALICE, 500n * GP);
+        const { gross } = await f.pool.previewRedeem(own + 500n * GP);
+        await expect(f.custody.exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, own + 500n * GP, anyValue);
+        expect(gross).to.be.greaterThan(200n * f.unit);
+      });
     });
 
     it("is off when exitMultiple is 0", async function () {

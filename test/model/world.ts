@@ -33,7 +33,7 @@ export interface World {
 }
 
 export interface CustodySnapshot {
-  accounts: Map<string, { points: bigint; constantPoints: bigint; settlement: bigint; quota: bigint }>;
+  accounts: Map<string, { points: bigint; constantPoints: bigint; settlement: bigint; quota: bigint; received: bigint }>;
   reserve: bigint;
   outstanding: bigint;
   pointsHeld: bigint;
@@ -173,11 +173,11 @@ export function eventsOf(
 export async function custodySnapshot(c: Chain): Promise<CustodySnapshot> {
   const f = c.f;
   const address = await f.custody.getAddress();
-  const accounts = new Map<string, { points: bigint; constantPoints: bigint; settlement: bigint; quota: bigint }>();
+  const accounts = new Map<string, { points: bigint; constantPoints: bigint; settlement: bigint; quota: bigint; received: bigint }>();
   await Promise.all(
     ACCOUNT_IDS.map(async (id) => {
       const a = await f.custody.accountOf(id);
-      accounts.set(id, { points: a.points, constantPoints: a.constantPoints, settlement: a.settlement, quota: a.quota });
+      accounts.set(id, { points: a.points, constantPoints: a.constantPoints, settlement: a.settlement, quota: a.quota, received: a.received });
     }),
   );
   const [reserve, outstanding, pointsHeld, settlementHeld] = await Promise.all([
@@ -233,7 +233,9 @@ export async function settle(m: World, c: Chain, options: SettleOptions = {}) {
       constantPoints: a.constantPoints,
       settlement: a.settlement,
       quota: a.quota,
+      received: a.received,
     });
+    expect(a.received <= a.points, "GP received by others never exceed the GP held").to.equal(true);
   }
   expect([cs.reserve, cs.outstanding, cs.settlementHeld], "reserve, CP, settlement held").to.deep.equal([
     cm.reserve,
