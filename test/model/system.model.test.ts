@@ -61,6 +61,8 @@ describe("The pool, the custody and the ad credit against the reference models (
         ` (replay a failure: GP_MODEL_SEED=${seed} GP_MODEL_PATH=<path> GP_MODEL_REPLAY=<replayPath>` +
         " npx hardhat test test/model/system.model.test.ts)",
     );
+    // About 3 s a sequence on a shared 2-core machine: the default 200 runs outgrow mocha's 600 s.
+    this.timeout(Math.max(600_000, runs * 6_000));
     let commandsRun = 0;
     const property = fc.asyncProperty(
       fc.constantFrom(6 as const, 18 as const),
