@@ -27,6 +27,9 @@ import {PointsMath} from "../libraries/PointsMath.sol";
  *   the reserve never backs less than the CP outstanding.
  * - GP value leaves custody to a user only through the pool (exit fee) or as GP itself; CP never
  *   pays settlement except through a pool redemption of reserve GP.
+ * - `received` (GP credited by others: deposits not from the account's own original account,
+ *   custodial transfers and merchant payments received) never exceeds `points`, and
+ *   the exit compares only `points - received` with the quota: no one can push another's exit.
  */
 contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, Nonces {
     using SafeERC20 for IERC20Metadata;
@@ -309,16 +312,22 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         uint256 total = 0;
         for (uint256 i = 0; i < users.length; ++i) {
             if (points_[i] == 0) continue; // a dust conversion minted nothing for this user
-            _known(users[i]).points += points_[i];
+            Account storage account = _known(users[i]);
+            account.points += points_[i];
+            account.received += points_[i];
             total += points_[i];
             emit Deposited(users[i], msg.sender, points_[i]);
         }
         if (total != 0) _POINTS.safeTransferFrom(msg.sender, address(this), total);
     }
 
+    /// @dev GP from anyone but the account's own linked original account (itself, or its signed
+    /// `Deposit` relayed) are credited as `received`: they do not count toward the exit.
     function _deposit(address from, bytes32 user, uint256 points_) private {
         if (points_ == 0) revert CustodyZeroAmount();
-        _known(user).points += points_;
+        Account storage account = _known(user);
+        account.points += points_;
+        if (from != account.original) account.received += points_;
         emit Deposited(user, from, points_);
         _POINTS.safeTransferFrom(from, address(this), points_);
     }
@@ -381,10 +390,13 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         if (_params.exitMultiple == 0) revert CustodyExitDisabled();
         Account storage account = _known(user);
         uint256 points_ = account.points;
+        // Only the account's own GP are compared with the quota; `received <= points` always.
+        uint256 own = points_ - account.received;
         (uint256 assets_, uint256 supply) = _price();
-        uint256 value = points_ == 0 ? 0 : PointsMath.toAssets(points_, assets_, supply, Math.Rounding.Floor);
+        uint256 value = own == 0 ? 0 : PointsMath.toAssets(own, assets_, supply, Math.Rounding.Floor);
         if (!account.quotaActive || value < account.quota) revert CustodyExitNotReached(user, value, account.quota);
         account.points = 0;
+        account.received = 0;
         account.quota = 0;
         account.quotaActive = false;
         emit QuotaChanged(user, 0, false);
@@ -436,6 +448,7 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         if (asset == Asset.GP) {
             _debitPoints(from, source, amount);
             target.points += amount;
+            target.received += amount;
         } else {
             uint256 balance = source.constantPoints;
             if (balance < amount) revert CustodyInsufficientBalance(from, Asset.CP, balance, amount);
@@ -450,7 +463,10 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         if (points_ == 0) revert CustodyZeroAmount();
         uint256 balance = account.points;
         if (balance < points_) revert CustodyInsufficientBalance(user, Asset.GP, balance, points_);
-        account.points = balance - points_;
+        uint256 left = balance - points_;
+        account.points = left;
+        // The account's own GP leave first: what others credited stays excluded while held.
+        if (account.received > left) account.received = left;
         if (account.quotaActive) {
             (uint256 assets_, uint256 supply) = _price();
             uint256 value = PointsMath.toAssets(points_, assets_, supply, Math.Rounding.Floor);
@@ -520,15 +536,15 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     /// @dev Retiring `x` reserve GP raises the price (assets stay, supply falls), so the surplus is
     /// the largest `x` with `(reserve - x) * assets >= outstanding * (supply - x)`:
     /// `x = floor((reserve * assets - outstanding * supply) / (assets - outstanding))`. Floor: the
-    /// reserve keeps the rounding and still backs every CP after the release. `x <= reserve <= supply`,
-    /// and `x == supply` only when the reserve is the whole supply: with CP outstanding there is
-    /// then no surplus, since no GP holder is left for the growth to go to and retiring every GP
-    /// would leave the CP backed by none (the assets would back the next order's GP instead).
+    /// reserve keeps the rounding and still backs every CP after the release. While the reserve is
+    /// the whole supply but the GP locked in the pool (nobody's), there is no surplus with CP
+    /// outstanding: no GP holder is left for the growth to go to.
     function reserveSurplus() public view returns (uint256) {
         uint256 reserve_ = _reserve;
         (uint256 assets_, uint256 supply) = _price();
         uint256 outstanding = _constantOutstanding;
-        if (reserve_ == 0 || (reserve_ == supply && outstanding != 0)) return 0;
+        uint256 locked = _POINTS.balanceOf(address(_POOL));
+        if (reserve_ == 0 || (reserve_ + locked >= supply && outstanding != 0)) return 0;
         uint256 held = reserve_ * assets_;
         uint256 owed = outstanding * supply;
         if (held <= owed || assets_ <= outstanding) return 0;

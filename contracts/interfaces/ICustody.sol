@@ -62,6 +62,9 @@ interface ICustody {
     /// @param quotaActive Whether the account has ordered since its last exit.
     /// @param merchant Whether the account may be paid as a merchant.
     /// @param referrer The referrer's user id, or zero.
+    /// @param received Of `points`, GP credited by others (deposits not from the linked original
+    /// account, custodial transfers and merchant payments received): excluded from
+    /// the value `exit` compares with the quota. The account's own GP leave first.
     struct Account {
         uint256 points;
         uint256 constantPoints;
@@ -72,6 +75,7 @@ interface ICustody {
         bool quotaActive;
         bool merchant;
         bytes32 referrer;
+        uint256 received;
     }
 
     /// @notice `user` got a custodial account, the `index`-th, referred by `referrer` (or zero).

@@ -15,9 +15,11 @@ import {IGreenPoints} from "./IGreenPoints.sol";
  * 1. Backing: `settlement.balanceOf(pool) >= assets()`; tokens sent to the pool directly are
  *    surplus, outside `assets()`, until the operator sweeps or absorbs them.
  * 2. Price never falls: for any operation, `assetsAfter * supplyBefore >= assetsBefore * supplyAfter`
- *    while both supplies are positive. When the last GP is redeemed, that redemption's price is
- *    remembered and the next order is priced at no less than it.
- * 3. Solvency: every holder can redeem in any order down to the last GP.
+ *    while both supplies are positive.
+ * 3. Solvency: every holder can redeem in any order down to the last GP. The first mint locks
+ *    `LOCKED_POINTS` GP in the pool, held by nobody else and never redeemed, so the supply never
+ *    returns to zero after it and no holder can hold the whole supply: the price per GP base unit
+ *    stays at most `assets() / LOCKED_POINTS`, however much a sole holder retires or redeems.
  * 4. Cap: GP ever minted never exceed the token's `maxIssuance()`; an order beyond it reverts whole.
  * 5. No free mint: GP are minted only by orders whose settlement is pulled in the same transaction.
  */
@@ -122,8 +124,8 @@ interface IPool {
     );
     /// @notice `holder` burned `points` GP without payout: their value stays in the pool.
     event PointsRetired(address indexed holder, uint256 points, uint256 assetsAfter, uint256 supplyAfter);
-    /// @notice The last GP was redeemed at `assets / supply`; the next order is priced at no less.
-    event ReferencePriceRecorded(uint256 assets, uint256 supply);
+    /// @notice The first mint locked `points` GP in the pool for ever (`LOCKED_POINTS`).
+    event PointsLocked(uint256 points);
     /// @notice A parameter changed from `previousValue` to `newValue`.
     event ParameterChanged(Parameter indexed parameter, uint256 previousValue, uint256 newValue);
     /// @notice `amount` of settlement held outside `assets()` was sent to `to`.
@@ -237,8 +239,8 @@ interface IPool {
     function maxOrderAmount() external view returns (uint256);
 
     /// @notice The price the next order is priced at, as `priceAssets / priceSupply` settlement
-    /// base units per GP base unit: `assets() / totalSupply` while GP exist; otherwise the higher
-    /// of the initial price and the price of the last redemption that emptied the supply.
+    /// base units per GP base unit: `assets() / totalSupply` once GP exist (the supply never
+    /// returns to zero after the first mint), the initial price before.
     function priceRatio() external view returns (uint256 priceAssets, uint256 priceSupply);
 
     /// @notice The key under which an order of `shop` with `orderId` is recorded.
@@ -247,8 +249,9 @@ interface IPool {
     /// @notice Whether the order `orderKey` has been recorded.
     function isOrderRecorded(bytes32 key) external view returns (bool);
 
-    /// @notice Exactly what `recordOrder` of `amount` would pull and mint now (reverts as it would
-    /// for an amount too small or too large, and when the cap would be passed).
+    /// @notice Exactly what `recordOrder` of `amount` would pull and mint to the buyer now (reverts
+    /// as it would for an amount too small or too large, and when the cap would be passed; the
+    /// first order's locked GP count toward the cap).
     function previewOrder(uint256 amount) external view returns (uint256 contribution, uint256 points);
 
     /// @notice Exactly what redeeming `points` GP would pay now.

@@ -28,8 +28,10 @@ import {GreenPoints} from "../token/GreenPoints.sol";
  * - Referral GP come out of the part of the contribution not minted to the buyer
  *   (`mintShare + referralShare1 + referralShare2 <= 100%`, checked on every change), at the same
  *   price, so an order still mints less value than it pays in. Two levels at most.
- * - When a redemption empties the supply, its price is kept in `_lastAssets / _lastSupply` and
- *   the next order is priced at no less (`_priceRatio`), so the price does not restart lower.
+ * - The first mint of the pool locks `LOCKED_POINTS` GP in the pool itself, out of the first
+ *   buyer's GP, so the supply never returns to zero and no holder can own, retire or redeem all
+ *   of it: the price per GP base unit stays at most `assets / LOCKED_POINTS`. Nothing in this
+ *   contract moves or burns its own GP; it signs nothing (no ERC-1271), so neither can a permit.
  * - Settlement is pulled, and its arrival checked, before any GP of the same orders is minted.
  */
 contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP712, Nonces {
@@ -55,6 +57,9 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     uint256 public constant MAX_ORDER_UNITS = 1e12;
     /// @notice The highest initial price, in whole settlement units per GP.
     uint256 public constant MAX_INITIAL_PRICE_UNITS = 1e6;
+    /// @notice GP base units (one millionth of a GP) the first mint locks in the pool for ever,
+    /// taken out of the first buyer's GP, as Uniswap v2 locks its minimum liquidity.
+    uint256 public constant LOCKED_POINTS = 1e12;
 
     IERC20Metadata private immutable _SETTLEMENT;
     IGreenPoints private immutable _POINTS;
@@ -63,8 +68,6 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     Parameters private _params;
     uint256 private _assets;
-    uint256 private _lastAssets;
-    uint256 private _lastSupply;
     mapping(bytes32 orderKey => bool) private _recorded;
 
     /// @param settlement_ The settlement token (at most 18 decimals; 6 and 18 are tested).
@@ -117,9 +120,10 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         _collect(shop, contributionAmount);
         uint256 assetsAfter = assetsBefore + contributionAmount;
         _assets = assetsAfter;
+        uint256 locked = _lockIfFirst(supplyBefore);
         _POINTS.mint(order.buyer, points_);
         emit OrderRecorded(key, shop, order.buyer, order.amount, contributionAmount, points_);
-        emit OrdersSettled(shop, 1, contributionAmount, assetsAfter, supplyBefore + points_);
+        emit OrdersSettled(shop, 1, contributionAmount, assetsAfter, supplyBefore + locked + points_);
     }
 
     /// @inheritdoc IPool
@@ -142,7 +146,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     {
         Parameters memory p = _params;
         uint256 assets_ = _assets;
-        uint256 supply = _POINTS.totalSupply();
+        uint256 supplyBefore = _POINTS.totalSupply();
+        uint256 supply = supplyBefore;
         minted = new PooledMint[][](batch.length);
         for (uint256 g = 0; g < batch.length; ++g) {
             PooledOrder[] calldata orders = batch[g].orders;
@@ -153,7 +158,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
                 PooledMint memory m = _quoteOrder(key, orders[i].amount, orders[i].referralLevels, p, assets_, supply);
                 minted[g][i] = m;
                 assets_ += m.contribution;
-                supply += m.buyer + m.referrer1 + m.referrer2;
+                supply += _lockedAt(supply) + m.buyer + m.referrer1 + m.referrer2;
                 collected += m.contribution;
             }
             if (orders.length == 0) continue;
@@ -161,6 +166,7 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
             _assets = assets_;
             emit OrdersSettled(batch[g].shop, orders.length, collected, assets_, supply);
         }
+        if (supply != supplyBefore) _lockIfFirst(supplyBefore);
         uint256 total = supply - _POINTS.totalSupply();
         if (total > 0) _POINTS.mint(msg.sender, total);
         _reportPooled(batch, minted);
@@ -184,13 +190,16 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
             _claimOrderKey(msg.sender, batch[i].id);
             minted[i] = _quoteContribution(batch[i].contribution, p, assets_, supply);
             assets_ += batch[i].contribution;
-            supply += minted[i];
+            if (minted[i] != 0) supply += _lockedAt(supply) + minted[i];
             collected += batch[i].contribution;
         }
         if (batch.length == 0) return minted;
         _collect(msg.sender, collected);
         _assets = assets_;
-        if (supply != supplyBefore) _POINTS.mint(msg.sender, supply - supplyBefore);
+        if (supply != supplyBefore) {
+            _lockIfFirst(supplyBefore);
+            _POINTS.mint(msg.sender, supply - _POINTS.totalSupply());
+        }
         for (uint256 i = 0; i < batch.length; ++i) {
             emit ContributionRecorded(orderKey(msg.sender, batch[i].id), msg.sender, batch[i].contribution, minted[i]);
         }
@@ -232,12 +241,14 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
             PooledMint memory m = _quoteOrder(key, orders[i].amount, 0, p, assets_, supply);
             (contributions[i], minted[i]) = (m.contribution, m.buyer);
             assets_ += contributions[i];
-            supply += minted[i];
+            supply += _lockedAt(supply) + minted[i];
             collected += contributions[i];
         }
 
         _collect(shop, collected);
         _assets = assets_;
+        // The token's supply is still the one before this group: its GP are minted below.
+        _lockIfFirst(_POINTS.totalSupply());
         _mintOrders(shop, orders, contributions, minted);
         emit OrdersSettled(shop, count, collected, assets_, supply);
         return (assets_, supply);
@@ -272,7 +283,9 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @dev The contribution of an order of `amount` and the GP it mints to the buyer and to
-    /// `levels` referrers, all priced at `assets_ / supply` (the price before the order).
+    /// `levels` referrers, all priced at `assets_ / supply` (the price before the order). The
+    /// first order of the pool (`supply == 0`) also locks `LOCKED_POINTS` out of the buyer's GP;
+    /// an order whose buyer would get none beyond them is too small.
     function _quoteOrder(
         bytes32 key,
         uint256 amount,
@@ -286,8 +299,13 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         if (levels > MAX_REFERRAL_LEVELS) revert PoolTooManyReferralLevels(key, levels);
         m.contribution = PointsMath.contribution(amount, p.poolShare);
         (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
-        m.buyer = _toPoints(PointsMath.mintValue(m.contribution, p.mintShare), priceAssets, priceSupply);
-        if (m.buyer == 0) revert PoolOrderTooSmall(key, amount);
+        uint256 buyerPoints = _toPoints(PointsMath.mintValue(m.contribution, p.mintShare), priceAssets, priceSupply);
+        uint256 locked = _lockedAt(supply);
+        if (buyerPoints <= locked) revert PoolOrderTooSmall(key, amount);
+        // Cannot underflow: `buyerPoints > locked` was just checked.
+        unchecked {
+            m.buyer = buyerPoints - locked;
+        }
         if (levels > 0) {
             m.referrer1 = _toPoints(PointsMath.mintValue(m.contribution, p.referralShare1), priceAssets, priceSupply);
         }
@@ -299,14 +317,34 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     /// @dev The GP a contribution mints at `assets_ / supply`: the buyer's part of an order whose
     /// contribution it is (Floor, as for an order). Unlike an order it may be zero: a dust
     /// contribution (the last units of a voucher's backing) stays in the pool and mints nothing,
-    /// rather than failing the whole batch.
+    /// rather than failing the whole batch. The first mint of the pool locks `LOCKED_POINTS` out of
+    /// it, as for an order; one that would mint no more than them mints nothing.
     function _quoteContribution(uint256 contributionAmount, Parameters memory p, uint256 assets_, uint256 supply)
         private
-        view
+        pure
         returns (uint256 points_)
     {
         (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
         points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
+        uint256 locked = _lockedAt(supply);
+        // Cannot underflow: only subtracted when above.
+        unchecked {
+            points_ = points_ > locked ? points_ - locked : 0;
+        }
+    }
+
+    /// @dev The GP the next mint locks: `LOCKED_POINTS` while none exist, else none.
+    function _lockedAt(uint256 supply) private pure returns (uint256) {
+        return supply == 0 ? LOCKED_POINTS : 0;
+    }
+
+    /// @dev Mints the locked GP to the pool itself when `supplyBefore` was zero; returns them.
+    /// Called after the first mint's settlement is in, before any other GP of it is minted.
+    function _lockIfFirst(uint256 supplyBefore) private returns (uint256 locked) {
+        locked = _lockedAt(supplyBefore);
+        if (locked == 0) return 0;
+        _POINTS.mint(address(this), locked);
+        emit PointsLocked(locked);
     }
 
     /// @dev Pulls `amount` from `shop` and checks that all of it arrived.
@@ -351,7 +389,6 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         uint256 assets_ = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
         _POINTS.burn(msg.sender, points_);
-        _recordIfEmptied(points_, assets_, supplyBefore);
         emit PointsRetired(msg.sender, points_, assets_, supplyBefore - points_);
     }
 
@@ -371,17 +408,8 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         (gross, fee, payout) = _quoteRedeem(points_, _params.exitFee, assetsBefore, supplyBefore);
         if (payout < minPayout) revert PoolPayoutBelowMinimum(payout, minPayout);
         _assets = assetsBefore - payout;
-        _recordIfEmptied(points_, assetsBefore, supplyBefore);
         emit Redeemed(owner, receiver, points_, gross, fee, payout);
         _SETTLEMENT.safeTransfer(receiver, payout);
-    }
-
-    /// @dev When the last GP leave, keeps the price they left at as the floor of the next order.
-    function _recordIfEmptied(uint256 points_, uint256 assetsBefore, uint256 supplyBefore) private {
-        if (points_ != supplyBefore) return;
-        _lastAssets = assetsBefore;
-        _lastSupply = supplyBefore;
-        emit ReferencePriceRecorded(assetsBefore, supplyBefore);
     }
 
     /// @dev The gross value, fee and payout of `points_` GP at `assets_ / supply`.
@@ -407,19 +435,15 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
         return PointsMath.toAssets(points_, assets_, supply, Math.Rounding.Floor);
     }
 
-    /// @dev The price of the next order: the pool's own while GP exist, else the higher of the
-    /// initial price and the price at which the supply last emptied.
+    /// @dev The price of the next order: the pool's own once GP exist, else the initial price.
+    /// The supply never returns to zero after the first mint (`LOCKED_POINTS`), so the initial
+    /// price prices the first mint only.
     function _priceRatio(Parameters memory p, uint256 assets_, uint256 supply)
         private
-        view
+        pure
         returns (uint256 priceAssets, uint256 priceSupply)
     {
         if (supply != 0) return (assets_, supply);
-        uint256 lastAssets = _lastAssets;
-        uint256 lastSupply = _lastSupply;
-        if (lastSupply != 0 && lastAssets * PointsMath.ONE_POINT > uint256(p.initialPrice) * lastSupply) {
-            return (lastAssets, lastSupply);
-        }
         return (p.initialPrice, PointsMath.ONE_POINT);
     }
 
@@ -548,21 +572,24 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
 
     /// @inheritdoc IPool
     function previewOrder(uint256 amount) external view returns (uint256 contributionAmount, uint256 points_) {
-        PooledMint memory m = _quoteOrder(bytes32(0), amount, 0, _params, _assets, _POINTS.totalSupply());
+        uint256 supply = _POINTS.totalSupply();
+        PooledMint memory m = _quoteOrder(bytes32(0), amount, 0, _params, _assets, supply);
         (contributionAmount, points_) = (m.contribution, m.buyer);
-        _checkCap(points_);
+        _checkCap(_lockedAt(supply) + points_);
     }
 
     /// @notice Exactly what a pooled order of `amount` with `referralLevels` levels would mint now.
     function previewPooledOrder(uint256 amount, uint8 referralLevels) external view returns (PooledMint memory m) {
-        m = _quoteOrder(bytes32(0), amount, referralLevels, _params, _assets, _POINTS.totalSupply());
-        _checkCap(m.buyer + m.referrer1 + m.referrer2);
+        uint256 supply = _POINTS.totalSupply();
+        m = _quoteOrder(bytes32(0), amount, referralLevels, _params, _assets, supply);
+        _checkCap(_lockedAt(supply) + m.buyer + m.referrer1 + m.referrer2);
     }
 
     /// @notice Exactly what a contribution of `contributionAmount` would mint now.
     function previewContribution(uint256 contributionAmount) external view returns (uint256 points_) {
-        points_ = _quoteContribution(contributionAmount, _params, _assets, _POINTS.totalSupply());
-        _checkCap(points_);
+        uint256 supply = _POINTS.totalSupply();
+        points_ = _quoteContribution(contributionAmount, _params, _assets, supply);
+        if (points_ != 0) _checkCap(_lockedAt(supply) + points_);
     }
 
     function _checkCap(uint256 points_) private view {

@@ -34,6 +34,8 @@ export interface CustodyAccount {
   quotaActive: boolean;
   merchant: boolean;
   referrer: string | null;
+  /** Of `points`, GP credited by others: not compared with the quota by `exit`. */
+  received: bigint;
 }
 
 export interface ModelCustodialOrder {
@@ -85,6 +87,7 @@ function emptyAccount(): CustodyAccount {
     quotaActive: false,
     merchant: false,
     referrer: null,
+    received: 0n,
   };
 }
 
@@ -150,8 +153,8 @@ export class CustodyModel {
   reserveSurplus(): bigint {
     const s = this.state;
     const [assets, supply] = [this.pool.assets, this.pool.supply];
-    // The reserve is the whole supply and backs CP: no other holder for the growth, and the CP must stay backed.
-    if (s.reserve === 0n || (s.reserve === supply && s.constantOutstanding !== 0n)) return 0n;
+    // The reserve is the whole supply but the locked GP and backs CP: no other holder for the growth.
+    if (s.reserve === 0n || (s.reserve + this.pool.locked >= supply && s.constantOutstanding !== 0n)) return 0n;
     const held = s.reserve * assets;
     const owed = s.constantOutstanding * supply;
     if (held <= owed || assets <= s.constantOutstanding) return 0n;
@@ -325,7 +328,9 @@ export class CustodyModel {
   deposit(from: string, user: string, points: bigint): void {
     this.atomically(() => {
       if (points === 0n) throw new PoolRevert("CustodyZeroAmount", []);
-      this.known(user).points += points;
+      const account = this.known(user);
+      account.points += points;
+      if (from.toLowerCase() !== account.original?.toLowerCase()) account.received += points;
       this.pool.transferFrom(this.address, from, this.address, points);
     });
   }
@@ -337,7 +342,9 @@ export class CustodyModel {
       let total = 0n;
       users.forEach((user, i) => {
         if (points[i] === 0n) return;
-        this.known(user).points += points[i];
+        const account = this.known(user);
+        account.points += points[i];
+        account.received += points[i];
         total += points[i];
       });
       if (total !== 0n) this.pool.transferFrom(this.address, from, this.address, total);
@@ -374,11 +381,13 @@ export class CustodyModel {
       if (this.state.parameters.exitMultiple === 0n) throw new PoolRevert("CustodyExitDisabled", []);
       const account = this.known(user);
       const points = account.points;
-      const value = points === 0n ? 0n : toAssets(points, this.pool.assets, this.pool.supply, Rounding.Floor);
+      const own = points - account.received;
+      const value = own === 0n ? 0n : toAssets(own, this.pool.assets, this.pool.supply, Rounding.Floor);
       if (!account.quotaActive || value < account.quota) {
         throw new PoolRevert("CustodyExitNotReached", [user, value, account.quota]);
       }
       account.points = 0n;
+      account.received = 0n;
       account.quota = 0n;
       account.quotaActive = false;
       let payout = 0n;
@@ -477,6 +486,7 @@ export class CustodyModel {
     if (asset === Asset.GP) {
       this.debitPoints(from, source, amount);
       target.points += amount;
+      target.received += amount;
     } else {
       if (source.constantPoints < amount) {
         throw new PoolRevert("CustodyInsufficientBalance", [from, BigInt(Asset.CP), source.constantPoints, amount]);
@@ -492,6 +502,7 @@ export class CustodyModel {
       throw new PoolRevert("CustodyInsufficientBalance", [user, BigInt(Asset.GP), account.points, points]);
     }
     account.points -= points;
+    if (account.received > account.points) account.received = account.points;
     if (account.quotaActive) {
       const value = toAssets(points, this.pool.assets, this.pool.supply, Rounding.Floor);
       account.quota = account.quota > value ? account.quota - value : 0n;

@@ -103,6 +103,8 @@ export const MAX_ORDER_UNITS = 10n ** 12n;
 export const MAX_INITIAL_PRICE_UNITS = 10n ** 6n;
 export const MAX_REFERRAL_LEVELS = 2;
 export const MAX_UINT256 = 2n ** 256n - 1n;
+/** `Pool.LOCKED_POINTS`: GP the first mint locks in the pool for ever, out of the first buyer's GP. */
+export const LOCKED_POINTS = 10n ** 12n;
 
 export interface PoolModelConfig {
   settlementDecimals: number;
@@ -117,8 +119,8 @@ export interface PoolState {
   minted: bigint;
   /** Settlement held by the pool contract: assets plus surplus. */
   held: bigint;
-  lastAssets: bigint;
-  lastSupply: bigint;
+  /** GP the pool holds itself: `LOCKED_POINTS` once anything was minted, redeemable by nobody. */
+  locked: bigint;
   parameters: PoolParameters;
   recorded: Set<string>;
   balances: Map<string, bigint>;
@@ -142,8 +144,7 @@ export class PoolModel {
       supply: 0n,
       minted: 0n,
       held: 0n,
-      lastAssets: 0n,
-      lastSupply: 0n,
+      locked: 0n,
       parameters: { poolShare: 0n, mintShare: 0n, exitFee: 0n, initialPrice: 0n, referralShare1: 0n, referralShare2: 0n },
       recorded: new Set(),
       balances: new Map(),
@@ -177,6 +178,10 @@ export class PoolModel {
   }
   get held(): bigint {
     return this.state.held;
+  }
+  /** The GP locked in the pool (its own balance), part of the supply but nobody's to redeem. */
+  get locked(): bigint {
+    return this.state.locked;
   }
   get surplus(): bigint {
     return this.state.held > this.state.assets ? this.state.held - this.state.assets : 0n;
@@ -230,7 +235,7 @@ export class PoolModel {
   previewOrder(amount: bigint): OrderQuote {
     const s = this.state;
     const quote = this.quoteOrder(s, "0x" + "00".repeat(32), amount, s.assets, s.supply);
-    const mintedAfter = s.minted + quote.points;
+    const mintedAfter = s.minted + lockedAt(s.supply) + quote.points;
     if (mintedAfter > this.maxIssuance) {
       throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     }
@@ -247,23 +252,26 @@ export class PoolModel {
 
   /**
    * `recordOrders(batch)`: all or nothing, with the contract's order of checks: per shop, every
-   * order's key and quote, then the settlement pull, then the mints (where the cap is checked).
+   * order's key and quote, then the settlement pull, then the mints (where the cap is checked):
+   * the locked GP first when the group holds the pool's first order.
    */
   recordOrders(batch: readonly ModelShopOrders[]): RecordedOrder[] {
     const next = cloneState(this.state);
     const recorded: RecordedOrder[] = [];
     for (const group of batch) {
       const quotes: RecordedOrder[] = [];
+      const supplyBefore = next.supply;
       for (const order of group.orders) {
         const key = order.key.toLowerCase();
         if (next.recorded.has(key)) throw new PoolRevert("PoolOrderAlreadyRecorded", [order.key]);
         next.recorded.add(key);
         const quote = this.quoteOrder(next, order.key, order.amount, next.assets, next.supply);
         next.assets += quote.contribution;
-        next.supply += quote.points;
+        next.supply += lockedAt(next.supply) + quote.points;
         next.held += quote.contribution;
         quotes.push({ ...quote, key: order.key, shop: group.shop, buyer: order.buyer, amount: order.amount });
       }
+      if (quotes.length > 0) this.lockIfFirst(next, supplyBefore);
       for (const q of quotes) {
         const mintedAfter = next.minted + q.points;
         if (mintedAfter > this.maxIssuance) {
@@ -291,7 +299,6 @@ export class PoolModel {
     if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [holder, balance, points]);
     const quote = this.quoteRedeem(points, s.parameters.exitFee, s.assets, s.supply);
     if (quote.payout < minPayout) throw new PoolRevert("PoolPayoutBelowMinimum", [quote.payout, minPayout]);
-    this.recordIfEmptied(points);
     s.assets -= quote.payout;
     s.held -= quote.payout;
     s.supply -= points;
@@ -350,11 +357,14 @@ export class PoolModel {
     this.state.assets += amount;
   }
 
-  private recordIfEmptied(points: bigint): void {
-    const s = this.state;
-    if (points !== s.supply) return;
-    s.lastAssets = s.assets;
-    s.lastSupply = s.supply;
+  /** Mints the locked GP (cap checked) when the supply was zero before the first mint. */
+  private lockIfFirst(s: PoolState, supplyBefore: bigint): void {
+    const locked = lockedAt(supplyBefore);
+    if (locked === 0n) return;
+    const mintedAfter = s.minted + locked;
+    if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
+    s.minted = mintedAfter;
+    s.locked += locked;
   }
 
   private checkSurplus(amount: bigint): void {
@@ -375,11 +385,12 @@ export class PoolModel {
     const contribution = contributionOf(amount, p.poolShare);
     const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
     const pointsFor = (share: bigint) => toPoints(mintValue(contribution, share), priceAssets, priceSupply, Rounding.Floor);
-    const buyer = pointsFor(p.mintShare);
-    if (buyer === 0n) throw new PoolRevert("PoolOrderTooSmall", [key, amount]);
+    const buyerPoints = pointsFor(p.mintShare);
+    const locked = lockedAt(supply);
+    if (buyerPoints <= locked) throw new PoolRevert("PoolOrderTooSmall", [key, amount]);
     return {
       contribution,
-      buyer,
+      buyer: buyerPoints - locked,
       referrer1: levels > 0 ? pointsFor(p.referralShare1) : 0n,
       referrer2: levels > 1 ? pointsFor(p.referralShare2) : 0n,
     };
@@ -389,7 +400,7 @@ export class PoolModel {
   previewPooledOrder(amount: bigint, levels: number): PooledMint {
     const s = this.state;
     const m = this.quotePooled(s, "0x" + "00".repeat(32), amount, levels, s.assets, s.supply);
-    const mintedAfter = s.minted + m.buyer + m.referrer1 + m.referrer2;
+    const mintedAfter = s.minted + lockedAt(s.supply) + m.buyer + m.referrer1 + m.referrer2;
     if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     return m;
   }
@@ -409,11 +420,12 @@ export class PoolModel {
         const m = this.quotePooled(next, order.key, order.amount, order.referralLevels, next.assets, next.supply);
         next.assets += m.contribution;
         next.held += m.contribution;
-        next.supply += m.buyer + m.referrer1 + m.referrer2;
+        next.supply += lockedAt(next.supply) + m.buyer + m.referrer1 + m.referrer2;
         return m;
       }),
     );
-    const total = next.supply - supplyBefore;
+    if (next.supply !== supplyBefore) this.lockIfFirst(next, supplyBefore);
+    const total = next.supply - supplyBefore - lockedAt(supplyBefore);
     const mintedAfter = next.minted + total;
     if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     next.minted = mintedAfter;
@@ -426,7 +438,8 @@ export class PoolModel {
   previewContribution(contributionAmount: bigint): bigint {
     const s = this.state;
     const points = this.quoteContribution(s, contributionAmount, s.assets, s.supply);
-    const mintedAfter = s.minted + points;
+    if (points === 0n) return points;
+    const mintedAfter = s.minted + lockedAt(s.supply) + points;
     if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     return points;
   }
@@ -446,11 +459,12 @@ export class PoolModel {
       next.recorded.add(k);
       const points = this.quoteContribution(next, contribution, next.assets, next.supply);
       next.assets += contribution;
-      next.supply += points;
+      if (points !== 0n) next.supply += lockedAt(next.supply) + points;
       collected += contribution;
       return points;
     });
-    const total = next.supply - supplyBefore;
+    if (batch.length > 0 && next.supply !== supplyBefore) this.lockIfFirst(next, supplyBefore);
+    const total = next.supply - supplyBefore - (next.supply !== supplyBefore ? lockedAt(supplyBefore) : 0n);
     const mintedAfter = next.minted + total;
     if (mintedAfter > this.maxIssuance) throw new PoolRevert("GreenPointsCapExceeded", [mintedAfter, this.maxIssuance]);
     next.minted = mintedAfter;
@@ -460,10 +474,12 @@ export class PoolModel {
     return minted;
   }
 
-  /** May be zero: a dust contribution stays in the pool and mints nothing. */
+  /** May be zero: a dust contribution stays in the pool and mints nothing (the first mint locks). */
   private quoteContribution(s: PoolState, contributionAmount: bigint, assets: bigint, supply: bigint): bigint {
     const [priceAssets, priceSupply] = this.priceRatioAt(s, assets, supply);
-    return toPoints(mintValue(contributionAmount, s.parameters.mintShare), priceAssets, priceSupply, Rounding.Floor);
+    const points = toPoints(mintValue(contributionAmount, s.parameters.mintShare), priceAssets, priceSupply, Rounding.Floor);
+    const locked = lockedAt(supply);
+    return points > locked ? points - locked : 0n;
   }
 
   /** `retire(points)` by `holder`: burned without payout, the value stays in the pool. */
@@ -472,7 +488,6 @@ export class PoolModel {
     if (points === 0n) throw new PoolRevert("PoolZeroRedemption", []);
     const balance = this.balanceOf(holder);
     if (balance < points) throw new PoolRevert("ERC20InsufficientBalance", [holder, balance, points]);
-    this.recordIfEmptied(points);
     s.supply -= points;
     credit(s, holder, -points);
   }
@@ -483,12 +498,16 @@ export class PoolModel {
     return { gross, fee, payout: gross - fee };
   }
 
+  /** The pool's price once GP exist (the locked GP keep the supply above zero), else the initial price. */
   private priceRatioAt(s: PoolState, assets: bigint, supply: bigint): [bigint, bigint] {
     if (supply !== 0n) return [assets, supply];
-    const initial = s.parameters.initialPrice;
-    if (s.lastSupply !== 0n && s.lastAssets * ONE_POINT > initial * s.lastSupply) return [s.lastAssets, s.lastSupply];
-    return [initial, ONE_POINT];
+    return [s.parameters.initialPrice, ONE_POINT];
   }
+}
+
+/** The GP the next mint locks: `LOCKED_POINTS` while none exist, else none. */
+function lockedAt(supply: bigint): bigint {
+  return supply === 0n ? LOCKED_POINTS : 0n;
 }
 
 function credit(s: PoolState, holder: string, delta: bigint): void {

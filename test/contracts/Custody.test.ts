@@ -13,8 +13,9 @@ import {
   userId,
 } from "../helpers/fixtures";
 import { signDeposit, signLink, signPermit } from "../helpers/signatures";
+import { newOrder } from "../helpers/orders";
 import { Asset, CustodyModel, CustodyParameter } from "../../server/domain/custody-model";
-import { Parameter, PoolModel } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, Parameter, PoolModel } from "../../server/domain/pool-model";
 
 const [ALICE, BOB, CAROL, DAVE, SHOP_MERCHANT] = ["alice", "bob", "carol", "dave", "merchant"].map(userId);
 let requestCounter = 0;
@@ -124,10 +125,11 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           .map((l) => f.points.interface.parseLog(l))
           .filter((e) => e?.name === "Transfer" && e.args.from === ethers.ZeroAddress);
         expect(mints.map((e) => [e!.args.to, e!.args.value])).to.deep.equal([
+          [await f.pool.getAddress(), LOCKED_POINTS],
           [await f.custody.getAddress(), expected.reduce((s, o) => s + o.points, 0n)],
         ]);
         await expect(tx).to.emit(f.custody, "UserRegistered").withArgs(ALICE, 1, ethers.ZeroHash);
-        await expect(tx).to.emit(f.custody, "OrderCredited").withArgs(expected[0].key, ALICE, 21n * GP, 0);
+        await expect(tx).to.emit(f.custody, "OrderCredited").withArgs(expected[0].key, ALICE, 21n * GP - LOCKED_POINTS, 0);
         expect((await f.custody.accountOf(ALICE)).points).to.equal(m.custody.account(ALICE).points);
         expect((await f.custody.accountOf(BOB)).points).to.equal(147n * GP / 10n);
         await expectCustodyBacked(f, [ALICE, BOB]);
@@ -145,7 +147,7 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, CAROL, 1, 3n * GP);
         await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, BOB, 2, 15n * GP / 10n);
         const points = await Promise.all([ALICE, BOB, CAROL, DAVE].map(async (u) => (await f.custody.accountOf(u)).points));
-        expect(points).to.deep.equal([0n, 15n * GP / 10n, 3n * GP, 21n * GP]);
+        expect(points).to.deep.equal([0n, 15n * GP / 10n, 3n * GP, 21n * GP - LOCKED_POINTS]);
         // The price still rose: 30 in against 25.5 GP minted at 1.
         const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
         expect([assets, supply]).to.deep.equal([30n * f.unit, 255n * GP / 10n]);
@@ -280,7 +282,7 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expect(f.custody.connect(f.relayer).redeem(request(), ALICE, GP, payout + 1n))
           .to.be.revertedWithCustomError(f.pool, "PoolPayoutBelowMinimum")
           .withArgs(payout, payout + 1n);
-        expect((await f.custody.accountOf(ALICE)).points).to.equal(21n * GP);
+        expect((await f.custody.accountOf(ALICE)).points).to.equal(21n * GP - LOCKED_POINTS);
       });
     });
 
@@ -362,7 +364,7 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         expect(await f.custody.reserveSurplus()).to.equal(0n);
       });
 
-      it("release nothing while the reserve holds every GP: the CP stay backed and redeemable", async function () {
+      it("release nothing while the reserve holds every GP but the locked ones: the CP stay backed and redeemable", async function () {
         const f = await loadFixture(load);
         await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
         const relayer = f.custody.connect(f.relayer);
@@ -375,7 +377,7 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           await f.pool.assets(),
           await f.points.totalSupply(),
         ];
-        expect(reserve).to.equal(supply);
+        expect(reserve).to.equal(supply - LOCKED_POINTS);
         expect(reserve * assets > outstanding * supply).to.equal(true);
         expect(await f.custody.reserveSurplus()).to.equal(0n);
         await expect(f.custody.releaseReserveSurplus()).to.be.revertedWithCustomError(f.custody, "CustodyNoReserveSurplus");
@@ -537,12 +539,13 @@ describe("Custody", function () {
         .withArgs(ALICE, 200n * unit, true);
       const value = (await f.pool.previewRedeem((await f.custody.accountOf(ALICE)).points)).gross;
       await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached").withArgs(ALICE, value, 200n * unit);
-      // Other shoppers' orders raise the price until Alice's 21 GP are worth 200.
-      while ((await f.pool.previewRedeem(21n * GP)).gross < 200n * unit) {
+      // Other shoppers' orders raise the price until Alice's 21 GP (less the locked millionth) are worth 200.
+      const held = 21n * GP - LOCKED_POINTS;
+      while ((await f.pool.previewRedeem(held)).gross < 200n * unit) {
         await custodialOrders(f, 1, [{ user: BOB, amount: 5_000n * unit }]);
       }
-      const { payout } = await f.pool.previewRedeem(21n * GP);
-      await expect(f.custody.connect(f.stranger).exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, 21n * GP, payout);
+      const { payout } = await f.pool.previewRedeem(held);
+      await expect(f.custody.connect(f.stranger).exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, held, payout);
       const alice = await f.custody.accountOf(ALICE);
       expect([alice.points, alice.quota, alice.quotaActive, alice.settlement]).to.deep.equal([0n, 0n, false, payout]);
       await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached").withArgs(ALICE, 0, 0);
@@ -563,6 +566,55 @@ describe("Custody", function () {
       expect((await f.custody.accountOf(ALICE)).quota).to.equal(m.custody.account(ALICE).quota);
       // Bob received GP but never ordered: no quota, no exit.
       await expect(f.custody.exit(BOB)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached");
+    });
+
+    describe("GP credited by others do not count toward the quota", function () {
+      /** Alice ordered 100 (quota 200, GP worth about 30); Bob's wallet holds GP worth well over 200. */
+      async function aliceAndRichBob() {
+        const f = await loadFixture(exitAt2x);
+        await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+        const own = 21n * GP - LOCKED_POINTS;
+        const bob = f.users[1];
+        await f.pool.connect(f.relayer).recordOrder(f.shops[1].address, newOrder(bob.address, 10_000n * f.unit));
+        await f.points.connect(bob).approve(await f.custody.getAddress(), ethers.MaxUint256);
+        return { f, own, bob };
+      }
+
+      async function expectNotReached(f: CustodyFixture, own: bigint) {
+        const { gross } = await f.pool.previewRedeem(own);
+        await expect(f.custody.connect(f.stranger).exit(ALICE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached")
+          .withArgs(ALICE, gross, 200n * f.unit);
+      }
+
+      it("refuses an exit pushed by GP another wallet deposited into the account", async function () {
+        const { f, own, bob } = await aliceAndRichBob();
+        await f.custody.connect(bob).deposit(ALICE, 500n * GP);
+        await expectNotReached(f, own);
+        await f.custody.connect(bob).depositBatch([ALICE], [500n * GP]);
+        await expectNotReached(f, own);
+      });
+
+      it("refuses an exit pushed by a custodial transfer or a merchant payment from another account", async function () {
+        const { f, own } = await aliceAndRichBob();
+        const relayer = f.custody.connect(f.relayer);
+        await custodialOrders(f, 1, [{ user: BOB, amount: 10_000n * f.unit }]);
+        await relayer.transfer(request(), BOB, ALICE, Asset.GP, 500n * GP);
+        await expectNotReached(f, own);
+        await relayer.setMerchant(ALICE, true);
+        await relayer.payMerchant(request(), BOB, ALICE, Asset.GP, 500n * GP);
+        await expectNotReached(f, own);
+      });
+
+      it("counts GP its own linked original account deposits", async function () {
+        const { f, own, bob } = await aliceAndRichBob();
+        const deadline = BigInt(await time.latest()) + 3_600n;
+        await f.custody.connect(f.relayer).link(ALICE, bob.address, deadline, await signLink(bob, f.custody, ALICE, deadline));
+        await f.custody.connect(bob).deposit(ALICE, 500n * GP);
+        const { gross } = await f.pool.previewRedeem(own + 500n * GP);
+        await expect(f.custody.exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, own + 500n * GP, anyValue);
+        expect(gross).to.be.greaterThan(200n * f.unit);
+      });
     });
 
     it("is off when exitMultiple is 0", async function () {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import Decimal from "decimal.js";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
@@ -16,12 +17,13 @@ import {
 import { newOrder, placeOrder } from "../helpers/orders";
 import { expectInvariants, snapshot } from "../helpers/invariants";
 import { formatAmount, formatPrice } from "../../server/domain/display";
-import { Parameter, PoolModel } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, Parameter, PoolModel } from "../../server/domain/pool-model";
 
 const PoolShare = Parameter.PoolShare;
 const MintShare = Parameter.MintShare;
 const ExitFee = Parameter.ExitFee;
 const InitialPrice = Parameter.InitialPrice;
+const LOCKED = LOCKED_POINTS;
 
 async function priceOf(f: PoolFixture): Promise<string> {
   const [a, s] = await f.pool.priceRatio();
@@ -34,14 +36,16 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
       it("mints 21, 14.7 and 12.495 GP and prices at 1.4286, 1.6807, 1.8674", async function () {
         const f = await loadFixture(load);
         const buyer = f.users[0].address;
+        // The first buyer's 21 GP less the millionth locked in the pool: 21.0000 to 4 places.
         const expected = [
-          { minted: "21", supply: "21", pool: "30", price: "1.4286" },
-          { minted: "14.7", supply: "35.7", pool: "60", price: "1.6807" },
-          { minted: "12.495", supply: "48.195", pool: "90", price: "1.8674" },
+          { minted: "20.999999", places: "21.0000", supply: "21", pool: "30", price: "1.4286" },
+          { minted: "14.7", places: "14.7000", supply: "35.7", pool: "60", price: "1.6807" },
+          { minted: "12.495", places: "12.4950", supply: "48.195", pool: "90", price: "1.8674" },
         ];
         for (const row of expected) {
           const minted = await placeOrder(f, 0, buyer, 100n * f.unit);
           expect(formatAmount(minted, 18)).to.equal(row.minted);
+          expect(new Decimal(formatAmount(minted, 18)).toFixed(4, Decimal.ROUND_HALF_UP), "to 4 places").to.equal(row.places);
           expect(formatAmount(await f.points.totalSupply(), 18)).to.equal(row.supply);
           expect(formatAmount(await f.pool.assets(), decimals)).to.equal(row.pool);
           expect(await priceOf(f)).to.equal(row.price);
@@ -84,10 +88,10 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const tx = f.pool.connect(f.relayer).recordOrder(shop, order);
         await expect(tx)
           .to.emit(f.pool, "OrderRecorded")
-          .withArgs(orderKey(shop, order.orderId), shop, order.buyer, order.amount, 30n * f.unit, 21n * GP);
+          .withArgs(orderKey(shop, order.orderId), shop, order.buyer, order.amount, 30n * f.unit, 21n * GP - LOCKED);
         await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(shop, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
         await expect(tx).to.changeTokenBalances(f.settlement, [f.shops[0], f.pool], [-30n * f.unit, 30n * f.unit]);
-        await expect(tx).to.changeTokenBalance(f.points, f.users[0], 21n * GP);
+        await expect(tx).to.changeTokenBalance(f.points, f.users[0], 21n * GP - LOCKED);
         expect(await f.pool.isOrderRecorded(orderKey(shop, order.orderId))).to.equal(true);
       });
 
@@ -121,11 +125,18 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         await expect(f.pool.previewOrder(1n)).to.be.revertedWithCustomError(f.pool, "PoolOrderTooSmall");
       });
 
-      it("accepts the smallest amount that mints, and one whole unit", async function () {
+      it("accepts the smallest first order that mints beyond the locked GP, and one whole unit", async function () {
         const f = await loadFixture(load);
-        // 4 base units: contribution ceil(1.2) = 2, value floor(1.4) = 1 base unit, > 0 GP at price 1.
-        const minted = await placeOrder(f, 0, f.users[0].address, 4n);
-        expect(minted).to.equal(GP / f.unit);
+        // At price 1 a first order must mint more than the 10^12 locked GP base units: with 6
+        // decimals a value of 2 base units (7: contribution ceil(2.1) = 3, value floor(2.1) = 2);
+        // with 18 decimals a value of 10^12 + 1 base units.
+        const smallest = decimals === 6 ? 7n : 4_761_904_761_907n;
+        const tooSmall = newOrder(f.users[0].address, smallest - 1n);
+        await expect(f.pool.connect(f.relayer).recordOrder(f.shops[0].address, tooSmall))
+          .to.be.revertedWithCustomError(f.pool, "PoolOrderTooSmall")
+          .withArgs(orderKey(f.shops[0].address, tooSmall.orderId), smallest - 1n);
+        const minted = await placeOrder(f, 0, f.users[0].address, smallest);
+        expect(minted).to.equal(decimals === 6 ? 2n * (GP / f.unit) - LOCKED : 1n);
         expect(await placeOrder(f, 0, f.users[0].address, f.unit)).to.be.greaterThan(0n);
       });
 
@@ -140,7 +151,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         // The default cap of 100,000,000 GP is below what the largest order mints.
         const big = await deployPool({ decimals, maxIssuance: 10n ** 30n });
         const minted = await placeOrder(big, 0, big.users[0].address, max);
-        expect(minted).to.equal(21n * 10n ** 10n * GP);
+        expect(minted).to.equal(21n * 10n ** 10n * GP - LOCKED);
         expect(await big.pool.assets()).to.equal(3n * 10n ** 11n * f.unit);
       });
 
@@ -221,7 +232,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const orders = [100n, 100n, 100n].map((x) => newOrder(buyer, x * f.unit));
         const tx = f.pool.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders }]);
         await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(f.shops[0].address, 3, 90n * f.unit, 90n * f.unit, 48_195n * GP / 1000n);
-        expect(await f.points.balanceOf(buyer)).to.equal(48_195n * GP / 1000n);
+        expect(await f.points.balanceOf(buyer)).to.equal(48_195n * GP / 1000n - LOCKED);
         expect(await priceOf(f)).to.equal("1.8674");
       });
 
@@ -233,7 +244,9 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         }));
         const receipt = await (await f.pool.connect(f.relayer).recordOrders(groups)).wait();
         const poolAddress = await f.pool.getAddress();
+        const settlementAddress = await f.settlement.getAddress();
         const pulls = receipt!.logs
+          .filter((log) => log.address === settlementAddress)
           .map((log) => f.settlement.interface.parseLog(log))
           .filter((e) => e?.name === "Transfer" && e.args.to === poolAddress);
         expect(pulls.map((e) => [e!.args.from, e!.args.value])).to.deep.equal(
@@ -302,7 +315,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         );
         await expect(f.pool.connect(a).redeem(22n * GP, a.address, 0))
           .to.be.revertedWithCustomError(f.points, "ERC20InsufficientBalance")
-          .withArgs(a.address, 21n * GP, 22n * GP);
+          .withArgs(a.address, 21n * GP - LOCKED, 22n * GP);
         const { payout } = await f.pool.previewRedeem(GP);
         await expect(f.pool.connect(a).redeem(GP, a.address, payout + 1n))
           .to.be.revertedWithCustomError(f.pool, "PoolPayoutBelowMinimum")
@@ -352,60 +365,96 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
           .to.be.revertedWithCustomError(f.points, "ERC20InsufficientBalance")
           .withArgs(f.stranger.address, 0, 1);
       });
+    });
 
-      it("records the last price when it empties the supply", async function () {
-        const f = await loadFixture(load);
+    describe("a sole holder who retires or redeems all but dust (the locked minimum)", function () {
+      /** The worked example's three orders, all to one buyer, who then holds every real GP. */
+      async function soleHolder(f: PoolFixture) {
         const [a] = f.users;
-        await placeOrder(f, 0, a.address, 100n * f.unit);
-        await expect(f.pool.connect(a).retire(21n * GP))
-          .to.emit(f.pool, "ReferencePriceRecorded")
-          .withArgs(30n * f.unit, 21n * GP);
-        expect(await f.pool.priceRatio()).to.deep.equal([30n * f.unit, 21n * GP]);
+        for (let i = 0; i < 3; i++) await placeOrder(f, 0, a.address, 100n * f.unit);
+        return a;
+      }
+
+      it("locks one millionth of a GP in the pool at the first order, out of the buyer's GP", async function () {
+        const f = await loadFixture(load);
+        const locked = await f.pool.LOCKED_POINTS();
+        expect(locked).to.equal(GP / 1_000_000n);
+        const order = newOrder(f.users[0].address, 100n * f.unit);
+        const tx = f.pool.connect(f.relayer).recordOrder(f.shops[0].address, order);
+        await expect(tx).to.emit(f.pool, "PointsLocked").withArgs(locked);
+        await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(f.shops[0].address, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
+        expect(await f.points.balanceOf(f.users[0].address)).to.equal(21n * GP - locked);
+        expect(await f.points.balanceOf(await f.pool.getAddress())).to.equal(locked);
+        expect(await placeOrder(f, 0, f.users[1].address, 100n * f.unit)).to.equal(147n * GP / 10n);
+        expect(await f.points.balanceOf(await f.pool.getAddress()), "only the first order locks").to.equal(locked);
+      });
+
+      it("keeps a 1-unit order mintable after the sole holder retires all its GP but one base unit", async function () {
+        const f = await loadFixture(load);
+        const a = await soleHolder(f);
+        await f.pool.connect(a).retire((await f.points.balanceOf(a.address)) - 1n);
+        const minted = await placeOrder(f, 1, f.users[1].address, f.unit);
+        expect(minted).to.be.greaterThan(0n);
+      });
+
+      it("keeps a 1-unit order mintable after the sole holder redeems its last GP, whatever the initial price", async function () {
+        const f = await loadFixture(load);
+        const a = await soleHolder(f);
+        await f.pool.connect(a).retire((await f.points.balanceOf(a.address)) - 1n);
+        await f.pool.connect(a).redeem(1n, a.address, 0);
+        const price = await f.pool.priceRatio();
+        await f.pool.connect(f.admin).setParameter(InitialPrice, 1_000_000n * f.unit);
+        expect(await f.pool.priceRatio(), "the initial price no longer moves the price").to.deep.equal(price);
+        expect(await placeOrder(f, 1, f.users[1].address, f.unit)).to.be.greaterThan(0n);
+      });
+
+      it("can leave at most assets / LOCKED_POINTS per GP base unit, and every real GP still redeems", async function () {
+        const f = await loadFixture(load);
+        const a = await soleHolder(f);
+        const locked = await f.pool.LOCKED_POINTS();
+        // Retiring is the worst case: every unit of the assets stays behind the locked GP.
+        await f.pool.connect(a).retire(await f.points.balanceOf(a.address));
+        expect(await f.points.totalSupply()).to.equal(locked);
+        expect(await f.pool.priceRatio()).to.deep.equal([90n * f.unit, locked]);
+        // 90 units over 10^12 GP base units: 9 * 10^-11 units per base unit (9 * 10^7 units per GP).
+        expect(await priceOf(f)).to.equal("90000000.0000");
+        const minted = await placeOrder(f, 1, f.users[1].address, f.unit);
+        // A 1-unit order pays 0.3 and mints 0.21 of value at that price: floor(0.21 * 10^12 / 90).
+        expect(minted).to.equal((21n * f.unit * locked) / (100n * 90n * f.unit));
+        const [gross] = await f.pool.previewRedeem(minted);
+        expect(gross * 100n >= 20n * f.unit, "the buyer's GP are worth what the order minted, to a unit of rounding").to.equal(true);
+        await expect(f.pool.connect(f.users[1]).redeem(minted, f.users[1].address, 0)).to.emit(f.pool, "Redeemed");
+        expect(await f.points.totalSupply(), "only the locked GP are left").to.equal(locked);
       });
     });
 
-    describe("when the last GP is redeemed", function () {
-      it("returns the supply to zero, keeps the fees in the pool, and records the last price", async function () {
+    describe("when every real holder has redeemed", function () {
+      it("keeps the locked GP and the fees in the pool: the supply does not return to zero", async function () {
         const f = await loadFixture(load);
         const [a, b] = f.users;
         await placeOrder(f, 0, a.address, 100n * f.unit);
         await placeOrder(f, 0, b.address, 100n * f.unit);
         await f.pool.connect(a).redeem(await f.points.balanceOf(a.address), a.address, 0);
-        const assets = await f.pool.assets();
-        const supply = await f.points.totalSupply();
-        await expect(f.pool.connect(b).redeem(supply, b.address, 0))
-          .to.emit(f.pool, "ReferencePriceRecorded")
-          .withArgs(assets, supply);
-        expect(await f.points.totalSupply()).to.equal(0n);
+        await f.pool.connect(b).redeem(await f.points.balanceOf(b.address), b.address, 0);
+        const locked = await f.pool.LOCKED_POINTS();
+        expect(await f.points.totalSupply()).to.equal(locked);
         expect(await f.pool.assets()).to.be.greaterThan(0n); // the exit fees stay
-        expect(await f.pool.priceRatio()).to.deep.equal([assets, supply]);
+        expect(await f.pool.priceRatio()).to.deep.equal([await f.pool.assets(), locked]);
         expect(await f.points.totalMinted()).to.equal(357n * GP / 10n);
       });
 
-      it("prices the first order after it at no less than the last price", async function () {
+      it("prices the next order at the pool's price, never lower", async function () {
         const f = await loadFixture(load);
         const [a, b] = f.users;
         for (let i = 0; i < 3; i++) await placeOrder(f, 0, a.address, 100n * f.unit);
         const lastPrice = await f.pool.priceRatio();
         await f.pool.connect(a).redeem(await f.points.balanceOf(a.address), a.address, 0);
-        const left = await f.pool.assets();
+        const emptied = await f.pool.priceRatio();
+        expect(emptied[0] * lastPrice[1] >= lastPrice[0] * emptied[1], "the redemptions raised the price").to.equal(true);
         const minted = await placeOrder(f, 1, b.address, 100n * f.unit);
-        // Priced at the last price (1.8674), not at the initial price of 1.
-        expect(minted * lastPrice[0] <= 21n * f.unit * lastPrice[1]).to.equal(true);
-        expect(minted).to.be.lessThan(12n * GP);
-        const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
-        expect(assets).to.equal(left + 30n * f.unit);
-        expect(assets * lastPrice[1] >= lastPrice[0] * supply).to.equal(true);
-      });
-
-      it("uses the initial price when it was raised above the last price", async function () {
-        const f = await loadFixture(load);
-        const [a] = f.users;
-        await placeOrder(f, 0, a.address, 100n * f.unit);
-        await f.pool.connect(a).redeem(21n * GP, a.address, 0);
-        await f.pool.connect(f.admin).setParameter(InitialPrice, 5n * f.unit);
-        expect(await f.pool.priceRatio()).to.deep.equal([5n * f.unit, GP]);
-        expect(await placeOrder(f, 0, a.address, 100n * f.unit)).to.equal(42n * GP / 10n);
+        expect(minted * emptied[0] <= 21n * f.unit * emptied[1]).to.equal(true);
+        const [assets, supply] = await f.pool.priceRatio();
+        expect(assets * emptied[1] >= emptied[0] * supply).to.equal(true);
       });
     });
 

@@ -4,6 +4,7 @@
  * balance, solvency by the pool's own redemption quotes, the cap against the token's count.
  */
 import { expect } from "chai";
+import { LOCKED_POINTS } from "../../server/domain/pool-model";
 import type { PoolFixture } from "./fixtures";
 
 export interface PoolSnapshot {
@@ -13,6 +14,8 @@ export interface PoolSnapshot {
   maxIssuance: bigint;
   /** Settlement the pool contract holds. */
   held: bigint;
+  /** GP the pool holds itself: the locked minimum, part of the supply, redeemable by nobody. */
+  locked: bigint;
   /** `priceRatio()`: the price the next order gets. */
   priceAssets: bigint;
   priceSupply: bigint;
@@ -23,12 +26,13 @@ export interface PoolSnapshot {
 
 export async function snapshot(f: PoolFixture, holders: readonly string[]): Promise<PoolSnapshot> {
   const poolAddress = await f.pool.getAddress();
-  const [assets, supply, minted, maxIssuance, held, [priceAssets, priceSupply]] = await Promise.all([
+  const [assets, supply, minted, maxIssuance, held, locked, [priceAssets, priceSupply]] = await Promise.all([
     f.pool.assets(),
     f.points.totalSupply(),
     f.points.totalMinted(),
     f.points.maxIssuance(),
     f.settlement.balanceOf(poolAddress),
+    f.points.balanceOf(poolAddress),
     f.pool.priceRatio(),
   ]);
   const balances = new Map<string, bigint>();
@@ -40,7 +44,7 @@ export async function snapshot(f: PoolFixture, holders: readonly string[]): Prom
       payouts.set(h.toLowerCase(), (await f.pool.previewRedeem(balance)).payout);
     }),
   );
-  return { assets, supply, minted, maxIssuance, held, priceAssets, priceSupply, balances, payouts };
+  return { assets, supply, minted, maxIssuance, held, locked, priceAssets, priceSupply, balances, payouts };
 }
 
 /** Rule 1: the pool holds at least its recorded assets, and prices at assets / supply. */
@@ -67,10 +71,15 @@ export function expectPriceNotFallen(before: PriceRatio, after: PriceRatio): voi
   ).to.equal(true);
 }
 
-/** Rule 3: the listed holders own the whole supply and all of them together can be paid. */
+/**
+ * Rule 3: the listed holders and the locked GP make the whole supply, and all the holders together
+ * can be paid. The locked GP are nobody's: once anything was minted they are exactly the pool's
+ * `LOCKED_POINTS`, and their share of the assets is not counted as owed to anyone.
+ */
 export function expectSolvent(s: PoolSnapshot): void {
   const balanceSum = [...s.balances.values()].reduce((a, b) => a + b, 0n);
-  expect(balanceSum, "holders own the whole supply").to.equal(s.supply);
+  expect(balanceSum + s.locked, "holders and the locked GP make the whole supply").to.equal(s.supply);
+  expect(s.locked, "the locked GP").to.equal(s.minted > 0n ? LOCKED_POINTS : 0n);
   const payoutSum = [...s.payouts.values()].reduce((a, b) => a + b, 0n);
   expect(payoutSum <= s.assets, `payouts ${payoutSum} exceed assets ${s.assets}`).to.equal(true);
 }

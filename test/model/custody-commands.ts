@@ -22,6 +22,7 @@ import {
   type World,
   amountArb,
   carryOut,
+  count,
   pick,
   eventsOf,
   predict,
@@ -306,6 +307,62 @@ export class ExitCommand implements Command {
 export const exitCommand = fc.nat(1000).map((u) => new ExitCommand(u));
 
 /**
+ * Someone tries to force another account's exit: a wallet deposits all its GP into the account,
+ * or another custodial account transfers all its GP to it; then anyone calls `exit`. The models
+ * predict both; the exit must not be reached through GP credited by others: whenever it is
+ * refused before, it is refused after.
+ */
+export class PushExitCommand implements Command {
+  constructor(
+    readonly target: number,
+    readonly from: number,
+    readonly by: "deposit" | "transfer",
+  ) {}
+  check = () => true;
+  async run(m: World, c: Chain) {
+    const id = pick(USER_IDS, this.target, (a) => m.custody.account(a).quotaActive);
+    const reachedBefore = exitReached(m, id);
+    if (this.by === "deposit") {
+      const wallet = c.f.users[this.from];
+      const points = m.model.balanceOf(wallet.address);
+      await carryOut(c, predict(() => m.custody.deposit(wallet.address, id, points)), () => c.f.custody.connect(wallet).deposit(id, points));
+    } else {
+      const source = USER_IDS[this.from];
+      const points = m.custody.account(source).points;
+      const request = requestId(m);
+      await carryOut(c, predict(() => m.custody.transfer(request, source, id, Asset.GP, points)), () =>
+        relayer(c).transfer(request, source, id, Asset.GP, points),
+      );
+    }
+    await settle(m, c, { names: [id, USER_IDS[this.from]] });
+    if (!reachedBefore) {
+      expect(exitReached(m, id), "GP credited by others reached the exit").to.equal(false);
+      count(`exit push by ${this.by} refused`);
+    }
+    const expected = predict(() => m.custody.exit(id));
+    await carryOut(c, expected, () => c.f.custody.connect(c.f.stranger).exit(id));
+    await settle(m, c, { names: [id] });
+  }
+  toString() {
+    return `pushExit(${this.target} <- ${this.by} from ${this.from})`;
+  }
+}
+
+/** Whether the model would let anyone exit `id` now (without changing it). */
+function exitReached(m: World, id: string): boolean {
+  const restore = m.custody.checkpoint();
+  try {
+    return predict(() => m.custody.exit(id)).ok;
+  } finally {
+    restore();
+  }
+}
+
+export const pushExitCommand = fc
+  .tuple(fc.nat(1000), fc.nat(5), fc.constantFrom("deposit" as const, "transfer" as const))
+  .map(([t, f, by]) => new PushExitCommand(t, f, by));
+
+/**
  * Drives a user to its forced exit the way a market could: the user buys, then a whale buys big
  * and sells everything, again and again (each sale leaves its exit fee in the pool, so the price
  * climbs), until the user's GP are worth its quota; then anyone exits it. Every step is
@@ -541,7 +598,7 @@ export const signedRequestCommand = fc
 /**
  * Solvency for real: every wallet redeems all its GP, every custodial account redeems its CP and
  * its GP, and the reserve's remainder is released, in the given order of wallets and accounts.
- * Only GP backing CP too small to redeem may remain.
+ * Only the GP locked in the pool and GP backing CP too small to redeem may remain.
  */
 export async function drainEverything(m: World, c: Chain, walletOrder: readonly number[]) {
   await drain(m, c, walletOrder);
@@ -566,6 +623,6 @@ export async function drainEverything(m: World, c: Chain, walletOrder: readonly 
     await carryOut(c, predict(() => m.custody.releaseReserveSurplus()), () => relayer(c).releaseReserveSurplus());
     await settle(m, c);
   }
-  expect(c.state.supply, "only GP backing unredeemable CP dust remain").to.equal(m.custody.reserve);
-  if (m.custody.constantOutstanding === 0n) expect(c.state.supply, "every GP redeemed").to.equal(0n);
+  expect(c.state.supply, "only the locked GP and GP backing unredeemable CP dust remain").to.equal(c.state.locked + m.custody.reserve);
+  if (m.custody.constantOutstanding === 0n) expect(c.state.supply, "every GP redeemed but the locked ones").to.equal(c.state.locked);
 }

@@ -7,13 +7,15 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { type ModelShopOrders, Parameter, PoolRevert } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, type ModelShopOrders, Parameter, PoolRevert } from "../../server/domain/pool-model";
+import { mintValue, contribution } from "../../server/domain/points-math";
 import { orderId, orderKey } from "../helpers/fixtures";
 import {
   type AmountSpec,
   type Chain,
   type World,
   amountArb,
+  count,
   eventsOf,
   expectRevert,
   predict,
@@ -168,7 +170,7 @@ export const transferCommand = fc
   .tuple(fc.nat(5), fc.nat(5), fc.bigInt(0n, 10_000n))
   .map(([a, b, s]) => new TransferCommand(a, b, s));
 
-/** Every holder redeems everything, in the given order: the supply returns to zero. */
+/** Every holder redeems everything, in the given order: the supply returns to the locked GP. */
 export class DrainCommand implements fc.AsyncCommand<World, Chain> {
   constructor(readonly order: number[]) {}
   check = () => true;
@@ -195,6 +197,66 @@ export async function drain(m: World, c: Chain, order: readonly number[]) {
     await settle(m, c);
   }
 }
+
+/**
+ * The sole holder's attack on small orders: every wallet's GP go to one wallet, which retires
+ * them all but one base unit, or redeems them all, or retires all but one and redeems the last
+ * (the custody's GP stay, as another holder's would). Then an order of 1 settlement unit: the
+ * model says what it mints, and whenever its value is at least `assets / LOCKED_POINTS` (the
+ * bound the locked GP keep) it must mint.
+ */
+export class SoleHolderAttackCommand implements fc.AsyncCommand<World, Chain> {
+  constructor(
+    readonly holder: number,
+    readonly how: "retire" | "redeem" | "retire-then-redeem",
+  ) {}
+  check = () => true;
+  async run(m: World, c: Chain) {
+    const attacker = c.f.users[this.holder];
+    for (const [i, wallet] of c.f.users.entries()) {
+      const balance = m.model.balanceOf(wallet.address);
+      if (i === this.holder || balance === 0n) continue;
+      m.model.transfer(wallet.address, attacker.address, balance);
+      await (await c.f.points.connect(wallet).transfer(attacker.address, balance)).wait();
+    }
+    await settle(m, c);
+    const held = m.model.balanceOf(attacker.address);
+    const retired = this.how === "redeem" ? 0n : held - 1n;
+    if (retired > 0n) {
+      m.model.retire(attacker.address, retired);
+      await (await c.f.pool.connect(attacker).retire(retired)).wait();
+      await settle(m, c);
+    }
+    const left = m.model.balanceOf(attacker.address);
+    if (this.how !== "retire" && left > 0n) {
+      const quote = m.model.redeem(attacker.address, left);
+      await (await c.f.pool.connect(attacker).redeem(left, attacker.address, quote.payout)).wait();
+      await settle(m, c);
+    }
+    count(`attack ${this.how}`);
+    const unitOrder = m.model.unit;
+    const value = mintValue(contribution(unitOrder, m.model.parameters.poolShare), m.model.parameters.mintShare);
+    const bounded = m.model.supply > 0n && value * LOCKED_POINTS >= m.model.assets;
+    if (m.model.supply > 0n) {
+      const [priceAssets, priceSupply] = m.model.priceRatio();
+      expect(priceAssets * LOCKED_POINTS <= m.model.assets * priceSupply, "price per base unit <= assets / LOCKED_POINTS").to.equal(true);
+    }
+    const preview = predict(() => m.model.previewOrder(unitOrder));
+    if (bounded) {
+      const refusal = preview.ok ? null : preview.revert.errorName;
+      expect(refusal === null || refusal === "GreenPointsCapExceeded", `a 1-unit order refused with ${refusal}`).to.equal(true);
+      if (preview.ok) count("attack then a 1-unit order minted");
+    }
+    await new RecordBatchCommand([{ shop: 0, orders: [{ buyer: this.holder, amount: { kind: "base", value: unitOrder }, repeat: null }] }], true).run(m, c);
+  }
+  toString() {
+    return `soleHolderAttack(user ${this.holder}, ${this.how})`;
+  }
+}
+
+export const soleHolderAttackCommand = fc
+  .tuple(fc.nat(5), fc.constantFrom("retire" as const, "redeem" as const, "retire-then-redeem" as const))
+  .map(([h, how]) => new SoleHolderAttackCommand(h, how));
 
 export const permutationArb = fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 6, maxLength: 6 });
 export const drainCommand = permutationArb.map((order) => new DrainCommand(order));

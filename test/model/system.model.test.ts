@@ -15,6 +15,7 @@ import {
   permutationArb,
   redeemCommand,
   setParameterCommand,
+  soleHolderAttackCommand,
   surplusCommand,
   transferCommand,
 } from "./pool-commands";
@@ -28,6 +29,7 @@ import {
   exitCommand,
   exitScenarioCommand,
   linkCommand,
+  pushExitCommand,
   moveCommand,
   permitCommand,
   registerCommand,
@@ -59,6 +61,8 @@ describe("The pool, the custody and the ad credit against the reference models (
         ` (replay a failure: GP_MODEL_SEED=${seed} GP_MODEL_PATH=<path> GP_MODEL_REPLAY=<replayPath>` +
         " npx hardhat test test/model/system.model.test.ts)",
     );
+    // About 3 s a sequence on a shared 2-core machine: the default 200 runs outgrow mocha's 600 s.
+    this.timeout(Math.max(600_000, runs * 6_000));
     let commandsRun = 0;
     const property = fc.asyncProperty(
       fc.constantFrom(6 as const, 18 as const),
@@ -69,6 +73,8 @@ describe("The pool, the custody and the ad credit against the reference models (
           redeemCommand,
           transferCommand,
           drainCommand,
+          soleHolderAttackCommand,
+          soleHolderAttackCommand,
           donateCommand,
           surplusCommand,
           setParameterCommand,
@@ -87,6 +93,8 @@ describe("The pool, the custody and the ad credit against the reference models (
           withdrawCommand,
           exitCommand,
           exitScenarioCommand,
+          pushExitCommand,
+          pushExitCommand,
           releaseSurplusCommand,
           custodyParameterCommand,
           linkCommand,

@@ -91,7 +91,7 @@ describe("the batcher on anvil and PGlite", function () {
     await send("tiny", "bob", "0.000001");
     await settleAll();
     expect([await gp("A"), await gp("B"), await gp("C")].map((o) => [o.state, o.gp])).to.deep.equal([
-      ["confirmed", "21"],
+      ["confirmed", "20.999999"],
       ["confirmed", "14.7"],
       ["confirmed", "12.495"],
     ]);

