@@ -49,13 +49,13 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       idempotent: true,
       body: z.object({ owner: Address, ...r.fields, deadline: Deadline, signature: Signature }).strict(),
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
-      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN"],
+      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN", "SIGNATURE_IN_USE"],
       handle: async ({ body, principal, db }) => {
         if (principal.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
         const b = body as Record<string, string>;
         const account = custodialUserId(deps.userSalt, principal.userId);
         const owner = getAddress(b.owner);
-        // The nonce the signature spends: the operation is done once the contract's has passed it.
+        // The nonce the signature spends (it passed the check on the pending state): one request per nonce is queued.
         const nonce = (await nextNonce(chain, r.target, owner)).toString();
         const op = await queueCall(db, chain, {
           kind: r.kind,

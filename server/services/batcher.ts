@@ -34,7 +34,7 @@ import {
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
-import { alreadyDone, callOf, reasonOf } from "./operations";
+import { callOf, doneOnChain, isSignedRequest, reasonOf } from "./operations";
 import {
   type OrderRecord,
   claimReceived,
@@ -83,14 +83,12 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     }
   }
 
-  /** The chain is the truth for orders and operations whose transaction is gone: done, or back to the queue. */
+  /** The chain is the truth for orders and operations whose transaction is gone: done (by which transaction), or back to the queue. */
   async function settleFromChain(tx: Queryable, batch: BatchRecord) {
     for (const op of await operationsOfBatch(tx, batch.id)) {
-      if (await alreadyDone(chain, op)) {
-        await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
-      } else {
-        await requeueOperation(tx, op.id);
-      }
+      const done = await doneOnChain(tx, chain, op);
+      if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
+      else await requeueOperation(tx, op.id);
     }
     for (const o of await ordersOfBatch(tx, batch.id)) {
       const points = (await chain.isOrderRecorded(o.chainOrderId)) ? await chain.creditedPoints(o.chainOrderId) : null;
@@ -103,7 +101,16 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   async function reconcile() {
     const head = await chain.blockNumber();
     for (const batch of await openBatches(db)) {
-      const mined = await chain.mined(batch.txHash);
+      let mined = await chain.mined(batch.txHash);
+      if (!mined && (await chain.minedNonce()) > batch.nonce) {
+        // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
+        // one (a replacement whose hash we did not keep). Its own receipt, when there is one, is the truth.
+        mined = await chain.mined(batch.txHash);
+        if (!mined) {
+          await db.transaction(async (tx) => settleFromChain(tx, batch));
+          continue;
+        }
+      }
       if (mined && mined.status === 1) {
         const depth = head - mined.blockNumber;
         await db.transaction(async (tx) => {
@@ -117,10 +124,16 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         continue;
       }
       if (mined && batch.kind === "operation") {
-        // Simulated on the pending state, refused when mined: something sent before it changed the state.
+        // Simulated on the pending state, refused when mined: something sent before it changed the
+        // state, or someone else landed the same signed request first (then it is done, by theirs).
         log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
         await db.transaction(async (tx) => {
           for (const op of await operationsOfBatch(tx, batch.id)) {
+            const done = op.requestId || isSignedRequest(op) ? await doneOnChain(tx, chain, op) : null;
+            if (done) {
+              await markOperationConfirmed(tx, op.id, done.events, done.txHash);
+              continue;
+            }
             const call = await callOf(chain, op);
             const refusal = call ? await chain.simulateCall(call) : undefined;
             await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain");
@@ -131,11 +144,6 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       }
       if (mined) {
         log.warn({ batch: batch.id, tx: batch.txHash }, "batch reverted on chain; its orders are queued again");
-        await db.transaction(async (tx) => settleFromChain(tx, batch));
-        continue;
-      }
-      if ((await chain.minedNonce()) > batch.nonce) {
-        // The nonce went to another transaction (a replacement whose hash we did not keep).
         await db.transaction(async (tx) => settleFromChain(tx, batch));
         continue;
       }
@@ -193,8 +201,8 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         const refusal = call ? await chain.simulateCall(call) : undefined;
         if (!call || refusal) {
           // Refused: done already (sent before, its record lost), or refused with the chain's reason.
-          if (await alreadyDone(chain, op))
-            await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+          const done = await doneOnChain(tx, chain, op);
+          if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
           else
             await markOperationRejected(
               tx,

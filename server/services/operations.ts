@@ -8,14 +8,16 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { type Interface, ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
-import type { ChainCall, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { type Interface, ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import type { ChainCall, ChainEvent, ChainPort, DecodedRevert } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import {
   type NewOperation,
   type OperationRecord,
   type OperationTarget,
   insertOperation,
+  insertSignedOperation,
+  otherOperationOfTransaction,
   registrationExists,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
@@ -77,14 +79,15 @@ export function refusalError(refusal: DecodedRevert): AppError {
   return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
 }
 
-/** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
+/** The contract an operation calls: its address, its ABI, and its EIP-712 nonces (at a block, or the pending state). */
 function contractOf(chain: ChainPort, target: OperationTarget) {
   const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit }[target];
   if (!contract) throw adsUnavailable();
+  type Nonces = { nonces(owner: string, overrides: { blockTag: number | "pending" }): Promise<bigint> };
   return {
     address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
     iface: contract.interface as unknown as Interface,
-    nonces: (owner: string) => (contract as unknown as { nonces(owner: string): Promise<bigint> }).nonces(owner),
+    nonces: (owner: string, blockTag: number | "pending") => (contract as unknown as Nonces).nonces(owner, { blockTag }),
   };
 }
 
@@ -93,8 +96,74 @@ export function adsUnavailable(): AppError {
   return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");
 }
 
-/** The EIP-712 nonce `owner` signs next at the operation target's contract. */
-export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: string) => contractOf(chain, target).nonces(owner);
+/**
+ * The EIP-712 nonce `owner` signs next at the operation target's contract, on the pending state:
+ * the one a signature checked on the pending state spends.
+ */
+export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: string) => contractOf(chain, target).nonces(owner, "pending");
+
+/**
+ * The relayed signed requests, and the event each must produce: by the contract it calls, with
+ * the owner and the receiver it signed as the event's first indexed arguments, and the value it
+ * signed in `field` (GP, 18 decimals, from the request's `detail`).
+ */
+const SIGNED: Record<string, { event: string; indexed: (op: OperationRecord) => string[]; field: string; detail: string }> = {
+  "redeem-by-sig": { event: "Redeemed", indexed: (op) => [op.details.owner, op.details.receiver], field: "points", detail: "points" },
+  "transfer-by-sig": { event: "Transfer", indexed: (op) => [op.details.owner, op.details.to], field: "value", detail: "value" },
+  permit: { event: "Approval", indexed: (op) => [op.details.owner, op.details.spender], field: "value", detail: "value" },
+  "deposit-by-sig": { event: "Deposited", indexed: (op) => [op.account!, op.details.owner], field: "points", detail: "points" },
+};
+
+/** Whether the operation is an owner's signed request the relayer only carries. */
+export const isSignedRequest = (op: Pick<OperationRecord, "kind">) => op.kind in SIGNED;
+
+/**
+ * The transaction that ran a relayed signed request, whoever sent it: one that emitted the
+ * request's event with the owner, receiver and value signed, in the block where the owner's nonce
+ * moved past the one the request signed, and that settles no other operation. A spent nonce alone
+ * proves nothing: another request signed over it (or the same one, sent by someone else) spends it.
+ */
+async function signedRequestTransaction(db: Queryable, chain: ChainPort, op: OperationRecord): Promise<string | null> {
+  const spec = SIGNED[op.kind];
+  const contract = contractOf(chain, op.target);
+  const nonce = BigInt(op.details.nonce);
+  const value = parseUnits(op.details[spec.detail], 18);
+  for (const e of await chain.findEvents(contract.address, contract.iface, spec.event, spec.indexed(op))) {
+    if (BigInt(e.args[spec.field]) !== value) continue;
+    const [before, after] = await Promise.all([
+      contract.nonces(op.details.owner, e.blockNumber - 1),
+      contract.nonces(op.details.owner, e.blockNumber),
+    ]);
+    if (before > nonce || after <= nonce) continue;
+    if (await otherOperationOfTransaction(db, e.txHash, op.id)) continue;
+    return e.txHash;
+  }
+  return null;
+}
+
+/** An operation as the chain shows it done: the transaction that carried it and that transaction's events. */
+export interface DoneOnChain {
+  /** Null only for kinds the chain shows done by its state (a registration, a flag, a parameter, a pause). */
+  txHash: string | null;
+  events: ChainEvent[];
+}
+
+/**
+ * Whether the chain shows the operation done, and by which transaction: asked when the chain
+ * refuses to run it (again), or when its transaction reverted or is lost, which is how an
+ * operation looks whose transaction the relayer lost track of (replaced under a hash it did not
+ * keep, in a block that disappeared, or landed first by someone who copied a signed request). An
+ * operation with a request of its own (the custody's request id, an owner's signature) is done
+ * only by a transaction of that request, and takes that transaction's events.
+ */
+export async function doneOnChain(db: Queryable, chain: ChainPort, op: OperationRecord): Promise<DoneOnChain | null> {
+  if (op.requestId || isSignedRequest(op)) {
+    const txHash = op.requestId ? await chain.requestTransaction(op.requestId) : await signedRequestTransaction(db, chain, op);
+    const mined = txHash ? await chain.mined(txHash) : null;
+    return mined && mined.status === 1 ? { txHash, events: mined.events } : null;
+  }
+  return (await stateShowsDone(chain, op)) ? { txHash: null, events: [] } : null;
+}
 
 /**
  * The calldata to send now. A registration's call depends on the chain: a new account is
@@ -114,13 +183,8 @@ export async function callOf(chain: ChainPort, op: OperationRecord): Promise<Cha
   return null;
 }
 
-/**
- * Whether the chain shows the operation done: asked when the chain refuses to run it (again),
- * which is how an operation whose transaction the relayer lost track of (replaced under a hash it
- * did not keep, or in a block that disappeared) looks.
- */
-export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
-  if (op.requestId) return op.target === "ads" ? chain.adCredit!.isProcessed(op.requestId) : chain.custody.isRequestProcessed(op.requestId);
+/** Whether the chain's state shows done an operation that has no request of its own to look for. */
+async function stateShowsDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
   const d = op.details;
   switch (op.kind) {
     case "register": {
@@ -144,8 +208,7 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
         (await chain.custody.parameters())[CUSTODY_PARAMETERS.indexOf(d.name as (typeof CUSTODY_PARAMETERS)[number])] === BigInt(d.value)
       );
     default:
-      // A relayed signature: its nonce is spent once, by this request, the only one signed with it.
-      return d.nonce !== undefined && (await nextNonce(chain, op.target, d.owner)) > BigInt(d.nonce);
+      return false;
   }
 }
 
@@ -158,7 +221,17 @@ async function queueOperation(db: Queryable, chain: ChainPort, op: NewOperation)
     const refusal = await chain.simulateCall({ to: contractOf(chain, op.target).address, data: op.calldata });
     if (refusal) throw refusalError(refusal);
   }
-  return insertOperation(db, op);
+  if (!isSignedRequest(op)) return insertOperation(db, op);
+  // One request per (contract, owner, nonce): a second one signed over the same nonce, or the same
+  // signature sent again, could not both run, and only one can be settled from the chain.
+  const queued = await insertSignedOperation(db, op);
+  if (!queued) {
+    throw new AppError("SIGNATURE_IN_USE", "a request signed over this nonce is already queued, sent or done", {
+      owner: op.details.owner,
+      nonce: op.details.nonce,
+    });
+  }
+  return queued;
 }
 
 export interface CallRequest {

@@ -208,6 +208,44 @@ describe("the batcher on anvil and PGlite", function () {
       expect(await balances()).to.deep.equal([a0 - parseUnits("0.5", 18), b0 + parseUnits("0.5", 18)]);
     });
 
+    it("confirms from its own receipt an operation the chain mined between the receipt lookup and the nonce check", async function () {
+      const before = (await chain.custody.accountOf(alice)).points;
+      const op = await queueCall(db, chain, {
+        kind: "redeem",
+        actor: "test",
+        account: alice,
+        target: "custody",
+        fn: "redeem",
+        args: (requestId) => [requestId, alice, parseUnits("0.5", 18), 0],
+        details: { asset: "GP", amount: "0.5" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      expect(sent.state).to.equal("submitted");
+      // The receipt is asked for just before the block lands; the nonce count just after it.
+      let asked = false;
+      const racing: ChainPort = {
+        ...chain,
+        mined: async (hash) => {
+          if (hash === sent.txHash && !asked) {
+            asked = true;
+            return null;
+          }
+          return chain.mined(hash);
+        },
+      };
+      await batcher(racing).tick();
+      expect(asked).to.equal(true);
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result).to.deep.equal((await chain.mined(sent.txHash!))!.events);
+      const redeemed = done?.result?.find((e) => e.name === "Redeemed");
+      expect(redeemed, JSON.stringify(done?.result)).to.not.equal(undefined);
+      expect(BigInt(redeemed!.args.fee) > 0n).to.equal(true);
+      expect((await chain.custody.accountOf(alice)).points).to.equal(before - parseUnits("0.5", 18));
+    });
+
     it("sends again, once, an operation whose block was lost", async function () {
       const [a0, b0] = await balances();
       const snapshot = await rpc("evm_snapshot");

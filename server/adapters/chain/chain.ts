@@ -66,6 +66,12 @@ export interface MinedBatch {
   events: ChainEvent[];
 }
 
+/** An event found in the chain's logs, with the transaction and block that emitted it. */
+export interface FoundEvent extends ChainEvent {
+  txHash: string;
+  blockNumber: number;
+}
+
 /** A transaction's destination and calldata: one operation of the relayer. */
 export interface ChainCall {
   to: string;
@@ -100,6 +106,10 @@ export interface ChainPort {
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
   /** The custody's and the ad credit's events that name `requestId` (their first indexed argument). */
   requestEvents(requestId: string): Promise<ChainEvent[]>;
+  /** The hash of the transaction whose events name `requestId` (the custody's and the ad credit's), or null. */
+  requestTransaction(requestId: string): Promise<string | null>;
+  /** The `event`s of the contract at `address` whose first indexed arguments are `indexed`, oldest first. */
+  findEvents(address: string, iface: Interface, event: string, indexed: readonly string[]): Promise<FoundEvent[]>;
   /**
    * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
    * fees go up by a quarter (nodes want at least a tenth), and it keeps the gas limit, since
@@ -183,6 +193,13 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     return { name: parsed.name, args };
   };
 
+  const requestLogs = (requestId: string) =>
+    provider.getLogs({
+      address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
+      topics: [null, requestId],
+      fromBlock: deployments.deployedAtBlock,
+    });
+
   return {
     sender,
     deployments,
@@ -216,13 +233,21 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     },
     signBatch: (orders, nonce, replacing) => signCall({ to: deployments.custody, data: batchData(orders) }, nonce, replacing),
     signCall,
-    requestEvents: async (requestId) => {
+    requestEvents: async (requestId) => (await requestLogs(requestId)).flatMap((log) => parseEvent(log) ?? []),
+    requestTransaction: async (requestId) => (await requestLogs(requestId)).at(-1)?.transactionHash ?? null,
+    findEvents: async (address, iface, event, indexed) => {
+      const fragment = iface.getEvent(event)!;
       const logs = await provider.getLogs({
-        address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
-        topics: [null, requestId],
+        address,
+        topics: iface.encodeFilterTopics(fragment, [...indexed]),
         fromBlock: deployments.deployedAtBlock,
       });
-      return logs.flatMap((log) => parseEvent(log) ?? []);
+      return logs.map((log) => {
+        const parsed = iface.decodeEventLog(fragment, log.data, log.topics);
+        const args: Record<string, string> = {};
+        fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed[i]).toLowerCase()));
+        return { name: fragment.name, args, txHash: log.transactionHash, blockNumber: log.blockNumber };
+      });
     },
     broadcast: async (raw) => {
       try {

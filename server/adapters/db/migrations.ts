@@ -172,6 +172,10 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX voucher_conversions_pending ON voucher_conversions (created_at) WHERE state = 'pending';
    CREATE INDEX voucher_conversions_submitted ON voucher_conversions (operation_id) WHERE state = 'submitted';
    CREATE INDEX voucher_conversions_user ON voucher_conversions (user_id, created_at);`,
+  `CREATE UNIQUE INDEX operations_signed_nonce ON operations (target, ((details::jsonb) ->> 'owner'), ((details::jsonb) ->> 'nonce'))
+     WHERE kind IN ('deposit-by-sig', 'redeem-by-sig', 'transfer-by-sig', 'permit') AND state <> 'rejected';
+   ALTER TABLE orders ADD COLUMN retry_at TIMESTAMPTZ;
+   ALTER TABLE orders ADD COLUMN parked INT NOT NULL DEFAULT 0;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -93,6 +93,33 @@ export async function insertOperation(db: Queryable, op: NewOperation): Promise<
   return toRecord(row);
 }
 
+const INSERT_SIGNED = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued') ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`;
+/**
+ * Records a relayed signed request; null when another request over the same (contract, owner,
+ * nonce) is queued, sent or confirmed (a unique index: two at once cannot both be recorded).
+ */
+export async function insertSignedOperation(db: Queryable, op: NewOperation): Promise<OperationRecord | null> {
+  const [row] = await db.query<OperationRow>(INSERT_SIGNED, [
+    op.id,
+    op.kind,
+    op.actor,
+    op.account,
+    op.counterparty,
+    op.requestId,
+    op.target,
+    op.calldata,
+    JSON.stringify(op.details),
+  ]);
+  return row ? toRecord(row) : null;
+}
+
+const OTHER_OF_TX = "SELECT 1 FROM operations WHERE tx_hash = $1 AND id <> $2 AND state = 'confirmed' LIMIT 1";
+/** Whether another confirmed operation is settled by the transaction `txHash`. */
+export async function otherOperationOfTransaction(db: Queryable, txHash: string, operationId: string): Promise<boolean> {
+  return (await db.query(OTHER_OF_TX, [txHash, operationId])).length > 0;
+}
+
 const FIND = `SELECT ${COLUMNS} FROM operations WHERE id = $1`;
 export async function findOperation(db: Queryable, id: string): Promise<OperationRecord | null> {
   const [row] = await db.query<OperationRow>(FIND, [id]);
