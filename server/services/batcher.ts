@@ -42,6 +42,7 @@ import {
   markRejected,
   markSubmitted,
   ordersOfBatch,
+  parkOrder,
   returnToReceived,
 } from "../adapters/db/orders";
 
@@ -51,6 +52,11 @@ export interface BatcherOptions {
   operationsPerRound?: number;
   confirmations: number;
   replaceAfterMs: number;
+  /**
+   * An order the chain refuses alone, for a reason that names no order, waits this long before it
+   * is tried again, doubling each time it is refused again (at most 10 minutes); default 30 s.
+   */
+  parkedRetryMs?: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
   fault?: Fault | null;
 }
@@ -60,6 +66,15 @@ const REASONS: Record<string, string> = {
   PoolOrderTooLarge: "the amount is above the pool's largest order",
   GreenPointsCapExceeded: "the order would take the GP ever minted past the cap",
 };
+
+/** What the shop reads when its order is parked by a refusal that names no order. */
+const PARKED_REASONS: Record<string, (args: readonly unknown[]) => string> = {
+  ERC20InsufficientBalance: (a) =>
+    `the relayer's settlement wallet holds too little to pay this order into the pool (holds ${String(a[1])}, needs ${String(a[2])} base units)`,
+  ERC20InsufficientAllowance: (a) =>
+    `the relayer's settlement allowance to the pool is too low for this order (allows ${String(a[1])}, needs ${String(a[2])} base units)`,
+};
+const MAX_PARK_MS = 10 * 60_000;
 
 export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: BatcherOptions }) {
   const { db, chain, log, options } = deps;
@@ -228,6 +243,17 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     return sent;
   }
 
+  async function park(tx: Queryable, o: OrderRecord, refusal: DecodedRevert) {
+    const delay = Math.min((options.parkedRetryMs ?? 30_000) * 2 ** Math.min(o.parked, 20), MAX_PARK_MS);
+    const retryAt = new Date(Date.now() + delay);
+    const why = PARKED_REASONS[refusal.name]?.(refusal.args) ?? `the chain refuses it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
+    await parkOrder(tx, o, `parked: ${why} (${refusal.name}); tried again from ${retryAt.toISOString()}`, retryAt);
+    log.error(
+      { alert: "order-parked", shopId: o.shopId, orderId: o.orderId, chainError: refusal.name, retryAt: retryAt.toISOString() },
+      "the chain refuses an order alone for a reason that names no order; it is parked and the other orders go on",
+    );
+  }
+
   async function submit(): Promise<number> {
     const signed = await db.transaction(async (tx) => {
       let orders = await claimReceived(tx, options.batchSize);
@@ -248,14 +274,17 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
           await markRejected(tx, orders[0], REASONS[refusal.name]);
           orders = [];
-        } else if (refusal.name === "GreenPointsCapExceeded") {
-          // The cap error names no order: send the first half; the rest stay queued for the next round.
-          orders = orders.slice(0, Math.ceil(orders.length / 2));
         } else if (refusal.name === "EnforcedPause") {
           // The operator paused the pool: the orders stay received until it is unpaused.
           return null;
+        } else if (orders.length === 1) {
+          // Refused alone, for a reason that may pass (a top-up of the relayer's wallet): parked, not rejected.
+          await park(tx, orders[0], refusal);
+          orders = [];
         } else {
-          throw new Error(`the chain refuses the batch: ${refusal.name}(${refusal.args.join(", ")})`);
+          // The error names no order: send the first half if it passes; the rest stay received for
+          // the next round. Halving again finds the order that fails alone, so one cannot stop all.
+          orders = orders.slice(0, Math.ceil(orders.length / 2));
         }
       }
       if (orders.length === 0) return null;

@@ -21,9 +21,15 @@ import { createBatcher } from "../../server/services/batcher";
 import { queueCall } from "../../server/services/operations";
 import { findOperation } from "../../server/adapters/db/operations";
 import { custodialUserId } from "../../server/adapters/chain/ids";
-import { parseUnits } from "ethers";
+import { Wallet, parseUnits } from "ethers";
+import { Writable } from "node:stream";
+import { MockStablecoin__factory } from "../../typechain-types";
+import { orderView } from "../../server/http/orders";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { signedWebhook } from "../helpers/webhooks";
+
+/** The second of anvil's funded development accounts: someone else than the relayer. */
+const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 describe("the batcher on anvil and PGlite", function () {
   this.timeout(120_000);
@@ -260,6 +266,78 @@ describe("the batcher on anvil and PGlite", function () {
       expect((await findOperation(db, op.id))?.state).to.equal("confirmed");
       expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(true);
       expect(await balances()).to.deep.equal([a0 - parseUnits("0.25", 18), b0 + parseUnits("0.25", 18)]);
+    });
+  });
+  describe("an order the relayer's wallet cannot pay", function () {
+    const other = { id: "shop-2", secret: "whsec_other" };
+    const alerts: Record<string, unknown>[] = [];
+    const watched = pino(
+      { level: "warn" },
+      new Writable({
+        write(chunk, _enc, done) {
+          alerts.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+    const parkingBatcher = () =>
+      createBatcher({
+        db,
+        chain,
+        userSalt: "salt",
+        log: watched,
+        options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000, parkedRetryMs: 300 },
+      });
+    const sendAs = (shop: { id: string; secret: string }, orderId: string, userId: string, amount: string) =>
+      intake().receive(signedWebhook(shop.id, shop.secret, { orderId, userId, amount }, now()));
+    async function tickUntil(done: () => Promise<boolean>, b = parkingBatcher()) {
+      for (let i = 0; i < 60; i++) {
+        try {
+          await b.tick();
+        } catch {
+          // A round that throws is retried, as the relayer loop does.
+        }
+        if (await done()) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`not reached: ${JSON.stringify(await countByState(db))}`);
+    }
+
+    it("parks it with the reason, confirms the other shops' orders, and confirms it after a top-up", async function () {
+      await insertShop(db, { id: other.id, name: "Other shop", webhookSecret: other.secret });
+      const relayerWallet = new Wallet(ANVIL_DEV_KEY, chain.settlement.runner!.provider);
+      const settlement = MockStablecoin__factory.connect(chain.deployments.settlement, relayerWallet);
+      // The relayer keeps 100 settlement units: the small orders' 3 each fit, the big order's 300 does not.
+      const held = await settlement.balanceOf(chain.sender);
+      const sink = Wallet.createRandom().address;
+      await (await settlement.transfer(sink, held - parseUnits("100", 6))).wait();
+
+      await send("big", "grace", "1000");
+      await sendAs(other, "small-1", "heidi", "10");
+      await sendAs(other, "small-2", "ivan", "10");
+      const state = async (shop: string, orderId: string) => (await findOrder(db, shop, orderId))!;
+      await tickUntil(async () => (await state(other.id, "small-1")).state === "confirmed" && (await state(other.id, "small-2")).state === "confirmed");
+
+      const parked = await state(shopId, "big");
+      expect(parked.state).to.equal("received");
+      const view = orderView(parked, 6);
+      expect(view.state).to.equal("received");
+      expect(view.reason).to.match(/^parked: the relayer's settlement wallet holds too little to pay this order into the pool .*\(ERC20InsufficientBalance\)/);
+      expect(alerts.filter((a) => a.alert === "order-parked").map((a) => [a.shopId, a.orderId, a.chainError])).to.deep.include([
+        shopId,
+        "big",
+        "ERC20InsufficientBalance",
+      ]);
+      expect(await chain.isOrderRecorded(parked.chainOrderId)).to.equal(false);
+
+      // Anyone may top the wallet up (the test token is a faucet); the parked order then goes by itself.
+      const topUp = MockStablecoin__factory.connect(chain.deployments.settlement, new Wallet(OTHER_KEY, chain.settlement.runner!.provider));
+      await (await topUp.mint(chain.sender, held)).wait();
+      await tickUntil(async () => (await state(shopId, "big")).state === "confirmed");
+      const done = await state(shopId, "big");
+      expect(orderView(done, 6).reason).to.equal(undefined);
+      expect(await chain.isOrderRecorded(done.chainOrderId)).to.equal(true);
+      expect(done.gpMinted! > 0n).to.equal(true);
     });
   });
 });

@@ -98,7 +98,7 @@ export interface ChainPort {
   minedNonce(): Promise<number>;
   blockNumber(): Promise<number>;
   blockHash(blockNumber: number): Promise<string | null>;
-  /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
+  /** Runs the batch as a call: undefined if it would succeed, else the decoded error; throws when the node does not answer. */
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
   /** Runs one operation as a call on the pending state (after what the relayer has in flight); throws when the node does not answer. */
   simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
@@ -218,6 +218,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         await provider.call({ from: sender, to: deployments.custody, data: batchData(orders) });
         return undefined;
       } catch (error) {
+        // A node that does not answer is an outage, not a refusal of these orders.
+        if (!isCallException(error)) throw error;
         return decode(error);
       }
     },
