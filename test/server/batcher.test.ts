@@ -252,6 +252,27 @@ describe("the batcher on anvil and PGlite", function () {
       expect((await chain.custody.accountOf(alice)).points).to.equal(before - parseUnits("0.5", 18));
     });
 
+    it("settles from the chain a redemption whose transaction hash it lost, with the events of the transaction that carried it", async function () {
+      const op = await queueCall(db, chain, {
+        kind: "redeem",
+        actor: "test",
+        account: alice,
+        target: "custody",
+        fn: "redeem",
+        args: (requestId) => [requestId, alice, parseUnits("0.25", 18), 0],
+        details: { asset: "GP", amount: "0.25" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "cd".repeat(32), sent.batchId]);
+      await settleOps();
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result?.map((e) => e.name)).to.include.members(["Redeemed", "RedeemedToBalance"]);
+      expect(done?.result).to.deep.equal((await chain.mined(sent.txHash!))!.events);
+    });
+
     it("sends again, once, an operation whose block was lost", async function () {
       const [a0, b0] = await balances();
       const snapshot = await rpc("evm_snapshot");
