@@ -4,7 +4,8 @@
  * Each tick: (1) reconcile batches already sent (receipts, re-broadcast, replacement, nonces the
  * chain used for something else), (2) check confirmed batches' blocks are still the chain's
  * (a lost block is a reorg: its orders go back to the queue unless the chain records them), (3)
- * claim received orders, drop the ones the chain would refuse (with the reason), allocate a
+ * claim received orders, drop the ones the chain would refuse (with the reason), park the one it
+ * refuses alone for a reason that names no order (the relayer's wallet short), allocate a
  * nonce, sign, and record the signed transaction and its orders as `submitted` in one database
  * transaction, and only then broadcast. A crash anywhere leaves either nothing sent or a
  * recorded intent that the next tick re-broadcasts; the contract refuses a repeated order id.
@@ -246,7 +247,8 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   async function park(tx: Queryable, o: OrderRecord, refusal: DecodedRevert) {
     const delay = Math.min((options.parkedRetryMs ?? 30_000) * 2 ** Math.min(o.parked, 20), MAX_PARK_MS);
     const retryAt = new Date(Date.now() + delay);
-    const why = PARKED_REASONS[refusal.name]?.(refusal.args) ?? `the chain refuses it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
+    const why =
+      PARKED_REASONS[refusal.name]?.(refusal.args) ?? `the chain refuses it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
     await parkOrder(tx, o, `parked: ${why} (${refusal.name}); tried again from ${retryAt.toISOString()}`, retryAt);
     log.error(
       { alert: "order-parked", shopId: o.shopId, orderId: o.orderId, chainError: refusal.name, retryAt: retryAt.toISOString() },

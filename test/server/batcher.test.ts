@@ -337,13 +337,17 @@ describe("the batcher on anvil and PGlite", function () {
       await sendAs(other, "small-1", "heidi", "10");
       await sendAs(other, "small-2", "ivan", "10");
       const state = async (shop: string, orderId: string) => (await findOrder(db, shop, orderId))!;
-      await tickUntil(async () => (await state(other.id, "small-1")).state === "confirmed" && (await state(other.id, "small-2")).state === "confirmed");
+      await tickUntil(
+        async () => (await state(other.id, "small-1")).state === "confirmed" && (await state(other.id, "small-2")).state === "confirmed",
+      );
 
       const parked = await state(shopId, "big");
       expect(parked.state).to.equal("received");
       const view = orderView(parked, 6);
       expect(view.state).to.equal("received");
-      expect(view.reason).to.match(/^parked: the relayer's settlement wallet holds too little to pay this order into the pool .*\(ERC20InsufficientBalance\)/);
+      expect(view.reason).to.match(
+        /^parked: the relayer's settlement wallet holds too little to pay this order into the pool .*\(ERC20InsufficientBalance\)/,
+      );
       expect(alerts.filter((a) => a.alert === "order-parked").map((a) => [a.shopId, a.orderId, a.chainError])).to.deep.include([
         shopId,
         "big",

@@ -125,7 +125,12 @@ describe("relayed signatures, settled from their own request", function () {
       const points = GP("2");
       const quote = await relayer.chain.pool.previewRedeem(points);
       const d = deadline();
-      const signature = await signRedeem(owner, relayer.chain.pool, { points, receiver, minPayout: 0n, deadline: d }, { chainId: chainId() });
+      const signature = await signRedeem(
+        owner,
+        relayer.chain.pool,
+        { points, receiver, minPayout: 0n, deadline: d },
+        { chainId: chainId() },
+      );
       const provider = relayer.chain.settlement.runner!.provider!;
       await rpc("evm_setAutomine", [false]);
       let copyHash: string;
