@@ -143,7 +143,7 @@ async function signedRequestTransaction(db: Queryable, chain: ChainPort, op: Ope
 
 /** An operation as the chain shows it done: the transaction that carried it and that transaction's events. */
 export interface DoneOnChain {
-  /** Null only for kinds the chain shows done by its state (a registration, a flag, a parameter, a pause). */
+  /** Null only for a kind the chain shows done by its state (a flag, a parameter) when no transaction of ours set it. */
   txHash: string | null;
   events: ChainEvent[];
 }
@@ -162,7 +162,61 @@ export async function doneOnChain(db: Queryable, chain: ChainPort, op: Operation
     const mined = txHash ? await chain.mined(txHash) : null;
     return mined && mined.status === 1 ? { txHash, events: mined.events } : null;
   }
-  return (await stateShowsDone(chain, op)) ? { txHash: null, events: [] } : null;
+  if (!(await stateShowsDone(chain, op))) return null;
+  // Done, as the state shows: its events are those of the latest transaction that did it and
+  // settles no other operation; none when the chain's state was set by someone else.
+  for (const shown of shownBy(op)) {
+    const contract = contractOf(chain, shown.target);
+    const found = await chain.findEvents(contract.address, contract.iface, shown.event, shown.indexed);
+    for (const e of found.reverse()) {
+      if (Object.entries(shown.args ?? {}).some(([name, value]) => e.args[name] !== value)) continue;
+      if (await otherOperationOfTransaction(db, e.txHash, op.id)) continue;
+      const mined = await chain.mined(e.txHash);
+      if (mined && mined.status === 1) return { txHash: e.txHash, events: mined.events };
+    }
+  }
+  return { txHash: null, events: [] };
+}
+
+/** The events that show a kind without a request of its own done: contract, event, first indexed arguments, other arguments. */
+function shownBy(op: OperationRecord): { target: OperationTarget; event: string; indexed: string[]; args?: Record<string, string> }[] {
+  const d = op.details;
+  const account = op.account!;
+  const parameter = (names: readonly string[]) => [String(names.indexOf(d.name))];
+  switch (op.kind) {
+    case "register":
+      return op.counterparty
+        ? [
+            { target: "custody", event: "UserRegistered", indexed: [account, op.counterparty] },
+            { target: "custody", event: "ReferrerSet", indexed: [account, op.counterparty] },
+          ]
+        : [{ target: "custody", event: "UserRegistered", indexed: [account] }];
+    case "set-merchant":
+      return [{ target: "custody", event: "MerchantSet", indexed: [account], args: { merchant: d.merchant } }];
+    case "link":
+      return [{ target: "custody", event: "Linked", indexed: [account, d.address] }];
+    case "unlink":
+      return [{ target: "custody", event: "Unlinked", indexed: [account] }];
+    case "pause":
+      return [{ target: "pool", event: "Paused", indexed: [] }];
+    case "unpause":
+      return [{ target: "pool", event: "Unpaused", indexed: [] }];
+    case "pool-parameter":
+      return [
+        { target: "pool", event: "ParameterChanged", indexed: parameter(POOL_PARAMETERS), args: { newValue: BigInt(d.value).toString() } },
+      ];
+    case "custody-parameter":
+      return [
+        {
+          target: "custody",
+          event: "ParameterChanged",
+          indexed: parameter(CUSTODY_PARAMETERS),
+          args: { newValue: BigInt(d.value).toString() },
+        },
+      ];
+    default:
+      return [];
+  }
 }
 
 /**

@@ -273,6 +273,27 @@ describe("the batcher on anvil and PGlite", function () {
       expect(done?.result).to.deep.equal((await chain.mined(sent.txHash!))!.events);
     });
 
+    it("settles from the chain a merchant flag whose transaction hash it lost, with that transaction's events", async function () {
+      const op = await queueCall(db, chain, {
+        kind: "set-merchant",
+        actor: "test",
+        account: bob,
+        target: "custody",
+        fn: "setMerchant",
+        args: [bob, true],
+        details: { merchant: "true" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "ef".repeat(32), sent.batchId]);
+      await settleOps();
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result).to.deep.equal([{ name: "MerchantSet", args: { account: bob.toLowerCase(), merchant: "true" } }]);
+      expect((await chain.custody.accountOf(bob)).merchant).to.equal(true);
+    });
+
     it("sends again, once, an operation whose block was lost", async function () {
       const [a0, b0] = await balances();
       const snapshot = await rpc("evm_snapshot");
