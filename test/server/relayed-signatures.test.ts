@@ -99,6 +99,14 @@ describe("relayed signatures, settled from their own request", function () {
       const [toX, toY] = [await relayer.chain.points.balanceOf(x), await relayer.chain.points.balanceOf(y)];
       expect(toX + toY).to.equal(done.details.to.toLowerCase() === x.toLowerCase() ? GP("1") : GP("2"));
       expect(toX === 0n || toY === 0n).to.equal(true);
+      expect(done.events).to.deep.include({
+        name: "Transfer",
+        args: {
+          from: owner.address.toLowerCase(),
+          to: done.details.to.toLowerCase(),
+          value: parseUnits(done.details.value, 18).toString(),
+        },
+      });
       expect((await signedOperations("transfer-by-sig")).map((o) => o.state)).to.deep.equal(["confirmed"]);
     });
 

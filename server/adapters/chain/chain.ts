@@ -183,6 +183,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const eventSources = new Map<string, Interface>([
     [deployments.custody.toLowerCase(), custody.interface as Interface],
     [deployments.pool.toLowerCase(), pool.interface as Interface],
+    // The GP token's own: a relayed transfer or permit has no other event to record.
+    [deployments.points.toLowerCase(), points.interface as Interface],
     ...(adCredit ? [[deployments.adCredit!.toLowerCase(), adCredit.interface as Interface] as const] : []),
   ]);
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
