@@ -16,7 +16,7 @@ export function orderView(o: OrderRecord, settlementDecimals: number): z.infer<t
     state: o.state,
     ...(o.gpMinted !== null && o.state === "confirmed" ? { gpMinted: formatAmount(o.gpMinted, 18) } : {}),
     ...(o.txHash && o.state !== "received" ? { txHash: o.txHash } : {}),
-    ...(o.reason && o.state === "rejected" ? { reason: o.reason } : {}),
+    ...(o.reason && (o.state === "rejected" || o.state === "received") ? { reason: o.reason } : {}),
   };
 }
 

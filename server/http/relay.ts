@@ -55,7 +55,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       idempotent: true,
       body: z.object({ owner: Address, ...r.fields, deadline: Deadline, signature: Signature }).strict(),
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
-      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN", "NOTHING_TO_RELAY", "RATE_LIMITED", "RELAY_LIMIT"],
+      errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN", "NOTHING_TO_RELAY", "RATE_LIMITED", "RELAY_LIMIT", "SIGNATURE_IN_USE"],
       // The checks and the simulation run before the idempotency transaction opens; the day's gas
       // is read and the relay recorded inside it, under the user's lock.
       prepare: async ({ body, principal }) => {
@@ -65,7 +65,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
         const owner = getAddress(b.owner);
         await deps.limiter(principal.userId, owner);
         await assertSomethingToRelay(chain, { kind: r.kind, owner, value: r.value(b) });
-        // The nonce the signature spends: the operation is done once the contract's has passed it.
+        // The nonce the signature spends (it passes the check on the pending state): one request per nonce is queued.
         const nonce = (await nextNonce(chain, r.target, owner)).toString();
         return planCall(chain, {
           kind: r.kind,

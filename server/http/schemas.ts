@@ -14,7 +14,10 @@ export const OrderView = z
     state: OrderStateName,
     gpMinted: z.string().optional().meta({ description: "GP credited to the buyer, once confirmed." }),
     txHash: z.string().optional(),
-    reason: z.string().optional().meta({ description: "Why the order was rejected." }),
+    reason: z
+      .string()
+      .optional()
+      .meta({ description: 'Why the order was rejected; or, while received, why it waits ("parked: ..."; retried by itself).' }),
   })
   .meta({ id: "Order" });
 

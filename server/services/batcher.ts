@@ -4,7 +4,8 @@
  * Each tick: (1) reconcile batches already sent (receipts, re-broadcast, replacement, nonces the
  * chain used for something else), (2) check confirmed batches' blocks are still the chain's
  * (a lost block is a reorg: its orders go back to the queue unless the chain records them), (3)
- * claim received orders, drop the ones the chain would refuse (with the reason), allocate a
+ * claim received orders, drop the ones the chain would refuse (with the reason), park the one it
+ * refuses alone for a reason that names no order (the relayer's wallet short), allocate a
  * nonce, sign, and record the signed transaction and its orders as `submitted` in one database
  * transaction, and only then broadcast. A crash anywhere leaves either nothing sent or a
  * recorded intent that the next tick re-broadcasts; the contract refuses a repeated order id.
@@ -34,7 +35,7 @@ import {
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
-import { type SettlementFloat, alreadyDone, callOf, queueSettlementRefill, reasonOf } from "./operations";
+import { type SettlementFloat, callOf, doneOnChain, isSignedRequest, reasonOf, refillFloat } from "./operations";
 import {
   type OrderRecord,
   claimReceived,
@@ -42,6 +43,7 @@ import {
   markRejected,
   markSubmitted,
   ordersOfBatch,
+  parkOrder,
   returnToReceived,
 } from "../adapters/db/orders";
 
@@ -51,6 +53,11 @@ export interface BatcherOptions {
   operationsPerRound?: number;
   confirmations: number;
   replaceAfterMs: number;
+  /**
+   * An order the chain refuses alone, for a reason that names no order, waits this long before it
+   * is tried again, doubling each time it is refused again (at most 10 minutes); default 30 s.
+   */
+  parkedRetryMs?: number;
   /** Crash tests only: kill this process (SIGKILL) just before or just after sending a batch. */
   fault?: Fault | null;
   /** The relayer's bounded float, refilled from the treasury when orders need more; absent, never refilled. */
@@ -65,6 +72,15 @@ const REASONS: Record<string, string> = {
   PoolOrderTooLarge: "the amount is above the pool's largest order",
   GreenPointsCapExceeded: "the order would take the GP ever minted past the cap",
 };
+
+/** What the shop reads when its order is parked by a refusal that names no order. */
+const PARKED_REASONS: Record<string, (args: readonly unknown[]) => string> = {
+  ERC20InsufficientBalance: (a) =>
+    `the relayer's settlement wallet holds too little to pay this order into the pool (holds ${String(a[1])}, needs ${String(a[2])} base units)`,
+  ERC20InsufficientAllowance: (a) =>
+    `the relayer's settlement allowance to the pool is too low for this order (allows ${String(a[1])}, needs ${String(a[2])} base units)`,
+};
+const MAX_PARK_MS = 10 * 60_000;
 
 export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: BatcherOptions }) {
   const { db, chain, log, options } = deps;
@@ -88,14 +104,12 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     }
   }
 
-  /** The chain is the truth for orders and operations whose transaction is gone: done, or back to the queue. */
+  /** The chain is the truth for orders and operations whose transaction is gone: done (by which transaction), or back to the queue. */
   async function settleFromChain(tx: Queryable, batch: BatchRecord) {
     for (const op of await operationsOfBatch(tx, batch.id)) {
-      if (await alreadyDone(chain, op)) {
-        await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
-      } else {
-        await requeueOperation(tx, op.id);
-      }
+      const done = await doneOnChain(tx, chain, op);
+      if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
+      else await requeueOperation(tx, op.id);
     }
     for (const o of await ordersOfBatch(tx, batch.id)) {
       const points = (await chain.isOrderRecorded(o.chainOrderId)) ? await chain.creditedPoints(o.chainOrderId) : null;
@@ -108,7 +122,16 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   async function reconcile() {
     const head = await chain.blockNumber();
     for (const batch of await openBatches(db)) {
-      const mined = await chain.mined(batch.txHash);
+      let mined = await chain.mined(batch.txHash);
+      if (!mined && (await chain.minedNonce()) > batch.nonce) {
+        // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
+        // one (a replacement whose hash we did not keep). Its own receipt, when there is one, is the truth.
+        mined = await chain.mined(batch.txHash);
+        if (!mined) {
+          await db.transaction(async (tx) => settleFromChain(tx, batch));
+          continue;
+        }
+      }
       if (mined && mined.status === 1) {
         const depth = head - mined.blockNumber;
         await db.transaction(async (tx) => {
@@ -122,10 +145,16 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         continue;
       }
       if (mined && batch.kind === "operation") {
-        // Simulated on the pending state, refused when mined: something sent before it changed the state.
+        // Simulated on the pending state, refused when mined: something sent before it changed the
+        // state, or someone else landed the same signed request first (then it is done, by theirs).
         log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
         await db.transaction(async (tx) => {
           for (const op of await operationsOfBatch(tx, batch.id)) {
+            const done = op.requestId || isSignedRequest(op) ? await doneOnChain(tx, chain, op) : null;
+            if (done) {
+              await markOperationConfirmed(tx, op.id, done.events, done.txHash);
+              continue;
+            }
             const call = await callOf(chain, op);
             const refusal = call ? await chain.simulateCall(call) : undefined;
             await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
@@ -136,11 +165,6 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
       }
       if (mined) {
         log.warn({ batch: batch.id, tx: batch.txHash }, "batch reverted on chain; its orders are queued again");
-        await db.transaction(async (tx) => settleFromChain(tx, batch));
-        continue;
-      }
-      if ((await chain.minedNonce()) > batch.nonce) {
-        // The nonce went to another transaction (a replacement whose hash we did not keep).
         await db.transaction(async (tx) => settleFromChain(tx, batch));
         continue;
       }
@@ -198,8 +222,8 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         const refusal = call ? await chain.simulateCall(call) : undefined;
         if (!call || refusal) {
           // Refused: done already (sent before, its record lost), or refused with the chain's reason.
-          if (await alreadyDone(chain, op))
-            await markOperationConfirmed(tx, op.id, op.requestId ? await chain.requestEvents(op.requestId) : [], null);
+          const done = await doneOnChain(tx, chain, op);
+          if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
           else
             await markOperationRejected(
               tx,
@@ -225,6 +249,31 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
     return sent;
   }
 
+  async function park(tx: Queryable, o: OrderRecord, refusal: DecodedRevert) {
+    const delay = Math.min((options.parkedRetryMs ?? 30_000) * 2 ** Math.min(o.parked, 20), MAX_PARK_MS);
+    const retryAt = new Date(Date.now() + delay);
+    const why =
+      PARKED_REASONS[refusal.name]?.(refusal.args) ?? `the chain refuses it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
+    await parkOrder(tx, o, `parked: ${why} (${refusal.name}); tried again from ${retryAt.toISOString()}`, retryAt);
+    log.error(
+      { alert: "order-parked", shopId: o.shopId, orderId: o.orderId, chainError: refusal.name, retryAt: retryAt.toISOString() },
+      "the chain refuses an order alone for a reason that names no order; it is parked and the other orders go on",
+    );
+  }
+
+  /**
+   * Whether the orders should wait for a refill of the relayer's settlement (queued here when none
+   * is on its way). Not when a refill cannot help (there is no treasury, a full float is too
+   * little, or the treasury refused one a moment ago): the order that fails alone is then found
+   * and parked, and the rest go on.
+   */
+  async function waitsForRefill(tx: Queryable): Promise<boolean> {
+    if (!options.settlement) return false;
+    const refill = await refillFloat(tx, chain, options.settlement, chain.deployments.pool);
+    if (refill === "queued") log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
+    return refill !== "cannot-help";
+  }
+
   async function submit(): Promise<number> {
     const signed = await db.transaction(async (tx) => {
       let orders = await claimReceived(tx, options.batchSize);
@@ -245,19 +294,21 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
           await markRejected(tx, orders[0], REASONS[refusal.name]);
           orders = [];
-        } else if (refusal.name === "GreenPointsCapExceeded") {
-          // The cap error names no order: send the first half; the rest stay queued for the next round.
-          orders = orders.slice(0, Math.ceil(orders.length / 2));
-        } else if (SETTLEMENT_SHORT.includes(refusal.name) && options.settlement) {
-          // The orders wait (received) for the refill, which the next rounds send before them.
-          if (await queueSettlementRefill(tx, chain, options.settlement, [chain.deployments.pool]))
-            log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
+        } else if (SETTLEMENT_SHORT.includes(refusal.name) && (await waitsForRefill(tx))) {
+          // The float or its allowance ran low: the orders wait (received) for a refill from the
+          // treasury, which the next rounds send before them.
           return null;
         } else if (refusal.name === "EnforcedPause") {
           // The operator paused the pool: the orders stay received until it is unpaused.
           return null;
+        } else if (orders.length === 1) {
+          // Refused alone, for a reason that may pass (a top-up of the relayer's wallet): parked, not rejected.
+          await park(tx, orders[0], refusal);
+          orders = [];
         } else {
-          throw new Error(`the chain refuses the batch: ${refusal.name}(${refusal.args.join(", ")})`);
+          // The error names no order: send the first half if it passes; the rest stay received for
+          // the next round. Halving again finds the order that fails alone, so one cannot stop all.
+          orders = orders.slice(0, Math.ceil(orders.length / 2));
         }
       }
       if (orders.length === 0) return null;

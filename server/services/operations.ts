@@ -8,15 +8,18 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { type Interface, ZeroAddress, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
-import type { ChainCall, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { type Interface, ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import type { ChainCall, ChainEvent, ChainPort, DecodedRevert } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import {
   type NewOperation,
   type OperationRecord,
   type OperationTarget,
   insertOperation,
+  insertSignedOperation,
+  otherOperationOfTransaction,
   settlementRefillPending,
+  settlementRefillRefusedLately,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
@@ -77,16 +80,17 @@ export function refusalError(refusal: DecodedRevert): AppError {
   return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
 }
 
-/** The contract an operation calls: its address, its ABI, and its EIP-712 nonces. */
+/** The contract an operation calls: its address, its ABI, and its EIP-712 nonces (at a block, or the pending state). */
 function contractOf(chain: ChainPort, target: OperationTarget) {
   const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit, settlement: chain.settlement }[
     target
   ];
   if (!contract) throw adsUnavailable();
+  type Nonces = { nonces(owner: string, overrides: { blockTag: number | "pending" }): Promise<bigint> };
   return {
     address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
     iface: contract.interface as unknown as Interface,
-    nonces: (owner: string) => (contract as unknown as { nonces(owner: string): Promise<bigint> }).nonces(owner),
+    nonces: (owner: string, blockTag: number | "pending") => (contract as unknown as Nonces).nonces(owner, { blockTag }),
   };
 }
 
@@ -95,8 +99,128 @@ export function adsUnavailable(): AppError {
   return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");
 }
 
-/** The EIP-712 nonce `owner` signs next at the operation target's contract. */
-export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: string) => contractOf(chain, target).nonces(owner);
+/**
+ * The EIP-712 nonce `owner` signs next at the operation target's contract, on the pending state:
+ * the one a signature checked on the pending state spends.
+ */
+export const nextNonce = (chain: ChainPort, target: OperationTarget, owner: string) => contractOf(chain, target).nonces(owner, "pending");
+
+/**
+ * The relayed signed requests, and the event each must produce: by the contract it calls, with
+ * the owner and the receiver it signed as the event's first indexed arguments, and the value it
+ * signed in `field` (GP, 18 decimals, from the request's `detail`).
+ */
+const SIGNED: Record<string, { event: string; indexed: (op: OperationRecord) => string[]; field: string; detail: string }> = {
+  "redeem-by-sig": { event: "Redeemed", indexed: (op) => [op.details.owner, op.details.receiver], field: "points", detail: "points" },
+  "transfer-by-sig": { event: "Transfer", indexed: (op) => [op.details.owner, op.details.to], field: "value", detail: "value" },
+  permit: { event: "Approval", indexed: (op) => [op.details.owner, op.details.spender], field: "value", detail: "value" },
+  "deposit-by-sig": { event: "Deposited", indexed: (op) => [op.account!, op.details.owner], field: "points", detail: "points" },
+};
+
+/** Whether the operation is an owner's signed request the relayer only carries. */
+export const isSignedRequest = (op: Pick<OperationRecord, "kind">) => op.kind in SIGNED;
+
+/**
+ * The transaction that ran a relayed signed request, whoever sent it: one that emitted the
+ * request's event with the owner, receiver and value signed, in the block where the owner's nonce
+ * moved past the one the request signed, and that settles no other operation. A spent nonce alone
+ * proves nothing: another request signed over it (or the same one, sent by someone else) spends it.
+ */
+async function signedRequestTransaction(db: Queryable, chain: ChainPort, op: OperationRecord): Promise<string | null> {
+  const spec = SIGNED[op.kind];
+  const contract = contractOf(chain, op.target);
+  const nonce = BigInt(op.details.nonce);
+  const value = parseUnits(op.details[spec.detail], 18);
+  for (const e of await chain.findEvents(contract.address, contract.iface, spec.event, spec.indexed(op))) {
+    if (BigInt(e.args[spec.field]) !== value) continue;
+    const [before, after] = await Promise.all([
+      contract.nonces(op.details.owner, e.blockNumber - 1),
+      contract.nonces(op.details.owner, e.blockNumber),
+    ]);
+    if (before > nonce || after <= nonce) continue;
+    if (await otherOperationOfTransaction(db, e.txHash, op.id)) continue;
+    return e.txHash;
+  }
+  return null;
+}
+
+/** An operation as the chain shows it done: the transaction that carried it and that transaction's events. */
+export interface DoneOnChain {
+  /** Null only for a kind the chain shows done by its state (a flag, a parameter) when no transaction of ours set it. */
+  txHash: string | null;
+  events: ChainEvent[];
+}
+
+/**
+ * Whether the chain shows the operation done, and by which transaction: asked when the chain
+ * refuses to run it (again), or when its transaction reverted or is lost, which is how an
+ * operation looks whose transaction the relayer lost track of (replaced under a hash it did not
+ * keep, in a block that disappeared, or landed first by someone who copied a signed request). An
+ * operation with a request of its own (the custody's request id, an owner's signature) is done
+ * only by a transaction of that request, and takes that transaction's events.
+ */
+export async function doneOnChain(db: Queryable, chain: ChainPort, op: OperationRecord): Promise<DoneOnChain | null> {
+  if (op.requestId || isSignedRequest(op)) {
+    const txHash = op.requestId ? await chain.requestTransaction(op.requestId) : await signedRequestTransaction(db, chain, op);
+    const mined = txHash ? await chain.mined(txHash) : null;
+    return mined && mined.status === 1 ? { txHash, events: mined.events } : null;
+  }
+  if (!(await stateShowsDone(chain, op))) return null;
+  // Done, as the state shows: its events are those of the latest transaction that did it and
+  // settles no other operation; none when the chain's state was set by someone else.
+  for (const shown of shownBy(op)) {
+    const contract = contractOf(chain, shown.target);
+    const found = await chain.findEvents(contract.address, contract.iface, shown.event, shown.indexed);
+    for (const e of found.reverse()) {
+      if (Object.entries(shown.args ?? {}).some(([name, value]) => e.args[name] !== value)) continue;
+      if (await otherOperationOfTransaction(db, e.txHash, op.id)) continue;
+      const mined = await chain.mined(e.txHash);
+      if (mined && mined.status === 1) return { txHash: e.txHash, events: mined.events };
+    }
+  }
+  return { txHash: null, events: [] };
+}
+
+/** The events that show a kind without a request of its own done: contract, event, first indexed arguments, other arguments. */
+function shownBy(op: OperationRecord): { target: OperationTarget; event: string; indexed: string[]; args?: Record<string, string> }[] {
+  const d = op.details;
+  const account = op.account!;
+  const parameter = (names: readonly string[]) => [String(names.indexOf(d.name))];
+  switch (op.kind) {
+    case "register":
+      return op.counterparty
+        ? [
+            { target: "custody", event: "UserRegistered", indexed: [account, op.counterparty] },
+            { target: "custody", event: "ReferrerSet", indexed: [account, op.counterparty] },
+          ]
+        : [{ target: "custody", event: "UserRegistered", indexed: [account] }];
+    case "set-merchant":
+      return [{ target: "custody", event: "MerchantSet", indexed: [account], args: { merchant: d.merchant } }];
+    case "link":
+      return [{ target: "custody", event: "Linked", indexed: [account, d.address] }];
+    case "unlink":
+      return [{ target: "custody", event: "Unlinked", indexed: [account] }];
+    case "pause":
+      return [{ target: "pool", event: "Paused", indexed: [] }];
+    case "unpause":
+      return [{ target: "pool", event: "Unpaused", indexed: [] }];
+    case "pool-parameter":
+      return [
+        { target: "pool", event: "ParameterChanged", indexed: parameter(POOL_PARAMETERS), args: { newValue: BigInt(d.value).toString() } },
+      ];
+    case "custody-parameter":
+      return [
+        {
+          target: "custody",
+          event: "ParameterChanged",
+          indexed: parameter(CUSTODY_PARAMETERS),
+          args: { newValue: BigInt(d.value).toString() },
+        },
+      ];
+    default:
+      return [];
+  }
+}
 
 /**
  * The calldata to send now. A registration's call depends on the chain: a new account is
@@ -122,13 +246,8 @@ export async function callOf(chain: ChainPort, op: OperationRecord): Promise<Cha
   return null;
 }
 
-/**
- * Whether the chain shows the operation done: asked when the chain refuses to run it (again),
- * which is how an operation whose transaction the relayer lost track of (replaced under a hash it
- * did not keep, or in a block that disappeared) looks.
- */
-export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
-  if (op.requestId) return op.target === "ads" ? chain.adCredit!.isProcessed(op.requestId) : chain.custody.isRequestProcessed(op.requestId);
+/** Whether the chain's state shows done an operation that has no request of its own to look for. */
+async function stateShowsDone(chain: ChainPort, op: OperationRecord): Promise<boolean> {
   const d = op.details;
   switch (op.kind) {
     case "register": {
@@ -156,8 +275,7 @@ export async function alreadyDone(chain: ChainPort, op: OperationRecord): Promis
         (await chain.custody.parameters())[CUSTODY_PARAMETERS.indexOf(d.name as (typeof CUSTODY_PARAMETERS)[number])] === BigInt(d.value)
       );
     default:
-      // A relayed signature: its nonce is spent once, by this request, the only one signed with it.
-      return d.nonce !== undefined && (await nextNonce(chain, op.target, d.owner)) > BigInt(d.nonce);
+      return false;
   }
 }
 
@@ -241,9 +359,26 @@ export async function planCall(chain: ChainPort, r: CallRequest): Promise<Planne
   return { op };
 }
 
+/**
+ * Records an operation for the batcher to send. A relayed signature only while no other request
+ * over its (contract, owner, nonce) is queued, sent or done: two such requests could not both run,
+ * and only one can be settled from the chain.
+ */
+async function insertChecked(db: Queryable, op: NewOperation): Promise<OperationRecord> {
+  if (!isSignedRequest(op)) return insertOperation(db, op);
+  const queued = await insertSignedOperation(db, op);
+  if (!queued) {
+    throw new AppError("SIGNATURE_IN_USE", "a request signed over this nonce is already queued, sent or done", {
+      owner: op.details.owner,
+      nonce: op.details.nonce,
+    });
+  }
+  return queued;
+}
+
 /** Records a planned operation (and what goes with it) for the batcher to send. */
 export async function recordPlanned(db: Queryable, planned: PlannedOperation): Promise<OperationRecord> {
-  const record = await insertOperation(db, planned.op);
+  const record = await insertChecked(db, planned.op);
   await planned.also?.(db, record);
   return record;
 }
@@ -341,6 +476,24 @@ export async function queueSettlementRefill(
     });
   }
   return true;
+}
+
+/**
+ * The batcher's answer to orders refused for the relayer's settlement balance or allowance:
+ * `queued` (a refill was queued now) or `on-its-way` (one was before) when a refill can let them
+ * through, `cannot-help` when the float and the allowance are full already (the orders need more
+ * than a float) or the treasury refused a refill in the last minute.
+ */
+export async function refillFloat(
+  db: Queryable,
+  chain: ChainPort,
+  s: SettlementFloat,
+  spender: string,
+): Promise<"queued" | "on-its-way" | "cannot-help"> {
+  const [balance, allowance] = await Promise.all([chain.settlement.balanceOf(chain.sender), chain.settlement.allowance(chain.sender, spender)]);
+  if (balance >= s.float && allowance >= s.float) return "cannot-help";
+  if (await settlementRefillRefusedLately(db)) return "cannot-help";
+  return (await queueSettlementRefill(db, chain, s, [spender])) ? "queued" : "on-its-way";
 }
 
 /**

@@ -21,9 +21,15 @@ import { createBatcher } from "../../server/services/batcher";
 import { queueCall } from "../../server/services/operations";
 import { findOperation } from "../../server/adapters/db/operations";
 import { custodialUserId } from "../../server/adapters/chain/ids";
-import { parseUnits } from "ethers";
+import { Wallet, parseUnits } from "ethers";
+import { Writable } from "node:stream";
+import { MockStablecoin__factory } from "../../typechain-types";
+import { orderView } from "../../server/http/orders";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { signedWebhook } from "../helpers/webhooks";
+
+/** The second of anvil's funded development accounts: someone else than the relayer. */
+const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
 describe("the batcher on anvil and PGlite", function () {
   this.timeout(120_000);
@@ -208,6 +214,86 @@ describe("the batcher on anvil and PGlite", function () {
       expect(await balances()).to.deep.equal([a0 - parseUnits("0.5", 18), b0 + parseUnits("0.5", 18)]);
     });
 
+    it("confirms from its own receipt an operation the chain mined between the receipt lookup and the nonce check", async function () {
+      const before = (await chain.custody.accountOf(alice)).points;
+      const op = await queueCall(db, chain, {
+        kind: "redeem",
+        actor: "test",
+        account: alice,
+        target: "custody",
+        fn: "redeem",
+        args: (requestId) => [requestId, alice, parseUnits("0.5", 18), 0],
+        details: { asset: "GP", amount: "0.5" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      expect(sent.state).to.equal("submitted");
+      // The receipt is asked for just before the block lands; the nonce count just after it.
+      let asked = false;
+      const racing: ChainPort = {
+        ...chain,
+        mined: async (hash) => {
+          if (hash === sent.txHash && !asked) {
+            asked = true;
+            return null;
+          }
+          return chain.mined(hash);
+        },
+      };
+      await batcher(racing).tick();
+      expect(asked).to.equal(true);
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result).to.deep.equal((await chain.mined(sent.txHash!))!.events);
+      const redeemed = done?.result?.find((e) => e.name === "Redeemed");
+      expect(redeemed, JSON.stringify(done?.result)).to.not.equal(undefined);
+      expect(BigInt(redeemed!.args.fee) > 0n).to.equal(true);
+      expect((await chain.custody.accountOf(alice)).points).to.equal(before - parseUnits("0.5", 18));
+    });
+
+    it("settles from the chain a redemption whose transaction hash it lost, with the events of the transaction that carried it", async function () {
+      const op = await queueCall(db, chain, {
+        kind: "redeem",
+        actor: "test",
+        account: alice,
+        target: "custody",
+        fn: "redeem",
+        args: (requestId) => [requestId, alice, parseUnits("0.25", 18), 0],
+        details: { asset: "GP", amount: "0.25" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "cd".repeat(32), sent.batchId]);
+      await settleOps();
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result?.map((e) => e.name)).to.include.members(["Redeemed", "RedeemedToBalance"]);
+      expect(done?.result).to.deep.equal((await chain.mined(sent.txHash!))!.events);
+    });
+
+    it("settles from the chain a merchant flag whose transaction hash it lost, with that transaction's events", async function () {
+      const op = await queueCall(db, chain, {
+        kind: "set-merchant",
+        actor: "test",
+        account: bob,
+        target: "custody",
+        fn: "setMerchant",
+        args: [bob, true],
+        details: { merchant: "true" },
+      });
+      await batcher().tick();
+      const sent = (await findOperation(db, op.id))!;
+      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "ef".repeat(32), sent.batchId]);
+      await settleOps();
+      const done = await findOperation(db, op.id);
+      expect(done?.state).to.equal("confirmed");
+      expect(done?.txHash).to.equal(sent.txHash);
+      expect(done?.result).to.deep.equal([{ name: "MerchantSet", args: { account: bob.toLowerCase(), merchant: "true" } }]);
+      expect((await chain.custody.accountOf(bob)).merchant).to.equal(true);
+    });
+
     it("sends again, once, an operation whose block was lost", async function () {
       const [a0, b0] = await balances();
       const snapshot = await rpc("evm_snapshot");
@@ -222,6 +308,82 @@ describe("the batcher on anvil and PGlite", function () {
       expect((await findOperation(db, op.id))?.state).to.equal("confirmed");
       expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(true);
       expect(await balances()).to.deep.equal([a0 - parseUnits("0.25", 18), b0 + parseUnits("0.25", 18)]);
+    });
+  });
+  describe("an order the relayer's wallet cannot pay", function () {
+    const other = { id: "shop-2", secret: "whsec_other" };
+    const alerts: Record<string, unknown>[] = [];
+    const watched = pino(
+      { level: "warn" },
+      new Writable({
+        write(chunk, _enc, done) {
+          alerts.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+    const parkingBatcher = () =>
+      createBatcher({
+        db,
+        chain,
+        userSalt: "salt",
+        log: watched,
+        options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000, parkedRetryMs: 300 },
+      });
+    const sendAs = (shop: { id: string; secret: string }, orderId: string, userId: string, amount: string) =>
+      intake().receive(signedWebhook(shop.id, shop.secret, { orderId, userId, amount }, now()));
+    async function tickUntil(done: () => Promise<boolean>, b = parkingBatcher()) {
+      for (let i = 0; i < 60; i++) {
+        try {
+          await b.tick();
+        } catch {
+          // A round that throws is retried, as the relayer loop does.
+        }
+        if (await done()) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`not reached: ${JSON.stringify(await countByState(db))}`);
+    }
+
+    it("parks it with the reason, confirms the other shops' orders, and confirms it after a top-up", async function () {
+      await insertShop(db, { id: other.id, name: "Other shop", webhookSecret: other.secret });
+      const relayerWallet = new Wallet(ANVIL_DEV_KEY, chain.settlement.runner!.provider);
+      const settlement = MockStablecoin__factory.connect(chain.deployments.settlement, relayerWallet);
+      // The relayer keeps 100 settlement units: the small orders' 3 each fit, the big order's 300 does not.
+      const held = await settlement.balanceOf(chain.sender);
+      const sink = Wallet.createRandom().address;
+      await (await settlement.transfer(sink, held - parseUnits("100", 6))).wait();
+
+      await send("big", "grace", "1000");
+      await sendAs(other, "small-1", "heidi", "10");
+      await sendAs(other, "small-2", "ivan", "10");
+      const state = async (shop: string, orderId: string) => (await findOrder(db, shop, orderId))!;
+      await tickUntil(
+        async () => (await state(other.id, "small-1")).state === "confirmed" && (await state(other.id, "small-2")).state === "confirmed",
+      );
+
+      const parked = await state(shopId, "big");
+      expect(parked.state).to.equal("received");
+      const view = orderView(parked, 6);
+      expect(view.state).to.equal("received");
+      expect(view.reason).to.match(
+        /^parked: the relayer's settlement wallet holds too little to pay this order into the pool .*\(ERC20InsufficientBalance\)/,
+      );
+      expect(alerts.filter((a) => a.alert === "order-parked").map((a) => [a.shopId, a.orderId, a.chainError])).to.deep.include([
+        shopId,
+        "big",
+        "ERC20InsufficientBalance",
+      ]);
+      expect(await chain.isOrderRecorded(parked.chainOrderId)).to.equal(false);
+
+      // Anyone may top the wallet up (the test token is a faucet); the parked order then goes by itself.
+      const topUp = MockStablecoin__factory.connect(chain.deployments.settlement, new Wallet(OTHER_KEY, chain.settlement.runner!.provider));
+      await (await topUp.mint(chain.sender, held)).wait();
+      await tickUntil(async () => (await state(shopId, "big")).state === "confirmed");
+      const done = await state(shopId, "big");
+      expect(orderView(done, 6).reason).to.equal(undefined);
+      expect(await chain.isOrderRecorded(done.chainOrderId)).to.equal(true);
+      expect(done.gpMinted! > 0n).to.equal(true);
     });
   });
 });

@@ -73,6 +73,12 @@ export interface MinedBatch {
   gasUsed: bigint;
 }
 
+/** An event found in the chain's logs, with the transaction and block that emitted it. */
+export interface FoundEvent extends ChainEvent {
+  txHash: string;
+  blockNumber: number;
+}
+
 /** A transaction's destination and calldata: one operation of the relayer. */
 export interface ChainCall {
   to: string;
@@ -99,7 +105,7 @@ export interface ChainPort {
   minedNonce(): Promise<number>;
   blockNumber(): Promise<number>;
   blockHash(blockNumber: number): Promise<string | null>;
-  /** Runs the batch as a call: undefined if it would succeed, else the decoded error. */
+  /** Runs the batch as a call: undefined if it would succeed, else the decoded error; throws when the node does not answer. */
   simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
   /** Runs one operation as a call on the pending state (after what the relayer has in flight); throws when the node does not answer. */
   simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
@@ -109,6 +115,10 @@ export interface ChainPort {
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
   /** The custody's and the ad credit's events that name `requestId` (their first indexed argument). */
   requestEvents(requestId: string): Promise<ChainEvent[]>;
+  /** The hash of the transaction whose events name `requestId` (the custody's and the ad credit's), or null. */
+  requestTransaction(requestId: string): Promise<string | null>;
+  /** The `event`s of the contract at `address` whose first indexed arguments are `indexed`, oldest first. */
+  findEvents(address: string, iface: Interface, event: string, indexed: readonly string[]): Promise<FoundEvent[]>;
   /**
    * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
    * fees go up by a quarter (nodes want at least a tenth), and it keeps the gas limit, since
@@ -188,6 +198,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const eventSources = new Map<string, Interface>([
     [deployments.custody.toLowerCase(), custody.interface as Interface],
     [deployments.pool.toLowerCase(), pool.interface as Interface],
+    // The GP token's own: a relayed transfer or permit has no other event to record.
+    [deployments.points.toLowerCase(), points.interface as Interface],
     ...(adCredit ? [[deployments.adCredit!.toLowerCase(), adCredit.interface as Interface] as const] : []),
   ]);
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
@@ -197,6 +209,13 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     parsed.fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed.args[i]).toLowerCase()));
     return { name: parsed.name, args };
   };
+
+  const requestLogs = (requestId: string) =>
+    provider.getLogs({
+      address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
+      topics: [null, requestId],
+      fromBlock: deployments.deployedAtBlock,
+    });
 
   return {
     sender,
@@ -216,6 +235,8 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
         await provider.call({ from: sender, to: deployments.custody, data: batchData(orders) });
         return undefined;
       } catch (error) {
+        // A node that does not answer is an outage, not a refusal of these orders.
+        if (!isCallException(error)) throw error;
         return decode(error);
       }
     },
@@ -232,13 +253,21 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     estimateCall: (call) => provider.estimateGas({ from: sender, to: call.to, data: call.data, blockTag: "pending" }),
     signBatch: (orders, nonce, replacing) => signCall({ to: deployments.custody, data: batchData(orders) }, nonce, replacing),
     signCall,
-    requestEvents: async (requestId) => {
+    requestEvents: async (requestId) => (await requestLogs(requestId)).flatMap((log) => parseEvent(log) ?? []),
+    requestTransaction: async (requestId) => (await requestLogs(requestId)).at(-1)?.transactionHash ?? null,
+    findEvents: async (address, iface, event, indexed) => {
+      const fragment = iface.getEvent(event)!;
       const logs = await provider.getLogs({
-        address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
-        topics: [null, requestId],
+        address,
+        topics: iface.encodeFilterTopics(fragment, [...indexed]),
         fromBlock: deployments.deployedAtBlock,
       });
-      return logs.flatMap((log) => parseEvent(log) ?? []);
+      return logs.map((log) => {
+        const parsed = iface.decodeEventLog(fragment, log.data, log.topics);
+        const args: Record<string, string> = {};
+        fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed[i]).toLowerCase()));
+        return { name: fragment.name, args, txHash: log.transactionHash, blockNumber: log.blockNumber };
+      });
     },
     broadcast: async (raw) => {
       try {

@@ -217,6 +217,10 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE operations ADD COLUMN gas_estimate NUMERIC(78, 0);
    ALTER TABLE operations ADD COLUMN gas_used NUMERIC(78, 0);
    CREATE INDEX operations_relayed ON operations (actor, created_at) WHERE gas_estimate IS NOT NULL;`,
+  `CREATE UNIQUE INDEX operations_signed_nonce ON operations (target, ((details::jsonb) ->> 'owner'), ((details::jsonb) ->> 'nonce'))
+     WHERE kind IN ('deposit-by-sig', 'redeem-by-sig', 'transfer-by-sig', 'permit') AND state <> 'rejected';
+   ALTER TABLE orders ADD COLUMN retry_at TIMESTAMPTZ;
+   ALTER TABLE orders ADD COLUMN parked INT NOT NULL DEFAULT 0;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -97,6 +97,34 @@ export async function insertOperation(db: Queryable, op: NewOperation): Promise<
   return toRecord(row);
 }
 
+const INSERT_SIGNED = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued') ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`;
+/**
+ * Records a relayed signed request; null when another request over the same (contract, owner,
+ * nonce) is queued, sent or confirmed (a unique index: two at once cannot both be recorded).
+ */
+export async function insertSignedOperation(db: Queryable, op: NewOperation): Promise<OperationRecord | null> {
+  const [row] = await db.query<OperationRow>(INSERT_SIGNED, [
+    op.id,
+    op.kind,
+    op.actor,
+    op.account,
+    op.counterparty,
+    op.requestId,
+    op.target,
+    op.calldata,
+    JSON.stringify(op.details),
+    op.gasEstimate?.toString() ?? null,
+  ]);
+  return row ? toRecord(row) : null;
+}
+
+const OTHER_OF_TX = "SELECT 1 FROM operations WHERE tx_hash = $1 AND id <> $2 AND state = 'confirmed' LIMIT 1";
+/** Whether another confirmed operation is settled by the transaction `txHash`. */
+export async function otherOperationOfTransaction(db: Queryable, txHash: string, operationId: string): Promise<boolean> {
+  return (await db.query(OTHER_OF_TX, [txHash, operationId])).length > 0;
+}
+
 const FIND = `SELECT ${COLUMNS} FROM operations WHERE id = $1`;
 export async function findOperation(db: Queryable, id: string): Promise<OperationRecord | null> {
   const [row] = await db.query<OperationRow>(FIND, [id]);
@@ -179,6 +207,13 @@ export async function relayedGasSince(db: Queryable, actor: string, since: Date)
 /** Serialises one actor's relays (their gas count and queueing) until the transaction ends, across relayer processes. */
 export async function lockRelayActor(tx: Queryable, actor: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`relay:${actor}`]);
+}
+
+const REFILL_REFUSED = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
+  AND state = 'rejected' AND updated_at > now() - interval '1 minute' LIMIT 1`;
+/** Whether the chain refused a refill of the relayer's settlement in the last minute (the treasury's budget spent). */
+export async function settlementRefillRefusedLately(db: Queryable): Promise<boolean> {
+  return (await db.query(REFILL_REFUSED)).length > 0;
 }
 
 const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')

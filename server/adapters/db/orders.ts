@@ -14,7 +14,10 @@ export interface OrderRecord {
   batchId: string | null;
   gpMinted: bigint | null;
   txHash: string | null;
+  /** Why it was rejected, or why it waits (parked). */
   reason: string | null;
+  /** Times in a row the chain refused it alone for a reason that names no order (see parkOrder). */
+  parked: number;
 }
 
 interface OrderRow {
@@ -30,10 +33,11 @@ interface OrderRow {
   gp_minted: string | null;
   tx_hash: string | null;
   reason: string | null;
+  parked: number;
 }
 
 const COLUMNS =
-  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, batch_id, gp_minted::text AS gp_minted, tx_hash, reason";
+  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, batch_id, gp_minted::text AS gp_minted, tx_hash, reason, parked";
 
 function toRecord(row: OrderRow): OrderRecord {
   return {
@@ -49,6 +53,7 @@ function toRecord(row: OrderRow): OrderRecord {
     gpMinted: row.gp_minted === null ? null : BigInt(row.gp_minted),
     txHash: row.tx_hash,
     reason: row.reason,
+    parked: Number(row.parked),
   };
 }
 
@@ -79,14 +84,15 @@ export async function findOrder(db: Queryable, shopId: string, orderId: string):
   return row ? toRecord(row) : null;
 }
 
-const CLAIM_RECEIVED = `SELECT ${COLUMNS} FROM orders WHERE state = 'received'
+const CLAIM_RECEIVED = `SELECT ${COLUMNS} FROM orders WHERE state = 'received' AND (retry_at IS NULL OR retry_at <= now())
   ORDER BY created_at, shop_id, order_id LIMIT $1 FOR UPDATE SKIP LOCKED`;
-/** Received orders, oldest first, locked for this transaction; other relayers skip them. */
+/** Received orders not parked, oldest first, locked for this transaction; other relayers skip them. */
 export async function claimReceived(tx: Queryable, limit: number): Promise<OrderRecord[]> {
   return (await tx.query<OrderRow>(CLAIM_RECEIVED, [limit])).map(toRecord);
 }
 
-const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', batch_id = $3, tx_hash = $4, updated_at = now()
+const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', batch_id = $3, tx_hash = $4, reason = NULL, retry_at = NULL, parked = 0,
+  updated_at = now()
   WHERE shop_id = $1 AND order_id = $2`;
 export async function markSubmitted(tx: Queryable, o: OrderRecord, batchId: string, txHash: string): Promise<void> {
   await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, batchId, txHash]);
@@ -104,6 +110,17 @@ const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason =
   UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.amount, 0) FROM o WHERE shops.id = o.shop_id`;
 export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
   await tx.query(MARK_REJECTED, [o.shopId, o.orderId, reason]);
+}
+
+const PARK = `UPDATE orders SET reason = $3, retry_at = $4, parked = parked + 1, updated_at = now()
+  WHERE shop_id = $1 AND order_id = $2`;
+/**
+ * Parks a received order the chain refuses for a reason that names no order and may pass (the
+ * relayer's settlement wallet short): it stays received, with the reason, and is not claimed
+ * again before `retryAt`.
+ */
+export async function parkOrder(tx: Queryable, o: OrderRecord, reason: string, retryAt: Date): Promise<void> {
+  await tx.query(PARK, [o.shopId, o.orderId, reason, retryAt]);
 }
 
 const RETURN_TO_RECEIVED = `UPDATE orders SET state = 'received', batch_id = NULL, tx_hash = NULL, updated_at = now()
