@@ -214,17 +214,21 @@ describe("the batcher on anvil and PGlite", function () {
       expect(await balances()).to.deep.equal([a0 - parseUnits("0.5", 18), b0 + parseUnits("0.5", 18)]);
     });
 
-    it("confirms from its own receipt an operation the chain mined between the receipt lookup and the nonce check", async function () {
-      const before = (await chain.custody.accountOf(alice)).points;
-      const op = await queueCall(db, chain, {
+    /** A custodial redemption of alice's GP, queued as the users' endpoint queues it. */
+    const queueRedemption = (amount: string) =>
+      queueCall(db, chain, {
         kind: "redeem",
         actor: "test",
         account: alice,
         target: "custody",
         fn: "redeem",
-        args: (requestId) => [requestId, alice, parseUnits("0.5", 18), 0],
-        details: { asset: "GP", amount: "0.5" },
+        args: (requestId) => [requestId, alice, parseUnits(amount, 18), 0],
+        details: { asset: "GP", amount },
       });
+
+    it("confirms from its own receipt an operation the chain mined between the receipt lookup and the nonce check", async function () {
+      const before = (await chain.custody.accountOf(alice)).points;
+      const op = await queueRedemption("0.5");
       await batcher().tick();
       const sent = (await findOperation(db, op.id))!;
       expect(sent.state).to.equal("submitted");
@@ -253,15 +257,7 @@ describe("the batcher on anvil and PGlite", function () {
     });
 
     it("settles from the chain a redemption whose transaction hash it lost, with the events of the transaction that carried it", async function () {
-      const op = await queueCall(db, chain, {
-        kind: "redeem",
-        actor: "test",
-        account: alice,
-        target: "custody",
-        fn: "redeem",
-        args: (requestId) => [requestId, alice, parseUnits("0.25", 18), 0],
-        details: { asset: "GP", amount: "0.25" },
-      });
+      const op = await queueRedemption("0.25");
       await batcher().tick();
       const sent = (await findOperation(db, op.id))!;
       await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "cd".repeat(32), sent.batchId]);

@@ -81,19 +81,21 @@ export type NewOperation = Pick<
 
 const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, state)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued') RETURNING ${COLUMNS}`;
+const insertValues = (op: NewOperation) => [
+  op.id,
+  op.kind,
+  op.actor,
+  op.account,
+  op.counterparty,
+  op.requestId,
+  op.target,
+  op.calldata,
+  JSON.stringify(op.details),
+  op.gasEstimate?.toString() ?? null,
+];
+
 export async function insertOperation(db: Queryable, op: NewOperation): Promise<OperationRecord> {
-  const [row] = await db.query<OperationRow>(INSERT, [
-    op.id,
-    op.kind,
-    op.actor,
-    op.account,
-    op.counterparty,
-    op.requestId,
-    op.target,
-    op.calldata,
-    JSON.stringify(op.details),
-    op.gasEstimate?.toString() ?? null,
-  ]);
+  const [row] = await db.query<OperationRow>(INSERT, insertValues(op));
   return toRecord(row);
 }
 
@@ -104,18 +106,7 @@ const INSERT_SIGNED = `INSERT INTO operations (id, kind, actor, account, counter
  * nonce) is queued, sent or confirmed (a unique index: two at once cannot both be recorded).
  */
 export async function insertSignedOperation(db: Queryable, op: NewOperation): Promise<OperationRecord | null> {
-  const [row] = await db.query<OperationRow>(INSERT_SIGNED, [
-    op.id,
-    op.kind,
-    op.actor,
-    op.account,
-    op.counterparty,
-    op.requestId,
-    op.target,
-    op.calldata,
-    JSON.stringify(op.details),
-    op.gasEstimate?.toString() ?? null,
-  ]);
+  const [row] = await db.query<OperationRow>(INSERT_SIGNED, insertValues(op));
   return row ? toRecord(row) : null;
 }
 
