@@ -2,8 +2,8 @@
  * `npm run bench`, the relayer's part: webhook ingestion beside a bare Express handler that only
  * verifies the HMAC, and 1,000 orders end to end (webhook -> confirmed on the local chain) on
  * PGlite and, when DATABASE_URL is set, PostgreSQL, beside calling the custody's batch function
- * directly with the same orders on the same chain. Prints the figures and adds them to
- * bench/results.json under "relayer". Wall-clock figures: they vary with the machine.
+ * directly with the same orders on the same chain; and webhooks beside a shop registering users.
+ * Prints the figures and adds them to bench/results.json under "relayer". Wall-clock figures: they vary with the machine.
  */
 import * as os from "node:os";
 import { performance } from "node:perf_hooks";
@@ -63,6 +63,40 @@ async function ingestion() {
     await drive(`${relayer.url}/v1/webhooks/orders`, signedRequests(shop, "warm", 200), 202);
     const relayerLoad = await drive(`${relayer.url}/v1/webhooks/orders`, signedRequests(shop, "ingest", INGEST_REQUESTS), 202);
     return { relayer: relayerLoad, bareExpressHmac: bareLoad, throughputRatio: round(relayerLoad.perSecond / bareLoad.perSecond, 3) };
+  } finally {
+    await relayer.stop();
+  }
+}
+
+const BESIDE_WEBHOOKS = 1_000;
+const BESIDE_REGISTRATIONS = 200;
+
+/**
+ * Webhooks alone, then the same number while the shop registers users (argon2id twice each) at
+ * the same time, on PGlite's one connection: the slow work of a registration runs before its
+ * transaction opens, so the webhooks should not wait behind it.
+ */
+async function webhooksBesideRegistrations() {
+  const relayer = await startTestRelayer();
+  try {
+    const shop = await createShop(relayer.url, "Bench registrations");
+    const url = `${relayer.url}/v1/webhooks/orders`;
+    await drive(url, signedRequests(shop, "warm-beside", 200), 202);
+    const alone = await drive(url, signedRequests(shop, "alone", BESIDE_WEBHOOKS), 202);
+    const registrations = Array.from({ length: BESIDE_REGISTRATIONS }, (_, i) => ({
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${shop.webhookSecret}`,
+        "x-gp-shop": shop.shopId,
+        "idempotency-key": `bench-registration-${i}`,
+      },
+      body: JSON.stringify({ userId: `registered-${i}`, password: "bench-login-pw", paymentPassword: "bench-pay" }),
+    }));
+    const [beside, registered] = await Promise.all([
+      drive(url, signedRequests(shop, "beside", BESIDE_WEBHOOKS), 202),
+      drive(`${relayer.url}/v1/users`, registrations, 201),
+    ]);
+    return { webhooksAlone: alone, webhooksBesideRegistrations: beside, registrations: registered, p50Ratio: round(beside.p50Ms / alone.p50Ms, 2) };
   } finally {
     await relayer.stop();
   }
@@ -144,6 +178,13 @@ async function main() {
   line("bare Express + HMAC only", ingest.bareExpressHmac);
   console.log(`  ratio relayer / bare: ${ingest.throughputRatio}`);
 
+  console.log(`\nwebhooks beside registrations: ${BESIDE_WEBHOOKS} webhooks alone, then ${BESIDE_WEBHOOKS} while the shop registers ${BESIDE_REGISTRATIONS} users`);
+  const beside = await webhooksBesideRegistrations();
+  line("webhooks alone", beside.webhooksAlone);
+  line("webhooks beside registrations", beside.webhooksBesideRegistrations);
+  line("registrations (argon2id x2 each)", beside.registrations);
+  console.log(`  webhook p50 beside registrations / alone: ${beside.p50Ratio}`);
+
   const endToEndRuns = [];
   console.log(`\nend to end: ${E2E_ORDERS} orders, webhook -> confirmed, batches of up to ${BATCH}`);
   const targets: { label: string; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
@@ -182,6 +223,7 @@ async function main() {
       generatedAt: new Date().toISOString(),
       environment: { node: process.version, cores: os.cpus().length, chain: "anvil (automine), confirmations 0", concurrency: CONCURRENCY },
       ingestion: ingest,
+      besideRegistrations: beside,
       endToEnd: endToEndRuns,
     },
   });
