@@ -93,6 +93,10 @@ async function main() {
       confirmations: config.confirmations,
       replaceAfterMs: config.replaceAfterMs,
       fault: config.fault,
+      // Refilled from the treasury when the deployment names one (a data folder from before has none).
+      settlement: deployments.treasury
+        ? { float: parseUnits(config.settlementFloat, deployments.settlementDecimals), treasury: deployments.treasury }
+        : null,
     },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },

@@ -33,21 +33,28 @@ export const DEFAULT_LIMITS: RateLimits = {
   relayDailyGas: 1_000_000,
 };
 
-/** Counts a relayed signature against its user and its owner; RATE_LIMITED past either limit. */
-export type RelayLimiter = (userId: string, owner: string) => Promise<void>;
+/**
+ * Counts relayed signatures, RATE_LIMITED past a limit: every call of a user, and per owner
+ * address only the requests its owner really signed (counted once the chain accepted the
+ * signature), so that nobody can use up another owner's limit with requests it never signed.
+ */
+export interface RelayLimiter {
+  user(userId: string): Promise<void>;
+  owner(owner: string): Promise<void>;
+}
 
 export function createRelayLimiter(limits: RateLimits): RelayLimiter {
   const store = new MemoryStore();
   store.init({ windowMs: 60_000 } as Options);
-  return async (userId, owner) => {
-    const byUser = await store.increment(`user:${userId}`);
-    const byOwner = await store.increment(`owner:${owner.toLowerCase()}`);
-    if (byUser.totalHits > limits.relaysPerUser) {
-      throw new AppError("RATE_LIMITED", "too many relayed signatures from this user; try again later", { limit: limits.relaysPerUser });
-    }
-    if (byOwner.totalHits > limits.relaysPerOwner) {
-      throw new AppError("RATE_LIMITED", "too many relayed signatures of this owner; try again later", { limit: limits.relaysPerOwner });
-    }
+  return {
+    async user(userId) {
+      if ((await store.increment(`user:${userId}`)).totalHits > limits.relaysPerUser)
+        throw new AppError("RATE_LIMITED", "too many relayed signatures from this user; try again later", { limit: limits.relaysPerUser });
+    },
+    async owner(owner) {
+      if ((await store.increment(`owner:${owner.toLowerCase()}`)).totalHits > limits.relaysPerOwner)
+        throw new AppError("RATE_LIMITED", "too many relayed signatures of this owner; try again later", { limit: limits.relaysPerOwner });
+    },
   };
 }
 

@@ -63,11 +63,11 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
         const b = body as Record<string, string>;
         const account = custodialUserId(deps.userSalt, principal.userId);
         const owner = getAddress(b.owner);
-        await deps.limiter(principal.userId, owner);
+        await deps.limiter.user(principal.userId);
         await assertSomethingToRelay(chain, { kind: r.kind, owner, value: r.value(b) });
         // The nonce the signature spends (it passes the check on the pending state): one request per nonce is queued.
         const nonce = (await nextNonce(chain, r.target, owner)).toString();
-        return planCall(chain, {
+        const planned = await planCall(chain, {
           kind: r.kind,
           actor: `user:${principal.userId}`,
           account: r.kind === "deposit-by-sig" ? account : null,
@@ -77,6 +77,9 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
           details: { ...b, owner, nonce },
           estimateGas: true,
         });
+        // The chain accepted the owner's signature: only now does it count against the owner.
+        await deps.limiter.owner(owner);
+        return planned;
       },
       handle: async ({ db, prepared }) => {
         checkGasBudget(await relayGasBudget(db, prepared.op.actor, deps.dailyGas), prepared.op.gasEstimate ?? 0n);

@@ -60,9 +60,17 @@ const DUMMY_HASH = hashPassword("not a password of anyone");
 /**
  * A shop registers only users it made: a user id nobody named yet, or one only its own orders named.
  * Another shop's or the operator's user, or one whose points other shops' orders paid for, would
- * hand value the shop does not own to whoever it sets the passwords for.
+ * hand value the shop does not own to whoever it sets the passwords for. In the registration's
+ * transaction the origin is claimed first: a first order of another shop at the same moment then
+ * either made the id already (and is seen here) or waits on this claim and lands after it.
  */
-async function requireOwnUser(db: Queryable, shopId: string, userId: string): Promise<void> {
+async function claimOwnUser(db: Queryable, shopId: string, userId: string): Promise<void> {
+  await claimUserOrigin(db, userId, shopId);
+  await refuseOthersUser(db, shopId, userId);
+}
+
+/** NOT_YOUR_USER when another shop or the operator made the id, or other shops' orders paid points to it. */
+async function refuseOthersUser(db: Queryable, shopId: string, userId: string): Promise<void> {
   const origin = await userOrigin(db, userId);
   if (origin && origin.shopId !== shopId)
     throw new AppError("NOT_YOUR_USER", `user ${userId} was made by ${origin.shopId ? "another shop" : "the operator"}; the operator registers it`, {
@@ -122,21 +130,25 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     },
     errors: ["NAME_TAKEN", "NOT_FOUND", "NOT_YOUR_USER"],
     // argon2id takes tens of milliseconds: hashed before the transaction opens.
-    prepare: async ({ body }) => ({
-      passwordHash: await hashPassword(body.password),
-      paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
-    }),
+    prepare: async ({ body, principal, db }) => {
+      // A shop refused now costs no hashing; the transaction checks again.
+      if (principal.kind === "shop") await refuseOthersUser(db, principal.shopId, body.userId);
+      return {
+        passwordHash: await hashPassword(body.password),
+        paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
+      };
+    },
     handle: async ({ body, principal, db, prepared }) => {
       if (body.referrerId === body.userId)
         throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
       if (body.referrerId && !(await findUser(db, body.referrerId)))
         throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
       const shopId = principal.kind === "shop" ? principal.shopId : null;
-      if (shopId) await requireOwnUser(db, shopId, body.userId);
+      if (shopId) await claimOwnUser(db, shopId, body.userId);
+      else await claimUserOrigin(db, body.userId, null);
       const account = accountOfUser(body.userId);
       const inserted = await insertUser(db, { userId: body.userId, account, ...prepared });
       if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
-      await claimUserOrigin(db, body.userId, shopId);
       const op = await queueRegistration(db, {
         actor: shopId ? `shop:${shopId}` : "admin",
         userId: body.userId,

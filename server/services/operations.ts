@@ -18,6 +18,7 @@ import {
   insertOperation,
   insertSignedOperation,
   otherOperationOfTransaction,
+  lockSettlementRefill,
   settlementRefillPending,
   settlementRefillRefusedLately,
 } from "../adapters/db/operations";
@@ -456,6 +457,8 @@ export async function queueSettlementRefill(
   s: SettlementFloat,
   spenders: readonly string[],
 ): Promise<boolean> {
+  // Two relayers (or a round and a top-up) asking at once would each pull the float's shortfall.
+  await lockSettlementRefill(db);
   if (await settlementRefillPending(db)) return false;
   const base = { actor: "relayer", account: null, counterparty: null, requestId: null, target: "settlement" as const };
   await insertOperation(db, {

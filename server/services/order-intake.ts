@@ -116,14 +116,6 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
-      if (body.adMerchantId) {
-        if (!(await findMerchant(deps.db, body.adMerchantId)))
-          throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: body.adMerchantId });
-        if (!(await isAdMerchantAllowed(deps.db, shop.id, body.adMerchantId)))
-          throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
-            adMerchantId: body.adMerchantId,
-          });
-      }
       // Orders without an ad merchant hash as before, so their repeats still match.
       const fields = [body.orderId, body.userId, amount.toString(), body.referrerId ?? null, ...(body.adMerchantId ? [body.adMerchantId] : [])];
       const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
@@ -139,6 +131,8 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           chainOrderId: chainOrderId(shop.id, body.orderId),
         });
         if (!order) return null;
+        // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
+        if (body.adMerchantId) await requireAllowedMerchant(tx, shop.id, body.adMerchantId);
         await holdToLimits(tx, shop, amount);
         const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
         if (body.adMerchantId) {
@@ -170,4 +164,14 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
 }
 
 export type OrderIntake = ReturnType<typeof createOrderIntake>;
+
+/** An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant allowed it for the shop. */
+async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId: string): Promise<void> {
+  if (!(await findMerchant(tx, merchantId)))
+    throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
+  if (!(await isAdMerchantAllowed(tx, shopId, merchantId)))
+    throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
+      adMerchantId: merchantId,
+    });
+}
 

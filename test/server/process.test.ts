@@ -142,6 +142,20 @@ describe("the relayer process, killed and restarted", function () {
     expect(await third.exited, third.output()).to.equal(0);
   });
 
+  it("pays orders past its settlement float by refilling it from the treasury, as npm start runs it", async function () {
+    // A float of 50 pays the pool's 30 of one order of 100; the next orders need refills.
+    const p = await start(dataDir(), { GP_SETTLEMENT_FLOAT: "50" });
+    const shop = await createShop(p.url, "Past the float");
+    for (const id of ["F1", "F2", "F3", "F4"]) expect((await postOrder(p.url, shop, { orderId: id, userId: "frank", amount: "100" })).status).to.equal(202);
+    const settled = [];
+    for (const id of ["F1", "F2", "F3", "F4"]) settled.push((await settledOrder(p.url, shop.shopId, id, 60_000)).state);
+    expect(settled, p.output()).to.deep.equal(["confirmed", "confirmed", "confirmed", "confirmed"]);
+    const pool = (await call(p.url, "GET", "/v1/pool")).body;
+    expect(pool.assets).to.equal("120");
+    p.child.kill("SIGINT");
+    expect(await p.exited, p.output()).to.equal(0);
+  });
+
   it("stops cleanly on Ctrl-C (SIGINT) and resumes with the same contracts, balances and orders", async function () {
     const dir = dataDir();
     const first = await startRelayerProcess(dir);

@@ -133,11 +133,32 @@ describe("relayed signatures and the relayer's gas", function () {
     });
 
     it("refuses relays for one owner address past the limit per minute, whichever user asks", async function () {
-      const owner = Wallet.createRandom();
+      const { wallet: owner } = await fundedUser("erin");
       const answers = [];
-      for (const userId of ["erin", "frank", "gina", "hana"]) answers.push(await relayPermit(await user(userId), owner, "1"));
-      expect(answers.map((a) => a.status)).to.deep.equal([422, 422, 422, 429]);
-      expect(answers[3].body.error.code).to.equal("RATE_LIMITED");
+      for (const userId of ["frank", "gina", "hana", "ivan"]) answers.push(await relayPermit(await user(userId), owner, "1"));
+      // The first is queued; the next ones spend the same nonce while it is on its way (409) or a
+      // new one once it is mined (202): each is signed by the owner, so each counts.
+      expect(answers.slice(0, 3).map((a) => a.status).every((s) => s === 202 || s === 409), JSON.stringify(answers.map((a) => a.body))).to.equal(true);
+      expect([answers[3].status, answers[3].body.error?.code]).to.deep.equal([429, "RATE_LIMITED"]);
+    });
+
+    it("does not count against an owner the requests that owner never signed", async function () {
+      const { wallet: victim } = await fundedUser("jules");
+      const forgerToken = await user("kane");
+      const forger = Wallet.createRandom();
+      const spender = relayer.chain.deployments.custody;
+      for (let i = 0; i < 4; i++) {
+        const when = deadline();
+        const forged = await signPermit(forger, relayer.chain.points, spender, GP("1"), when);
+        const res = await call(base, "POST", "/v1/relay/permits", {
+          token: forgerToken,
+          body: { owner: victim.address, spender, value: "1", deadline: when.toString(), signature: forged.serialized },
+          headers: key(),
+        });
+        expect([res.status, res.body.error?.code], JSON.stringify(res.body)).to.deep.equal([422, "CHAIN_REFUSED"]);
+      }
+      const own = await relayPermit(await user("lena"), victim, "1");
+      expect(own.status, JSON.stringify(own.body)).to.equal(202);
     });
   });
 

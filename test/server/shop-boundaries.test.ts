@@ -178,6 +178,9 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         expect((await call(base, "DELETE", `/v1/merchant/shops/${shopA.shopId}`, { token: merchant.apiKey })).status).to.equal(200);
         const after = await order(shopA, { orderId: "ad-3", userId: "kim", amount: "50", adMerchantId: merchant.merchantId });
         expect(after.body.error?.code).to.equal("AD_MERCHANT_NOT_ALLOWED");
+        // An order accepted before is still answered with its state when the shop sends it again.
+        const repeat = await order(shopA, { orderId: "ad-1", userId: "kim", amount: "50", adMerchantId: merchant.merchantId });
+        expect([repeat.status, repeat.body.orderId]).to.deep.equal([200, "ad-1"]);
         expect(await count("SELECT count(*)::int AS n FROM voucher_sales WHERE merchant_id = $1", [merchant.merchantId])).to.equal(2);
       });
 

@@ -200,6 +200,11 @@ export async function lockRelayActor(tx: Queryable, actor: string): Promise<void
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`relay:${actor}`]);
 }
 
+/** Serialises the queueing of settlement refills until the transaction ends, across relayer processes. */
+export async function lockSettlementRefill(tx: Queryable): Promise<void> {
+  await tx.query("SELECT pg_advisory_xact_lock(hashtext('settlement-refill'))");
+}
+
 const REFILL_REFUSED = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
   AND state = 'rejected' AND updated_at > now() - interval '1 minute' LIMIT 1`;
 /** Whether the chain refused a refill of the relayer's settlement in the last minute (the treasury's budget spent). */
