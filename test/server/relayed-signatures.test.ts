@@ -4,6 +4,7 @@
  * signature sent twice, and a signed request copied from the mempool and landed first by another
  * sender. Every balance is read from the chain.
  */
+import { DEFAULT_LIMITS } from "../../server/http/limits";
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { Wallet, parseUnits } from "ethers";
@@ -49,7 +50,8 @@ describe("relayed signatures, settled from their own request", function () {
     relayer.db.query<{ id: string; state: string }>("SELECT id, state FROM operations WHERE kind = $1 ORDER BY created_at", [kind]);
 
   before(async function () {
-    relayer = await startTestRelayer();
+    // One owner signs every request here: its per-minute relay limit is not what these tests are about.
+    relayer = await startTestRelayer({ limits: { ...DEFAULT_LIMITS, relaysPerOwner: 1_000, relaysPerUser: 1_000 } });
     base = relayer.url;
     const shop = await createShop(base, "Signatures");
     const registered = await call(base, "POST", "/v1/users", {
