@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
 import { findMerchant } from "../adapters/db/merchants";
-import { type Shop, addDeploymentDaily, addOutstanding, addShopDaily, findShop, isAdMerchantAllowed, shopDailyTotal } from "../adapters/db/shops";
+import { type Shop, countOrder, findShop, isAdMerchantAllowed, shopDailyTotal } from "../adapters/db/shops";
 import { claimUserOrigin } from "../adapters/db/users";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
@@ -89,18 +89,25 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
     const own = limitsInForce(shop.limits, limits.shopDefaults);
     if (amount > own.perOrder) refuse(shop, "perOrder", own.perOrder, 0n, amount);
     const day = utcDay(deps.nowSeconds());
-    const today = amount <= own.perDay ? await addShopDaily(tx, shop.id, day, amount, own.perDay) : null;
-    if (today === null) refuse(shop, "perDay", own.perDay, await shopDailyTotal(tx, shop.id, day), amount);
-    const outstanding = await addOutstanding(tx, shop.id, amount, own.outstanding);
-    if (outstanding === null) refuse(shop, "outstanding", own.outstanding, shop.outstanding, amount);
-    const all = amount <= limits.deploymentPerDay ? await addDeploymentDaily(tx, day, amount, limits.deploymentPerDay) : null;
-    if (all === null) {
+    const counted = await countOrder(tx, {
+      shopId: shop.id,
+      day,
+      amount,
+      perDay: own.perDay,
+      outstanding: own.outstanding,
+      deploymentPerDay: limits.deploymentPerDay,
+    });
+    if (counted.day === null) refuse(shop, "perDay", own.perDay, await shopDailyTotal(tx, shop.id, day), amount);
+    if (counted.outstanding === null) refuse(shop, "outstanding", own.outstanding, shop.outstanding, amount);
+    if (counted.everyone === null) {
       deps.log?.error({ alert: "deployment-limit-reached", day, max: formatAmount(limits.deploymentPerDay, d) }, "the daily limit of all shops is reached");
       throw new AppError("DEPLOYMENT_LIMIT_REACHED", "the platform's daily order limit is reached; send the order again tomorrow (UTC)", {
         day,
         max: formatAmount(limits.deploymentPerDay, d),
       });
     }
+    const today = counted.day;
+    const outstanding = counted.outstanding;
     warnIfNear(shop, "perDay", today!, amount, own.perDay);
     warnIfNear(shop, "outstanding", outstanding!, amount, own.outstanding);
   }

@@ -65,22 +65,40 @@ export async function setShopLimits(db: Queryable, id: string, l: ShopLimitSetti
   return (await db.query(SET_LIMITS, [id, text(l.perOrder), text(l.perDay), text(l.outstanding)])).length > 0;
 }
 
-const ADD_OUTSTANDING = `UPDATE shops SET outstanding = outstanding + $2 WHERE id = $1 AND outstanding + $2 <= $3
-  RETURNING outstanding::text AS total`;
-/** Adds an accepted order's amount to what the shop owes, unless that passes `max`: the new total, or null. */
-export async function addOutstanding(tx: Queryable, shopId: string, amount: bigint, max: bigint): Promise<bigint | null> {
-  const [row] = await tx.query<{ total: string }>(ADD_OUTSTANDING, [shopId, amount.toString(), max.toString()]);
-  return row ? BigInt(row.total) : null;
-}
-
-const ADD_SHOP_DAY = `INSERT INTO shop_daily_totals (shop_id, day, total) VALUES ($1, $2, $3)
-  ON CONFLICT (shop_id, day) DO UPDATE SET total = shop_daily_totals.total + EXCLUDED.total
-  WHERE shop_daily_totals.total + EXCLUDED.total <= $4
-  RETURNING total::text AS total`;
-/** Adds to the shop's total of `day` unless that passes `max` (the caller checks `amount <= max`): the new total, or null. */
-export async function addShopDaily(tx: Queryable, shopId: string, day: string, amount: bigint, max: bigint): Promise<bigint | null> {
-  const [row] = await tx.query<{ total: string }>(ADD_SHOP_DAY, [shopId, day, amount.toString(), max.toString()]);
-  return row ? BigInt(row.total) : null;
+// One statement for the three counters an accepted order raises, each only if it stays within
+// its limit: the shop's day, what the shop owes, and every shop's day. A null in the answer is the
+// limit the order would pass; the caller then refuses it and its transaction rolls back.
+const COUNT_ORDER = `WITH day AS (
+    INSERT INTO shop_daily_totals (shop_id, day, total) SELECT $1::text, $2::text, $3::numeric WHERE $3::numeric <= $4::numeric
+    ON CONFLICT (shop_id, day) DO UPDATE SET total = shop_daily_totals.total + EXCLUDED.total
+    WHERE shop_daily_totals.total + EXCLUDED.total <= $4::numeric
+    RETURNING total),
+  owed AS (UPDATE shops SET outstanding = outstanding + $3::numeric WHERE id = $1::text AND outstanding + $3::numeric <= $5::numeric
+    RETURNING outstanding),
+  everyone AS (
+    INSERT INTO daily_totals (day, total) SELECT $2::text, $3::numeric WHERE $3::numeric <= $6::numeric
+    ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total
+    WHERE daily_totals.total + EXCLUDED.total <= $6::numeric
+    RETURNING total)
+  SELECT (SELECT total::text FROM day) AS day, (SELECT outstanding::text FROM owed) AS outstanding,
+    (SELECT total::text FROM everyone) AS everyone`;
+/**
+ * Counts an accepted order's amount against the shop's day (`day`, UTC), what the shop owes and
+ * every shop's day: the new totals, each null when that limit would be passed.
+ */
+export async function countOrder(
+  tx: Queryable,
+  o: { shopId: string; day: string; amount: bigint; perDay: bigint; outstanding: bigint; deploymentPerDay: bigint },
+): Promise<{ day: bigint | null; outstanding: bigint | null; everyone: bigint | null }> {
+  const [row] = await tx.query<{ day: string | null; outstanding: string | null; everyone: string | null }>(COUNT_ORDER, [
+    o.shopId,
+    o.day,
+    o.amount.toString(),
+    o.perDay.toString(),
+    o.outstanding.toString(),
+    o.deploymentPerDay.toString(),
+  ]);
+  return { day: big(row.day), outstanding: big(row.outstanding), everyone: big(row.everyone) };
 }
 
 const SHOP_DAY = "SELECT total::text AS total FROM shop_daily_totals WHERE shop_id = $1 AND day = $2";
@@ -88,16 +106,6 @@ const SHOP_DAY = "SELECT total::text AS total FROM shop_daily_totals WHERE shop_
 export async function shopDailyTotal(db: Queryable, shopId: string, day: string): Promise<bigint> {
   const [row] = await db.query<{ total: string }>(SHOP_DAY, [shopId, day]);
   return row ? BigInt(row.total) : 0n;
-}
-
-const ADD_DAY = `INSERT INTO daily_totals (day, total) VALUES ($1, $2)
-  ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total
-  WHERE daily_totals.total + EXCLUDED.total <= $3
-  RETURNING total::text AS total`;
-/** The same for the whole deployment. */
-export async function addDeploymentDaily(tx: Queryable, day: string, amount: bigint, max: bigint): Promise<bigint | null> {
-  const [row] = await tx.query<{ total: string }>(ADD_DAY, [day, amount.toString(), max.toString()]);
-  return row ? BigInt(row.total) : null;
 }
 
 const SETTLE = `WITH s AS (UPDATE shops SET outstanding = outstanding - $2 WHERE id = $1 AND outstanding >= $2 RETURNING id, outstanding)
