@@ -174,11 +174,12 @@ export type OrderIntake = ReturnType<typeof createOrderIntake>;
 
 /** An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant allowed it for the shop. */
 async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId: string): Promise<void> {
+  // An allowed merchant exists (the allowance references it): one query for an accepted ad order.
+  if (await isAdMerchantAllowed(tx, shopId, merchantId)) return;
   if (!(await findMerchant(tx, merchantId)))
     throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
-  if (!(await isAdMerchantAllowed(tx, shopId, merchantId)))
-    throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
-      adMerchantId: merchantId,
-    });
+  throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
+    adMerchantId: merchantId,
+  });
 }
 
