@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import { ZeroHash } from "ethers";
+import { ZeroHash, formatUnits, parseUnits } from "ethers";
 import pino from "pino";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
@@ -26,6 +26,7 @@ import {
 } from "../helpers/relayer";
 
 type Shop = { shopId: string; webhookSecret: string };
+const DEPLOYMENT_PER_DAY = "150000";
 const account = (userId: string) => custodialUserId(TEST_USER_SALT, userId);
 
 function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db: Db; close(): Promise<void> }>) {
@@ -62,7 +63,7 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
       relayer = await startTestRelayer({
         db: external?.db,
         log: pino({ level: "info" }, sink),
-        orderLimits: { perOrder: "10000", perDay: "100000", outstanding: "1000000", deploymentPerDay: "150000" },
+        orderLimits: { perOrder: "10000", perDay: "100000", outstanding: "1000000", deploymentPerDay: DEPLOYMENT_PER_DAY },
       });
       base = relayer.url;
       shopA = await createShop(base, "Shop A");
@@ -285,8 +286,10 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         const shop = await createShop(base, "Large shop");
         expect((await admin("PUT", `/v1/admin/shops/${shop.shopId}/limits`, { perOrder: "150000", perDay: "1000000" })).status).to.equal(200);
         const [{ total }] = await relayer.db.query<{ total: string }>("SELECT total::text AS total FROM daily_totals");
-        const left = 150_000_000_000n - BigInt(total); // the deployment's 150,000 units in base units, less today's orders
-        const fill = await order(shop, { orderId: "fill", userId: "pia", amount: (left / 1_000_000n).toString() });
+        const decimals = relayer.chain.deployments.settlementDecimals;
+        // The deployment's daily limit (set in `before`) less today's orders, in whole units rounded down.
+        const left = parseUnits(DEPLOYMENT_PER_DAY, decimals) - BigInt(total);
+        const fill = await order(shop, { orderId: "fill", userId: "pia", amount: formatUnits(left - (left % 10n ** BigInt(decimals)), decimals) });
         expect(fill.status, JSON.stringify(fill.body)).to.equal(202);
         const res = await order(shopB, { orderId: "over-the-day", userId: "pia", amount: "1" });
         expect([res.status, res.body.error?.code]).to.deep.equal([429, "DEPLOYMENT_LIMIT_REACHED"]);
