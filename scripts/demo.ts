@@ -8,12 +8,12 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+import { type PoolParameters, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 import { orderKey } from "../server/adapters/chain/order-key";
 import { renderPoolChart, type PoolHistoryPoint } from "../server/charts/pool-chart";
 import { loadDemoConfig } from "../server/config";
 import { formatAmount, formatPrice } from "../server/domain/display";
-import { PoolModel, type PoolParameters } from "../server/domain/pool-model";
+import { PoolModel } from "../server/domain/pool-model";
 
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);

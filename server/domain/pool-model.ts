@@ -15,6 +15,7 @@ import {
   toAssets,
   toPoints,
 } from "./points-math";
+import type { PoolParameters } from "../adapters/chain/deploy";
 
 /** Same ordinals as `IPool.Parameter`. */
 export enum Parameter {
@@ -24,17 +25,6 @@ export enum Parameter {
   InitialPrice = 3,
   ReferralShare1 = 4,
   ReferralShare2 = 5,
-}
-
-export interface PoolParameters {
-  poolShare: bigint;
-  mintShare: bigint;
-  exitFee: bigint;
-  /** Settlement base units per whole GP while no GP exist. */
-  initialPrice: bigint;
-  /** Shares of the contribution minted to the first and second referral level (pooled orders). */
-  referralShare1: bigint;
-  referralShare2: bigint;
 }
 
 /** One order; `key` is the contract's `orderKey(shop, orderId)`, computed by the caller. */
