@@ -10,10 +10,10 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { type PoolParameters, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 import { orderKey } from "../server/adapters/chain/order-key";
-import { renderPoolChart, type PoolHistoryPoint } from "../server/charts/pool-chart";
+import { renderPoolChart, type PoolHistoryPoint } from "./charts/pool-chart";
 import { loadDemoConfig } from "../server/config";
 import { formatAmount, formatPrice } from "../server/domain/display";
-import { PoolModel } from "../server/domain/pool-model";
+import { PoolModel } from "../models/pool-model";
 
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);

@@ -2,7 +2,7 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
-import { type PoolModelConfig } from "../../server/domain/pool-model";
+import { type PoolModelConfig } from "../../models/pool-model";
 import {
   type AdCreditParameters,
   type CustodyParameters,

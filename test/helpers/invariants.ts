@@ -4,7 +4,7 @@
  * balance, solvency by the pool's own redemption quotes, the cap against the token's count.
  */
 import { expect } from "chai";
-import { LOCKED_POINTS } from "../../server/domain/pool-model";
+import { LOCKED_POINTS } from "../../models/pool-model";
 import type { PoolFixture } from "./fixtures";
 
 export interface PoolSnapshot {

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
-import { AdParameter, type ModelConversion, type ModelSale } from "../../server/domain/ad-credit-model";
+import { AdParameter, type ModelConversion, type ModelSale } from "../../models/ad-credit-model";
 import { orderKey } from "../helpers/fixtures";
 import {
   type AmountSpec,

@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { LOCKED_POINTS, type ModelShopOrders, Parameter, PoolRevert } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, type ModelShopOrders, Parameter, PoolRevert } from "../../models/pool-model";
 import { mintValue, contribution } from "../../server/domain/points-math";
 import { orderId, orderKey } from "../helpers/fixtures";
 import {

@@ -7,10 +7,10 @@ import { expect } from "chai";
 import fc from "fast-check";
 import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
-import { type CustodyModel } from "../../server/domain/custody-model";
-import { type PoolModel, PoolRevert } from "../../server/domain/pool-model";
+import { type CustodyModel } from "../../models/custody-model";
+import { type PoolModel, PoolRevert } from "../../models/pool-model";
 import { type AdCreditFixture, userId } from "../helpers/fixtures";
-import { type AdCreditModel } from "../../server/domain/ad-credit-model";
+import { type AdCreditModel } from "../../models/ad-credit-model";
 import { type PoolSnapshot, expectInvariants, snapshot } from "../helpers/invariants";
 
 /** The custodial user ids the commands use; the last one is made a merchant by a command. */

@@ -14,8 +14,8 @@ import {
   mintValue,
   toAssets,
   toPoints,
-} from "./points-math";
-import type { PoolParameters } from "../adapters/chain/deploy";
+} from "../server/domain/points-math";
+import type { PoolParameters } from "../server/adapters/chain/deploy";
 
 /** Same ordinals as `IPool.Parameter`. */
 export enum Parameter {
