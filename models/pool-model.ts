@@ -2,8 +2,7 @@
  * The reference model of contracts/pool/Pool.sol and contracts/token/GreenPoints.sol: the same
  * state in bigints and maps, the same checks in the same order, the same rounding (through
  * points-math.ts). A refused operation throws a {@link PoolRevert} named after the contract's
- * custom error and changes nothing. Tests drive it beside the contracts; the relayer and the
- * dashboard use it to preview.
+ * custom error and changes nothing. The tests and the demo drive it beside the contracts.
  */
 import {
   BPS,
