@@ -1,7 +1,8 @@
 /**
- * `npm start` until the relayer exists: deploys the contracts to Hardhat's in-process chain,
- * runs the SPEC's worked example and a few hundred seeded random orders and redemptions through
- * them, checks every step against the reference model, prints the tables and draws the chart.
+ * `npm run demo`: deploys the contracts to Hardhat's in-process chain, runs the worked example
+ * (docs/rules.md, "The worked example") and a few hundred seeded random orders and redemptions
+ * through them, checks every step against the reference model, prints the tables and draws the
+ * chart.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -138,7 +139,7 @@ async function main() {
     });
   };
 
-  // The SPEC's worked example: three orders of 100 at price 1.
+  // The worked example (docs/rules.md): three orders of 100 at price 1.
   console.log("The SPEC's worked example: three orders of 100");
   const example: Row[] = [];
   let paidIn = 0n;

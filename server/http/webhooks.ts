@@ -1,4 +1,4 @@
-/** The shop order webhook of SPEC §10: raw body, verified, recorded before the 202. */
+/** The shop order webhook (docs/api.md, "Shops and orders"): raw body, verified, recorded before the 202. */
 import express from "express";
 import { z } from "zod";
 import type { OrderIntake } from "../services/order-intake";

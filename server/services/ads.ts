@@ -1,5 +1,5 @@
 /**
- * Rewarded ads in the relayer (SPEC section 7): verified ad-network callbacks counted once per
+ * Rewarded ads in the relayer (docs/rules.md, "Rewarded ads, as built"): verified ad-network callbacks counted once per
  * transaction id and capped per user per day; the release policy deciding what each completion
  * converts; and the round step that asks the chain to issue vouchers for confirmed ad sales and
  * to convert released vouchers, in batches, through the operations queue (so every transaction

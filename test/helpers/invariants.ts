@@ -1,5 +1,5 @@
 /**
- * SPEC section 2 rules 1-5, checked on the contracts' own answers and independently of the
+ * The five rules of docs/rules.md, "What always holds", checked on the contracts' own answers and independently of the
  * pricing formula: prices compared by integer cross-products, backing against the token's
  * balance, solvency by the pool's own redemption quotes, the cap against the token's count.
  */

@@ -63,7 +63,8 @@ describe("the relayer over HTTP", function () {
       const pool = await call(base, "GET", "/v1/pool");
       expect(pool.status).to.equal(200);
       expect(pool.body).to.deep.include({ assets: "90", supply: "48.195", minted: "48.195", paused: false });
-      // The price is assets / supply, rounded to 18 places, computed here from the SPEC's figures.
+      // The price is assets / supply, rounded to 18 places, computed here from the worked example's
+      // figures (docs/rules.md, "The worked example").
       expect(pool.body.price).to.equal(Decimal.clone({ precision: 60 }).div(90, "48.195").toFixed(18));
     });
 
