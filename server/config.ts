@@ -10,7 +10,7 @@ import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain
 import { DEFAULT_LIMITS } from "./http/limits";
 
 export interface DemoConfig {
-  /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
+  /** The folder whose `demo/` gets the chart and the table: GP_DATA_DIR, default `.data/` in the project. */
   readonly dataDir: string;
   /** Seed of the demo's random orders and redemptions: GP_DEMO_SEED, default 20261123. */
   readonly seed: number;
