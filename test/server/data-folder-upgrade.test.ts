@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { JsonRpcProvider, parseUnits } from "ethers";
 import { Custody__factory, GreenPoints__factory } from "../../typechain-types";
+import { openPglite } from "../../server/adapters/db/pglite";
 import { contribution } from "../../server/domain/points-math";
 import { call, postOrder, settledOperation, settledOrder } from "../helpers/relayer";
 import { freePort } from "../helpers/net";
@@ -137,5 +138,27 @@ describe("a data folder made before the upgrade", function () {
     relayer.child.kill("SIGINT");
     expect(await relayer.exited, relayer.output()).to.equal(0);
     expect(isAlive(anvil)).to.equal(false);
+  });
+
+  it("holds the transactions it sent before and after under their new name, in the folder's database", async function () {
+    const db = await openPglite(path.join(dir, "db"));
+    try {
+      const [{ before: stale }] = await db.query<{ before: string | null }>("SELECT to_regclass('batches')::text AS before");
+      expect(stale).to.equal(null);
+      const rows = await db.query<{ kind: string; state: string; orders: string | number; operations: string | number }>(
+        `SELECT t.kind, t.state,
+           (SELECT count(*) FROM orders o WHERE o.transaction_id = t.id) AS orders,
+           (SELECT count(*) FROM operations p WHERE p.transaction_id = t.id) AS operations
+         FROM transactions t ORDER BY t.id`,
+      );
+      // The folder's five (one of orders A-D, four operations), then E's, the pending transfer's and the new order's.
+      expect(rows.length).to.be.at.least(8);
+      expect(rows.every((r) => r.state === "confirmed"), JSON.stringify(rows)).to.equal(true);
+      const ordersSent = rows.reduce((n, r) => n + Number(r.orders), 0);
+      const operationsSent = rows.reduce((n, r) => n + Number(r.operations), 0);
+      expect([ordersSent, operationsSent]).to.deep.equal([Object.keys(made.orders).length + 1, Object.keys(made.operations).length]);
+    } finally {
+      await db.close();
+    }
   });
 });
