@@ -70,7 +70,7 @@ export async function startRelayer(deps: RelayerDeps) {
       return sender.tick();
     },
   };
-  const loop = createRelayerLoop({ batcher: round, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
+  const loop = createRelayerLoop({ round, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,
