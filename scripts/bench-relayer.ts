@@ -127,7 +127,7 @@ async function endToEnd(label: string, db: Db) {
     const gas = await gasSince(relayer, blockBefore);
 
     // The same orders (same users and amounts, new ids), straight into the custody's batch
-    // function from the same key, as the batcher would send them.
+    // function from the same key, as the sender would send them.
     const orders = Array.from({ length: E2E_ORDERS }, (_, i) => ({
       orderId: chainOrderId(shop.shopId, `direct-${i}`),
       user: custodialUserId(TEST_USER_SALT, `user-${i % 50}`),
@@ -180,7 +180,7 @@ async function main() {
   console.log(`\nwebhook ingestion: ${INGEST_REQUESTS} signed webhooks, ${CONCURRENCY} in flight`);
   const ingest = await ingestion();
   const line = (name: string, l: Load) => console.log(`  ${name.padEnd(34)} ${String(l.perSecond).padStart(8)}/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms`);
-  line("relayer (PGlite, batcher running)", ingest.relayer);
+  line("relayer (PGlite, sender running)", ingest.relayer);
   line("bare Express + HMAC only", ingest.bareExpressHmac);
   console.log(`  ratio relayer / bare: ${ingest.throughputRatio}`);
 

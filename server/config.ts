@@ -57,7 +57,7 @@ export interface RelayerConfig {
   readonly databaseUrl: string | null;
   /** Orders per transaction: GP_BATCH_SIZE, default 100. */
   readonly batchSize: number;
-  /** How long the batcher waits for more orders before sending: GP_BATCH_WAIT_MS, default 200. */
+  /** How long the sender waits for more orders before sending: GP_BATCH_WAIT_MS, default 200. */
   readonly batchWaitMs: number;
   /** Blocks on top of a batch's block before its orders are confirmed: GP_CONFIRMATIONS, default 1. */
   readonly confirmations: number;

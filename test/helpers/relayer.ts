@@ -1,6 +1,6 @@
 /**
  * A relayer assembled in the test process the way server/main.ts assembles it (anvil, the real
- * database code, createApp, the batcher loop), listening on a free 127.0.0.1 port; and an HTTP
+ * database code, createApp, the sender loop), listening on a free 127.0.0.1 port; and an HTTP
  * client that signs webhooks as a shop does.
  */
 import type { AdsConfig } from "../../server/services/ads";
@@ -69,7 +69,7 @@ export async function startTestRelayer(
     adminToken: TEST_ADMIN_TOKEN,
     log: options.log ?? pino({ level: "silent" }),
     limits: options.limits,
-    batcher: {
+    sender: {
       batchSize: 100,
       confirmations: 0,
       replaceAfterMs: 60_000,

@@ -1,6 +1,6 @@
 /**
  * The relayer end to end over real HTTP: anvil, the real database code (PGlite), the Express
- * app and the batcher loop, as npm start assembles them.
+ * app and the sender loop, as npm start assembles them.
  */
 import { expect } from "chai";
 import Decimal from "decimal.js";

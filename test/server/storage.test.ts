@@ -100,13 +100,13 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       expect(await findOrder(db, shopId, "D-1")).to.equal(null);
     });
 
-    it("lets concurrent batchers claim disjoint orders (FOR UPDATE SKIP LOCKED)", async function () {
+    it("lets concurrent senders claim disjoint orders (FOR UPDATE SKIP LOCKED)", async function () {
       await db.query("UPDATE orders SET state = 'rejected', reason = 'test isolation' WHERE state = 'received'");
       for (let i = 0; i < 6; i++) {
         await intake().receive(signedWebhook(shopId, secret, { orderId: `E-${i}`, userId: "erin", amount: "5" }, NOW));
       }
-      // Two batchers at once: each claims up to 4, holds its rows a moment, then marks them taken.
-      const batcher = () =>
+      // Two senders at once: each claims up to 4, holds its rows a moment, then marks them taken.
+      const sender = () =>
         db.transaction(async (tx) => {
           const claimed = await claimReceived(tx, 4);
           await new Promise((r) => setTimeout(r, 150));
@@ -115,7 +115,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
           }
           return claimed.map((o) => o.orderId);
         });
-      const [a, b] = await Promise.all([batcher(), batcher()]);
+      const [a, b] = await Promise.all([sender(), sender()]);
       expect(
         a.filter((id) => b.includes(id)),
         "no order claimed twice",
