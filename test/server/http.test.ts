@@ -8,7 +8,7 @@ import { parseUnits } from "ethers";
 import type { Express } from "express";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { countByState } from "../../server/adapters/db/orders";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 import { TEST_ADMIN_TOKEN, TEST_USER_SALT, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -137,7 +137,7 @@ describe("the relayer over HTTP", function () {
       ["an empty order id", () => sign(shop, { orderId: "", userId: "u", amount: "1" }), 400, "VALIDATION_FAILED"],
     ];
     function sign(s: { shopId: string; webhookSecret: string }, body: unknown, at = now()) {
-      const signed = signedWebhook(s.shopId, s.webhookSecret, body, at);
+      const signed = signedInboundOrder(s.shopId, s.webhookSecret, body, at);
       return {
         headers: { "content-type": "application/json", "x-gp-shop": signed.shopId, "x-gp-timestamp": signed.timestamp, "x-gp-signature": signed.signature },
         body: signed.rawBody.toString("utf8"),
@@ -202,9 +202,18 @@ describe("the relayer over HTTP", function () {
       expect(listed.body.shops.filter((s: { name: string }) => s.name === "Replay")).to.have.length(1);
     });
 
-    it("needs an Idempotency-Key to create a shop, and a name", async function () {
+    it("creates a shop without an Idempotency-Key (SPEC section 10), refuses a malformed key, and needs a name", async function () {
       const noKey = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "x" } });
-      expect([noKey.status, noKey.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
+      expect(noKey.status).to.equal(201);
+      expect(noKey.headers.get("idempotent-replayed")).to.equal(null);
+      for (const key of ["", "k".repeat(256), "has space", "clé"]) {
+        const bad = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "y" }, headers: { "idempotency-key": key } });
+        expect([bad.status, bad.body.error.code], JSON.stringify(key)).to.deep.equal([400, "VALIDATION_FAILED"]);
+      }
+      for (const key of ["k", "k".repeat(255)]) {
+        const ok = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: `key ${key.length}` }, headers: { "idempotency-key": key } });
+        expect(ok.status, `a key of ${key.length}`).to.equal(201);
+      }
       const noName = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: {}, headers: { "idempotency-key": "k-no-name-1" } });
       expect([noName.status, noName.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
       const badJson = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: "{", headers: { "idempotency-key": "k-bad-json-1" } });

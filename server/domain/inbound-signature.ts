@@ -22,7 +22,7 @@ export interface SignedRequest {
   signature: string | undefined;
 }
 
-export function verifyWebhook(
+export function verifyInboundSignature(
   request: SignedRequest,
   secret: string,
   nowSeconds: number,
