@@ -1,4 +1,4 @@
-/** Signs shop webhooks the way a shop does, with the server's own HMAC code. */
+/** Signs inbound shop orders the way a shop does, with the server's own HMAC code. */
 import { signPayload } from "../../server/domain/inbound-signature";
 
 export function signedInboundOrder(shopId: string, secret: string, body: unknown, nowSeconds: number) {

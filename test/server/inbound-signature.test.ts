@@ -13,7 +13,7 @@ function codeOf(action: () => void): string | undefined {
   }
 }
 
-describe("webhook signatures", function () {
+describe("inbound order signatures", function () {
   const secret = "whsec_test";
   const body = Buffer.from('{"orderId":"A","userId":"u","amount":"100.00"}');
   const now = 1_800_000_000;
