@@ -5,9 +5,9 @@
  * checks run on a copy of each answer `fetch` returns; `afterEach` (a mocha root hook, registered
  * in hardhat.config.ts) fails the test that received a non-conforming one.
  *
- * The document is OpenAPI 3.0, whose schemas are JSON Schema draft 4/5 plus `nullable` (which
- * Ajv knows) and annotations like `example`; Ajv's draft-07 mode reads them once a 3.0-style
- * boolean `exclusiveMinimum`/`exclusiveMaximum` is refused at compile time (zod-to-openapi emits none).
+ * The document is OpenAPI 3.0, whose schemas are JSON Schema draft 4/5 plus `nullable` and
+ * annotations like `example`; translated by `toJsonSchema`, Ajv's draft-07 mode reads them (a
+ * 3.0-style boolean `exclusiveMinimum` would be refused when compiling, in strict mode).
  */
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
@@ -42,15 +42,20 @@ export interface Answer {
 
 const COMPONENT_REF = "#/components/schemas/";
 
-/** `$ref`s into the document's components, pointed at the `definitions` each compiled schema carries. */
-function retarget(schema: Json): Json {
-  if (Array.isArray(schema)) return schema.map(retarget);
+/**
+ * An OpenAPI 3.0 schema as JSON Schema: `$ref`s into the document's components point at the
+ * `definitions` each compiled schema carries, and `nullable: true` (which Ajv accepts only beside
+ * a `type`, while zod-to-openapi also puts it beside `$ref`, `allOf`, `anyOf`) becomes "that, or null".
+ */
+function toJsonSchema(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(toJsonSchema);
   if (schema === null || typeof schema !== "object") return schema;
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(schema)) {
-    out[key] = key === "$ref" && typeof value === "string" && value.startsWith(COMPONENT_REF) ? `#/definitions/${value.slice(COMPONENT_REF.length)}` : retarget(value);
+    if (key === "nullable") continue;
+    out[key] = key === "$ref" && typeof value === "string" && value.startsWith(COMPONENT_REF) ? `#/definitions/${value.slice(COMPONENT_REF.length)}` : toJsonSchema(value);
   }
-  return out;
+  return schema.nullable === true ? { anyOf: [out, { type: "null" }] } : out;
 }
 
 /** A document's operations, matched by method and path, with their answers' validators compiled once. */
@@ -59,12 +64,12 @@ export function createAnswerChecker(document: OpenApiDocument) {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
   addFormats(ajv);
   ajv.addKeyword({ keyword: "example" });
-  const definitions = retarget(document.components?.schemas ?? {});
+  const definitions = toJsonSchema(document.components?.schemas ?? {});
   const compiled = new Map<string, ValidateFunction>();
   const validator = (key: string, schema: Json) => {
     let validate = compiled.get(key);
     if (!validate) {
-      validate = ajv.compile({ ...(retarget(schema) as object), definitions: definitions as object });
+      validate = ajv.compile({ ...(toJsonSchema(schema) as object), definitions: definitions as object });
       compiled.set(key, validate);
     }
     return validate;

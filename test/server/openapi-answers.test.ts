@@ -10,11 +10,12 @@ import { type OpenApiDocument, createAnswerChecker } from "../helpers/openapi-an
 function document(): OpenApiDocument {
   const registry = new OpenAPIRegistry();
   const Money = z.object({ amount: z.string(), note: z.string().nullable() }).meta({ id: "Money" });
+  const Discount = z.object({ percent: z.number().int() }).meta({ id: "Discount" });
   registry.registerPath({
     method: "get",
     path: "/v1/things/{thingId}",
     responses: {
-      200: { description: "A thing.", content: { "application/json": { schema: z.object({ id: z.string(), price: Money }) }, "text/csv": { schema: z.string() } } },
+      200: { description: "A thing.", content: { "application/json": { schema: z.object({ id: z.string(), price: Money, discount: Discount.nullable() }) }, "text/csv": { schema: z.string() } } },
       404: { description: "None.", content: { "application/json": { schema: z.object({ error: z.object({ code: z.string() }) }) } } },
     },
   });
@@ -34,14 +35,16 @@ describe("the OpenAPI answer checker", function () {
   });
 
   it("passes an answer the document describes, through a $ref and a nullable field", function () {
-    expect(check(answer(200, { id: "t1", price: { amount: "1.5", note: null } }))).to.deep.equal([]);
+    expect(check(answer(200, { id: "t1", price: { amount: "1.5", note: null }, discount: null }))).to.deep.equal([]);
+    expect(check(answer(200, { id: "t1", price: { amount: "1.5", note: "n" }, discount: { percent: 5 } }))).to.deep.equal([]);
     expect(check(answer(200, "id,amount\r\n", "text/csv; charset=utf-8"))).to.deep.equal([]);
     expect(check(answer(404, { error: { code: "NOT_FOUND" } }))).to.deep.equal([]);
   });
 
   it("refuses a body that does not match its schema", function () {
-    const [problem] = check(answer(200, { id: "t1", price: { amount: 15 } }))!;
+    const [problem] = check(answer(200, { id: "t1", price: { amount: 15 }, discount: null }))!;
     expect(problem).to.contain("does not match").and.contain("/price/amount").and.contain("note");
+    expect(check(answer(200, { id: "t1", price: { amount: "1", note: null }, discount: { percent: "5" } }))![0]).to.contain("/discount");
     expect(check(answer(200, "not json"))![0]).to.contain("not JSON");
   });
 
