@@ -17,7 +17,7 @@ import { parseJsonBody, validationError } from "../errors";
 import { type Principal, type PrincipalKind, principalScope } from "./auth";
 import { STATUS_OF } from "./status";
 
-export const ErrorBody = z
+const ErrorBody = z
   .object({
     error: z.object({
       code: z.string().meta({ example: "VALIDATION_FAILED" }),
@@ -169,7 +169,8 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   host: RouteHost,
   spec: RouteSpec<P, Q, B, X, S>,
 ): void {
-  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", ...(spec.signed?.errors ?? []), ...(spec.errors ?? [])]);
+  // Any route answers UNAVAILABLE while the database or the chain node does not answer (error-handler.ts).
+  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", "UNAVAILABLE", ...(spec.signed?.errors ?? []), ...(spec.errors ?? [])]);
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
   if (spec.body) codes.add("INVALID_JSON");
   if (spec.idempotency) codes.add("IDEMPOTENCY_CONFLICT");
