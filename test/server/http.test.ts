@@ -251,6 +251,25 @@ describe("the relayer over HTTP", function () {
       expect(doc.openapi).to.match(/^3\./);
     });
 
+    it("documents the headers each call really needs, and the statement's CSV answer", async function () {
+      const doc = (await call(base, "GET", "/v1/openapi.json")).body;
+      const headers = (method: string, path: string) =>
+        Object.fromEntries(
+          (doc.paths[path][method].parameters ?? [])
+            .filter((p: { in: string }) => p.in === "header")
+            .map((p: { name: string; required?: boolean }) => [p.name, p.required === true]),
+        );
+      expect(headers("post", "/v1/admin/shops")).to.deep.equal({ "idempotency-key": false });
+      expect(headers("post", "/v1/me/transfers")).to.deep.equal({ "idempotency-key": true, "x-gp-payment-password": true });
+      expect(headers("put", "/v1/me/payment-password")).to.deep.equal({ "x-gp-payment-password": false });
+      expect(headers("post", "/v1/merchant/withdrawals")).to.deep.equal({ "idempotency-key": true });
+      // A shop calling with its secret names itself; the operator's token needs no shop.
+      expect(headers("post", "/v1/users")).to.deep.equal({ "x-gp-shop": false, "idempotency-key": false });
+      expect(headers("get", "/v1/shops/{shopId}/orders/{orderId}")).to.deep.equal({});
+      expect(headers("post", "/v1/ads/callbacks/{networkId}")).to.deep.equal({ "x-gp-timestamp": true, "x-gp-signature": true });
+      expect(Object.keys(doc.paths["/v1/merchant/statement"].get.responses["200"].content)).to.deep.equal(["application/json", "text/csv"]);
+    });
+
     it("serves a browsable docs page", async function () {
       const page = await call(base, "GET", "/v1/docs");
       expect(page.status).to.equal(200);
