@@ -28,7 +28,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     summary: "Create a shop",
     description: "Returns the shop's id and its webhook secret; the secret is not shown again (rotate it to get a new one).",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Green Grocer" }) }).strict(),
     responses: { 201: { description: "Created.", schema: ShopCredentials } },
     handle: async ({ body, db }) => {
@@ -44,7 +44,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     summary: "Replace a shop's webhook secret",
     description: "The old secret stops working at once, for webhooks and for order lookups.",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     params: z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") }),
     responses: { 200: { description: "The new secret, shown once.", schema: ShopCredentials } },
     errors: ["NOT_FOUND"],

@@ -11,7 +11,7 @@ import { custodialUserId, merchantAccountId } from "../../server/adapters/chain/
 import { signEd25519 } from "../../server/domain/ad-callback-signature";
 import { adBacking, releasedBacking } from "../../server/domain/points-math";
 import { sourcePolicies } from "../../server/domain/release-policy";
-import { signPayload } from "../../server/domain/webhook-signature";
+import { signPayload } from "../../server/domain/inbound-signature";
 import { dayOf } from "../../server/services/ads";
 import {
   TEST_ADMIN_TOKEN,

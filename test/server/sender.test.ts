@@ -26,7 +26,7 @@ import { Writable } from "node:stream";
 import { MockStablecoin__factory } from "../../typechain-types";
 import { orderView } from "../../server/http/orders";
 import { createOrderIntake } from "../../server/services/order-intake";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 
 /** The second of anvil's funded development accounts: someone else than the relayer. */
 const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -43,7 +43,7 @@ describe("the sender on anvil and PGlite", function () {
   const now = () => Math.floor(Date.now() / 1000);
   const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now });
   const send = (orderId: string, userId: string, amount: string) =>
-    intake().receive(signedWebhook(shopId, secret, { orderId, userId, amount }, now()));
+    intake().receive(signedInboundOrder(shopId, secret, { orderId, userId, amount }, now()));
   const sender = (c: ChainPort = chain) =>
     createSender({ db, chain: c, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 } });
   const rpc = async (method: string, params: unknown[] = []) => {
@@ -327,7 +327,7 @@ describe("the sender on anvil and PGlite", function () {
         options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000, parkedRetryMs: 300 },
       });
     const sendAs = (shop: { id: string; secret: string }, orderId: string, userId: string, amount: string) =>
-      intake().receive(signedWebhook(shop.id, shop.secret, { orderId, userId, amount }, now()));
+      intake().receive(signedInboundOrder(shop.id, shop.secret, { orderId, userId, amount }, now()));
     async function tickUntil(done: () => Promise<boolean>, b = parkingSender()) {
       for (let i = 0; i < 60; i++) {
         try {
