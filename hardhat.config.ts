@@ -2,6 +2,7 @@ import { subtask } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
+import { answerHooks } from "./test/helpers/openapi-answers";
 
 /**
  * The compiler comes from the `solc` npm package, pinned to exactly this version in package.json:
@@ -34,6 +35,8 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 600_000,
+    // Every answer a test gets from a Green Points server is checked against its OpenAPI document.
+    rootHooks: answerHooks,
   },
   gasReporter: {
     enabled: process.env.REPORT_GAS === "true",

@@ -14,13 +14,13 @@ import type { Db } from "../server/adapters/db/db";
 import { countByState } from "../server/adapters/db/orders";
 import { openPglite } from "../server/adapters/db/pglite";
 import { openPostgres } from "../server/adapters/db/postgres";
-import { verifyWebhook } from "../server/domain/webhook-signature";
+import { verifyInboundSignature } from "../server/domain/inbound-signature";
 import { mergeResults } from "./bench-results";
 import { CONCURRENCY, type Load, drive, round } from "./bench-load";
 import { freePort } from "../test/helpers/net";
 import { freshSchema } from "../test/helpers/postgres";
 import { TEST_USER_SALT, createShop, startTestRelayer } from "../test/helpers/relayer";
-import { signedWebhook } from "../test/helpers/webhooks";
+import { signedInboundOrder } from "../test/helpers/inbound-orders";
 
 const INGEST_REQUESTS = 2_000;
 const E2E_ORDERS = 1_000;
@@ -30,7 +30,7 @@ const ORDER_AMOUNT = "10.00";
 function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix: string, n: number) {
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: n }, (_, i) => {
-    const s = signedWebhook(shop.shopId, shop.webhookSecret, { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: ORDER_AMOUNT }, now);
+    const s = signedInboundOrder(shop.shopId, shop.webhookSecret, { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: ORDER_AMOUNT }, now);
     return {
       headers: { "content-type": "application/json", "x-gp-shop": s.shopId, "x-gp-timestamp": s.timestamp, "x-gp-signature": s.signature },
       body: s.rawBody.toString("utf8"),
@@ -42,7 +42,7 @@ function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix:
 async function bareHandler(secret: string) {
   const app = express();
   app.post("/v1/webhooks/orders", express.raw({ type: () => true }), (req, res) => {
-    verifyWebhook({ rawBody: req.body as Buffer, timestamp: req.header("x-gp-timestamp"), signature: req.header("x-gp-signature") }, secret, Math.floor(Date.now() / 1000));
+    verifyInboundSignature({ rawBody: req.body as Buffer, timestamp: req.header("x-gp-timestamp"), signature: req.header("x-gp-signature") }, secret, Math.floor(Date.now() / 1000));
     res.status(202).json({ ok: true });
   });
   const port = await freePort();
@@ -127,7 +127,7 @@ async function endToEnd(label: string, db: Db) {
     const gas = await gasSince(relayer, blockBefore);
 
     // The same orders (same users and amounts, new ids), straight into the custody's batch
-    // function from the same key, as the batcher would send them.
+    // function from the same key, as the sender would send them.
     const orders = Array.from({ length: E2E_ORDERS }, (_, i) => ({
       orderId: chainOrderId(shop.shopId, `direct-${i}`),
       user: custodialUserId(TEST_USER_SALT, `user-${i % 50}`),
@@ -180,7 +180,7 @@ async function main() {
   console.log(`\nwebhook ingestion: ${INGEST_REQUESTS} signed webhooks, ${CONCURRENCY} in flight`);
   const ingest = await ingestion();
   const line = (name: string, l: Load) => console.log(`  ${name.padEnd(34)} ${String(l.perSecond).padStart(8)}/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms`);
-  line("relayer (PGlite, batcher running)", ingest.relayer);
+  line("relayer (PGlite, sender running)", ingest.relayer);
   line("bare Express + HMAC only", ingest.bareExpressHmac);
   console.log(`  ratio relayer / bare: ${ingest.throughputRatio}`);
 

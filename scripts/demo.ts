@@ -1,19 +1,20 @@
 /**
- * `npm start` until the relayer exists: deploys the contracts to Hardhat's in-process chain,
- * runs the SPEC's worked example and a few hundred seeded random orders and redemptions through
- * them, checks every step against the reference model, prints the tables and draws the chart.
+ * `npm run demo`: deploys the contracts to Hardhat's in-process chain, runs the worked example
+ * (docs/rules.md, "The worked example") and a few hundred seeded random orders and redemptions
+ * through them, checks every step against the reference model, prints the tables and draws the
+ * chart.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
+import { type PoolParameters, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 import { orderKey } from "../server/adapters/chain/order-key";
-import { renderPoolChart, type PoolHistoryPoint } from "../server/charts/pool-chart";
+import { renderPoolChart, type PoolHistoryPoint } from "./charts/pool-chart";
 import { loadDemoConfig } from "../server/config";
 import { formatAmount, formatPrice } from "../server/domain/display";
-import { PoolModel, type PoolParameters } from "../server/domain/pool-model";
+import { PoolModel } from "../models/pool-model";
 
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);
@@ -138,7 +139,7 @@ async function main() {
     });
   };
 
-  // The SPEC's worked example: three orders of 100 at price 1.
+  // The worked example (docs/rules.md): three orders of 100 at price 1.
   console.log("The SPEC's worked example: three orders of 100");
   const example: Row[] = [];
   let paidIn = 0n;

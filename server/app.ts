@@ -11,7 +11,7 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
-import { adCallbackRouter, adRoutes } from "./http/ads";
+import { adCallbackRoutes, adRoutes } from "./http/ads";
 import { adminRoutes } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
@@ -31,7 +31,7 @@ import { errorHandler, notFound } from "./http/error-handler";
 import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
-import { webhookRouter } from "./http/webhooks";
+import { inboundOrderRoutes } from "./http/inbound-orders";
 import type { Ads } from "./services/ads";
 import { createOrderIntake } from "./services/order-intake";
 import type { SettlementFloat } from "./services/operations";
@@ -108,11 +108,11 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limits,
     log: deps.log.child({ component: "intake" }),
   });
-  app.use(webhookRouter({ intake, registry }));
   const { ads } = deps;
-  app.use(adCallbackRouter({ ads, registry }));
-  app.use(express.json({ limit: "64kb", strict: true }));
+  // Each route parses its own body (JSON, or a signed request's raw bytes), so this order is free.
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
+  inboundOrderRoutes(host, { intake });
+  adCallbackRoutes(host, { ads });
   poolRoutes(host, { chain: deps.chain });
   orderRoutes(host, { settlementDecimals });
   adminRoutes(host, { settlementDecimals, limits, nowSeconds });

@@ -10,7 +10,7 @@ import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain
 import { DEFAULT_LIMITS } from "./http/limits";
 
 export interface DemoConfig {
-  /** Where chain state, charts and tables go: GP_DATA_DIR, default `.data/` in the project. */
+  /** The folder whose `demo/` gets the chart and the table: GP_DATA_DIR, default `.data/` in the project. */
   readonly dataDir: string;
   /** Seed of the demo's random orders and redemptions: GP_DEMO_SEED, default 20261123. */
   readonly seed: number;
@@ -57,7 +57,7 @@ export interface RelayerConfig {
   readonly databaseUrl: string | null;
   /** Orders per transaction: GP_BATCH_SIZE, default 100. */
   readonly batchSize: number;
-  /** How long the batcher waits for more orders before sending: GP_BATCH_WAIT_MS, default 200. */
+  /** How long the sender waits for more orders before sending: GP_BATCH_WAIT_MS, default 200. */
   readonly batchWaitMs: number;
   /** Blocks on top of a batch's block before its orders are confirmed: GP_CONFIRMATIONS, default 1. */
   readonly confirmations: number;

@@ -61,7 +61,7 @@ export function validationError(error: z.ZodError, where: string): AppError {
 }
 
 /** A signed request's raw body as JSON, through `schema`: INVALID_JSON or VALIDATION_FAILED (naming the field) otherwise. */
-export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
+export function parseJsonBody<T extends z.ZodType>(rawBody: Buffer, schema: T): z.infer<T> {
   let json: unknown;
   try {
     json = JSON.parse(rawBody.toString("utf8"));

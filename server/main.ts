@@ -88,7 +88,7 @@ async function main() {
     userSalt,
     adminToken: admin.token,
     log,
-    batcher: {
+    sender: {
       batchSize: config.batchSize,
       confirmations: config.confirmations,
       replaceAfterMs: config.replaceAfterMs,

@@ -1,5 +1,5 @@
 /**
- * The relayer on a chain and a database already open: the batcher's loop and the HTTP API,
+ * The relayer on a chain and a database already open: the sender's loop and the HTTP API,
  * listening. `npm start` (main.ts) and the tests assemble it the same way through here.
  */
 import type { Server } from "node:http";
@@ -12,7 +12,7 @@ import type { TrustProxy } from "./config";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
-import { type BatcherOptions, createBatcher } from "./services/batcher";
+import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
 
@@ -25,7 +25,7 @@ export interface RelayerDeps {
   userSalt: string;
   adminToken: string;
   log: Logger;
-  batcher: BatcherOptions;
+  sender: SenderOptions;
   batchWaitMs: number;
   listen: { port: number; host: string };
   nowSeconds?: () => number;
@@ -40,12 +40,12 @@ export interface RelayerDeps {
 
 export async function startRelayer(deps: RelayerDeps) {
   await checkRelayerKey(deps.chain, deps.log);
-  const batcher = createBatcher({
+  const sender = createSender({
     db: deps.db,
     chain: deps.chain,
     userSalt: deps.userSalt,
-    log: deps.log.child({ component: "batcher" }),
-    options: deps.batcher,
+    log: deps.log.child({ component: "sender" }),
+    options: deps.sender,
   });
   const ads = createAds({
     db: deps.db,
@@ -67,10 +67,10 @@ export async function startRelayer(deps: RelayerDeps) {
         adsRanAt = Date.now();
         await ads.tick().catch((err: unknown) => adsLog.warn({ err }, "ads round failed; retrying next round"));
       }
-      return batcher.tick();
+      return sender.tick();
     },
   };
-  const loop = createRelayerLoop({ batcher: round, log: deps.log, batchSize: deps.batcher.batchSize, waitMs: deps.batchWaitMs });
+  const loop = createRelayerLoop({ round, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,
@@ -82,7 +82,7 @@ export async function startRelayer(deps: RelayerDeps) {
     ads,
     orderLimits: deps.orderLimits,
     trustProxy: deps.trustProxy,
-    settlement: deps.batcher.settlement,
+    settlement: deps.sender.settlement,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {
@@ -94,7 +94,7 @@ export async function startRelayer(deps: RelayerDeps) {
   return {
     url: `http://${deps.listen.host}:${port}`,
     app,
-    /** Stops taking requests and lets the batcher finish its round; the chain and database stay open. */
+    /** Stops taking requests and lets the sender finish its round; the chain and database stay open. */
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

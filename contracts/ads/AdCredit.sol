@@ -19,8 +19,9 @@ import {PointsMath} from "../libraries/PointsMath.sol";
  * - Every settlement unit here is either some merchant's credit or some bucket's backing; each
  *   function moves the two by the same amount, or moves settlement in or out by that amount.
  * - A conversion's backing goes to the pool through `recordContributions`, which pulls it from
- *   this contract in the same call that mints the GP (SPEC rule 5); the GP are then handed to the
- *   custody for the users in one `depositBatch`, so nothing stays here.
+ *   this contract in the same call that mints the GP (rule 5 of docs/rules.md, no free mint);
+ *   the GP are then handed to the custody for the users in one `depositBatch`, so nothing stays
+ *   here.
  * - Backing rounds up at issuance and at release (PointsMath), and a bucket's last voucher
  *   carries all that is left: no backing is stranded and no conversion pays in less than its share.
  */

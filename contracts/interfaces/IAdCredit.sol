@@ -6,7 +6,7 @@ import {ICustody} from "./ICustody.sol";
 import {IPool} from "./IPool.sol";
 
 /**
- * @title Merchant ad credit and shopper ad vouchers (SPEC section 7)
+ * @title Merchant ad credit and shopper ad vouchers (docs/rules.md, "Rewarded ads, as built")
  * @notice Merchants prepay ad credit in the settlement token. A sale of `amount` to a shopper
  * issues `amount` vouchers (in settlement base units) and moves `amount * adShare` (rounded up) of
  * the merchant's credit into the vouchers' backing. Completed ad tasks convert vouchers: their

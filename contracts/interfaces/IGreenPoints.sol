@@ -9,7 +9,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
  * burned only by the pool that created it.
  *
  * Invariants:
- * - `totalMinted() <= maxIssuance()` for ever; `maxIssuance()` never changes (SPEC rule 4).
+ * - `totalMinted() <= maxIssuance()` for ever; `maxIssuance()` never changes (rule 4 of docs/rules.md).
  * - `totalMinted()` only grows; burning lowers `totalSupply()`, never `totalMinted()`.
  * - Only `pool()` can change `totalSupply()`.
  */

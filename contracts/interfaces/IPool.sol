@@ -11,7 +11,7 @@ import {IGreenPoints} from "./IGreenPoints.sol";
  * pool and mint GP to the buyer at the price before the order; holders redeem GP for settlement
  * at the current price less the exit fee, which stays in the pool.
  *
- * Invariants (SPEC section 2; each one has a test that fails when it breaks):
+ * Invariants (docs/rules.md, "What always holds"; each one has a test that fails when it breaks):
  * 1. Backing: `settlement.balanceOf(pool) >= assets()`; tokens sent to the pool directly are
  *    surplus, outside `assets()`, until the operator sweeps or absorbs them.
  * 2. Price never falls: for any operation, `assetsAfter * supplyBefore >= assetsBefore * supplyAfter`

@@ -53,7 +53,7 @@ library PointsMath {
         return Math.mulDiv(points, priceAssets, priceSupply, rounding);
     }
 
-    /// @notice The credit that backs the vouchers of a sale of `amount` (SPEC section 7).
+    /// @notice The credit that backs the vouchers of a sale of `amount` (docs/rules.md, "Rewarded ads, as built").
     /// @dev Ceil: the vouchers are backed by at least their share of the sale, never a unit less.
     function adBacking(uint256 amount, uint256 adShare) internal pure returns (uint256) {
         return Math.mulDiv(amount, adShare, BPS, Math.Rounding.Ceil);

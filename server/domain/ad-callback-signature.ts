@@ -10,7 +10,7 @@
  */
 import { createPublicKey, sign, verify } from "node:crypto";
 import { AppError } from "../errors";
-import { type SignedRequest, checkTimestamp, verifyWebhook } from "./webhook-signature";
+import { type SignedRequest, checkTimestamp, verifyInboundSignature } from "./inbound-signature";
 
 export const AD_SCHEMES = ["hmac-sha256", "ed25519"] as const;
 export type AdScheme = (typeof AD_SCHEMES)[number];
@@ -24,7 +24,7 @@ export interface AdNetworkKey {
 }
 
 export function verifyAdCallback(request: SignedRequest, key: AdNetworkKey, nowSeconds: number): void {
-  if (key.scheme === "hmac-sha256") return verifyWebhook(request, key.secret!, nowSeconds);
+  if (key.scheme === "hmac-sha256") return verifyInboundSignature(request, key.secret!, nowSeconds);
   const timestamp = checkTimestamp(request.timestamp, nowSeconds);
   const match = /^ed25519=([A-Za-z0-9+/]{86}==)$/.exec(request.signature ?? "");
   if (!match) throw new AppError("BAD_SIGNATURE", "X-GP-Signature must be ed25519= and a base64 signature of 64 bytes");

@@ -1,6 +1,7 @@
 /**
- * How completed ad tasks release a shopper's vouchers for conversion (SPEC section 7), one policy
- * per deployment. Pure bigint arithmetic on voucher base units (the settlement token's decimals).
+ * How completed ad tasks release a shopper's vouchers for conversion, one policy per deployment
+ * (docs/rules.md, "Rewarded ads, as built"). Pure bigint arithmetic on voucher base units (the
+ * settlement token's decimals).
  *
  * - `fixed`: every `tasks`-th completed task releases `vouchers` (or what is left, if less).
  *   Progress carries over days. Source: 6 rewarded videos convert 1 voucher.

@@ -4,10 +4,8 @@
  * and the merchant's credit, vouchers issued against it, and withdrawals after the notice period.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import express from "express";
 import { getAddress } from "ethers";
 import { z } from "zod";
-import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import { insertAdNetwork } from "../adapters/db/ads";
@@ -30,9 +28,8 @@ import {
 import type { Principal } from "./auth";
 import { merchantOf } from "./merchants";
 import { accepted } from "./operations";
-import { ErrorBody, type RouteHost, defineRoute } from "./route";
+import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, Id, OperationView } from "./schemas";
-import { STATUS_OF } from "./status";
 
 const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 
@@ -45,14 +42,12 @@ const CallbackAnswer = z
   })
   .meta({ id: "AdCallbackCounted" });
 
-/** The callback: raw body, so the signature is checked over the exact bytes sent. Mounted before the JSON parser. */
-export function adCallbackRouter(deps: { ads: Ads; registry: OpenAPIRegistry }): express.Router {
-  const router = express.Router();
-  const error = (codes: string) => ({ description: codes, content: { "application/json": { schema: ErrorBody } } });
-  deps.registry.registerPath({
+/** The callback: signed over its raw body, so the signature is checked over the exact bytes sent. */
+export function adCallbackRoutes(host: RouteHost, deps: { ads: Ads }): void {
+  defineRoute(host, {
     method: "post",
     path: "/v1/ads/callbacks/{networkId}",
-    tags: ["ads"],
+    tag: "ads",
     summary: "An ad network reports a completed task",
     description:
       'Server to server, signed over `timestamp + "." + raw body` with the network\'s scheme: `X-GP-Signature: v1=<hex HMAC-SHA256(secret, …)>` ' +
@@ -60,33 +55,26 @@ export function adCallbackRouter(deps: { ads: Ads; registry: OpenAPIRegistry }):
       "Refused when the timestamp is more than 300 s from the server's clock (late), when the transaction id was counted before " +
       "(replayed), for an unknown user, and past the user's daily task cap. A counted task may release vouchers, which are then " +
       "converted to GP on the chain in the next batch.",
-    request: {
-      params: z.object({ networkId: Id("The ad network.", "adn_0a1b2c3d4e5f") }),
+    auth: [],
+    params: z.object({ networkId: Id("The ad network.", "adn_0a1b2c3d4e5f") }),
+    signed: {
       headers: z.object({
         "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
         "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
       }),
-      body: { required: true, content: { "application/json": { schema: AdCallbackBody } } },
+      errors: ["UNKNOWN_NETWORK", "BAD_SIGNATURE", "STALE_TIMESTAMP", "ADS_UNAVAILABLE"],
+      verify: ({ params, headers, rawBody }) =>
+        deps.ads.verifyCallback(String(params.networkId), {
+          rawBody,
+          timestamp: header(headers["x-gp-timestamp"]),
+          signature: header(headers["x-gp-signature"]),
+        }),
     },
-    responses: {
-      200: { description: "Counted, once.", content: { "application/json": { schema: CallbackAnswer } } },
-      [STATUS_OF.VALIDATION_FAILED]: error("VALIDATION_FAILED, INVALID_JSON"),
-      [STATUS_OF.BAD_SIGNATURE]: error("UNKNOWN_NETWORK, BAD_SIGNATURE, STALE_TIMESTAMP"),
-      [STATUS_OF.UNKNOWN_USER]: error("UNKNOWN_USER"),
-      [STATUS_OF.CALLBACK_REPLAYED]: error("CALLBACK_REPLAYED: counted before; nothing changed"),
-      [STATUS_OF.DAILY_TASK_CAP]: error("DAILY_TASK_CAP: not counted"),
-      [STATUS_OF.UNAVAILABLE]: error("UNAVAILABLE, ADS_UNAVAILABLE"),
-    },
+    body: AdCallbackBody,
+    responses: { 200: { description: "Counted, once.", schema: CallbackAnswer } },
+    errors: ["UNKNOWN_USER", "CALLBACK_REPLAYED", "DAILY_TASK_CAP", "UNAVAILABLE"],
+    handle: async ({ signer, body }) => ({ status: 200, body: await deps.ads.countCallback(signer, body) }),
   });
-  router.post("/v1/ads/callbacks/:networkId", express.raw({ type: () => true, limit: "16kb" }), async (req, res) => {
-    const result = await deps.ads.receiveCallback(String(req.params.networkId), {
-      rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-      timestamp: header(req.headers["x-gp-timestamp"]),
-      signature: header(req.headers["x-gp-signature"]),
-    });
-    res.status(200).json(result);
-  });
-  return router;
 }
 
 const UserAds = z
@@ -157,7 +145,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       "`ed25519`: give the network's public key (PEM); the relayer holds nothing that could sign a callback. " +
       "Without a public key an `ed25519` network gets a key pair made here and its private key shown once (for trials).",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     body: z
       .object({
         name: z.string().trim().min(1).max(200).meta({ example: "Rewarded Video Co" }),
@@ -219,7 +207,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       "treasury first when short; at most the float, larger amounts are paid from the treasury). A merchant with its own wallet calls " +
       "`topUp` on the contract directly.",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "required",
     params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
     body: z.object({ amount: Amount("Settlement units.", "500.00") }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
@@ -284,7 +272,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       "Records the request on the chain; it can be carried out once the notice period (default 7 days) has passed. Until then the " +
       "credit still backs vouchers for new sales, and the withdrawal pays what is left of the amount. One request at a time.",
     auth: ["merchant"],
-    idempotent: true,
+    idempotency: "required",
     body: z.object({ amount: Amount("Settlement units.", "100.00"), to: Address }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
     errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
@@ -318,7 +306,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       summary,
       description: "Refused at once, with the contract's reason, when there is no pending withdrawal (or its notice is not over).",
       auth: ["merchant"],
-      idempotent: true,
+      idempotency: "required",
       responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
       prepare: async ({ principal, db }) => {

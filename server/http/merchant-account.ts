@@ -84,7 +84,7 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
       summary,
       description,
       auth: ["merchant"],
-      idempotent: true,
+      idempotency: "required",
       body,
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors: ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
@@ -146,6 +146,7 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
             withdrawn: z.string(),
           }),
         }),
+        also: { "text/csv": z.string().meta({ description: "With `format=csv`: a header line, then one line per entry." }) },
       },
     },
     handle: async ({ query, principal, db }) => {

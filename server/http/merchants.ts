@@ -31,7 +31,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     description:
       "Makes the merchant's custodial account, flags it as merchant on the chain (the operation returned), and its first API key.",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Corner Café" }) }).strict(),
     responses: { 201: { description: "Created.", schema: MerchantCredentials.extend({ account: z.string(), operation: OperationView }) } },
     errors: ["NAME_TAKEN"],
@@ -63,7 +63,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     tag: "admin",
     summary: "Issue another API key for a merchant",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
     responses: { 201: { description: "The key, shown once.", schema: MerchantCredentials } },
     errors: ["NOT_FOUND"],

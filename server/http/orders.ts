@@ -1,4 +1,4 @@
-/** Order state, for the shop that sent it and the operator (SPEC §10). */
+/** Order state, for the shop that sent it and the operator (docs/api.md, "Shops and orders"). */
 import { z } from "zod";
 import type { Queryable } from "../adapters/db/db";
 import { type OrderRecord, findOrder } from "../adapters/db/orders";

@@ -28,7 +28,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
       "Shares and fees in basis points (`poolShare`, `mintShare`, `exitFee`, `referralShare1`, `referralShare2`); `initialPrice` in " +
       "settlement units. The contract refuses values outside its bounds (answered at once, with the bounds).",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     params: z.object({ name: z.enum(POOL_PARAMETERS) }),
     body: z.object({ value: z.string().min(1).max(64).meta({ example: "2000" }) }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
@@ -45,7 +45,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     description:
       "`withdrawalFee` in basis points; `exitMultiple` in basis points of an order's amount added to the exit quota (0 turns the exit off).",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     params: z.object({ name: z.enum(CUSTODY_PARAMETERS) }),
     body: z.object({ value: BasisPoints }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
@@ -65,7 +65,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
           ? "Order mints stop: webhooks are still recorded and wait, answered `received`. Redemptions and custodial moves go on."
           : "Order mints resume; the orders that waited are sent.",
       auth: ["admin"],
-      idempotent: true,
+      idempotency: "optional",
       responses: { 202: { description: "Queued.", schema: OperationView } },
       errors: ["CHAIN_REFUSED"],
       prepare: () => planPause(chain, action),

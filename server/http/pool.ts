@@ -1,4 +1,4 @@
-/** The public view of the pool (SPEC §10). */
+/** The public view of the pool (docs/api.md, "The pool"). */
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import { type PoolView, readPool } from "../services/pool-info";

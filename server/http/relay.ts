@@ -54,7 +54,7 @@ export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       summary: r.summary,
       description: r.description,
       auth: ["user"],
-      idempotent: true,
+      idempotency: "optional",
       body: r.body,
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "INSUFFICIENT_BALANCE", "FORBIDDEN", "NOTHING_TO_RELAY", "RATE_LIMITED", "RELAY_LIMIT", "SIGNATURE_IN_USE"],

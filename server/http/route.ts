@@ -1,20 +1,23 @@
 /**
  * One definition per endpoint serves both the request validation and the OpenAPI document, so
  * the two cannot drift: `defineRoute` registers the path with zod-to-openapi and mounts an
- * Express handler that parses params, query and body with the same zod schemas, authenticates,
- * and (for mutations without a natural id) runs the work under an `Idempotency-Key`.
+ * Express handler that parses params, query and body with the same zod schemas, authenticates
+ * (or, for a signed request, verifies the signature over the raw body first), and runs a mutation
+ * under its `Idempotency-Key` (docs/idempotency.md). Each route parses its own body, so the order
+ * routes are mounted in does not matter.
  */
 import { createHash } from "node:crypto";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
-import type { Request, RequestHandler, Router } from "express";
+import type { IncomingHttpHeaders } from "node:http";
+import express, { type Request, type RequestHandler, type Router } from "express";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { storedReply, withIdempotency } from "../adapters/db/idempotency";
-import { validationError } from "../errors";
+import { parseJsonBody, validationError } from "../errors";
 import { type Principal, type PrincipalKind, principalScope } from "./auth";
 import { STATUS_OF } from "./status";
 
-export const ErrorBody = z
+const ErrorBody = z
   .object({
     error: z.object({
       code: z.string().meta({ example: "VALIDATION_FAILED" }),
@@ -32,21 +35,46 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export interface RouteInput<P, Q, B> {
+export interface RouteInput<P, Q, B, S = undefined> {
   params: P;
   query: Q;
   body: B;
   principal: Principal;
+  /** What the signature check of a signed route verified (the shop, the network); undefined otherwise. */
+  signer: S;
 }
 
-export interface RouteContext<P, Q, B, X> extends RouteInput<P, Q, B> {
+/** A signed request as it arrived: the exact bytes the signature covers. */
+export interface SignedInput {
+  params: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  rawBody: Buffer;
+}
+
+export interface SignedSpec<S> {
+  /** The signature headers, for the document. */
+  headers: z.ZodObject;
+  /** The codes a refused signature answers with, for the document. */
+  errors: readonly (keyof typeof STATUS_OF)[];
+  /** Turns the headers and raw body into who signed, or throws the refusal; runs before the body is parsed. */
+  verify(request: SignedInput): Promise<S>;
+}
+
+/**
+ * `"required"`: refused without an `Idempotency-Key` (calls where a retry without one could move
+ * value twice); `"optional"`: honoured when present, and without one the work runs once in its own
+ * transaction.
+ */
+export type Idempotency = "optional" | "required";
+
+export interface RouteContext<P, Q, B, X, S = undefined> extends RouteInput<P, Q, B, S> {
   /** The database to write through: inside the idempotency transaction when the route has one. */
   db: Queryable;
   /** What `prepare` made. */
   prepared: X;
 }
 
-export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined> {
+export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined, S = undefined> {
   method: "get" | "post" | "put" | "delete";
   /** OpenAPI style, `/v1/shops/{shopId}`. */
   path: string;
@@ -58,8 +86,10 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   params?: P;
   query?: Q;
   body?: B;
-  /** Mutations without a natural id take an `Idempotency-Key` header and replay its first answer. */
-  idempotent?: boolean;
+  /** Mutations take an `Idempotency-Key` header and replay its first answer (docs/idempotency.md). */
+  idempotency?: Idempotency;
+  /** A server-to-server request signed over its raw body instead of a bearer token (`auth` is then empty). */
+  signed?: SignedSpec<S>;
   /**
    * The user's payment password, checked before anything runs: `true` for value-moving calls;
    * `"when-set"` asks for it only once the user has one (setting the first one).
@@ -67,7 +97,8 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
   paymentPassword?: true | "when-set";
   /** A rate limiter run before authentication (login, password checks). */
   limiter?: RequestHandler;
-  responses: Record<number, { description: string; schema: z.ZodType }>;
+  /** Each answer's JSON schema, and the other content types it may be sent as (`text/csv`). */
+  responses: Record<number, { description: string; schema: z.ZodType; also?: Record<string, z.ZodType> }>;
   /** The error codes this endpoint can answer with, for the document. */
   errors?: readonly (keyof typeof STATUS_OF)[];
   /**
@@ -75,8 +106,8 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
    * idempotency transaction opens, so that other requests (on PGlite's one connection, all of
    * them) do not wait behind it; skipped when the request replays a stored answer.
    */
-  prepare?(input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>> & { db: Queryable }): Promise<X>;
-  handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>, X>): Promise<Reply>;
+  prepare?(input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>, S> & { db: Queryable }): Promise<X>;
+  handle(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>, X, S>): Promise<Reply>;
 }
 
 export interface RouteHost {
@@ -88,21 +119,44 @@ export interface RouteHost {
   checkPaymentPassword(principal: Principal, password: string | undefined, options: { required: boolean }): Promise<void>;
 }
 
-const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{8,128}$/, "Idempotency-Key must be 8 to 128 visible ASCII characters")
-    .meta({ description: "A key the client makes per intended change; the same key replays the first answer." }),
-});
+const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+  .meta({ description: "A key the client makes per intended change; the same key replays the first answer (docs/idempotency.md)." });
 
-const PaymentPasswordHeaders = z.object({
-  "x-gp-payment-password": z
-    .string()
-    .min(1)
-    .max(256)
-    .optional()
-    .meta({ description: "The user's payment password (a header, so it is kept out of bodies and idempotency fingerprints)." }),
-});
+const IdempotencyHeaders = {
+  required: z.object({ "idempotency-key": IdempotencyKey }),
+  optional: z.object({ "idempotency-key": IdempotencyKey.optional() }),
+} as const;
+
+const PaymentPassword = z
+  .string()
+  .min(1)
+  .max(256)
+  .meta({ description: "The user's payment password (a header, so it is kept out of bodies and idempotency fingerprints)." });
+
+const PaymentPasswordHeaders = z.object({ "x-gp-payment-password": PaymentPassword.optional() });
+
+/** The documented headers of a route: what the server refuses to run without is required. */
+function documentedHeaders(spec: { auth: readonly PrincipalKind[]; path: string; idempotency?: Idempotency; paymentPassword?: true | "when-set"; signed?: { headers: z.ZodObject } }) {
+  const shape: Record<string, z.ZodType> = { ...spec.signed?.headers.shape };
+  if (spec.auth.includes("shop") && !spec.path.includes("{shopId}")) {
+    const shop = z.string().meta({ description: "The calling shop's id; needed when the bearer token is its webhook secret." });
+    shape["x-gp-shop"] = spec.auth.length === 1 ? shop : shop.optional();
+  }
+  if (spec.idempotency) shape["idempotency-key"] = IdempotencyHeaders[spec.idempotency].shape["idempotency-key"];
+  if (spec.paymentPassword) {
+    shape["x-gp-payment-password"] =
+      spec.paymentPassword === true
+        ? PaymentPassword
+        : PaymentPassword.optional().meta({ description: "The user's current payment password, once one is set." });
+  }
+  return Object.keys(shape).length > 0 ? z.object(shape) : undefined;
+}
+
+const jsonBody = express.json({ limit: "64kb", strict: true });
+/** A signed request's exact bytes, whatever its content type: the signature is checked over them. */
+const rawBody = express.raw({ type: () => true, limit: "16kb" });
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
@@ -111,14 +165,15 @@ function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where
   return parsed.data;
 }
 
-export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined>(
+export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B extends z.ZodType, X = undefined, S = undefined>(
   host: RouteHost,
-  spec: RouteSpec<P, Q, B, X>,
+  spec: RouteSpec<P, Q, B, X, S>,
 ): void {
-  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", ...(spec.errors ?? [])]);
+  // Any route answers UNAVAILABLE while the database or the chain node does not answer (error-handler.ts).
+  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", "UNAVAILABLE", ...(spec.signed?.errors ?? []), ...(spec.errors ?? [])]);
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
   if (spec.body) codes.add("INVALID_JSON");
-  if (spec.idempotent) codes.add("IDEMPOTENCY_CONFLICT");
+  if (spec.idempotency) codes.add("IDEMPOTENCY_CONFLICT");
   if (spec.paymentPassword)
     for (const code of ["BAD_CREDENTIALS", "PASSWORD_LOCKED", "FORBIDDEN", "RATE_LIMITED"] as const) codes.add(code);
   if (spec.limiter) codes.add("RATE_LIMITED");
@@ -130,7 +185,9 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   }
   const responses: Record<number, unknown> = { ...errorResponses };
   for (const [status, r] of Object.entries(spec.responses)) {
-    responses[Number(status)] = { description: r.description, content: { "application/json": { schema: r.schema } } };
+    const content: Record<string, { schema: z.ZodType }> = { "application/json": { schema: r.schema } };
+    for (const [type, schema] of Object.entries(r.also ?? {})) content[type] = { schema };
+    responses[Number(status)] = { description: r.description, content };
   }
   host.registry.registerPath({
     method: spec.method,
@@ -142,35 +199,32 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     request: {
       params: spec.params,
       query: spec.query,
-      headers:
-        spec.idempotent || spec.paymentPassword
-          ? z.object({
-              ...(spec.idempotent ? IdempotencyHeaders.shape : {}),
-              ...(spec.paymentPassword ? PaymentPasswordHeaders.shape : {}),
-            })
-          : undefined,
+      headers: documentedHeaders(spec),
       body: spec.body ? { content: { "application/json": { schema: spec.body } }, required: true } : undefined,
     },
     responses: responses as never,
   });
 
   const expressPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
-  const handlers: RequestHandler[] = spec.limiter ? [spec.limiter] : [];
+  const handlers: RequestHandler[] = [spec.signed ? rawBody : jsonBody, ...(spec.limiter ? [spec.limiter] : [])];
   host.router[spec.method](expressPath, ...handlers, async (req, res) => {
     const rawParams = req.params as Record<string, string>;
     const principal = await host.authenticate(req, spec.auth, rawParams);
+    // A signed request is verified over its exact bytes before anything in it is read.
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signer = spec.signed ? await spec.signed.verify({ params: rawParams, headers: req.headers, rawBody: bytes }) : (undefined as S);
     const params = parse(spec.params, rawParams, "params");
     const query = parse(spec.query, req.query, "query");
-    const body = parse(spec.body, req.body, "body");
+    const body = spec.signed && spec.body ? parseJsonBody(bytes, spec.body) : parse(spec.body, req.body, "body");
     if (spec.paymentPassword) {
       const password = parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"];
       await host.checkPaymentPassword(principal, password, { required: spec.paymentPassword === true });
     }
-    const input = { params, query, body, principal };
+    const input = { params, query, body, principal, signer };
     const prepare = async () => (spec.prepare ? spec.prepare({ ...input, db: host.db }) : undefined) as Promise<X>;
+    const key = spec.idempotency ? parse(IdempotencyHeaders[spec.idempotency], req.headers, "headers")["idempotency-key"] : undefined;
     let reply: Reply;
-    if (spec.idempotent) {
-      const key = parse(IdempotencyHeaders, req.headers, "headers")["idempotency-key"];
+    if (key !== undefined) {
       const fingerprint = createHash("sha256")
         .update(JSON.stringify([spec.method, req.originalUrl, body ?? null]))
         .digest("hex");
@@ -182,6 +236,10 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
         const prepared = await prepare();
         reply = await withIdempotency(host.db, request, (db) => spec.handle({ ...input, db, prepared }));
       }
+    } else if (spec.idempotency) {
+      // No key: the work still runs in one transaction, so a failure leaves nothing half-written.
+      const prepared = await prepare();
+      reply = await host.db.transaction((db) => spec.handle({ ...input, db, prepared }));
     } else {
       reply = await spec.handle({ ...input, db: host.db, prepared: await prepare() });
     }

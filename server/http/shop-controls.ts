@@ -68,7 +68,7 @@ export function shopControlRoutes(
       "field left out keeps its value; null returns it to the deployment's default. Orders past a limit are refused at intake " +
       "(SHOP_LIMIT_EXCEEDED) and nothing is recorded.",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "optional",
     params: ShopParams,
     body: z.object({ perOrder: limit("order"), perDay: limit("day's total"), outstanding: limit("outstanding total") }).strict(),
     responses: { 200: { description: "The limits now in force.", schema: ShopUsage } },
@@ -85,7 +85,7 @@ export function shopControlRoutes(
       "The platform's wallet pays the pool's share of each of a shop's orders; the shop settles with the platform off-chain. This " +
       "records that it settled `amount` of its outstanding order amounts, which frees that much of its outstanding limit.",
     auth: ["admin"],
-    idempotent: true,
+    idempotency: "required",
     params: ShopParams,
     body: z.object({ amount: Amount("Order amounts settled, in settlement units.", "5000") }).strict(),
     responses: { 200: { description: "What is outstanding now.", schema: ShopUsage } },

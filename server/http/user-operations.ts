@@ -43,7 +43,7 @@ export function userOperationRoutes(host: RouteHost, deps: { chain: ChainPort; u
       summary,
       description,
       auth: ["user"],
-      idempotent: true,
+      idempotency: "required",
       paymentPassword: true,
       limiter: deps.limiters.payment,
       body,

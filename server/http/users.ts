@@ -39,7 +39,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
       "shop's orders paid points to, is refused (NOT_YOUR_USER): its points are not the registering shop's to hand out; the operator " +
       "registers it.",
     auth: ["admin", "shop"],
-    idempotent: true,
+    idempotency: "optional",
     body: z
       .object({
         userId: Id("The ecosystem's user id.", "alice"),

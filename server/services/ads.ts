@@ -1,5 +1,5 @@
 /**
- * Rewarded ads in the relayer (SPEC section 7): verified ad-network callbacks counted once per
+ * Rewarded ads in the relayer (docs/rules.md, "Rewarded ads, as built"): verified ad-network callbacks counted once per
  * transaction id and capped per user per day; the release policy deciding what each completion
  * converts; and the round step that asks the chain to issue vouchers for confirmed ad sales and
  * to convert released vouchers, in batches, through the operations queue (so every transaction
@@ -51,8 +51,8 @@ import {
   parsePolicy,
   releaseFor,
 } from "../domain/release-policy";
-import type { SignedRequest } from "../domain/webhook-signature";
-import { AppError, parseJsonBody } from "../errors";
+import type { SignedRequest } from "../domain/inbound-signature";
+import { AppError } from "../errors";
 import { adsUnavailable, newOperationId, reasonOf } from "./operations";
 
 export const AdCallbackBody = z
@@ -119,18 +119,22 @@ export function createAds(deps: AdsDeps) {
     return parts;
   }
 
-  async function receiveCallback(networkId: string, request: SignedRequest) {
+  /** The network that signed a callback, or the refusal; nothing in the body is read before it. */
+  async function verifyCallback(networkId: string, request: SignedRequest): Promise<string> {
     adCredit();
     const network = await findAdNetwork(db, networkId);
     if (!network) throw new AppError("UNKNOWN_NETWORK", "the path names no ad network");
-    const now = deps.nowSeconds();
-    verifyAdCallback(request, network, now);
-    const { transactionId, userId } = parseJsonBody(request.rawBody, AdCallbackBody);
-    const day = dayOf(now);
+    verifyAdCallback(request, network, deps.nowSeconds());
+    return network.id;
+  }
+
+  /** A verified network's callback, counted once. */
+  async function countCallback(networkId: string, { transactionId, userId }: z.infer<typeof AdCallbackBody>) {
+    const day = dayOf(deps.nowSeconds());
 
     return db.transaction(async (tx) => {
       await lockAdUser(tx, userId);
-      if (await taskExists(tx, network.id, transactionId)) {
+      if (await taskExists(tx, networkId, transactionId)) {
         throw new AppError("CALLBACK_REPLAYED", "this transaction id was counted before", { transactionId });
       }
       if (!(await adUserKnown(tx, userId))) throw new AppError("UNKNOWN_USER", "no user has this id", { userId });
@@ -150,12 +154,12 @@ export function createAds(deps: AdsDeps) {
           userId,
           merchantId: part.merchantId,
           vouchers: part.vouchers,
-          networkId: network.id,
+          networkId,
           transactionId,
         });
         conversions.push(id);
       }
-      await insertTask(tx, { networkId: network.id, transactionId, userId, day, released });
+      await insertTask(tx, { networkId: networkId, transactionId, userId, day, released });
       return { counted: true, tasksToday: counts.today + 1, released: formatAmount(released, d), conversions };
     });
   }
@@ -361,7 +365,8 @@ export function createAds(deps: AdsDeps) {
   }
 
   return {
-    receiveCallback,
+    verifyCallback,
+    countCallback,
     userView,
     merchantView,
     /** One round: settle what the chain answered, then queue new issuances and conversions. */

@@ -1,7 +1,7 @@
 /**
  * Operations: every chain transaction that is not an order batch (a custodial move, a user's
  * registration, a merchant flag, a parameter change, a pause, a relayed signed request). They are
- * queued in the database and sent by the batcher with the relayer's own nonces, one transaction
+ * queued in the database and sent by the sender with the relayer's own nonces, one transaction
  * each, so they share its crash-safety: intent recorded before broadcast, receipts reconciled,
  * lost blocks noticed. Custodial moves carry a request id derived from the operation id, which
  * the custody refuses the second time; the other kinds say how to tell from the chain that they
@@ -343,7 +343,7 @@ export interface CallRequest<T extends OperationTarget, F extends WriteFunction<
   estimateGas?: boolean;
   /**
    * False when an operation queued just before changes what this one needs (a settlement
-   * refill): it cannot be run on the chain yet, and the batcher runs it before sending it.
+   * refill): it cannot be run on the chain yet, and the sender runs it before sending it.
    */
   simulate?: boolean;
 }
@@ -393,7 +393,7 @@ export async function planCall<T extends OperationTarget, F extends WriteFunctio
 }
 
 /**
- * Records an operation for the batcher to send. A relayed signature only while no other request
+ * Records an operation for the sender to send. A relayed signature only while no other request
  * over its (contract, owner, nonce) is queued, sent or done: two such requests could not both run,
  * and only one can be settled from the chain.
  */
@@ -409,7 +409,7 @@ async function insertChecked(db: Queryable, op: NewOperation): Promise<Operation
   return queued;
 }
 
-/** Records a planned operation (and what goes with it) for the batcher to send. */
+/** Records a planned operation (and what goes with it) for the sender to send. */
 export async function recordPlanned(db: Queryable, planned: PlannedOperation): Promise<OperationRecord> {
   const record = await insertChecked(db, planned.op);
   await planned.also?.(db, record);
@@ -525,7 +525,7 @@ export async function queueSettlementRefill(
 }
 
 /**
- * The batcher's answer to orders refused for the relayer's settlement balance or allowance:
+ * The sender's answer to orders refused for the relayer's settlement balance or allowance:
  * `queued` (a refill was queued now) or `on-its-way` (one was before) when a refill can let them
  * through, `cannot-help` when the float and the allowance are full already (the orders need more
  * than a float) or the treasury refused a refill in the last minute.

@@ -17,12 +17,12 @@ import { parseAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { idSchema } from "../domain/ids";
 import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce, orderLimits, utcDay } from "../domain/shop-limits";
-import { verifyWebhook } from "../domain/webhook-signature";
+import { verifyInboundSignature } from "../domain/inbound-signature";
 import { AppError, parseJsonBody } from "../errors";
 import { recordAdSale } from "./ads";
 import { queueRegistration } from "./operations";
 
-export const OrderWebhookBody = z
+export const InboundOrderBody = z
   .object({
     orderId: idSchema().meta({ description: "The shop's order id." }),
     userId: idSchema().meta({ description: "The ecosystem's user id of the buyer." }),
@@ -40,7 +40,7 @@ export const OrderWebhookBody = z
   })
   .strict();
 
-export interface WebhookRequest {
+export interface InboundOrderRequest {
   shopId: string | undefined;
   timestamp: string | undefined;
   signature: string | undefined;
@@ -112,13 +112,22 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
     warnIfNear(shop, "outstanding", outstanding!, amount, own.outstanding);
   }
 
-  return {
-    async receive(request: WebhookRequest): Promise<OrderAcceptance> {
-      const shop = request.shopId ? await findShop(deps.db, request.shopId) : null;
-      if (!shop) throw new AppError("UNKNOWN_SHOP", "X-GP-Shop names no shop");
-      verifyWebhook(request, shop.webhookSecret, deps.nowSeconds());
+  /** The shop that signed the request, or the refusal (UNKNOWN_SHOP, BAD_SIGNATURE, STALE_TIMESTAMP); nothing is read before it. */
+  async function verify(request: InboundOrderRequest): Promise<Shop> {
+    const shop = request.shopId ? await findShop(deps.db, request.shopId) : null;
+    if (!shop) throw new AppError("UNKNOWN_SHOP", "X-GP-Shop names no shop");
+    verifyInboundSignature(request, shop.webhookSecret, deps.nowSeconds());
+    return shop;
+  }
 
-      const body = parseJsonBody(request.rawBody, OrderWebhookBody);
+  const intake = {
+    verify,
+    /** A signed request, verified and parsed, then recorded. */
+    async receive(request: InboundOrderRequest): Promise<OrderAcceptance> {
+      return intake.record(await verify(request), parseJsonBody(request.rawBody, InboundOrderBody));
+    },
+    /** An order from a verified shop: held to its limits and recorded, or refused with nothing left behind. */
+    async record(shop: Shop, body: z.infer<typeof InboundOrderBody>): Promise<OrderAcceptance> {
       const amount = parseAmount(body.amount, d);
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
@@ -168,6 +177,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       return { created: false, orderId: existing.orderId, state: existing.state };
     },
   };
+  return intake;
 }
 
 export type OrderIntake = ReturnType<typeof createOrderIntake>;

@@ -1,12 +1,13 @@
 /**
- * Runs the batcher round after round. A round that fails (the chain or the database down) is
- * logged and retried with a growing pause, so processing resumes by itself when they return.
+ * Runs the relayer's round (the sender's, after the steps before it) again and again. A round
+ * that fails (the chain or the database down) is logged and retried with a growing pause, so
+ * processing resumes by itself when they return.
  * `stop()` lets the round in progress finish: nothing is cut between signing and recording.
  */
 import type { Logger } from "pino";
 
-/** `batcher.tick()` runs one round and says how many orders and operations it sent. */
-export function createRelayerLoop(deps: { batcher: { tick(): Promise<number> }; log: Logger; batchSize: number; waitMs: number }) {
+/** `round.tick()` runs one round and says how many orders and operations it sent. */
+export function createRelayerLoop(deps: { round: { tick(): Promise<number> }; log: Logger; batchSize: number; waitMs: number }) {
   let running = false;
   let wake: (() => void) | null = null;
   let done: Promise<void> = Promise.resolve();
@@ -23,7 +24,7 @@ export function createRelayerLoop(deps: { batcher: { tick(): Promise<number> }; 
     let failures = 0;
     while (running) {
       try {
-        const sent = await deps.batcher.tick();
+        const sent = await deps.round.tick();
         if (failures > 0) deps.log.info({ after: failures }, "relayer round succeeded again");
         failures = 0;
         // A full batch goes straight on; otherwise wait for more orders to share a transaction.

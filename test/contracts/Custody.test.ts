@@ -14,8 +14,8 @@ import {
 } from "../helpers/fixtures";
 import { signDeposit, signLink, signPermit } from "../helpers/signatures";
 import { newOrder } from "../helpers/orders";
-import { Asset, CustodyModel, CustodyParameter } from "../../server/domain/custody-model";
-import { LOCKED_POINTS, Parameter, PoolModel } from "../../server/domain/pool-model";
+import { Asset, CustodyModel, CustodyParameter } from "../../models/custody-model";
+import { LOCKED_POINTS, Parameter, PoolModel } from "../../models/pool-model";
 
 const [ALICE, BOB, CAROL, DAVE, SHOP_MERCHANT] = ["alice", "bob", "carol", "dave", "merchant"].map(userId);
 let requestCounter = 0;

@@ -17,7 +17,7 @@ import {
 import { newOrder, placeOrder } from "../helpers/orders";
 import { expectInvariants, snapshot } from "../helpers/invariants";
 import { formatAmount, formatPrice } from "../../server/domain/display";
-import { LOCKED_POINTS, Parameter, PoolModel } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, Parameter, PoolModel } from "../../models/pool-model";
 
 const PoolShare = Parameter.PoolShare;
 const MintShare = Parameter.MintShare;

@@ -2,11 +2,12 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
-import { type PoolModelConfig, type PoolParameters } from "../../server/domain/pool-model";
+import { type PoolModelConfig } from "../../models/pool-model";
 import {
   type AdCreditParameters,
   type CustodyParameters,
   DEFAULT_AD_CREDIT_PARAMETERS,
+  type PoolParameters,
   deployAdCredit,
   deployCustody,
   deployMockStablecoin,

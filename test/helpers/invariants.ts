@@ -1,10 +1,10 @@
 /**
- * SPEC section 2 rules 1-5, checked on the contracts' own answers and independently of the
+ * The five rules of docs/rules.md, "What always holds", checked on the contracts' own answers and independently of the
  * pricing formula: prices compared by integer cross-products, backing against the token's
  * balance, solvency by the pool's own redemption quotes, the cap against the token's count.
  */
 import { expect } from "chai";
-import { LOCKED_POINTS } from "../../server/domain/pool-model";
+import { LOCKED_POINTS } from "../../models/pool-model";
 import type { PoolFixture } from "./fixtures";
 
 export interface PoolSnapshot {

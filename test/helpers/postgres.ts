@@ -1,6 +1,6 @@
 /**
  * A schema of its own in the PostgreSQL of DATABASE_URL, so a relayer under test sees only its
- * own orders and batches; dropped afterwards.
+ * own orders and transactions; dropped afterwards.
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";

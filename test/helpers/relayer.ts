@@ -1,6 +1,6 @@
 /**
  * A relayer assembled in the test process the way server/main.ts assembles it (anvil, the real
- * database code, createApp, the batcher loop), listening on a free 127.0.0.1 port; and an HTTP
+ * database code, createApp, the sender loop), listening on a free 127.0.0.1 port; and an HTTP
  * client that signs webhooks as a shop does.
  */
 import type { AdsConfig } from "../../server/services/ads";
@@ -20,7 +20,7 @@ import { migrate } from "../../server/adapters/db/migrations";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { startRelayer } from "../../server/relayer";
 import { freePort } from "./net";
-import { signedWebhook } from "./webhooks";
+import { signedInboundOrder } from "./inbound-orders";
 
 export const TEST_ADMIN_TOKEN = "gpa_test_admin_token_0123456789";
 /** The salt the test relayer hashes user ids with, to find their custodial accounts. */
@@ -69,7 +69,7 @@ export async function startTestRelayer(
     adminToken: TEST_ADMIN_TOKEN,
     log: options.log ?? pino({ level: "silent" }),
     limits: options.limits,
-    batcher: {
+    sender: {
       batchSize: 100,
       confirmations: 0,
       replaceAfterMs: 60_000,
@@ -153,7 +153,7 @@ export async function postOrder(
   body: unknown,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<Answer> {
-  const signed = signedWebhook(shop.shopId, shop.webhookSecret, body, nowSeconds);
+  const signed = signedInboundOrder(shop.shopId, shop.webhookSecret, body, nowSeconds);
   return call(base, "POST", "/v1/webhooks/orders", {
     body: signed.rawBody.toString("utf8"),
     headers: {

@@ -1,5 +1,5 @@
 /**
- * fast-check commands for the ad credit (SPEC section 7), in the style of custody-commands.ts:
+ * fast-check commands for the ad credit (docs/rules.md, "Rewarded ads, as built"), in the style of custody-commands.ts:
  * merchants' top-ups, voucher issuance, conversions into the pool and credit withdrawals. Each
  * command carries the model's verdict out on the chain; `settle` then compares the pool, the
  * custody and the ad credit with their models and checks the rules.
@@ -8,7 +8,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
-import { AdParameter, type ModelConversion, type ModelSale } from "../../server/domain/ad-credit-model";
+import { AdParameter, type ModelConversion, type ModelSale } from "../../models/ad-credit-model";
 import { orderKey } from "../helpers/fixtures";
 import {
   type AmountSpec,

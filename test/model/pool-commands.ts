@@ -2,12 +2,13 @@
  * fast-check commands that drive the pool and the reference model side by side. Each command
  * derives its concrete inputs from the model (whose state equals the chain's after every step),
  * asks the model what must happen, does it on the chain, and compares: the same custom error
- * with the same arguments, or the same events and the same state. Then it checks SPEC rules 1-5
- * between the states before and after, on the chain's own figures.
+ * with the same arguments, or the same events and the same state. Then it checks rules 1-5
+ * (docs/rules.md, "What always holds") between the states before and after, on the chain's own
+ * figures.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { LOCKED_POINTS, type ModelShopOrders, Parameter, PoolRevert } from "../../server/domain/pool-model";
+import { LOCKED_POINTS, type ModelShopOrders, Parameter, PoolRevert } from "../../models/pool-model";
 import { mintValue, contribution } from "../../server/domain/points-math";
 import { orderId, orderKey } from "../helpers/fixtures";
 import {

@@ -3,9 +3,9 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { type AdCreditFixture, systemForModel18, systemForModel6 } from "../helpers/fixtures";
 import { snapshot } from "../helpers/invariants";
-import { AdCreditModel } from "../../server/domain/ad-credit-model";
-import { CustodyModel } from "../../server/domain/custody-model";
-import { PoolModel } from "../../server/domain/pool-model";
+import { AdCreditModel } from "../../models/ad-credit-model";
+import { CustodyModel } from "../../models/custody-model";
+import { PoolModel } from "../../models/pool-model";
 import {
   batchCommand,
   donateCommand,

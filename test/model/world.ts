@@ -1,16 +1,16 @@
 /**
  * The state the model-based test carries: the reference models beside the deployed contracts,
  * and `settle`, which after every command compares the chain with the models and checks the
- * SPEC's rules on the chain's own figures.
+ * rules of docs/rules.md ("What always holds") on the chain's own figures.
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
-import { type CustodyModel } from "../../server/domain/custody-model";
-import { type PoolModel, PoolRevert } from "../../server/domain/pool-model";
+import { type CustodyModel } from "../../models/custody-model";
+import { type PoolModel, PoolRevert } from "../../models/pool-model";
 import { type AdCreditFixture, userId } from "../helpers/fixtures";
-import { type AdCreditModel } from "../../server/domain/ad-credit-model";
+import { type AdCreditModel } from "../../models/ad-credit-model";
 import { type PoolSnapshot, expectInvariants, snapshot } from "../helpers/invariants";
 
 /** The custodial user ids the commands use; the last one is made a merchant by a command. */
@@ -197,7 +197,7 @@ export interface SettleOptions {
 }
 
 /**
- * The chain equals the models, and the rules hold from the previous state: SPEC rules 1-5 on the
+ * The chain equals the models, and the rules hold from the previous state: rules 1-5 on the
  * pool; on the custody, entries + reserve == GP held, settlement held >= settlement owed, the CP
  * reserve backs the CP, and no account changed that the operation did not name.
  */

@@ -1,6 +1,6 @@
 /**
  * Users, merchants, the operator's chain controls and relayed signatures, end to end over HTTP:
- * anvil, the real database code (PGlite), the Express app and the batcher loop. Every balance is
+ * anvil, the real database code (PGlite), the Express app and the sender loop. Every balance is
  * read back from the chain and compared with what the contracts' rules give.
  */
 import { randomUUID } from "node:crypto";

@@ -11,7 +11,7 @@ import { custodialUserId, merchantAccountId } from "../../server/adapters/chain/
 import { signEd25519 } from "../../server/domain/ad-callback-signature";
 import { adBacking, releasedBacking } from "../../server/domain/points-math";
 import { sourcePolicies } from "../../server/domain/release-policy";
-import { signPayload } from "../../server/domain/webhook-signature";
+import { signPayload } from "../../server/domain/inbound-signature";
 import { dayOf } from "../../server/services/ads";
 import {
   TEST_ADMIN_TOKEN,
@@ -274,7 +274,7 @@ describe("rewarded ads over HTTP", function () {
   });
 
   it("settles sales and conversions from the chain's log when their operation was confirmed without its receipt", async function () {
-    // As after a lost transaction hash: the batcher confirms the operation from its first id, and
+    // As after a lost transaction hash: the sender confirms the operation from its first id, and
     // its recorded events name only that one (here: none). The outcome is then read per id.
     const [sale] = await relayer.db.query<{ sale_key: string; operation_id: string }>(
       "SELECT sale_key, operation_id FROM voucher_sales WHERE state = 'issued' ORDER BY created_at LIMIT 1",

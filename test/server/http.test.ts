@@ -1,6 +1,6 @@
 /**
  * The relayer end to end over real HTTP: anvil, the real database code (PGlite), the Express
- * app and the batcher loop, as npm start assembles them.
+ * app and the sender loop, as npm start assembles them.
  */
 import { expect } from "chai";
 import Decimal from "decimal.js";
@@ -8,7 +8,7 @@ import { parseUnits } from "ethers";
 import type { Express } from "express";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { countByState } from "../../server/adapters/db/orders";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 import { TEST_ADMIN_TOKEN, TEST_USER_SALT, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -63,7 +63,8 @@ describe("the relayer over HTTP", function () {
       const pool = await call(base, "GET", "/v1/pool");
       expect(pool.status).to.equal(200);
       expect(pool.body).to.deep.include({ assets: "90", supply: "48.195", minted: "48.195", paused: false });
-      // The price is assets / supply, rounded to 18 places, computed here from the SPEC's figures.
+      // The price is assets / supply, rounded to 18 places, computed here from the worked example's
+      // figures (docs/rules.md, "The worked example").
       expect(pool.body.price).to.equal(Decimal.clone({ precision: 60 }).div(90, "48.195").toFixed(18));
     });
 
@@ -137,7 +138,7 @@ describe("the relayer over HTTP", function () {
       ["an empty order id", () => sign(shop, { orderId: "", userId: "u", amount: "1" }), 400, "VALIDATION_FAILED"],
     ];
     function sign(s: { shopId: string; webhookSecret: string }, body: unknown, at = now()) {
-      const signed = signedWebhook(s.shopId, s.webhookSecret, body, at);
+      const signed = signedInboundOrder(s.shopId, s.webhookSecret, body, at);
       return {
         headers: { "content-type": "application/json", "x-gp-shop": signed.shopId, "x-gp-timestamp": signed.timestamp, "x-gp-signature": signed.signature },
         body: signed.rawBody.toString("utf8"),
@@ -202,9 +203,18 @@ describe("the relayer over HTTP", function () {
       expect(listed.body.shops.filter((s: { name: string }) => s.name === "Replay")).to.have.length(1);
     });
 
-    it("needs an Idempotency-Key to create a shop, and a name", async function () {
+    it("creates a shop without an Idempotency-Key (SPEC section 10), refuses a malformed key, and needs a name", async function () {
       const noKey = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "x" } });
-      expect([noKey.status, noKey.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
+      expect(noKey.status).to.equal(201);
+      expect(noKey.headers.get("idempotent-replayed")).to.equal(null);
+      for (const key of ["", "k".repeat(256), "has space", "clé"]) {
+        const bad = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "y" }, headers: { "idempotency-key": key } });
+        expect([bad.status, bad.body.error.code], JSON.stringify(key)).to.deep.equal([400, "VALIDATION_FAILED"]);
+      }
+      for (const key of ["k", "k".repeat(255)]) {
+        const ok = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: `key ${key.length}` }, headers: { "idempotency-key": key } });
+        expect(ok.status, `a key of ${key.length}`).to.equal(201);
+      }
       const noName = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: {}, headers: { "idempotency-key": "k-no-name-1" } });
       expect([noName.status, noName.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
       const badJson = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: "{", headers: { "idempotency-key": "k-bad-json-1" } });
@@ -240,6 +250,25 @@ describe("the relayer over HTTP", function () {
       expect(served.length).to.be.greaterThan(5);
       expect([...documented].sort()).to.deep.equal([...served].sort());
       expect(doc.openapi).to.match(/^3\./);
+    });
+
+    it("documents the headers each call really needs, and the statement's CSV answer", async function () {
+      const doc = (await call(base, "GET", "/v1/openapi.json")).body;
+      const headers = (method: string, path: string) =>
+        Object.fromEntries(
+          (doc.paths[path][method].parameters ?? [])
+            .filter((p: { in: string }) => p.in === "header")
+            .map((p: { name: string; required?: boolean }) => [p.name, p.required === true]),
+        );
+      expect(headers("post", "/v1/admin/shops")).to.deep.equal({ "idempotency-key": false });
+      expect(headers("post", "/v1/me/transfers")).to.deep.equal({ "idempotency-key": true, "x-gp-payment-password": true });
+      expect(headers("put", "/v1/me/payment-password")).to.deep.equal({ "x-gp-payment-password": false });
+      expect(headers("post", "/v1/merchant/withdrawals")).to.deep.equal({ "idempotency-key": true });
+      // A shop calling with its secret names itself; the operator's token needs no shop.
+      expect(headers("post", "/v1/users")).to.deep.equal({ "x-gp-shop": false, "idempotency-key": false });
+      expect(headers("get", "/v1/shops/{shopId}/orders/{orderId}")).to.deep.equal({});
+      expect(headers("post", "/v1/ads/callbacks/{networkId}")).to.deep.equal({ "x-gp-timestamp": true, "x-gp-signature": true });
+      expect(Object.keys(doc.paths["/v1/merchant/statement"].get.responses["200"].content)).to.deep.equal(["application/json", "text/csv"]);
     });
 
     it("serves a browsable docs page", async function () {

@@ -105,7 +105,7 @@ describe("the embedded deployment's keys", function () {
         userSalt: TEST_USER_SALT,
         adminToken: TEST_ADMIN_TOKEN,
         log,
-        batcher: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 },
+        sender: { batchSize: 100, confirmations: 0, replaceAfterMs: 60_000 },
         batchWaitMs: 20,
         listen: { port: 0, host: "127.0.0.1" },
       });

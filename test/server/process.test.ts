@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseUnits } from "ethers";
 import { contribution } from "../../server/domain/points-math";
-import { LOCKED_POINTS } from "../../server/domain/pool-model";
+import { LOCKED_POINTS } from "../../models/pool-model";
 import { TEST_ADMIN_TOKEN, call, createShop, postOrder, settledOrder } from "../helpers/relayer";
 import { type RelayerProcess, isAlive, killHard, startRelayerProcess } from "../helpers/process";
 

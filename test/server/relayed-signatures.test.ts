@@ -1,6 +1,6 @@
 /**
  * Relayed signatures settled on the evidence of their own request, end to end over HTTP (anvil,
- * PGlite, the Express app and the batcher loop): two requests signed over one nonce, the same
+ * PGlite, the Express app and the sender loop): two requests signed over one nonce, the same
  * signature sent twice, and a signed request copied from the mempool and landed first by another
  * sender. Every balance is read from the chain.
  */

@@ -23,7 +23,7 @@ import { insertShop } from "../../server/adapters/db/shops";
 import { insertUser } from "../../server/adapters/db/users";
 import { CHAIN_ASSET, SALE_ASSETS } from "../../server/domain/assets";
 import { AppError } from "../../server/errors";
-import { createBatcher } from "../../server/services/batcher";
+import { createSender } from "../../server/services/sender";
 import { planPause, planPoolParameter } from "../../server/services/chain-controls";
 import { planPayment, planRedemption, planTransfer, planUnlink, userMover } from "../../server/services/custodial";
 import { planMerchant } from "../../server/services/merchants";
@@ -31,7 +31,7 @@ import { type PlannedOperation, planCall, recordPlanned, requestIdOf } from "../
 import { createOrderIntake } from "../../server/services/order-intake";
 import { statementCsv, statementOf } from "../../server/services/statements";
 import { freePort } from "../helpers/net";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 
 const SALT = "services-salt";
 
@@ -77,9 +77,9 @@ describe("services, without HTTP", function () {
     const now = () => Math.floor(Date.now() / 1000);
     const alice = userMover(SALT, "alice");
     const bob = userMover(SALT, "bob");
-    /** Ticks the batcher until no order or operation waits to be sent or confirmed. */
+    /** Ticks the sender until no order or operation waits to be sent or confirmed. */
     async function settle() {
-      const batcher = createBatcher({
+      const sender = createSender({
         db,
         chain,
         userSalt: SALT,
@@ -87,7 +87,7 @@ describe("services, without HTTP", function () {
         options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 },
       });
       for (let i = 0; i < 50; i++) {
-        await batcher.tick();
+        await sender.tick();
         const c = await countByState(db);
         const [ops] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'submitted')");
         if (c.received === 0 && c.submitted === 0 && ops.n === 0) return;
@@ -112,8 +112,8 @@ describe("services, without HTTP", function () {
       for (const u of [alice, bob]) await insertUser(db, { userId: u.userId, account: u.account, passwordHash: "x", paymentHash: null });
       // Orders make alice's and bob's custodial accounts on the chain and credit alice GP.
       const intake = createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: SALT, nowSeconds: now });
-      await intake.receive(signedWebhook("shop-1", secret, { orderId: "A", userId: "alice", amount: "100.00" }, now()));
-      await intake.receive(signedWebhook("shop-1", secret, { orderId: "B", userId: "bob", amount: "10.00" }, now()));
+      await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "A", userId: "alice", amount: "100.00" }, now()));
+      await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "B", userId: "bob", amount: "10.00" }, now()));
       await settle();
       expect((await chain.custody.accountOf(alice.account)).points).to.equal(parseUnits("20.999999", 18));
     });
@@ -264,7 +264,7 @@ describe("services, without HTTP", function () {
       target: "custody",
       calldata: null,
       state: "confirmed",
-      batchId: null,
+      transactionId: null,
       txHash: `0x${o.id}`,
       result: null,
       reason: null,

@@ -1,6 +1,6 @@
 /**
  * What a shop can reach, end to end over HTTP (anvil, the real database code, the Express app and
- * the batcher): only its own users, its own limits, the ad merchants it was allowed, referrers
+ * the sender): only its own users, its own limits, the ad merchants it was allowed, referrers
  * only on the order that creates a user, and ids that the rest of the API can look up. Each case
  * is tried the way a hostile or broken shop would, and what it leaves behind is read back.
  */

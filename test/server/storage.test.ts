@@ -13,7 +13,7 @@ import { insertShop } from "../../server/adapters/db/shops";
 import { settingOrCreate } from "../../server/adapters/db/settings";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { AppError } from "../../server/errors";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 
 const NOW = 1_800_000_000;
 
@@ -50,9 +50,9 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
 
     it("records a signed order once, and answers a repeat with its state", async function () {
       const body = { orderId: "A-1", userId: "alice", amount: "100.00" };
-      const first = await intake().receive(signedWebhook(shopId, secret, body, NOW));
+      const first = await intake().receive(signedInboundOrder(shopId, secret, body, NOW));
       expect(first).to.deep.equal({ created: true, orderId: "A-1", state: "received" });
-      const again = await intake().receive(signedWebhook(shopId, secret, body, NOW + 5));
+      const again = await intake().receive(signedInboundOrder(shopId, secret, body, NOW + 5));
       expect(again).to.deep.equal({ created: false, orderId: "A-1", state: "received" });
       const stored = await findOrder(db, shopId, "A-1");
       expect(stored?.amount).to.equal(100_000_000n);
@@ -60,7 +60,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
 
     it("records 20 concurrent copies of one order exactly once", async function () {
       const body = { orderId: "B-1", userId: "bob", amount: "12.34" };
-      const results = await Promise.all(Array.from({ length: 20 }, () => intake().receive(signedWebhook(shopId, secret, body, NOW))));
+      const results = await Promise.all(Array.from({ length: 20 }, () => intake().receive(signedInboundOrder(shopId, secret, body, NOW))));
       expect(results.filter((r) => r.created).length).to.equal(1);
       expect(results.every((r) => r.orderId === "B-1" && r.state === "received")).to.equal(true);
       const [{ n }] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE shop_id = $1", [shopId]);
@@ -68,8 +68,8 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
     });
 
     it("refuses the same order id with another body, and changes nothing", async function () {
-      await intake().receive(signedWebhook(shopId, secret, { orderId: "C-1", userId: "carol", amount: "1" }, NOW));
-      expect(await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "C-1", userId: "carol", amount: "2" }, NOW)))).to.equal(
+      await intake().receive(signedInboundOrder(shopId, secret, { orderId: "C-1", userId: "carol", amount: "1" }, NOW));
+      expect(await codeOf(intake().receive(signedInboundOrder(shopId, secret, { orderId: "C-1", userId: "carol", amount: "2" }, NOW)))).to.equal(
         "ORDER_CONFLICT",
       );
       expect((await findOrder(db, shopId, "C-1"))?.amount).to.equal(1_000_000n);
@@ -87,26 +87,26 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
         [{ orderId: "", userId: "dave", amount: "1" }, "VALIDATION_FAILED"],
       ];
       for (const [body, code] of cases) {
-        expect(await codeOf(intake().receive(signedWebhook(shopId, secret, body, NOW))), JSON.stringify(body)).to.equal(code);
+        expect(await codeOf(intake().receive(signedInboundOrder(shopId, secret, body, NOW))), JSON.stringify(body)).to.equal(code);
       }
-      const good = signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW);
+      const good = signedInboundOrder(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW);
       expect(await codeOf(intake().receive({ ...good, shopId: "no-such-shop" }))).to.equal("UNKNOWN_SHOP");
-      expect(await codeOf(intake().receive({ ...good, signature: signedWebhook(shopId, "wrong", {}, NOW).signature }))).to.equal(
+      expect(await codeOf(intake().receive({ ...good, signature: signedInboundOrder(shopId, "wrong", {}, NOW).signature }))).to.equal(
         "BAD_SIGNATURE",
       );
       expect(
-        await codeOf(intake().receive(signedWebhook(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW - 301))),
+        await codeOf(intake().receive(signedInboundOrder(shopId, secret, { orderId: "D-1", userId: "dave", amount: "1" }, NOW - 301))),
       ).to.equal("STALE_TIMESTAMP");
       expect(await findOrder(db, shopId, "D-1")).to.equal(null);
     });
 
-    it("lets concurrent batchers claim disjoint orders (FOR UPDATE SKIP LOCKED)", async function () {
+    it("lets concurrent senders claim disjoint orders (FOR UPDATE SKIP LOCKED)", async function () {
       await db.query("UPDATE orders SET state = 'rejected', reason = 'test isolation' WHERE state = 'received'");
       for (let i = 0; i < 6; i++) {
-        await intake().receive(signedWebhook(shopId, secret, { orderId: `E-${i}`, userId: "erin", amount: "5" }, NOW));
+        await intake().receive(signedInboundOrder(shopId, secret, { orderId: `E-${i}`, userId: "erin", amount: "5" }, NOW));
       }
-      // Two batchers at once: each claims up to 4, holds its rows a moment, then marks them taken.
-      const batcher = () =>
+      // Two senders at once: each claims up to 4, holds its rows a moment, then marks them taken.
+      const sender = () =>
         db.transaction(async (tx) => {
           const claimed = await claimReceived(tx, 4);
           await new Promise((r) => setTimeout(r, 150));
@@ -115,7 +115,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
           }
           return claimed.map((o) => o.orderId);
         });
-      const [a, b] = await Promise.all([batcher(), batcher()]);
+      const [a, b] = await Promise.all([sender(), sender()]);
       expect(
         a.filter((id) => b.includes(id)),
         "no order claimed twice",

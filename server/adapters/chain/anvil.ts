@@ -1,7 +1,8 @@
 /**
- * The embedded chain: anvil from the `@foundry-rs/anvil` npm package, with its state dumped to
- * the data folder every second and on exit, and loaded again on the next start. A hard kill
- * can lose the last second of blocks; the relayer treats that as a reorg.
+ * The embedded chain: anvil from the `@foundry-rs/anvil-<platform>` npm package (its prebuilt
+ * binary), with its state dumped to the data folder every second and on exit, and loaded again
+ * on the next start. A hard kill can lose the last second of blocks; the relayer treats that as
+ * a reorg.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";

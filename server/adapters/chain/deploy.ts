@@ -15,7 +15,18 @@ import {
   type Pool,
   Pool__factory,
 } from "../../../typechain-types";
-import type { PoolParameters } from "../../domain/pool-model";
+
+/** The pool constructor's `IPool.Parameters`, in basis points except `initialPrice`. */
+export interface PoolParameters {
+  poolShare: bigint;
+  mintShare: bigint;
+  exitFee: bigint;
+  /** Settlement base units per whole GP while no GP exist. */
+  initialPrice: bigint;
+  /** Shares of the contribution minted to the first and second referral level (pooled orders). */
+  referralShare1: bigint;
+  referralShare2: bigint;
+}
 
 export interface PoolDeploymentOptions {
   /** Address of the settlement token (6 or 18 decimals). */

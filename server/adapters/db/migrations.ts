@@ -221,6 +221,21 @@ const MIGRATIONS: readonly string[] = [
      WHERE kind IN ('deposit-by-sig', 'redeem-by-sig', 'transfer-by-sig', 'permit') AND state <> 'rejected';
    ALTER TABLE orders ADD COLUMN retry_at TIMESTAMPTZ;
    ALTER TABLE orders ADD COLUMN parked INT NOT NULL DEFAULT 0;`,
+  // The table of signed transactions holds single operations as well as batches of orders: named
+  // for what it holds, with its references, indices, sequence and constraints. Renames keep the
+  // rows, and the sequence keeps counting (the column default refers to it by identity, not name).
+  `ALTER TABLE batches RENAME TO transactions;
+   ALTER SEQUENCE batches_id_seq RENAME TO transactions_id_seq;
+   ALTER INDEX batches_pkey RENAME TO transactions_pkey;
+   ALTER INDEX batches_open RENAME TO transactions_open;
+   ALTER TABLE transactions RENAME CONSTRAINT batches_state_check TO transactions_state_check;
+   ALTER TABLE transactions RENAME CONSTRAINT batches_kind_check TO transactions_kind_check;
+   ALTER TABLE orders RENAME COLUMN batch_id TO transaction_id;
+   ALTER TABLE orders RENAME CONSTRAINT orders_batch_id_fkey TO orders_transaction_id_fkey;
+   ALTER INDEX orders_batch RENAME TO orders_transaction;
+   ALTER TABLE operations RENAME COLUMN batch_id TO transaction_id;
+   ALTER TABLE operations RENAME CONSTRAINT operations_batch_id_fkey TO operations_transaction_id_fkey;
+   ALTER INDEX operations_batch RENAME TO operations_transaction;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

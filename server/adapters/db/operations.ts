@@ -22,7 +22,7 @@ export interface OperationRecord {
   /** The request in people's units (decimal strings), for views and statements. */
   details: Record<string, string>;
   state: OperationState;
-  batchId: string | null;
+  transactionId: string | null;
   txHash: string | null;
   /** The events the transaction emitted, once confirmed. */
   result: { name: string; args: Record<string, string> }[] | null;
@@ -41,7 +41,7 @@ interface OperationRow {
   calldata: string | null;
   details: string;
   state: OperationState;
-  batch_id: string | number | null;
+  transaction_id: string | number | null;
   tx_hash: string | null;
   result: string | null;
   reason: string | null;
@@ -49,7 +49,7 @@ interface OperationRow {
 }
 
 const COLUMNS =
-  "id, kind, actor, account, counterparty, request_id, target, calldata, details, state, batch_id, tx_hash, result, reason, created_at";
+  "id, kind, actor, account, counterparty, request_id, target, calldata, details, state, transaction_id, tx_hash, result, reason, created_at";
 
 function toRecord(r: OperationRow): OperationRecord {
   return {
@@ -63,7 +63,7 @@ function toRecord(r: OperationRow): OperationRecord {
     calldata: r.calldata,
     details: JSON.parse(r.details) as Record<string, string>,
     state: r.state,
-    batchId: r.batch_id === null ? null : String(r.batch_id),
+    transactionId: r.transaction_id === null ? null : String(r.transaction_id),
     txHash: r.tx_hash,
     result: r.result === null ? null : (JSON.parse(r.result) as OperationRecord["result"]),
     reason: r.reason,
@@ -129,14 +129,14 @@ export async function claimQueued(tx: Queryable, limit: number): Promise<Operati
   return (await tx.query<OperationRow>(CLAIM_QUEUED, [limit])).map(toRecord);
 }
 
-const OF_BATCH = `SELECT ${COLUMNS} FROM operations WHERE batch_id = $1`;
-export async function operationsOfBatch(db: Queryable, batchId: string): Promise<OperationRecord[]> {
-  return (await db.query<OperationRow>(OF_BATCH, [batchId])).map(toRecord);
+const OF_TRANSACTION = `SELECT ${COLUMNS} FROM operations WHERE transaction_id = $1`;
+export async function operationsOfTransaction(db: Queryable, transactionId: string): Promise<OperationRecord[]> {
+  return (await db.query<OperationRow>(OF_TRANSACTION, [transactionId])).map(toRecord);
 }
 
-const MARK_SUBMITTED = `UPDATE operations SET state = 'submitted', calldata = $2, batch_id = $3, tx_hash = $4, updated_at = now() WHERE id = $1`;
-export async function markOperationSubmitted(tx: Queryable, id: string, calldata: string, batchId: string, txHash: string): Promise<void> {
-  await tx.query(MARK_SUBMITTED, [id, calldata, batchId, txHash]);
+const MARK_SUBMITTED = `UPDATE operations SET state = 'submitted', calldata = $2, transaction_id = $3, tx_hash = $4, updated_at = now() WHERE id = $1`;
+export async function markOperationSubmitted(tx: Queryable, id: string, calldata: string, transactionId: string, txHash: string): Promise<void> {
+  await tx.query(MARK_SUBMITTED, [id, calldata, transactionId, txHash]);
 }
 
 const MARK_CONFIRMED = `UPDATE operations SET state = 'confirmed', result = $2, tx_hash = COALESCE($3, tx_hash), reason = NULL,
@@ -158,7 +158,7 @@ export async function markOperationRejected(tx: Queryable, id: string, reason: s
   await tx.query(MARK_REJECTED, [id, reason, gasUsed?.toString() ?? null]);
 }
 
-const REQUEUE = `UPDATE operations SET state = 'queued', batch_id = NULL, tx_hash = NULL, updated_at = now() WHERE id = $1`;
+const REQUEUE = `UPDATE operations SET state = 'queued', transaction_id = NULL, tx_hash = NULL, updated_at = now() WHERE id = $1`;
 /** Back to the queue: its transaction never reached the chain (or its block was lost). */
 export async function requeueOperation(tx: Queryable, id: string): Promise<void> {
   await tx.query(REQUEUE, [id]);

@@ -11,7 +11,7 @@ export interface OrderRecord {
   bodyHash: string;
   chainOrderId: string;
   state: OrderState;
-  batchId: string | null;
+  transactionId: string | null;
   gpMinted: bigint | null;
   txHash: string | null;
   /** Why it was rejected, or why it waits (parked). */
@@ -29,7 +29,7 @@ interface OrderRow {
   body_hash: string;
   chain_order_id: string;
   state: OrderState;
-  batch_id: string | number | null;
+  transaction_id: string | number | null;
   gp_minted: string | null;
   tx_hash: string | null;
   reason: string | null;
@@ -37,7 +37,7 @@ interface OrderRow {
 }
 
 const COLUMNS =
-  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, batch_id, gp_minted::text AS gp_minted, tx_hash, reason, parked";
+  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, transaction_id, gp_minted::text AS gp_minted, tx_hash, reason, parked";
 
 function toRecord(row: OrderRow): OrderRecord {
   return {
@@ -49,7 +49,7 @@ function toRecord(row: OrderRow): OrderRecord {
     bodyHash: row.body_hash,
     chainOrderId: row.chain_order_id,
     state: row.state,
-    batchId: row.batch_id === null ? null : String(row.batch_id),
+    transactionId: row.transaction_id === null ? null : String(row.transaction_id),
     gpMinted: row.gp_minted === null ? null : BigInt(row.gp_minted),
     txHash: row.tx_hash,
     reason: row.reason,
@@ -91,11 +91,11 @@ export async function claimReceived(tx: Queryable, limit: number): Promise<Order
   return (await tx.query<OrderRow>(CLAIM_RECEIVED, [limit])).map(toRecord);
 }
 
-const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', batch_id = $3, tx_hash = $4, reason = NULL, retry_at = NULL, parked = 0,
+const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', transaction_id = $3, tx_hash = $4, reason = NULL, retry_at = NULL, parked = 0,
   updated_at = now()
   WHERE shop_id = $1 AND order_id = $2`;
-export async function markSubmitted(tx: Queryable, o: OrderRecord, batchId: string, txHash: string): Promise<void> {
-  await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, batchId, txHash]);
+export async function markSubmitted(tx: Queryable, o: OrderRecord, transactionId: string, txHash: string): Promise<void> {
+  await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, transactionId, txHash]);
 }
 
 const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, tx_hash = $4, reason = NULL, updated_at = now()
@@ -105,7 +105,7 @@ export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: big
 }
 
 // A rejected order is paid by no one: its amount leaves what its shop owes the platform.
-const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason = $3, batch_id = NULL, updated_at = now()
+const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason = $3, transaction_id = NULL, updated_at = now()
     WHERE shop_id = $1 AND order_id = $2 AND state <> 'rejected' RETURNING shop_id, amount)
   UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.amount, 0) FROM o WHERE shops.id = o.shop_id`;
 export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
@@ -123,16 +123,16 @@ export async function parkOrder(tx: Queryable, o: OrderRecord, reason: string, r
   await tx.query(PARK, [o.shopId, o.orderId, reason, retryAt]);
 }
 
-const RETURN_TO_RECEIVED = `UPDATE orders SET state = 'received', batch_id = NULL, tx_hash = NULL, updated_at = now()
+const RETURN_TO_RECEIVED = `UPDATE orders SET state = 'received', transaction_id = NULL, tx_hash = NULL, updated_at = now()
   WHERE shop_id = $1 AND order_id = $2`;
-/** Back to the queue: its batch never reached the chain (or its block was lost). */
+/** Back to the queue: its transaction never reached the chain (or its block was lost). */
 export async function returnToReceived(tx: Queryable, o: OrderRecord): Promise<void> {
   await tx.query(RETURN_TO_RECEIVED, [o.shopId, o.orderId]);
 }
 
-const ORDERS_OF_BATCH = `SELECT ${COLUMNS} FROM orders WHERE batch_id = $1 ORDER BY shop_id, order_id`;
-export async function ordersOfBatch(db: Queryable, batchId: string): Promise<OrderRecord[]> {
-  return (await db.query<OrderRow>(ORDERS_OF_BATCH, [batchId])).map(toRecord);
+const ORDERS_OF_TRANSACTION = `SELECT ${COLUMNS} FROM orders WHERE transaction_id = $1 ORDER BY shop_id, order_id`;
+export async function ordersOfTransaction(db: Queryable, transactionId: string): Promise<OrderRecord[]> {
+  return (await db.query<OrderRow>(ORDERS_OF_TRANSACTION, [transactionId])).map(toRecord);
 }
 
 const COUNT_BY_STATE = "SELECT state, count(*)::int AS n FROM orders GROUP BY state";

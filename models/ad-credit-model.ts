@@ -4,7 +4,7 @@
  * conversion's mint and deposit, and throws the contract's errors as `PoolRevert`.
  */
 import { type CustodyModel } from "./custody-model";
-import { adBacking, releasedBacking } from "./points-math";
+import { adBacking, releasedBacking } from "../server/domain/points-math";
 import { PoolRevert } from "./pool-model";
 
 export enum AdParameter {

@@ -1,8 +1,9 @@
 /**
- * Turns received orders into confirmed on-chain mints, exactly once.
+ * Sends the relayer's transactions and sees each through to confirmed, exactly once: received
+ * orders as batched mints, queued operations one transaction each.
  *
- * Each tick: (1) reconcile batches already sent (receipts, re-broadcast, replacement, nonces the
- * chain used for something else), (2) check confirmed batches' blocks are still the chain's
+ * Each tick: (1) reconcile transactions already sent (receipts, re-broadcast, replacement, nonces the
+ * chain used for something else), (2) check confirmed transactions' blocks are still the chain's
  * (a lost block is a reorg: its orders go back to the queue unless the chain records them), (3)
  * claim received orders, drop the ones the chain would refuse (with the reason), park the one it
  * refuses alone for a reason that names no order (the relayer's wallet short), allocate a
@@ -17,21 +18,21 @@ import type { ChainOrder, ChainPort, DecodedRevert, MinedBatch } from "../adapte
 import { custodialUserId } from "../adapters/chain/ids";
 import {
   allocateNonce,
-  insertBatch,
-  openBatches,
+  insertTransaction,
+  openTransactions,
   recentConfirmed,
-  replaceBatchTx,
+  replaceTransaction,
   resetNonce,
-  setBatchState,
-  type BatchRecord,
-} from "../adapters/db/batches";
+  setTransactionState,
+  type TransactionRecord,
+} from "../adapters/db/transactions";
 import type { Db, Queryable } from "../adapters/db/db";
 import {
   claimQueued,
   markOperationConfirmed,
   markOperationRejected,
   markOperationSubmitted,
-  operationsOfBatch,
+  operationsOfTransaction,
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
@@ -42,12 +43,12 @@ import {
   markConfirmed,
   markRejected,
   markSubmitted,
-  ordersOfBatch,
+  ordersOfTransaction,
   parkOrder,
   returnToReceived,
 } from "../adapters/db/orders";
 
-export interface BatcherOptions {
+export interface SenderOptions {
   batchSize: number;
   /** Operations sent per round (each is a transaction of its own); default 20. */
   operationsPerRound?: number;
@@ -82,7 +83,7 @@ const PARKED_REASONS: Record<string, (args: readonly unknown[]) => string> = {
 };
 const MAX_PARK_MS = 10 * 60_000;
 
-export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: BatcherOptions }) {
+export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: SenderOptions }) {
   const { db, chain, log, options } = deps;
   const toChain = (o: OrderRecord): ChainOrder => ({
     orderId: o.chainOrderId,
@@ -91,13 +92,13 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   });
 
   /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
-  async function confirm(tx: Queryable, batch: BatchRecord, mined: MinedBatch, txHash: string) {
+  async function confirm(tx: Queryable, batch: TransactionRecord, mined: MinedBatch, txHash: string) {
     if (batch.kind === "operation") {
-      for (const op of await operationsOfBatch(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
+      for (const op of await operationsOfTransaction(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
       return;
     }
     const credited = mined.credited;
-    for (const o of await ordersOfBatch(tx, batch.id)) {
+    for (const o of await ordersOfTransaction(tx, batch.id)) {
       const points = credited.get(chain.orderKey(o.chainOrderId).toLowerCase());
       if (points === undefined) throw new Error(`batch ${batch.id} mined without order ${o.shopId}/${o.orderId}`);
       await markConfirmed(tx, o, points, txHash);
@@ -105,23 +106,23 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   }
 
   /** The chain is the truth for orders and operations whose transaction is gone: done (by which transaction), or back to the queue. */
-  async function settleFromChain(tx: Queryable, batch: BatchRecord) {
-    for (const op of await operationsOfBatch(tx, batch.id)) {
+  async function settleFromChain(tx: Queryable, batch: TransactionRecord) {
+    for (const op of await operationsOfTransaction(tx, batch.id)) {
       const done = await doneOnChain(tx, chain, op);
       if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
       else await requeueOperation(tx, op.id);
     }
-    for (const o of await ordersOfBatch(tx, batch.id)) {
+    for (const o of await ordersOfTransaction(tx, batch.id)) {
       const points = (await chain.isOrderRecorded(o.chainOrderId)) ? await chain.creditedPoints(o.chainOrderId) : null;
       if (points !== null) await markConfirmed(tx, o, points, o.txHash ?? batch.txHash);
       else await returnToReceived(tx, o);
     }
-    await setBatchState(tx, batch.id, "abandoned", null);
+    await setTransactionState(tx, batch.id, "abandoned", null);
   }
 
   async function reconcile() {
     const head = await chain.blockNumber();
-    for (const batch of await openBatches(db)) {
+    for (const batch of await openTransactions(db)) {
       let mined = await chain.mined(batch.txHash);
       if (!mined && (await chain.minedNonce()) > batch.nonce) {
         // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
@@ -137,9 +138,9 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         await db.transaction(async (tx) => {
           if (depth >= options.confirmations) {
             await confirm(tx, batch, mined, batch.txHash);
-            await setBatchState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
+            await setTransactionState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
           } else {
-            await setBatchState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
+            await setTransactionState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
           }
         });
         continue;
@@ -149,7 +150,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         // state, or someone else landed the same signed request first (then it is done, by theirs).
         log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
         await db.transaction(async (tx) => {
-          for (const op of await operationsOfBatch(tx, batch.id)) {
+          for (const op of await operationsOfTransaction(tx, batch.id)) {
             const done = op.requestId || isSignedRequest(op) ? await doneOnChain(tx, chain, op) : null;
             if (done) {
               await markOperationConfirmed(tx, op.id, done.events, done.txHash);
@@ -159,7 +160,7 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
             const refusal = call ? await chain.simulateCall(call) : undefined;
             await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
           }
-          await setBatchState(tx, batch.id, "abandoned", null);
+          await setTransactionState(tx, batch.id, "abandoned", null);
         });
         continue;
       }
@@ -169,13 +170,13 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         continue;
       }
       if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
-        const orders = await ordersOfBatch(db, batch.id);
-        const ops = await operationsOfBatch(db, batch.id);
+        const orders = await ordersOfTransaction(db, batch.id);
+        const ops = await operationsOfTransaction(db, batch.id);
         // The same call again, from the recorded transaction: only the fees change.
         const stuck = Transaction.from(batch.rawTx);
         const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
         await db.transaction(async (tx) => {
-          await replaceBatchTx(tx, batch.id, replacement.hash, replacement.raw);
+          await replaceTransaction(tx, batch.id, replacement.hash, replacement.raw);
           for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
           for (const op of ops) await markOperationSubmitted(tx, op.id, op.calldata!, batch.id, replacement.hash);
         });
@@ -232,10 +233,10 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
             );
           return { op: op.id };
         }
-        const inFlight = (await openBatches(tx)).length > 0;
+        const inFlight = (await openTransactions(tx)).length > 0;
         const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
         const opTx = await chain.signCall(call, nonce);
-        const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
+        const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
         await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
         return { op: op.id, raw: opTx.raw, batch: batch.id, nonce };
       });
@@ -312,10 +313,10 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
         }
       }
       if (orders.length === 0) return null;
-      const inFlight = (await openBatches(tx)).length > 0;
+      const inFlight = (await openTransactions(tx)).length > 0;
       const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
       const batchTx = await chain.signBatch(orders.map(toChain), nonce);
-      const batch = await insertBatch(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
+      const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
       for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash);
       return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
     });
@@ -337,4 +338,4 @@ export function createBatcher(deps: { db: Db; chain: ChainPort; userSalt: string
   };
 }
 
-export type Batcher = ReturnType<typeof createBatcher>;
+export type Sender = ReturnType<typeof createSender>;

@@ -1,5 +1,5 @@
 /**
- * Shop webhooks are signed like Stripe's: `X-GP-Signature: v1=<hex HMAC-SHA256(secret,
+ * Inbound shop orders (the order webhook) are signed like Stripe's webhooks: `X-GP-Signature: v1=<hex HMAC-SHA256(secret,
  * timestamp + "." + raw body)>`, with `X-GP-Timestamp` in unix seconds. Verification is a pure
  * function of (raw body, headers, secret, now), compares in constant time, and refuses a
  * timestamp more than `toleranceSeconds` from now in either direction (replays).
@@ -22,7 +22,7 @@ export interface SignedRequest {
   signature: string | undefined;
 }
 
-export function verifyWebhook(
+export function verifyInboundSignature(
   request: SignedRequest,
   secret: string,
   nowSeconds: number,

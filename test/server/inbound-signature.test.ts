@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { AppError } from "../../server/errors";
 import { parseAmount } from "../../server/domain/amounts";
-import { signPayload, verifyWebhook } from "../../server/domain/webhook-signature";
+import { signPayload, verifyInboundSignature } from "../../server/domain/inbound-signature";
 
 function codeOf(action: () => void): string | undefined {
   try {
@@ -13,33 +13,33 @@ function codeOf(action: () => void): string | undefined {
   }
 }
 
-describe("webhook signatures", function () {
+describe("inbound order signatures", function () {
   const secret = "whsec_test";
   const body = Buffer.from('{"orderId":"A","userId":"u","amount":"100.00"}');
   const now = 1_800_000_000;
   const signed = (timestamp: number, raw = body) => ({ rawBody: raw, timestamp: String(timestamp), signature: signPayload(secret, timestamp, raw) });
 
   it("accepts the HMAC of timestamp and raw body within 300 s either way", function () {
-    expect(codeOf(() => verifyWebhook(signed(now), secret, now))).to.equal(undefined);
-    expect(codeOf(() => verifyWebhook(signed(now - 300), secret, now))).to.equal(undefined);
-    expect(codeOf(() => verifyWebhook(signed(now + 300), secret, now))).to.equal(undefined);
+    expect(codeOf(() => verifyInboundSignature(signed(now), secret, now))).to.equal(undefined);
+    expect(codeOf(() => verifyInboundSignature(signed(now - 300), secret, now))).to.equal(undefined);
+    expect(codeOf(() => verifyInboundSignature(signed(now + 300), secret, now))).to.equal(undefined);
   });
 
   it("refuses a timestamp more than 300 s away, or missing", function () {
-    expect(codeOf(() => verifyWebhook(signed(now - 301), secret, now))).to.equal("STALE_TIMESTAMP");
-    expect(codeOf(() => verifyWebhook(signed(now + 301), secret, now))).to.equal("STALE_TIMESTAMP");
-    expect(codeOf(() => verifyWebhook({ ...signed(now), timestamp: undefined }, secret, now))).to.equal("STALE_TIMESTAMP");
-    expect(codeOf(() => verifyWebhook({ ...signed(now), timestamp: "12.5" }, secret, now))).to.equal("STALE_TIMESTAMP");
+    expect(codeOf(() => verifyInboundSignature(signed(now - 301), secret, now))).to.equal("STALE_TIMESTAMP");
+    expect(codeOf(() => verifyInboundSignature(signed(now + 301), secret, now))).to.equal("STALE_TIMESTAMP");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), timestamp: undefined }, secret, now))).to.equal("STALE_TIMESTAMP");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), timestamp: "12.5" }, secret, now))).to.equal("STALE_TIMESTAMP");
   });
 
   it("refuses another secret, an altered body, an altered timestamp, and a malformed header", function () {
-    expect(codeOf(() => verifyWebhook(signed(now), "other", now))).to.equal("BAD_SIGNATURE");
-    expect(codeOf(() => verifyWebhook({ ...signed(now), rawBody: Buffer.from(body.toString().replace("100", "900")) }, secret, now))).to.equal(
+    expect(codeOf(() => verifyInboundSignature(signed(now), "other", now))).to.equal("BAD_SIGNATURE");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), rawBody: Buffer.from(body.toString().replace("100", "900")) }, secret, now))).to.equal(
       "BAD_SIGNATURE",
     );
-    expect(codeOf(() => verifyWebhook({ ...signed(now), timestamp: String(now - 1) }, secret, now))).to.equal("BAD_SIGNATURE");
-    expect(codeOf(() => verifyWebhook({ ...signed(now), signature: "v0=abc" }, secret, now))).to.equal("BAD_SIGNATURE");
-    expect(codeOf(() => verifyWebhook({ ...signed(now), signature: undefined }, secret, now))).to.equal("BAD_SIGNATURE");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), timestamp: String(now - 1) }, secret, now))).to.equal("BAD_SIGNATURE");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), signature: "v0=abc" }, secret, now))).to.equal("BAD_SIGNATURE");
+    expect(codeOf(() => verifyInboundSignature({ ...signed(now), signature: undefined }, secret, now))).to.equal("BAD_SIGNATURE");
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The batcher against a real anvil and the real database code (PGlite): webhooks in, confirmed
+ * The sender against a real anvil and the real database code (PGlite): webhooks in, confirmed
  * mints out, each order exactly once, through a lost broadcast and a lost block.
  */
 import { expect } from "chai";
@@ -17,7 +17,7 @@ import { countByState, findOrder } from "../../server/adapters/db/orders";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { insertShop } from "../../server/adapters/db/shops";
 import { formatAmount } from "../../server/domain/display";
-import { createBatcher } from "../../server/services/batcher";
+import { createSender } from "../../server/services/sender";
 import { queueCall } from "../../server/services/operations";
 import { findOperation } from "../../server/adapters/db/operations";
 import { custodialUserId } from "../../server/adapters/chain/ids";
@@ -26,14 +26,14 @@ import { Writable } from "node:stream";
 import { MockStablecoin__factory } from "../../typechain-types";
 import { orderView } from "../../server/http/orders";
 import { createOrderIntake } from "../../server/services/order-intake";
-import { signedWebhook } from "../helpers/webhooks";
+import { signedInboundOrder } from "../helpers/inbound-orders";
 
 /** The second of anvil's funded development accounts: someone else than the relayer. */
 const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
-describe("the batcher on anvil and PGlite", function () {
+describe("the sender on anvil and PGlite", function () {
   this.timeout(120_000);
-  const secret = "whsec_batcher";
+  const secret = "whsec_sender";
   const shopId = "shop-1";
   let dir: string;
   let anvil: EmbeddedChain;
@@ -43,9 +43,9 @@ describe("the batcher on anvil and PGlite", function () {
   const now = () => Math.floor(Date.now() / 1000);
   const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now });
   const send = (orderId: string, userId: string, amount: string) =>
-    intake().receive(signedWebhook(shopId, secret, { orderId, userId, amount }, now()));
-  const batcher = (c: ChainPort = chain) =>
-    createBatcher({ db, chain: c, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 } });
+    intake().receive(signedInboundOrder(shopId, secret, { orderId, userId, amount }, now()));
+  const sender = (c: ChainPort = chain) =>
+    createSender({ db, chain: c, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000 } });
   const rpc = async (method: string, params: unknown[] = []) => {
     const res = await fetch(anvil.url, {
       method: "POST",
@@ -55,7 +55,7 @@ describe("the batcher on anvil and PGlite", function () {
     return ((await res.json()) as { result: unknown }).result;
   };
   /** Ticks until no order is received or submitted. */
-  async function settleAll(b = batcher()) {
+  async function settleAll(b = sender()) {
     for (let i = 0; i < 50; i++) {
       await b.tick();
       const c = await countByState(db);
@@ -74,7 +74,7 @@ describe("the batcher on anvil and PGlite", function () {
   };
 
   before(async function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-batcher-"));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-sender-"));
     anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
     const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
     chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
@@ -108,7 +108,7 @@ describe("the batcher on anvil and PGlite", function () {
   it("re-sends a recorded batch whose broadcast was lost, and mints it once", async function () {
     const lossy: ChainPort = { ...chain, broadcast: async () => undefined };
     await send("D", "dave", "50");
-    await batcher(lossy).tick();
+    await sender(lossy).tick();
     expect((await findOrder(db, shopId, "D"))?.state).to.equal("submitted");
     expect(await chain.isOrderRecorded((await findOrder(db, shopId, "D"))!.chainOrderId)).to.equal(false);
     await settleAll();
@@ -134,7 +134,7 @@ describe("the batcher on anvil and PGlite", function () {
   });
 
   it("replaces a transaction the chain does not mine in time with a higher fee at the same nonce, and mints once", async function () {
-    const b = createBatcher({ db, chain, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 200 } });
+    const b = createSender({ db, chain, userSalt: "salt", log, options: { batchSize: 50, confirmations: 0, replaceAfterMs: 200 } });
     await rpc("evm_setAutomine", [false]);
     try {
       await send("F", "frank", "10");
@@ -178,7 +178,7 @@ describe("the batcher on anvil and PGlite", function () {
         args: (requestId) => [requestId, alice, bob, 0, parseUnits(gp, 18)],
         details: { gp },
       });
-    async function settleOps(b = batcher()) {
+    async function settleOps(b = sender()) {
       for (let i = 0; i < 50; i++) {
         await b.tick();
         const [row] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'submitted')");
@@ -192,7 +192,7 @@ describe("the batcher on anvil and PGlite", function () {
     it("re-sends an operation whose broadcast was lost, and applies it once", async function () {
       const [a0, b0] = await balances();
       const op = await queueTransfer("1");
-      await batcher({ ...chain, broadcast: async () => undefined }).tick();
+      await sender({ ...chain, broadcast: async () => undefined }).tick();
       expect((await findOperation(db, op.id))?.state).to.equal("submitted");
       expect(await chain.custody.isRequestProcessed(op.requestId!)).to.equal(false);
       await settleOps();
@@ -203,10 +203,10 @@ describe("the batcher on anvil and PGlite", function () {
     it("confirms from the custody's request id an operation whose transaction hash it lost, without sending it again", async function () {
       const [a0, b0] = await balances();
       const op = await queueTransfer("0.5");
-      await batcher().tick();
+      await sender().tick();
       // The chain mined it under a hash this database does not know (as after a crash between a
       // replacement's broadcast and its record).
-      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "ab".repeat(32), (await findOperation(db, op.id))!.batchId]);
+      await db.query("UPDATE transactions SET tx_hash = $1 WHERE id = $2", ["0x" + "ab".repeat(32), (await findOperation(db, op.id))!.transactionId]);
       await settleOps();
       const done = await findOperation(db, op.id);
       expect(done?.state).to.equal("confirmed");
@@ -229,7 +229,7 @@ describe("the batcher on anvil and PGlite", function () {
     it("confirms from its own receipt an operation the chain mined between the receipt lookup and the nonce check", async function () {
       const before = (await chain.custody.accountOf(alice)).points;
       const op = await queueRedemption("0.5");
-      await batcher().tick();
+      await sender().tick();
       const sent = (await findOperation(db, op.id))!;
       expect(sent.state).to.equal("submitted");
       // The receipt is asked for just before the block lands; the nonce count just after it.
@@ -244,7 +244,7 @@ describe("the batcher on anvil and PGlite", function () {
           return chain.mined(hash);
         },
       };
-      await batcher(racing).tick();
+      await sender(racing).tick();
       expect(asked).to.equal(true);
       const done = await findOperation(db, op.id);
       expect(done?.state).to.equal("confirmed");
@@ -258,9 +258,9 @@ describe("the batcher on anvil and PGlite", function () {
 
     it("settles from the chain a redemption whose transaction hash it lost, with the events of the transaction that carried it", async function () {
       const op = await queueRedemption("0.25");
-      await batcher().tick();
+      await sender().tick();
       const sent = (await findOperation(db, op.id))!;
-      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "cd".repeat(32), sent.batchId]);
+      await db.query("UPDATE transactions SET tx_hash = $1 WHERE id = $2", ["0x" + "cd".repeat(32), sent.transactionId]);
       await settleOps();
       const done = await findOperation(db, op.id);
       expect(done?.state).to.equal("confirmed");
@@ -279,9 +279,9 @@ describe("the batcher on anvil and PGlite", function () {
         args: [bob, true],
         details: { merchant: "true" },
       });
-      await batcher().tick();
+      await sender().tick();
       const sent = (await findOperation(db, op.id))!;
-      await db.query("UPDATE batches SET tx_hash = $1 WHERE id = $2", ["0x" + "ef".repeat(32), sent.batchId]);
+      await db.query("UPDATE transactions SET tx_hash = $1 WHERE id = $2", ["0x" + "ef".repeat(32), sent.transactionId]);
       await settleOps();
       const done = await findOperation(db, op.id);
       expect(done?.state).to.equal("confirmed");
@@ -318,8 +318,8 @@ describe("the batcher on anvil and PGlite", function () {
         },
       }),
     );
-    const parkingBatcher = () =>
-      createBatcher({
+    const parkingSender = () =>
+      createSender({
         db,
         chain,
         userSalt: "salt",
@@ -327,8 +327,8 @@ describe("the batcher on anvil and PGlite", function () {
         options: { batchSize: 50, confirmations: 0, replaceAfterMs: 60_000, parkedRetryMs: 300 },
       });
     const sendAs = (shop: { id: string; secret: string }, orderId: string, userId: string, amount: string) =>
-      intake().receive(signedWebhook(shop.id, shop.secret, { orderId, userId, amount }, now()));
-    async function tickUntil(done: () => Promise<boolean>, b = parkingBatcher()) {
+      intake().receive(signedInboundOrder(shop.id, shop.secret, { orderId, userId, amount }, now()));
+    async function tickUntil(done: () => Promise<boolean>, b = parkingSender()) {
       for (let i = 0; i < 60; i++) {
         try {
           await b.tick();

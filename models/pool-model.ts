@@ -2,8 +2,7 @@
  * The reference model of contracts/pool/Pool.sol and contracts/token/GreenPoints.sol: the same
  * state in bigints and maps, the same checks in the same order, the same rounding (through
  * points-math.ts). A refused operation throws a {@link PoolRevert} named after the contract's
- * custom error and changes nothing. Tests drive it beside the contracts; the relayer and the
- * dashboard use it to preview.
+ * custom error and changes nothing. The tests and the demo drive it beside the contracts.
  */
 import {
   BPS,
@@ -14,7 +13,8 @@ import {
   mintValue,
   toAssets,
   toPoints,
-} from "./points-math";
+} from "../server/domain/points-math";
+import type { PoolParameters } from "../server/adapters/chain/deploy";
 
 /** Same ordinals as `IPool.Parameter`. */
 export enum Parameter {
@@ -24,17 +24,6 @@ export enum Parameter {
   InitialPrice = 3,
   ReferralShare1 = 4,
   ReferralShare2 = 5,
-}
-
-export interface PoolParameters {
-  poolShare: bigint;
-  mintShare: bigint;
-  exitFee: bigint;
-  /** Settlement base units per whole GP while no GP exist. */
-  initialPrice: bigint;
-  /** Shares of the contribution minted to the first and second referral level (pooled orders). */
-  referralShare1: bigint;
-  referralShare2: bigint;
 }
 
 /** One order; `key` is the contract's `orderKey(shop, orderId)`, computed by the caller. */

@@ -1,36 +1,36 @@
 import type { Queryable } from "./db";
 
-export type BatchState = "sent" | "mined" | "confirmed" | "abandoned";
+export type TransactionState = "sent" | "mined" | "confirmed" | "abandoned";
 /** A transaction of order mints, or of one operation (a custodial move, an admin change, a relayed request). */
-export type BatchKind = "orders" | "operation";
+export type TransactionKind = "orders" | "operation";
 
-export interface BatchRecord {
+export interface TransactionRecord {
   id: string;
-  kind: BatchKind;
+  kind: TransactionKind;
   sender: string;
   nonce: number;
   txHash: string;
   rawTx: string;
-  state: BatchState;
+  state: TransactionState;
   blockNumber: number | null;
   blockHash: string | null;
   sentAt: Date;
 }
 
-interface BatchRow {
+interface TransactionRow {
   id: string | number;
-  kind: BatchKind;
+  kind: TransactionKind;
   sender: string;
   nonce: string | number;
   tx_hash: string;
   raw_tx: string;
-  state: BatchState;
+  state: TransactionState;
   block_number: string | number | null;
   block_hash: string | null;
   sent_at: Date | string;
 }
 
-function toRecord(r: BatchRow): BatchRecord {
+function toRecord(r: TransactionRow): TransactionRecord {
   return {
     id: String(r.id),
     kind: r.kind,
@@ -45,41 +45,41 @@ function toRecord(r: BatchRow): BatchRecord {
   };
 }
 
-const INSERT_BATCH = `INSERT INTO batches (sender, nonce, tx_hash, raw_tx, state, kind) VALUES ($1, $2, $3, $4, 'sent', $5)
+const INSERT_TRANSACTION = `INSERT INTO transactions (sender, nonce, tx_hash, raw_tx, state, kind) VALUES ($1, $2, $3, $4, 'sent', $5)
   RETURNING id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
 /** Records the signed transaction before it is broadcast: the intent survives a crash. */
-export async function insertBatch(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string; kind?: BatchKind }) {
-  const [row] = await tx.query<BatchRow>(INSERT_BATCH, [b.sender, b.nonce, b.txHash, b.rawTx, b.kind ?? "orders"]);
+export async function insertTransaction(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string; kind?: TransactionKind }) {
+  const [row] = await tx.query<TransactionRow>(INSERT_TRANSACTION, [b.sender, b.nonce, b.txHash, b.rawTx, b.kind ?? "orders"]);
   return toRecord(row);
 }
 
-const REPLACE_TX = "UPDATE batches SET tx_hash = $2, raw_tx = $3, sent_at = now(), updated_at = now() WHERE id = $1";
+const REPLACE_TX = "UPDATE transactions SET tx_hash = $2, raw_tx = $3, sent_at = now(), updated_at = now() WHERE id = $1";
 /** The same nonce, signed again with a higher fee. */
-export async function replaceBatchTx(tx: Queryable, id: string, txHash: string, rawTx: string): Promise<void> {
+export async function replaceTransaction(tx: Queryable, id: string, txHash: string, rawTx: string): Promise<void> {
   await tx.query(REPLACE_TX, [id, txHash, rawTx]);
 }
 
-const SET_STATE = "UPDATE batches SET state = $2, block_number = $3, block_hash = $4, updated_at = now() WHERE id = $1";
-export async function setBatchState(
+const SET_STATE = "UPDATE transactions SET state = $2, block_number = $3, block_hash = $4, updated_at = now() WHERE id = $1";
+export async function setTransactionState(
   tx: Queryable,
   id: string,
-  state: BatchState,
+  state: TransactionState,
   block: { number: number; hash: string } | null,
 ): Promise<void> {
   await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null]);
 }
 
-const OPEN_BATCHES = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+const OPEN_TRANSACTIONS = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM transactions
   WHERE state IN ('sent', 'mined') ORDER BY nonce`;
-export async function openBatches(db: Queryable): Promise<BatchRecord[]> {
-  return (await db.query<BatchRow>(OPEN_BATCHES)).map(toRecord);
+export async function openTransactions(db: Queryable): Promise<TransactionRecord[]> {
+  return (await db.query<TransactionRow>(OPEN_TRANSACTIONS)).map(toRecord);
 }
 
-const RECENT_CONFIRMED = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM batches
+const RECENT_CONFIRMED = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM transactions
   WHERE state = 'confirmed' AND block_number >= $1 ORDER BY block_number`;
-/** Confirmed batches from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
-export async function recentConfirmed(db: Queryable, fromBlock: number): Promise<BatchRecord[]> {
-  return (await db.query<BatchRow>(RECENT_CONFIRMED, [fromBlock])).map(toRecord);
+/** Confirmed transactions from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
+export async function recentConfirmed(db: Queryable, fromBlock: number): Promise<TransactionRecord[]> {
+  return (await db.query<TransactionRow>(RECENT_CONFIRMED, [fromBlock])).map(toRecord);
 }
 
 const LOCK_NONCE = "SELECT next_nonce FROM nonces WHERE sender = $1 FOR UPDATE";
@@ -87,7 +87,7 @@ const INIT_NONCE = "INSERT INTO nonces (sender, next_nonce) VALUES ($1, $2) ON C
 const BUMP_NONCE = "UPDATE nonces SET next_nonce = $2 WHERE sender = $1";
 /**
  * The relayer's own nonce counter: allocated under a row lock, in the same transaction that
- * records the batch, so two relayers sharing a key never take the same nonce.
+ * records the transaction, so two relayers sharing a key never take the same nonce.
  */
 export async function allocateNonce(tx: Queryable, sender: string, chainNonce: number, othersInFlight: boolean): Promise<number> {
   await tx.query(INIT_NONCE, [sender, chainNonce]);

@@ -4,7 +4,7 @@
  * operation throws a {@link PoolRevert} named after the contract's error and changes nothing in
  * either model.
  */
-import { BPS, Rounding, mulDiv, toAssets, toPoints } from "./points-math";
+import { BPS, Rounding, mulDiv, toAssets, toPoints } from "../server/domain/points-math";
 import { type PoolModel, PoolRevert } from "./pool-model";
 
 /** Same ordinals as `ICustody.Asset`. */

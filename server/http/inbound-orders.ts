@@ -1,0 +1,48 @@
+/** The inbound order webhook (docs/api.md, "Shops and orders"): a shop's order, signed over its raw body, recorded before the answer. */
+import { z } from "zod";
+import type { Shop } from "../adapters/db/shops";
+import { type OrderIntake, InboundOrderBody } from "../services/order-intake";
+import { type RouteHost, type SignedInput, defineRoute } from "./route";
+import { OrderStateName } from "./schemas";
+
+const Accepted = z.object({ orderId: z.string(), state: OrderStateName }).meta({ id: "OrderAccepted" });
+const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
+
+export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake }): void {
+  defineRoute(host, {
+    method: "post",
+    path: "/v1/webhooks/orders",
+    tag: "webhooks",
+    summary: "A shop reports an order",
+    description:
+      'Signed with the shop\'s webhook secret: `X-GP-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>`. ' +
+      "Refused when the timestamp is more than 300 s from the server's clock. Idempotent by (shop, orderId): the same order " +
+      "again answers 200 with its current state; the same orderId with another body is a 409. An unknown userId gets a custodial account.",
+    auth: [],
+    signed: {
+      headers: z.object({
+        "x-gp-shop": z.string().meta({ description: "The shop's id." }),
+        "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
+        "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
+      }),
+      errors: ["UNKNOWN_SHOP", "BAD_SIGNATURE", "STALE_TIMESTAMP"],
+      verify: ({ headers, rawBody }: SignedInput): Promise<Shop> =>
+        deps.intake.verify({
+          shopId: header(headers["x-gp-shop"]),
+          timestamp: header(headers["x-gp-timestamp"]),
+          signature: header(headers["x-gp-signature"]),
+          rawBody,
+        }),
+    },
+    body: InboundOrderBody.meta({ id: "InboundOrder" }),
+    responses: {
+      202: { description: "Recorded durably; it will be minted.", schema: Accepted },
+      200: { description: "Received before: its current state.", schema: Accepted },
+    },
+    errors: ["AMOUNT_OUT_OF_RANGE", "ORDER_CONFLICT", "UNAVAILABLE", "SHOP_LIMIT_EXCEEDED", "DEPLOYMENT_LIMIT_REACHED", "AD_MERCHANT_NOT_ALLOWED"],
+    handle: async ({ signer, body }) => {
+      const result = await deps.intake.record(signer, body);
+      return { status: result.created ? 202 : 200, body: { orderId: result.orderId, state: result.state } };
+    },
+  });
+}

@@ -1,8 +1,0 @@
-/** Signs shop webhooks the way a shop does, with the server's own HMAC code. */
-import { signPayload } from "../../server/domain/webhook-signature";
-
-export function signedWebhook(shopId: string, secret: string, body: unknown, nowSeconds: number) {
-  const rawBody = Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
-  const timestamp = String(nowSeconds);
-  return { shopId, timestamp, signature: signPayload(secret, timestamp, rawBody), rawBody };
-}
