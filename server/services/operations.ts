@@ -23,7 +23,7 @@ import {
   settlementRefillRefusedLately,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
-import { type Asset, CHAIN_ASSET, decimalsOf } from "../domain/assets";
+import { type Asset, decimalsOf } from "../domain/assets";
 import { AppError } from "../errors";
 import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { TypedContractMethod } from "../../typechain-types/common";
@@ -465,9 +465,6 @@ export function redemption(account: string, body: RedemptionRequest, settlementD
     ? { kind: "redeem", call: { fn: "redeem", args } satisfies CallOn<"custody", "redeem"> }
     : { kind: "redeem-constant", call: { fn: "redeemConstant", args } satisfies CallOn<"custody", "redeemConstant"> };
 }
-
-/** A custodial move's chain arguments for an asset: its `ICustody.Asset` ordinal. */
-export const chainAsset = (asset: Asset) => CHAIN_ASSET[asset];
 
 /** An operation as the API shows it. */
 export function operationView(op: OperationRecord) {

@@ -23,10 +23,12 @@ import { insertShop } from "../../server/adapters/db/shops";
 import { insertUser } from "../../server/adapters/db/users";
 import { CHAIN_ASSET, SALE_ASSETS } from "../../server/domain/assets";
 import { AppError } from "../../server/errors";
+import type { Principal } from "../../server/http/auth";
 import { createSender } from "../../server/services/sender";
 import { planPause, planPoolParameter } from "../../server/services/chain-controls";
 import { planPayment, planRedemption, planTransfer, planUnlink, userMover } from "../../server/services/custodial";
 import { planMerchant } from "../../server/services/merchants";
+import { readOperation } from "../../server/services/operation-reads";
 import { type PlannedOperation, planCall, recordPlanned, requestIdOf } from "../../server/services/operations";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { statementCsv, statementOf } from "../../server/services/statements";
@@ -166,6 +168,26 @@ describe("services, without HTTP", function () {
       it("refuses more decimal places than the asset has", async function () {
         const error = await refusal(planTransfer(chain, db, SALT, alice, { toUserId: "bob", asset: "CP", amount: "0.0000001" }));
         expect(error.code).to.equal("VALIDATION_FAILED");
+      });
+    });
+
+    describe("reading an operation", function () {
+      it("shows it to the operator and the user who asked, and answers NOT_FOUND alike to others and for unknown ids", async function () {
+        const op = await recordPlanned(db, await planTransfer(chain, db, SALT, alice, { toUserId: "bob", asset: "GP", amount: "0.5" }));
+        const readers: Principal[] = [{ kind: "admin" }, { kind: "user", userId: "alice", sessionHash: "h" }];
+        for (const reader of readers) {
+          expect((await readOperation(db, SALT, reader, op.id)).operationId).to.equal(op.id);
+        }
+        const refused: [Principal, string][] = [
+          [{ kind: "user", userId: "bob", sessionHash: "h" }, op.id],
+          [{ kind: "merchant", merchantId: "mer_other", keyId: "k" }, op.id],
+          [{ kind: "shop", shopId: "shop-1" }, op.id],
+          [{ kind: "admin" }, "op_unknown"],
+        ];
+        for (const [reader, id] of refused) {
+          const error = await refusal(readOperation(db, SALT, reader, id));
+          expect([error.code, error.message]).to.deep.equal(["NOT_FOUND", `no operation ${id}`]);
+        }
       });
     });
 
