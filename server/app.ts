@@ -11,7 +11,7 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
-import { adCallbackRouter, adRoutes } from "./http/ads";
+import { adCallbackRouter, adRoutes } from "./modules/ads/routes";
 import { adminRoutes } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
@@ -32,7 +32,7 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
-import type { Ads } from "./services/ads";
+import type { Ads } from "./modules/ads/service";
 import { createOrderIntake } from "./services/order-intake";
 import type { SettlementFloat } from "./services/operations";
 

@@ -9,7 +9,7 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
 import type { TrustProxy } from "./config";
-import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
+import { type AdsConfig, createAds, defaultAdsConfig } from "./modules/ads/service";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
 import { type BatcherOptions, createBatcher } from "./services/batcher";

@@ -8,14 +8,14 @@ import express from "express";
 import { getAddress } from "ethers";
 import { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
-import type { ChainPort } from "../adapters/chain/chain";
-import type { Queryable } from "../adapters/db/db";
-import { insertAdNetwork } from "../adapters/db/ads";
-import { type MerchantRecord, findMerchant } from "../adapters/db/merchants";
-import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature";
-import { parsePositiveAmount } from "../domain/amounts";
-import { AppError } from "../errors";
-import { type Ads, AdCallbackBody } from "../services/ads";
+import type { ChainPort } from "../../adapters/chain/chain";
+import type { Queryable } from "../../adapters/db/db";
+import { insertAdNetwork } from "./db";
+import { type MerchantRecord, findMerchant } from "../../adapters/db/merchants";
+import { AD_SCHEMES, isEd25519PublicKey } from "../../domain/ad-callback-signature";
+import { parsePositiveAmount } from "../../domain/amounts";
+import { AppError } from "../../errors";
+import { type Ads, AdCallbackBody } from "./service";
 import {
   type CallRequest,
   type SettlementFloat,
@@ -24,13 +24,13 @@ import {
   queueSettlementRefill,
   recordPlanned,
   settlementShort,
-} from "../services/operations";
-import type { Principal } from "./auth";
-import { merchantOf } from "./merchants";
-import { accepted } from "./operations";
-import { ErrorBody, type RouteHost, defineRoute } from "./route";
-import { Address, Amount, Id, OperationView } from "./schemas";
-import { STATUS_OF } from "./status";
+} from "../../services/operations";
+import type { Principal } from "../../http/auth";
+import { merchantOf } from "../../http/merchants";
+import { accepted } from "../../http/operations";
+import { ErrorBody, type RouteHost, defineRoute } from "../../http/route";
+import { Address, Amount, Id, OperationView } from "../../http/schemas";
+import { STATUS_OF } from "../../http/status";
 
 const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 
