@@ -15,11 +15,11 @@ import { type MerchantRecord, findMerchant } from "../../adapters/db/merchants";
 import { AD_SCHEMES, isEd25519PublicKey } from "../../domain/ad-callback-signature";
 import { parsePositiveAmount } from "../../domain/amounts";
 import { AppError } from "../../errors";
+import { adsUnavailable } from "./contract";
 import { type Ads, AdCallbackBody } from "./service";
 import {
   type CallRequest,
   type SettlementFloat,
-  adsUnavailable,
   planCall,
   queueSettlementRefill,
   recordPlanned,

@@ -53,7 +53,8 @@ import {
 } from "../../domain/release-policy";
 import type { SignedRequest } from "../../domain/webhook-signature";
 import { AppError, parseJsonBody } from "../../errors";
-import { adsUnavailable, newOperationId, reasonOf } from "../../services/operations";
+import { newOperationId } from "../../services/operations";
+import { reasonOf } from "../../services/refusals";
 
 export const AdCallbackBody = z
   .object({
@@ -101,10 +102,8 @@ export function recordAdSale(tx: Queryable, sale: Omit<NewSale, "saleKey" | "sal
 export function createAds(deps: AdsDeps) {
   const { db, chain, config } = deps;
   const d = chain.deployments.settlementDecimals;
-  const adCredit = () => {
-    if (!chain.adCredit) throw adsUnavailable();
-    return chain.adCredit;
-  };
+  /** The ad-credit contract; ADS_UNAVAILABLE on a deployment without it. */
+  const adCredit = () => chain.contract("adCredit");
 
   /** Splits a release over the user's buckets, oldest first. */
   function allocate(buckets: { merchantId: string; available: bigint }[], release: bigint) {
