@@ -11,7 +11,6 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
-import { adCallbackRouter, adRoutes } from "./modules/ads/routes";
 import { adminRoutes } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
@@ -32,9 +31,8 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { webhookRouter } from "./http/webhooks";
-import type { Ads } from "./modules/ads/service";
+import type { RunningModule } from "./modules/module";
 import { createOrderIntake } from "./services/order-intake";
-import type { SettlementFloat } from "./services/operations";
 
 export interface AppDeps {
   db: Db;
@@ -47,14 +45,12 @@ export interface AppDeps {
   limits?: RateLimits;
   /** Seconds since the epoch; tests move it. */
   nowSeconds?: () => number;
-  /** Rewarded ads; the relayer also runs their round step. */
-  ads: Ads;
+  /** The relayer's started modules, whose routes it mounts. */
+  modules: readonly RunningModule[];
   /** Order limits per shop and for the deployment, in whole settlement units; a small shop's when absent. */
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client, so limits count clients, not the proxy. */
   trustProxy?: TrustProxy;
-  /** The relayer's settlement float and its treasury; null when it is never refilled. */
-  settlement?: SettlementFloat | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -109,8 +105,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     log: deps.log.child({ component: "intake" }),
   });
   app.use(webhookRouter({ intake, registry }));
-  const { ads } = deps;
-  app.use(adCallbackRouter({ ads, registry }));
+  for (const module of deps.modules) for (const raw of module.rawRouters?.(registry) ?? []) app.use(raw);
   app.use(express.json({ limit: "64kb", strict: true }));
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
   poolRoutes(host, { chain: deps.chain });
@@ -127,7 +122,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limiter: createRelayLimiter(rateLimits),
     dailyGas: BigInt(rateLimits.relayDailyGas),
   });
-  adRoutes(host, { chain: deps.chain, ads, settlement: deps.settlement ?? null });
+  for (const module of deps.modules) module.routes?.(host);
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

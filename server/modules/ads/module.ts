@@ -1,0 +1,43 @@
+/**
+ * Rewarded ads as a module of the relayer: the ad-credit contract, the round step that asks the
+ * chain to issue vouchers for confirmed ad sales and to convert released vouchers, and the routes
+ * (the networks' signed callbacks, the users', merchants' and operator's endpoints).
+ */
+import type { Module } from "../module";
+import { adCreditContract } from "./contract";
+import { adCallbackRouter, adRoutes } from "./routes";
+import { type AdsConfig, createAds, defaultAdsConfig } from "./service";
+
+declare module "../module" {
+  interface ModuleSettings {
+    /** Rewarded ads: the release policy and the daily task cap; the deployment's defaults when absent. */
+    ads?: AdsConfig;
+  }
+}
+
+/**
+ * The least time between two runs of the ads step: order rounds come every few milliseconds under
+ * load, and its queries would take turns with the webhooks' on PGlite's one connection.
+ */
+const ADS_STEP_MS = 250;
+
+export const adsModule: Module = {
+  name: "ads",
+  contracts: [adCreditContract],
+  start: (context) => {
+    const { chain } = context;
+    const ads = createAds({
+      db: context.db,
+      chain,
+      userSalt: context.userSalt,
+      config: context.settings.ads ?? defaultAdsConfig(chain.deployments.settlementDecimals),
+      nowSeconds: context.nowSeconds,
+      log: context.log,
+    });
+    return {
+      steps: [{ name: "ads", everyMs: ADS_STEP_MS, tick: ads.tick }],
+      rawRouters: (registry) => [adCallbackRouter({ ads, registry })],
+      routes: (host) => adRoutes(host, { chain, ads, settlement: context.settlement }),
+    };
+  },
+};

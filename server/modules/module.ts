@@ -1,0 +1,48 @@
+/**
+ * What a module of the relayer registers (rewarded ads now; accounts, pages, a dividend pool
+ * later): its contracts in the chain port's registry, the steps it adds to the relayer's rounds,
+ * and its routes. The relayer starts each module of `modules/index.ts` the same way.
+ */
+import type express from "express";
+import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
+import type { Logger } from "pino";
+import type { ChainPort, ContractEntry } from "../adapters/chain/chain";
+import type { Db } from "../adapters/db/db";
+import type { RouteHost } from "../http/route";
+import type { SettlementFloat } from "../services/operations";
+import type { RelayerStep } from "../services/relayer-loop";
+
+/**
+ * The relayer's settings for its modules, by module; a module adds its own with `declare module`
+ * (absent: the deployment's defaults).
+ */
+export interface ModuleSettings {}
+
+/** What a module is started with: the relayer's open chain and database and its settings. */
+export interface ModuleContext {
+  db: Db;
+  chain: ChainPort;
+  userSalt: string;
+  log: Logger;
+  nowSeconds: () => number;
+  /** The relayer's settlement float and its treasury; null when it is never refilled. */
+  settlement: SettlementFloat | null;
+  settings: ModuleSettings;
+}
+
+/** A started module: what the relayer's rounds and the HTTP application take from it. */
+export interface RunningModule {
+  /** Run in each round, before the sender of orders and operations. */
+  steps: readonly RelayerStep[];
+  /** Routers that read the raw body (signed requests), mounted before the JSON parser. */
+  rawRouters?(registry: OpenAPIRegistry): express.Router[];
+  /** Its routes, declared on the host like every other. */
+  routes?(host: RouteHost): void;
+}
+
+export interface Module {
+  name: string;
+  /** Registered in the chain port before the relayer's key is checked. */
+  contracts: readonly ContractEntry[];
+  start(context: ModuleContext): RunningModule;
+}
