@@ -4,6 +4,7 @@
  * and its routes. The relayer starts each module of `modules/index.ts` the same way.
  */
 import type express from "express";
+import type { z } from "zod";
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import type { Logger } from "pino";
 import type { ChainPort, ContractEntry } from "../adapters/chain/chain";
@@ -44,5 +45,9 @@ export interface Module {
   name: string;
   /** Registered in the chain port before the relayer's key is checked. */
   contracts: readonly ContractEntry[];
+  /** Its settings in the environment, by variable: config.ts checks them with the others. */
+  env?: z.ZodRawShape;
+  /** Its settings from those checked values, once the deployment's settlement decimals are known. */
+  settings?(env: Readonly<Record<string, unknown>>, settlementDecimals: number): ModuleSettings;
   start(context: ModuleContext): RunningModule;
 }

@@ -3,6 +3,9 @@
  * chain to issue vouchers for confirmed ad sales and to convert released vouchers, and the routes
  * (the networks' signed callbacks, the users', merchants' and operator's endpoints).
  */
+import { z } from "zod";
+import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "../../domain/release-policy";
+import { int } from "../../env";
 import type { Module } from "../module";
 import { adCreditContract } from "./contract";
 import { adCallbackRouter, adRoutes } from "./routes";
@@ -24,6 +27,28 @@ const ADS_STEP_MS = 250;
 export const adsModule: Module = {
   name: "ads",
   contracts: [adCreditContract],
+  env: {
+    /** How completed ad tasks release vouchers: default `fixed:6:1` (6 tasks convert 1 settlement unit). */
+    GP_AD_POLICY: z
+      .string()
+      .optional()
+      .superRefine((text, ctx) => {
+        if (!text) return;
+        try {
+          parsePolicy(text, 18);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      }),
+    /** Ad tasks counted per user per UTC day. */
+    GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
+  },
+  settings: (env, settlementDecimals) => ({
+    ads: {
+      policy: parsePolicy((env.GP_AD_POLICY as string | undefined) || DEFAULT_AD_POLICY, settlementDecimals),
+      dailyTaskCap: env.GP_AD_DAILY_TASK_CAP as number,
+    },
+  }),
   start: (context) => {
     const { chain } = context;
     const ads = createAds({
