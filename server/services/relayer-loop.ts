@@ -1,6 +1,6 @@
 /**
- * Runs the relayer's steps round after round: each module's (an ads round turning confirmed ad
- * sales into queued operations...) and the sender of orders and operations. A step that fails (the
+ * Runs the relayer's steps round after round: each module's (turning what the module recorded into
+ * queued operations) and the sender of orders and operations. A step that fails (the
  * chain or the database down) is logged and retried with a growing pause of its own, so the other
  * steps go on and processing resumes by itself when they return. `stop()` lets the round in
  * progress finish: nothing is cut between signing and recording.

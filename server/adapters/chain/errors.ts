@@ -15,7 +15,11 @@ export class ChainRevertError extends Error {
     override readonly name: string,
     readonly args: readonly unknown[],
     names: readonly string[],
-    /** The registry name of the contract whose ABI declares the error; null when none does. */
+    /**
+     * The registry name of the first contract whose ABI declares the error; null when none does. An
+     * error several ABIs share (a token's ERC20InsufficientBalance) names the first of them, which
+     * is not always the contract that raised it: revert data does not say.
+     */
     readonly contract: string | null,
     /** The on-chain order key the error names, when its ABI says it names one. */
     readonly orderKey: string | undefined,
