@@ -74,11 +74,15 @@ export function reasonOf(refusal: ChainRevertError): string {
 export const orderRejection = (refusal: ChainRevertError): string => reasonText(refusal, "order") ?? refusal.name;
 
 /** Why an order the chain refuses alone, for a reason that names no order, waits. */
-export const parkedReason = (refusal: ChainRevertError): string =>
-  reasonText(refusal, "order") ?? `the chain refuses it: ${raw(refusal)}`;
+export const parkedReason = (refusal: ChainRevertError): string => reasonText(refusal, "order") ?? `the chain refuses it: ${raw(refusal)}`;
 
 /** The error an endpoint answers when the chain would refuse the operation now. */
 export function refusalError(refusal: ChainRevertError): AppError {
   const balance = ["CustodyInsufficientBalance", "CustodyInsufficientSettlement", "ERC20InsufficientBalance"].includes(refusal.name);
-  return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name }, { cause: refusal });
+  return new AppError(
+    balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED",
+    reasonOf(refusal),
+    { chainError: refusal.name },
+    { cause: refusal },
+  );
 }

@@ -60,9 +60,20 @@ describe("the chain port's contract registry", function () {
       expect(chain.adCredit).to.equal(null);
       expect(chain.contracts().map((c) => c.name)).to.deep.equal(["pool", "points", "custody", "settlement"]);
       const unavailable = (error: unknown) => error instanceof AppError && error.code === "ADS_UNAVAILABLE";
-      expect(() => chain.contract("adCredit")).to.throw(AppError).that.satisfies(unavailable);
-      expect(() => chain.target("ads")).to.throw(AppError).that.satisfies(unavailable);
-      const planned = await planCall(chain, { kind: "ad-credit-top-up", actor: "admin", target: "ads", fn: "topUp", args: [], details: {} }).then(
+      expect(() => chain.contract("adCredit"))
+        .to.throw(AppError)
+        .that.satisfies(unavailable);
+      expect(() => chain.target("ads"))
+        .to.throw(AppError)
+        .that.satisfies(unavailable);
+      const planned = await planCall(chain, {
+        kind: "ad-credit-top-up",
+        actor: "admin",
+        target: "ads",
+        fn: "topUp",
+        args: [],
+        details: {},
+      }).then(
         () => null,
         (error: unknown) => error,
       );

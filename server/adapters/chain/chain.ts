@@ -231,7 +231,11 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const batchData = (orders: readonly ChainOrder[]) =>
     custody.interface.encodeFunctionData("recordOrders", [[{ shop: sender, orders: orders.map((o) => ({ ...o })) }]]);
 
-  const decode = (error: unknown) => decodeRevert(error, present().map((r) => ({ name: r.name, iface: r.contract.interface })));
+  const decode = (error: unknown) =>
+    decodeRevert(
+      error,
+      present().map((r) => ({ name: r.name, iface: r.contract.interface })),
+    );
 
   async function signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch> {
     const { to, data } = call;
