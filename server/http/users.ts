@@ -27,7 +27,7 @@ import {
 import { parsePositiveAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
-import { recordAdSale } from "../services/ads";
+import { recordAdSale } from "../modules/ads/service";
 import { hashPassword, newSessionToken, tokenHash, verifyPassword } from "../services/credentials";
 import {
   Asset,

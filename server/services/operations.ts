@@ -8,8 +8,8 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { type Interface, ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import type { ChainCall, ChainEvent, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import type { ChainCall, ChainEvent, ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import {
   type NewOperation,
@@ -24,6 +24,7 @@ import {
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { AppError } from "../errors";
+import { refusalError } from "./refusals";
 
 export const Asset = { GP: 0, CP: 1 } as const;
 export type AssetCode = keyof typeof Asset;
@@ -35,69 +36,15 @@ export const newOperationId = () => `op_${randomBytes(10).toString("hex")}`;
 /** The custody's exactly-once key for an operation. */
 export const requestIdOf = (operationId: string) => keccak256(toUtf8Bytes(operationId));
 
-/** What people read when the chain refuses an operation. */
-const REASONS: Record<string, (args: readonly unknown[]) => string> = {
-  CustodyInsufficientBalance: () => "the account does not hold enough of this asset",
-  CustodyInsufficientSettlement: () => "the account's settlement balance is too small",
-  CustodyUnknownUser: () => "the account does not exist on the chain yet (it is made by its first order or registration)",
-  CustodyNotMerchant: () => "the receiver is not a merchant",
-  CustodyZeroAmount: () => "the amount must be above zero",
-  CustodyConversionTooSmall: () => "too few GP to make one CP base unit at the current price",
-  CustodyWithdrawalTooSmall: () => "the amount does not exceed the withdrawal fee",
-  CustodyNotLinked: () => "no original account is linked",
-  CustodyAlreadyLinked: () => "an original account is linked already",
-  CustodyAccountLinkedElsewhere: () => "that address is linked to another user",
-  CustodyInvalidReferrer: () => "the referrer is unknown on the chain or registered after the user",
-  CustodyReferrerAlreadySet: () => "the user has a referrer already",
-  CustodyInvalidAddress: () => "the address is not valid",
-  CustodyExpiredSignature: () => "the signature's deadline has passed",
-  CustodyInvalidSigner: () => "the signature is not the account's",
-  CustodyNoReserveSurplus: () => "there is no reserve surplus",
-  CustodyParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
-  CustodyRequestAlreadyProcessed: () => "the request was processed already",
-  PoolPayoutBelowMinimum: () => "the payout would be below the minimum asked for",
-  PoolZeroRedemption: () => "the amount must be above zero",
-  PoolParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
-  PoolExpiredSignature: () => "the signature's deadline has passed",
-  PoolInvalidSigner: () => "the signature is not the owner's",
-  GreenPointsExpiredSignature: () => "the signature's deadline has passed",
-  GreenPointsInvalidSigner: () => "the signature is not the owner's",
-  ERC2612ExpiredSignature: () => "the permit's deadline has passed",
-  ERC2612InvalidSigner: () => "the permit is not signed by the owner",
-  ERC20InsufficientBalance: () => "the address does not hold enough GP",
-  EnforcedPause: () => "the pool is paused",
-  ExpectedPause: () => "the pool is not paused",
-  AccessControlUnauthorizedAccount: () => "the relayer's key lacks the role this needs on the contracts",
-};
-
-export function reasonOf(refusal: DecodedRevert): string {
-  const text = REASONS[refusal.name]?.(refusal.args);
-  return text ? `${text} (${refusal.name})` : `the chain refused it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
-}
-
-/** The error an endpoint answers when the chain would refuse the operation now. */
-export function refusalError(refusal: DecodedRevert): AppError {
-  const balance = ["CustodyInsufficientBalance", "CustodyInsufficientSettlement", "ERC20InsufficientBalance"].includes(refusal.name);
-  return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
-}
-
 /** The contract an operation calls: its address, its ABI, and its EIP-712 nonces (at a block, or the pending state). */
 function contractOf(chain: ChainPort, target: OperationTarget) {
-  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit, settlement: chain.settlement }[
-    target
-  ];
-  if (!contract) throw adsUnavailable();
+  const { address, contract } = chain.target(target);
   type Nonces = { nonces(owner: string, overrides: { blockTag: number | "pending" }): Promise<bigint> };
   return {
-    address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
-    iface: contract.interface as unknown as Interface,
+    address,
+    iface: contract.interface,
     nonces: (owner: string, blockTag: number | "pending") => (contract as unknown as Nonces).nonces(owner, { blockTag }),
   };
-}
-
-/** Rewarded ads need the ad-credit contract, which a deployment made before them lacks. */
-export function adsUnavailable(): AppError {
-  return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");
 }
 
 /**
