@@ -11,7 +11,6 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
-import { adCallbackRoutes, adRoutes } from "./http/ads";
 import { adminRoutes } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
@@ -32,9 +31,8 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { inboundOrderRoutes } from "./http/inbound-orders";
-import type { Ads } from "./services/ads";
+import type { RunningModule } from "./modules/module";
 import { createOrderIntake } from "./services/order-intake";
-import type { SettlementFloat } from "./services/operations";
 
 export interface AppDeps {
   db: Db;
@@ -47,14 +45,12 @@ export interface AppDeps {
   limits?: RateLimits;
   /** Seconds since the epoch; tests move it. */
   nowSeconds?: () => number;
-  /** Rewarded ads; the relayer also runs their round step. */
-  ads: Ads;
+  /** The relayer's started modules, whose routes it mounts. */
+  modules: readonly RunningModule[];
   /** Order limits per shop and for the deployment, in whole settlement units; a small shop's when absent. */
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client, so limits count clients, not the proxy. */
   trustProxy?: TrustProxy;
-  /** The relayer's settlement float and its treasury; null when it is never refilled. */
-  settlement?: SettlementFloat | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -108,11 +104,9 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limits,
     log: deps.log.child({ component: "intake" }),
   });
-  const { ads } = deps;
   // Each route parses its own body (JSON, or a signed request's raw bytes), so this order is free.
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
   inboundOrderRoutes(host, { intake });
-  adCallbackRoutes(host, { ads });
   poolRoutes(host, { chain: deps.chain });
   orderRoutes(host, { settlementDecimals });
   adminRoutes(host, { settlementDecimals, limits, nowSeconds });
@@ -127,7 +121,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limiter: createRelayLimiter(rateLimits),
     dailyGas: BigInt(rateLimits.relayDailyGas),
   });
-  adRoutes(host, { chain: deps.chain, ads, settlement: deps.settlement ?? null });
+  for (const module of deps.modules) module.routes?.(host);
   app.use(router);
   app.use(notFound);
   app.use(errorHandler);

@@ -6,8 +6,9 @@ import { isIP } from "node:net";
 import * as path from "node:path";
 import { z } from "zod";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits } from "./domain/shop-limits";
-import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./domain/release-policy";
+import { int } from "./env";
 import { DEFAULT_LIMITS } from "./http/limits";
+import { MODULES } from "./modules";
 
 export interface DemoConfig {
   /** The folder whose `demo/` gets the chart and the table: GP_DATA_DIR, default `.data/` in the project. */
@@ -70,13 +71,8 @@ export interface RelayerConfig {
    * makes the process kill itself (SIGKILL) at that point of its first batch. Never set in service.
    */
   readonly fault: Fault | null;
-  /**
-   * How completed ad tasks release vouchers: GP_AD_POLICY, default `fixed:6:1` (6 tasks convert 1
-   * voucher); or `daily-share:<tasksPerDay>:<percent>`, `thresholds:<tasksPerDay>:<level>@<percent>,...`.
-   */
-  readonly adPolicy: string;
-  /** Ad tasks counted per user per UTC day: GP_AD_DAILY_TASK_CAP, default 30. */
-  readonly adDailyTaskCap: number;
+  /** The modules' own settings (each module's `env`), checked with the others; each module reads its own. */
+  readonly moduleEnv: Readonly<Record<string, unknown>>;
   /**
    * Order limits in whole settlement units: a new shop's per order, per UTC day and outstanding
    * (GP_SHOP_LIMIT_PER_ORDER 10000, GP_SHOP_LIMIT_PER_DAY 100000, GP_SHOP_LIMIT_OUTSTANDING 1000000),
@@ -100,20 +96,6 @@ export interface RelayerConfig {
    */
   readonly settlementFloat: string;
 }
-
-const int = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw === "") return fallback;
-      const value = Number(raw);
-      if (!/^\d+$/.test(raw) || value < min || value > max) {
-        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}, got "${raw}"` });
-        return z.NEVER;
-      }
-      return value;
-    });
 
 /** Whole settlement units, above zero (their decimals are the settlement token's, checked when the chain is known). */
 const units = (fallback: string) =>
@@ -154,6 +136,8 @@ const trustProxy = z
     return z.NEVER;
   });
 
+const MODULE_ENV: z.ZodRawShape = Object.assign({}, ...MODULES.map((m) => m.env ?? {}));
+
 const RelayerEnv = z
   .object({
     PORT: int(8080, 0, 65535),
@@ -177,18 +161,6 @@ const RelayerEnv = z
     GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     GP_FAULT: z.enum(FAULTS).optional(),
-    GP_AD_POLICY: z
-      .string()
-      .optional()
-      .superRefine((text, ctx) => {
-        if (!text) return;
-        try {
-          parsePolicy(text, 18);
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message });
-        }
-      }),
-    GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
     GP_SHOP_LIMIT_PER_ORDER: units(DEFAULT_LIMIT_UNITS.perOrder),
     GP_SHOP_LIMIT_PER_DAY: units(DEFAULT_LIMIT_UNITS.perDay),
     GP_SHOP_LIMIT_OUTSTANDING: units(DEFAULT_LIMIT_UNITS.outstanding),
@@ -202,6 +174,7 @@ const RelayerEnv = z
       .regex(/^\d{1,15}(\.\d{1,18})?$/, "GP_SETTLEMENT_FLOAT must be a decimal amount of settlement, e.g. 100000")
       .refine((v) => /[1-9]/.test(v), "GP_SETTLEMENT_FLOAT must be above zero")
       .optional(),
+    ...MODULE_ENV,
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
@@ -258,8 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     replaceAfterMs: e.GP_REPLACE_AFTER_MS,
     logLevel: e.LOG_LEVEL ?? "info",
     fault: e.GP_FAULT ?? null,
-    adPolicy: e.GP_AD_POLICY || DEFAULT_AD_POLICY,
-    adDailyTaskCap: e.GP_AD_DAILY_TASK_CAP,
+    moduleEnv: Object.freeze(Object.fromEntries(Object.keys(MODULE_ENV).map((name) => [name, (e as Record<string, unknown>)[name]]))),
     orderLimits: Object.freeze({
       perOrder: e.GP_SHOP_LIMIT_PER_ORDER,
       perDay: e.GP_SHOP_LIMIT_PER_DAY,

@@ -21,7 +21,7 @@ import { settingOrCreate } from "./adapters/db/settings";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
 import { DEFAULT_LIMITS } from "./http/limits";
 import { startRelayer } from "./relayer";
-import { parsePolicy } from "./domain/release-policy";
+import { MODULES } from "./modules";
 
 /**
  * The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept
@@ -100,7 +100,7 @@ async function main() {
     },
     batchWaitMs: config.batchWaitMs,
     listen: { port: config.port, host: config.host },
-    ads: { policy: parsePolicy(config.adPolicy, deployments.settlementDecimals), dailyTaskCap: config.adDailyTaskCap },
+    ...Object.assign({}, ...MODULES.map((m) => m.settings?.(config.moduleEnv, deployments.settlementDecimals))),
     orderLimits: config.orderLimits,
     trustProxy: config.trustProxy,
     limits: {

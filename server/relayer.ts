@@ -1,6 +1,7 @@
 /**
- * The relayer on a chain and a database already open: the sender's loop and the HTTP API,
- * listening. `npm start` (main.ts) and the tests assemble it the same way through here.
+ * The relayer on a chain and a database already open: its modules registered and started, the
+ * loop of their steps and the sender's, and the HTTP API, listening. `npm start` (main.ts) and the
+ * tests assemble it the same way through here.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,17 +10,16 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import { createApp } from "./app";
 import type { TrustProxy } from "./config";
-import { type AdsConfig, createAds, defaultAdsConfig } from "./services/ads";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
 import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
+import { MODULES } from "./modules";
+import type { ModuleSettings } from "./modules/module";
 
-/** The least time between two ads steps of the relayer's rounds. */
-const ADS_ROUND_MS = 250;
-
-export interface RelayerDeps {
+/** With each module's settings (modules/module.ts), under its name. */
+export interface RelayerDeps extends ModuleSettings {
   db: Db;
   chain: ChainPort;
   userSalt: string;
@@ -30,8 +30,6 @@ export interface RelayerDeps {
   listen: { port: number; host: string };
   nowSeconds?: () => number;
   limits?: RateLimits;
-  /** Rewarded ads: the release policy and the daily task cap; the deployment's defaults when absent. */
-  ads?: AdsConfig;
   /** Order limits per shop and for the deployment (whole settlement units); a small shop's when absent. */
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client (none by default). */
@@ -39,6 +37,7 @@ export interface RelayerDeps {
 }
 
 export async function startRelayer(deps: RelayerDeps) {
+  for (const module of MODULES) for (const contract of module.contracts) deps.chain.register(contract);
   await checkRelayerKey(deps.chain, deps.log);
   const sender = createSender({
     db: deps.db,
@@ -47,30 +46,20 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log.child({ component: "sender" }),
     options: deps.sender,
   });
-  const ads = createAds({
-    db: deps.db,
-    chain: deps.chain,
-    userSalt: deps.userSalt,
-    config: deps.ads ?? defaultAdsConfig(deps.chain.deployments.settlementDecimals),
-    nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
-    log: deps.log.child({ component: "ads" }),
-  });
-  // Each round first turns confirmed ad sales and released vouchers into queued operations. A
-  // failure there is logged and does not hold up orders; the next round tries again.
-  // It runs at most every ADS_ROUND_MS: order rounds come every few milliseconds under load, and
-  // its queries would take turns with the webhooks' on PGlite's one connection.
-  const adsLog = deps.log.child({ component: "ads" });
-  let adsRanAt = 0;
-  const round = {
-    tick: async () => {
-      if (Date.now() - adsRanAt >= ADS_ROUND_MS) {
-        adsRanAt = Date.now();
-        await ads.tick().catch((err: unknown) => adsLog.warn({ err }, "ads round failed; retrying next round"));
-      }
-      return sender.tick();
-    },
-  };
-  const loop = createRelayerLoop({ round, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
+  const modules = MODULES.map((module) =>
+    module.start({
+      db: deps.db,
+      chain: deps.chain,
+      userSalt: deps.userSalt,
+      log: deps.log.child({ component: module.name }),
+      nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+      settlement: deps.sender.settlement ?? null,
+      settings: deps,
+    }),
+  );
+  // The modules' steps first each round (they queue operations), then the sender, which sends them.
+  const steps = [...modules.flatMap((m) => m.steps), { name: "sender", tick: () => sender.tick() }];
+  const loop = createRelayerLoop({ steps, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,
@@ -79,10 +68,9 @@ export async function startRelayer(deps: RelayerDeps) {
     log: deps.log,
     limits: deps.limits,
     nowSeconds: deps.nowSeconds,
-    ads,
+    modules,
     orderLimits: deps.orderLimits,
     trustProxy: deps.trustProxy,
-    settlement: deps.sender.settlement,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -14,7 +14,7 @@ import { custodialUserId } from "../adapters/chain/ids";
 import { parsePositiveAmount } from "../domain/amounts";
 import { type Asset, CHAIN_ASSET, decimalsOf } from "../domain/assets";
 import { AppError } from "../errors";
-import { recordAdSale } from "./ads";
+import { recordAdSale } from "../modules/ads/service";
 import { type CallOn, type PlannedOperation, type RedemptionRequest, type WriteFunction, planCall, redemption } from "./operations";
 import type { Custody } from "../../typechain-types";
 

@@ -8,8 +8,8 @@
  * already happened.
  */
 import { randomBytes } from "node:crypto";
-import { type Interface, ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import type { ChainCall, ChainEvent, ChainPort, DecodedRevert } from "../adapters/chain/chain";
+import { ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import type { ChainCall, ChainEvent, ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import {
   type NewOperation,
@@ -25,8 +25,9 @@ import {
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
 import { type Asset, decimalsOf } from "../domain/assets";
 import { AppError } from "../errors";
-import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
+import type { Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
 import type { TypedContractMethod } from "../../typechain-types/common";
+import { refusalError } from "./refusals";
 
 export const POOL_PARAMETERS = ["poolShare", "mintShare", "exitFee", "initialPrice", "referralShare1", "referralShare2"] as const;
 export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple"] as const;
@@ -35,69 +36,15 @@ export const newOperationId = () => `op_${randomBytes(10).toString("hex")}`;
 /** The custody's exactly-once key for an operation. */
 export const requestIdOf = (operationId: string) => keccak256(toUtf8Bytes(operationId));
 
-/** What people read when the chain refuses an operation. */
-const REASONS: Record<string, (args: readonly unknown[]) => string> = {
-  CustodyInsufficientBalance: () => "the account does not hold enough of this asset",
-  CustodyInsufficientSettlement: () => "the account's settlement balance is too small",
-  CustodyUnknownUser: () => "the account does not exist on the chain yet (it is made by its first order or registration)",
-  CustodyNotMerchant: () => "the receiver is not a merchant",
-  CustodyZeroAmount: () => "the amount must be above zero",
-  CustodyConversionTooSmall: () => "too few GP to make one CP base unit at the current price",
-  CustodyWithdrawalTooSmall: () => "the amount does not exceed the withdrawal fee",
-  CustodyNotLinked: () => "no original account is linked",
-  CustodyAlreadyLinked: () => "an original account is linked already",
-  CustodyAccountLinkedElsewhere: () => "that address is linked to another user",
-  CustodyInvalidReferrer: () => "the referrer is unknown on the chain or registered after the user",
-  CustodyReferrerAlreadySet: () => "the user has a referrer already",
-  CustodyInvalidAddress: () => "the address is not valid",
-  CustodyExpiredSignature: () => "the signature's deadline has passed",
-  CustodyInvalidSigner: () => "the signature is not the account's",
-  CustodyNoReserveSurplus: () => "there is no reserve surplus",
-  CustodyParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
-  CustodyRequestAlreadyProcessed: () => "the request was processed already",
-  PoolPayoutBelowMinimum: () => "the payout would be below the minimum asked for",
-  PoolZeroRedemption: () => "the amount must be above zero",
-  PoolParameterOutOfRange: (a) => `the value is outside ${String(a[2])}..${String(a[3])}`,
-  PoolExpiredSignature: () => "the signature's deadline has passed",
-  PoolInvalidSigner: () => "the signature is not the owner's",
-  GreenPointsExpiredSignature: () => "the signature's deadline has passed",
-  GreenPointsInvalidSigner: () => "the signature is not the owner's",
-  ERC2612ExpiredSignature: () => "the permit's deadline has passed",
-  ERC2612InvalidSigner: () => "the permit is not signed by the owner",
-  ERC20InsufficientBalance: () => "the address does not hold enough GP",
-  EnforcedPause: () => "the pool is paused",
-  ExpectedPause: () => "the pool is not paused",
-  AccessControlUnauthorizedAccount: () => "the relayer's key lacks the role this needs on the contracts",
-};
-
-export function reasonOf(refusal: DecodedRevert): string {
-  const text = REASONS[refusal.name]?.(refusal.args);
-  return text ? `${text} (${refusal.name})` : `the chain refused it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
-}
-
-/** The error an endpoint answers when the chain would refuse the operation now. */
-export function refusalError(refusal: DecodedRevert): AppError {
-  const balance = ["CustodyInsufficientBalance", "CustodyInsufficientSettlement", "ERC20InsufficientBalance"].includes(refusal.name);
-  return new AppError(balance ? "INSUFFICIENT_BALANCE" : "CHAIN_REFUSED", reasonOf(refusal), { chainError: refusal.name });
-}
-
 /** The contract an operation calls: its address, its ABI, and its EIP-712 nonces (at a block, or the pending state). */
 function contractOf(chain: ChainPort, target: OperationTarget) {
-  const contract = { custody: chain.custody, pool: chain.pool, points: chain.points, ads: chain.adCredit, settlement: chain.settlement }[
-    target
-  ];
-  if (!contract) throw adsUnavailable();
+  const { address, contract } = chain.target(target);
   type Nonces = { nonces(owner: string, overrides: { blockTag: number | "pending" }): Promise<bigint> };
   return {
-    address: target === "ads" ? chain.deployments.adCredit! : chain.deployments[target],
-    iface: contract.interface as unknown as Interface,
+    address,
+    iface: contract.interface,
     nonces: (owner: string, blockTag: number | "pending") => (contract as unknown as Nonces).nonces(owner, { blockTag }),
   };
-}
-
-/** Rewarded ads need the ad-credit contract, which a deployment made before them lacks. */
-export function adsUnavailable(): AppError {
-  return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");
 }
 
 /**
@@ -297,14 +244,19 @@ export function checkGasBudget(budget: GasBudget, estimate: bigint): void {
   }
 }
 
-/** The contract each operation target calls, as typechain types it. */
+/**
+ * The contract each operation target calls, as typechain types it: the core's here, a module's
+ * added by the module (declaration merging, as its entry in the chain port's registry).
+ */
 export interface TargetContracts {
   custody: Custody;
   pool: Pool;
   points: GreenPoints;
-  ads: AdCredit;
   settlement: MockStablecoin;
 }
+
+/** An operation target whose contract's calls are typed. */
+export type TypedTarget = keyof TargetContracts & OperationTarget;
 
 /** The names of the state-changing functions of a typechain contract type. */
 export type WriteFunction<C> = {
@@ -316,7 +268,7 @@ export type WriteFunction<C> = {
 export type CallArgs<C, F extends keyof C> = F extends unknown ? (C[F] extends TypedContractMethod<infer A, infer _R, infer _S> ? A : never) : never;
 
 /** A function of target `T`'s contract and its arguments: a misspelt function or wrong arguments fail to compile. */
-export interface TargetCall<T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>> {
+export interface TargetCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> {
   target: T;
   fn: F;
   /**
@@ -328,9 +280,9 @@ export interface TargetCall<T extends OperationTarget, F extends WriteFunction<T
 }
 
 /** A call of target `T` without the target: what a route's helper for one contract is handed. */
-export type CallOn<T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>> = Omit<TargetCall<T, F>, "target">;
+export type CallOn<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> = Omit<TargetCall<T, F>, "target">;
 
-export interface CallRequest<T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>> extends TargetCall<T, F> {
+export interface CallRequest<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> extends TargetCall<T, F> {
   kind: string;
   /** Who asks: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>`. */
   actor: string;
@@ -361,7 +313,7 @@ export interface PlannedOperation {
 }
 
 /** Encodes a call and runs it on the pending state, refusing at once what the chain would refuse; nothing is written. */
-export async function planCall<T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>>(
+export async function planCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>>(
   chain: ChainPort,
   r: CallRequest<T, F>,
 ): Promise<PlannedOperation> {
@@ -417,7 +369,7 @@ export async function recordPlanned(db: Queryable, planned: PlannedOperation): P
 }
 
 /** Plans and records a call at once: for callers that hold no transaction open (the relayer's rounds). */
-export async function queueCall<T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>>(
+export async function queueCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>>(
   db: Queryable,
   chain: ChainPort,
   r: CallRequest<T, F>,

@@ -19,7 +19,7 @@ import { idSchema } from "../domain/ids";
 import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce, orderLimits, utcDay } from "../domain/shop-limits";
 import { verifyInboundSignature } from "../domain/inbound-signature";
 import { AppError, parseJsonBody } from "../errors";
-import { recordAdSale } from "./ads";
+import { recordAdSale } from "../modules/ads/service";
 import { queueRegistration } from "./operations";
 
 export const InboundOrderBody = z

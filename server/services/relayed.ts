@@ -15,6 +15,7 @@ import {
   type CallArgs,
   type PlannedOperation,
   type TargetContracts,
+  type TypedTarget,
   type WriteFunction,
   checkGasBudget,
   nextNonce,
@@ -46,7 +47,7 @@ interface RelayBase {
 }
 
 /** A relayed request calling `fn` of `target`, its arguments from the request (owner checksummed) and the caller's custodial account. */
-function relayed<B extends SignedRequest, T extends OperationTarget, F extends WriteFunction<TargetContracts[T]>>(spec: {
+function relayed<B extends SignedRequest, T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>>(spec: {
   kind: string;
   target: T;
   fn: F;

@@ -1,13 +1,25 @@
 /**
- * Runs the relayer's round (the sender's, after the steps before it) again and again. A round
- * that fails (the chain or the database down) is logged and retried with a growing pause, so
- * processing resumes by itself when they return.
- * `stop()` lets the round in progress finish: nothing is cut between signing and recording.
+ * Runs the relayer's steps round after round: each module's (turning what the module recorded into
+ * queued operations) and the sender of orders and operations. A step that fails (the
+ * chain or the database down) is logged and retried with a growing pause of its own, so the other
+ * steps go on and processing resumes by itself when they return. `stop()` lets the round in
+ * progress finish: nothing is cut between signing and recording.
  */
 import type { Logger } from "pino";
 
-/** `round.tick()` runs one round and says how many orders and operations it sent. */
-export function createRelayerLoop(deps: { round: { tick(): Promise<number> }; log: Logger; batchSize: number; waitMs: number }) {
+export interface RelayerStep {
+  /** Names the step in the logs. */
+  name: string;
+  /**
+   * The least time between two of its runs; every round when absent. A step whose queries would
+   * take turns with the webhooks' on PGlite's one connection need not run every few milliseconds.
+   */
+  everyMs?: number;
+  /** One run; returns how many orders and operations it sent, when it sends. */
+  tick(): Promise<number | void>;
+}
+
+export function createRelayerLoop(deps: { steps: readonly RelayerStep[]; log: Logger; batchSize: number; waitMs: number }) {
   let running = false;
   let wake: (() => void) | null = null;
   let done: Promise<void> = Promise.resolve();
@@ -19,22 +31,34 @@ export function createRelayerLoop(deps: { round: { tick(): Promise<number> }; lo
         resolve();
       };
     });
+  const state = deps.steps.map((step) => ({ step, dueAt: 0, failures: 0 }));
+
+  /** One round: every step that is due; returns what they sent. */
+  async function round(): Promise<number> {
+    let sent = 0;
+    for (const s of state) {
+      if (Date.now() < s.dueAt) continue;
+      const startedAt = Date.now();
+      try {
+        sent += (await s.step.tick()) ?? 0;
+        if (s.failures > 0) deps.log.info({ step: s.step.name, after: s.failures }, "relayer step succeeded again");
+        s.failures = 0;
+        s.dueAt = startedAt + (s.step.everyMs ?? 0);
+      } catch (error) {
+        s.failures++;
+        const delay = Math.min(250 * 2 ** Math.min(s.failures, 5), 8_000);
+        s.dueAt = Date.now() + delay;
+        deps.log.warn({ err: error, step: s.step.name, failures: s.failures, retryInMs: delay }, "relayer step failed; retrying");
+      }
+    }
+    return sent;
+  }
 
   async function run() {
-    let failures = 0;
     while (running) {
-      try {
-        const sent = await deps.round.tick();
-        if (failures > 0) deps.log.info({ after: failures }, "relayer round succeeded again");
-        failures = 0;
-        // A full batch goes straight on; otherwise wait for more orders to share a transaction.
-        if (sent < deps.batchSize) await pause(Math.max(deps.waitMs, 50));
-      } catch (error) {
-        failures++;
-        const delay = Math.min(250 * 2 ** Math.min(failures, 5), 8_000);
-        deps.log.warn({ err: error, failures, retryInMs: delay }, "relayer round failed; retrying");
-        await pause(delay);
-      }
+      const sent = await round();
+      // A full batch goes straight on; otherwise wait for more orders to share a transaction.
+      if (sent < deps.batchSize) await pause(Math.max(deps.waitMs, 50));
     }
   }
 

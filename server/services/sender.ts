@@ -14,7 +14,8 @@
 import type { Logger } from "pino";
 import type { Fault } from "../config";
 import { Transaction } from "ethers";
-import type { ChainOrder, ChainPort, DecodedRevert, MinedBatch } from "../adapters/chain/chain";
+import type { ChainOrder, ChainPort, MinedBatch } from "../adapters/chain/chain";
+import type { ChainRevertError } from "../adapters/chain/errors";
 import { custodialUserId } from "../adapters/chain/ids";
 import {
   allocateNonce,
@@ -36,7 +37,9 @@ import {
   pendingRegistrations,
   requeueOperation,
 } from "../adapters/db/operations";
-import { type SettlementFloat, callOf, doneOnChain, isSignedRequest, reasonOf, refillFloat } from "./operations";
+import { AppError } from "../errors";
+import { type SettlementFloat, callOf, doneOnChain, isSignedRequest, refillFloat } from "./operations";
+import { orderRejection, parkedReason, reasonOf } from "./refusals";
 import {
   type OrderRecord,
   claimReceived,
@@ -68,19 +71,6 @@ export interface SenderOptions {
 /** What the settlement token answers when the relayer's float or its allowance to the pool ran low. */
 const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
-const REASONS: Record<string, string> = {
-  PoolOrderTooSmall: "the amount is too small to mint any GP at the current price",
-  PoolOrderTooLarge: "the amount is above the pool's largest order",
-  GreenPointsCapExceeded: "the order would take the GP ever minted past the cap",
-};
-
-/** What the shop reads when its order is parked by a refusal that names no order. */
-const PARKED_REASONS: Record<string, (args: readonly unknown[]) => string> = {
-  ERC20InsufficientBalance: (a) =>
-    `the relayer's settlement wallet holds too little to pay this order into the pool (holds ${String(a[1])}, needs ${String(a[2])} base units)`,
-  ERC20InsufficientAllowance: (a) =>
-    `the relayer's settlement allowance to the pool is too low for this order (allows ${String(a[1])}, needs ${String(a[2])} base units)`,
-};
 const MAX_PARK_MS = 10 * 60_000;
 
 export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: SenderOptions }) {
@@ -100,7 +90,14 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     const credited = mined.credited;
     for (const o of await ordersOfTransaction(tx, batch.id)) {
       const points = credited.get(chain.orderKey(o.chainOrderId).toLowerCase());
-      if (points === undefined) throw new Error(`batch ${batch.id} mined without order ${o.shopId}/${o.orderId}`);
+      if (points === undefined) {
+        throw new AppError("INTERNAL", `batch ${batch.id} mined without order ${o.shopId}/${o.orderId}`, {
+          batch: batch.id,
+          txHash,
+          shopId: o.shopId,
+          orderId: o.orderId,
+        });
+      }
       await markConfirmed(tx, o, points, txHash);
     }
   }
@@ -250,11 +247,10 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     return sent;
   }
 
-  async function park(tx: Queryable, o: OrderRecord, refusal: DecodedRevert) {
+  async function park(tx: Queryable, o: OrderRecord, refusal: ChainRevertError) {
     const delay = Math.min((options.parkedRetryMs ?? 30_000) * 2 ** Math.min(o.parked, 20), MAX_PARK_MS);
     const retryAt = new Date(Date.now() + delay);
-    const why =
-      PARKED_REASONS[refusal.name]?.(refusal.args) ?? `the chain refuses it: ${refusal.name}(${refusal.args.map(String).join(", ")})`;
+    const why = parkedReason(refusal);
     await parkOrder(tx, o, `parked: ${why} (${refusal.name}); tried again from ${retryAt.toISOString()}`, retryAt);
     log.error(
       { alert: "order-parked", shopId: o.shopId, orderId: o.orderId, chainError: refusal.name, retryAt: retryAt.toISOString() },
@@ -282,7 +278,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
       // A buyer's registration with its referrer goes first, so the referrer earns from the order.
       if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
       while (orders.length > 0) {
-        const refusal: DecodedRevert | undefined = await chain.simulate(orders.map(toChain));
+        const refusal: ChainRevertError | undefined = await chain.simulate(orders.map(toChain));
         if (!refusal) break;
         const named = refusal.orderKey ? orders.find((o) => chain.orderKey(o.chainOrderId).toLowerCase() === refusal.orderKey) : undefined;
         if (named && refusal.name === "PoolOrderAlreadyRecorded") {
@@ -290,10 +286,10 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
           await markConfirmed(tx, named, (await chain.creditedPoints(named.chainOrderId)) ?? 0n, named.txHash);
           orders = orders.filter((o) => o !== named);
         } else if (named) {
-          await markRejected(tx, named, REASONS[refusal.name] ?? refusal.name);
+          await markRejected(tx, named, orderRejection(refusal));
           orders = orders.filter((o) => o !== named);
         } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
-          await markRejected(tx, orders[0], REASONS[refusal.name]);
+          await markRejected(tx, orders[0], orderRejection(refusal));
           orders = [];
         } else if (SETTLEMENT_SHORT.includes(refusal.name) && (await waitsForRefill(tx))) {
           // The float or its allowance ran low: the orders wait (received) for a refill from the

@@ -3,7 +3,7 @@
  * database code, createApp, the sender loop), listening on a free 127.0.0.1 port; and an HTTP
  * client that signs webhooks as a shop does.
  */
-import type { AdsConfig } from "../../server/services/ads";
+import type { AdsConfig } from "../../server/modules/ads/service";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -12,7 +12,7 @@ import { signEd25519 } from "../../server/domain/ad-callback-signature";
 import { adBacking, releasedBacking } from "../../server/domain/points-math";
 import { sourcePolicies } from "../../server/domain/release-policy";
 import { signPayload } from "../../server/domain/inbound-signature";
-import { dayOf } from "../../server/services/ads";
+import { dayOf } from "../../server/modules/ads/service";
 import {
   TEST_ADMIN_TOKEN,
   TEST_USER_SALT,

@@ -4,10 +4,8 @@
  * recorded) before it is broadcast.
  */
 import * as fs from "node:fs";
-import { Interface, JsonRpcProvider, Transaction, Wallet, isCallException } from "ethers";
+import { type BaseContract, type ContractRunner, Interface, JsonRpcProvider, Transaction, Wallet, isCallException } from "ethers";
 import {
-  type AdCredit,
-  AdCredit__factory,
   type Custody,
   Custody__factory,
   type GreenPoints,
@@ -17,6 +15,7 @@ import {
   type Pool,
   Pool__factory,
 } from "../../../typechain-types";
+import { type ChainRevertError, decodeRevert } from "./errors";
 import { orderKey } from "./order-key";
 
 export interface Deployments {
@@ -26,8 +25,6 @@ export interface Deployments {
   pool: string;
   points: string;
   custody: string;
-  /** The ad-credit contract; absent in a data folder made before rewarded ads. */
-  adCredit?: string;
   /**
    * The treasury the relayer refills its settlement float from (`transferFrom`, within the
    * allowance the treasury gave it); absent, the relayer's float is never refilled.
@@ -48,11 +45,66 @@ export interface ChainOrder {
   amount: bigint;
 }
 
-export interface DecodedRevert {
+/**
+ * The typechain contracts of the registry, by name. A module adds its own with `declare module`
+ * (typed `| null` when a deployment may lack it), and registers its entry at start.
+ */
+export interface ChainContracts {
+  pool: Pool;
+  points: GreenPoints;
+  custody: Custody;
+  settlement: MockStablecoin;
+}
+export type ContractName = keyof ChainContracts;
+
+/** One contract of the registry: where deployments.json keeps its address, and how the relayer deals with it. */
+export interface ContractEntry<K extends ContractName = ContractName> {
+  /** Its key in deployments.json and on the port (`chain.custody`, `chain.contract("custody")`). */
+  name: K;
+  /** How operations name it in the database (operations.target); the name when absent. */
+  target?: string;
+  /** People's name for it, in the relayer key's checks ("the ad credit"); the name when absent. */
+  label?: string;
+  connect(address: string, runner: ContractRunner): NonNullable<ChainContracts[K]>;
+  /** Connected with the relayer's wallet (its calls send); the others read through the provider. */
+  signs?: boolean;
+  /** Its events are kept from receipts (an operation's result); default true. */
+  emits?: boolean;
+  /** Its events name a request id as their first indexed argument: the transaction that emitted one did the request. */
+  requests?: boolean;
+  /** The roles (their getters' names) the relayer's key sends with on it. */
+  relayerRoles?: readonly string[];
+  /** The relayer pays settlement to it (orders into the pool, top-ups): its allowance must be bounded. */
+  spender?: boolean;
+  /** A contract a deployment may lack (a data folder made before its module): the error a call of it answers then. */
+  unavailable?: () => Error;
+}
+
+/** A registered contract of this deployment. */
+export interface RegisteredContract {
   name: string;
-  args: readonly unknown[];
-  /** The on-chain order key the error names, when it names one. */
-  orderKey?: string;
+  target: string;
+  label: string;
+  address: string;
+  contract: BaseContract & { interface: Interface };
+  entry: ContractEntry;
+}
+
+/** The core contracts, in the order their ABIs decode a refusal. */
+const CORE: readonly ContractEntry[] = [
+  { name: "pool", connect: Pool__factory.connect, relayerRoles: ["PARAMETER_ROLE", "PAUSER_ROLE"], spender: true },
+  // The GP token's own events: a relayed transfer or permit has no other event to record.
+  { name: "points", connect: GreenPoints__factory.connect },
+  { name: "custody", connect: Custody__factory.connect, signs: true, requests: true, relayerRoles: ["RELAYER_ROLE", "PARAMETER_ROLE"] },
+  { name: "settlement", connect: MockStablecoin__factory.connect, emits: false },
+];
+
+/** Thrown when a caller names a contract the registry does not have. */
+export class UnknownContractError extends Error {
+  constructor(readonly contractName: string) {
+    super(`no contract is registered as ${contractName}`);
+    this.name = "UnknownContractError";
+  }
 }
 
 /** An event of the pool, the custody or the GP token, its arguments as decimal or hex strings. */
@@ -91,31 +143,34 @@ export interface SignedBatch {
   maxFeePerGas: bigint;
 }
 
-export interface ChainPort {
+/** Every registered contract is also a property of the port by its name (`chain.custody`). */
+export interface ChainPort extends Readonly<ChainContracts> {
   readonly sender: string;
   readonly deployments: Deployments;
-  readonly pool: Pool;
-  readonly points: GreenPoints;
-  readonly custody: Custody;
-  /** The ad-credit contract; null on a deployment made before rewarded ads. */
-  readonly adCredit: AdCredit | null;
-  readonly settlement: MockStablecoin;
+  /** Adds a module's contract; again under the same name, it replaces the entry. */
+  register(entry: ContractEntry): void;
+  /** The contract, typed; throws its entry's `unavailable()` on a deployment that lacks it. */
+  contract<K extends ContractName>(name: K): NonNullable<ChainContracts[K]>;
+  /** The contract operations name `target`, with its address and ABI; throws as `contract` does. */
+  target(target: string): RegisteredContract;
+  /** The contracts this deployment has, in registry order. */
+  contracts(): readonly RegisteredContract[];
   orderKey(chainOrderId: string): string;
   pendingNonce(): Promise<number>;
   minedNonce(): Promise<number>;
   blockNumber(): Promise<number>;
   blockHash(blockNumber: number): Promise<string | null>;
   /** Runs the batch as a call: undefined if it would succeed, else the decoded error; throws when the node does not answer. */
-  simulate(orders: readonly ChainOrder[]): Promise<DecodedRevert | undefined>;
+  simulate(orders: readonly ChainOrder[]): Promise<ChainRevertError | undefined>;
   /** Runs one operation as a call on the pending state (after what the relayer has in flight); throws when the node does not answer. */
-  simulateCall(call: ChainCall): Promise<DecodedRevert | undefined>;
+  simulateCall(call: ChainCall): Promise<ChainRevertError | undefined>;
   /** The gas one operation would use on the pending state; throws when the chain would refuse it. */
   estimateCall(call: ChainCall): Promise<bigint>;
   /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
-  /** The custody's and the ad credit's events that name `requestId` (their first indexed argument). */
+  /** The events that name `requestId` (their first indexed argument) of the contracts whose entries say `requests`. */
   requestEvents(requestId: string): Promise<ChainEvent[]>;
-  /** The hash of the transaction whose events name `requestId` (the custody's and the ad credit's), or null. */
+  /** The hash of the transaction whose events name `requestId` (as `requestEvents`), or null. */
   requestTransaction(requestId: string): Promise<string | null>;
   /** The `event`s of the contract at `address` whose first indexed arguments are `indexed`, oldest first. */
   findEvents(address: string, iface: Interface, event: string, indexed: readonly string[]): Promise<FoundEvent[]>;
@@ -140,35 +195,47 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   provider.pollingInterval = 250;
   const wallet = new Wallet(privateKey, provider);
   const sender = wallet.address;
-  const pool = Pool__factory.connect(deployments.pool, provider);
-  const points = GreenPoints__factory.connect(deployments.points, provider);
-  const custody = Custody__factory.connect(deployments.custody, wallet);
-  const settlement = MockStablecoin__factory.connect(deployments.settlement, provider);
-  const adCredit = deployments.adCredit ? AdCredit__factory.connect(deployments.adCredit, provider) : null;
-  const errors = [
-    custody.interface,
-    pool.interface,
-    points.interface,
-    settlement.interface,
-    ...(adCredit ? [adCredit.interface] : []),
-  ] as Interface[];
+  const addresses = deployments as unknown as Record<string, string | undefined>;
+  const entries: ContractEntry[] = [...CORE];
+  const registered = new Map<string, RegisteredContract | null>();
+  const connect = (entry: ContractEntry) => {
+    const address = addresses[entry.name];
+    const contract = address ? entry.connect(address, entry.signs ? wallet : provider) : null;
+    registered.set(
+      entry.name,
+      contract && address
+        ? {
+            name: entry.name,
+            target: entry.target ?? entry.name,
+            label: entry.label ?? entry.name,
+            address,
+            contract: contract as unknown as RegisteredContract["contract"],
+            entry,
+          }
+        : null,
+    );
+    return contract;
+  };
+  const present = () => entries.flatMap((e) => registered.get(e.name) ?? []);
+  const find = (key: (e: ContractEntry) => string, value: string) => {
+    const entry = entries.find((e) => key(e) === value);
+    if (!entry) throw new UnknownContractError(value);
+    const r = registered.get(entry.name);
+    if (!r) throw entry.unavailable?.() ?? new UnknownContractError(value);
+    return r;
+  };
+  for (const entry of CORE) connect(entry);
+  const pool = registered.get("pool")!.contract as unknown as Pool;
+  const custody = registered.get("custody")!.contract as unknown as Custody;
   const keyOf = (id: string) => orderKey(sender, id);
   const batchData = (orders: readonly ChainOrder[]) =>
     custody.interface.encodeFunctionData("recordOrders", [[{ shop: sender, orders: orders.map((o) => ({ ...o })) }]]);
 
-  const decode = (error: unknown): DecodedRevert => {
-    const data = isCallException(error) ? error.data : (error as { data?: string })?.data;
-    if (data) {
-      for (const iface of errors) {
-        const parsed = iface.parseError(data);
-        if (parsed) {
-          const named = ["PoolOrderAlreadyRecorded", "PoolOrderTooSmall", "PoolOrderTooLarge"].includes(parsed.name);
-          return { name: parsed.name, args: [...parsed.args], orderKey: named ? String(parsed.args[0]).toLowerCase() : undefined };
-        }
-      }
-    }
-    return { name: "Unknown", args: [String((error as Error)?.message ?? error)] };
-  };
+  const decode = (error: unknown) =>
+    decodeRevert(
+      error,
+      present().map((r) => ({ name: r.name, iface: r.contract.interface })),
+    );
 
   async function signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch> {
     const { to, data } = call;
@@ -195,15 +262,9 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     return { hash: Transaction.from(raw).hash!, raw, maxFeePerGas };
   }
 
-  const eventSources = new Map<string, Interface>([
-    [deployments.custody.toLowerCase(), custody.interface as Interface],
-    [deployments.pool.toLowerCase(), pool.interface as Interface],
-    // The GP token's own: a relayed transfer or permit has no other event to record.
-    [deployments.points.toLowerCase(), points.interface as Interface],
-    ...(adCredit ? [[deployments.adCredit!.toLowerCase(), adCredit.interface as Interface] as const] : []),
-  ]);
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
-    const parsed = eventSources.get(log.address.toLowerCase())?.parseLog(log);
+    const source = present().find((r) => r.entry.emits !== false && r.address.toLowerCase() === log.address.toLowerCase());
+    const parsed = source?.contract.interface.parseLog(log);
     if (!parsed) return null;
     const args: Record<string, string> = {};
     parsed.fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed.args[i]).toLowerCase()));
@@ -212,19 +273,25 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
 
   const requestLogs = (requestId: string) =>
     provider.getLogs({
-      address: deployments.adCredit ? [deployments.custody, deployments.adCredit] : deployments.custody,
+      address: present()
+        .filter((r) => r.entry.requests)
+        .map((r) => r.address),
       topics: [null, requestId],
       fromBlock: deployments.deployedAtBlock,
     });
 
-  return {
+  const port: Omit<ChainPort, ContractName> = {
     sender,
     deployments,
-    pool,
-    points,
-    custody,
-    adCredit,
-    settlement,
+    register: (entry: ContractEntry) => {
+      const at = entries.findIndex((e) => e.name === entry.name);
+      if (at >= 0) entries[at] = entry;
+      else entries.push(entry);
+      Object.defineProperty(port, entry.name, { value: connect(entry), enumerable: true, configurable: true });
+    },
+    contract: <K extends ContractName>(name: K) => find((e) => e.name, name).contract as unknown as NonNullable<ChainContracts[K]>,
+    target: (target: string) => find((e) => e.target ?? e.name, target),
+    contracts: present,
     orderKey: keyOf,
     pendingNonce: () => provider.getTransactionCount(sender, "pending"),
     minedNonce: () => provider.getTransactionCount(sender, "latest"),
@@ -300,4 +367,6 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     },
     close: () => provider.destroy(),
   };
+  for (const entry of CORE) Object.defineProperty(port, entry.name, { value: registered.get(entry.name)!.contract, enumerable: true });
+  return port as ChainPort;
 }

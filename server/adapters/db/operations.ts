@@ -2,8 +2,8 @@ import type { Queryable } from "./db";
 
 export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
 
-/** The contract an operation calls. */
-export type OperationTarget = "custody" | "pool" | "points" | "ads" | "settlement";
+/** The contract an operation calls: its `target` in the chain port's registry (custody, pool, points, settlement, a module's). */
+export type OperationTarget = string;
 
 export interface OperationRecord {
   id: string;

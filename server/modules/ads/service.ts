@@ -5,12 +5,12 @@
  * to convert released vouchers, in batches, through the operations queue (so every transaction
  * is recorded before it is sent and settled from its receipt, like orders).
  */
-import { idSchema } from "../domain/ids";
+import { idSchema } from "../../domain/ids";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Logger } from "pino";
-import type { ChainEvent, ChainPort } from "../adapters/chain/chain";
-import { conversionChainId, custodialUserId, merchantAccountId, saleChainId } from "../adapters/chain/ids";
+import type { ChainEvent, ChainPort } from "../../adapters/chain/chain";
+import { conversionChainId, custodialUserId, merchantAccountId, saleChainId } from "../../adapters/chain/ids";
 import {
   type ConversionRecord,
   type NewSale,
@@ -35,13 +35,13 @@ import {
   taskCounts,
   taskExists,
   voucherBuckets,
-} from "../adapters/db/ads";
-import type { Db, Queryable } from "../adapters/db/db";
-import type { MerchantRecord } from "../adapters/db/merchants";
-import { insertOperation } from "../adapters/db/operations";
-import { verifyAdCallback } from "../domain/ad-callback-signature";
-import { formatAmount } from "../domain/display";
-import { Rounding, mulDiv } from "../domain/points-math";
+} from "./db";
+import type { Db, Queryable } from "../../adapters/db/db";
+import type { MerchantRecord } from "../../adapters/db/merchants";
+import { insertOperation } from "../../adapters/db/operations";
+import { verifyAdCallback } from "../../domain/ad-callback-signature";
+import { formatAmount } from "../../domain/display";
+import { Rounding, mulDiv } from "../../domain/points-math";
 import {
   DEFAULT_AD_POLICY,
   DEFAULT_DAILY_TASK_CAP,
@@ -50,10 +50,11 @@ import {
   nextRelease,
   parsePolicy,
   releaseFor,
-} from "../domain/release-policy";
-import type { SignedRequest } from "../domain/inbound-signature";
-import { AppError } from "../errors";
-import { adsUnavailable, newOperationId, reasonOf } from "./operations";
+} from "../../domain/release-policy";
+import type { SignedRequest } from "../../domain/inbound-signature";
+import { AppError, parseJsonBody } from "../../errors";
+import { newOperationId } from "../../services/operations";
+import { reasonOf } from "../../services/refusals";
 
 export const AdCallbackBody = z
   .object({
@@ -101,10 +102,8 @@ export function recordAdSale(tx: Queryable, sale: Omit<NewSale, "saleKey" | "sal
 export function createAds(deps: AdsDeps) {
   const { db, chain, config } = deps;
   const d = chain.deployments.settlementDecimals;
-  const adCredit = () => {
-    if (!chain.adCredit) throw adsUnavailable();
-    return chain.adCredit;
-  };
+  /** The ad-credit contract; ADS_UNAVAILABLE on a deployment without it. */
+  const adCredit = () => chain.contract("adCredit");
 
   /** Splits a release over the user's buckets, oldest first. */
   function allocate(buckets: { merchantId: string; available: bigint }[], release: bigint) {

@@ -6,30 +6,30 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { getAddress } from "ethers";
 import { z } from "zod";
-import type { ChainPort } from "../adapters/chain/chain";
-import type { Queryable } from "../adapters/db/db";
-import { insertAdNetwork } from "../adapters/db/ads";
-import { type MerchantRecord, findMerchant } from "../adapters/db/merchants";
-import { AD_SCHEMES, isEd25519PublicKey } from "../domain/ad-callback-signature";
-import { parsePositiveAmount } from "../domain/amounts";
-import { AppError } from "../errors";
-import { type Ads, AdCallbackBody } from "../services/ads";
-import type { AdCredit } from "../../typechain-types";
+import type { ChainPort } from "../../adapters/chain/chain";
+import type { Queryable } from "../../adapters/db/db";
+import { insertAdNetwork } from "./db";
+import { type MerchantRecord, findMerchant } from "../../adapters/db/merchants";
+import { AD_SCHEMES, isEd25519PublicKey } from "../../domain/ad-callback-signature";
+import { parsePositiveAmount } from "../../domain/amounts";
+import { AppError } from "../../errors";
+import { adsUnavailable } from "./contract";
+import { type Ads, AdCallbackBody } from "./service";
+import type { AdCredit } from "../../../typechain-types";
 import {
   type CallRequest,
   type WriteFunction,
   type SettlementFloat,
-  adsUnavailable,
   planCall,
   queueSettlementRefill,
   recordPlanned,
   settlementShort,
-} from "../services/operations";
-import type { Principal } from "./auth";
-import { merchantOf } from "./merchants";
-import { accepted } from "./operations";
-import { type RouteHost, defineRoute } from "./route";
-import { Address, Amount, Id, OperationView } from "./schemas";
+} from "../../services/operations";
+import type { Principal } from "../../http/auth";
+import { merchantOf } from "../../http/merchants";
+import { accepted } from "../../http/operations";
+import { type RouteHost, defineRoute } from "../../http/route";
+import { Address, Amount, Id, OperationView } from "../../http/schemas";
 
 const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 

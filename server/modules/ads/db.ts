@@ -3,7 +3,7 @@
  * the chain to issue) and conversions (what each completed task released). A user's vouchers
  * available per merchant are derived, never stored: issued sales minus conversions not rejected.
  */
-import type { Queryable } from "./db";
+import type { Queryable } from "../../adapters/db/db";
 
 /** An event as operations keep them (the chain port's shape). */
 type RecordedEvent = { name: string; args: Record<string, string> };
