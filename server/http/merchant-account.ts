@@ -43,7 +43,10 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
     params: KeyParams,
     responses: { 200: { description: "Revoked.", schema: Revoked } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, principal, db }) => ({ status: 200, body: await revokeKey(db, (await merchantOf(db, principal)).id, params.keyId) }),
+    handle: async ({ params, principal, db }) => ({
+      status: 200,
+      body: await revokeKey(db, (await merchantOf(db, principal)).id, params.keyId),
+    }),
   });
 
   defineRoute(host, {

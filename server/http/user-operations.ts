@@ -25,7 +25,10 @@ import { userIdOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, AssetName, Id, OperationView, RedemptionBody, Signature } from "./schemas";
 
-export function userOperationRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string; limiters: { payment: RequestHandler } }): void {
+export function userOperationRoutes(
+  host: RouteHost,
+  deps: { chain: ChainPort; userSalt: string; limiters: { payment: RequestHandler } },
+): void {
   const { chain } = deps;
   const opRoute = <B extends z.ZodType<Record<string, unknown>>>(
     path: string,

@@ -66,7 +66,10 @@ export async function planTransfer(
   if (body.toUserId === who.userId) throw new AppError("VALIDATION_FAILED", "a transfer needs another user", { field: "toUserId" });
   const amount = parsePositiveAmount(body.amount, decimalsOf(body.asset, d(chain)), "amount");
   const to = custodialUserId(userSalt, body.toUserId);
-  const call = { fn: "transfer", args: (r) => [r, who.account, to, CHAIN_ASSET[body.asset], amount] } satisfies CallOn<"custody", "transfer">;
+  const call = { fn: "transfer", args: (r) => [r, who.account, to, CHAIN_ASSET[body.asset], amount] } satisfies CallOn<
+    "custody",
+    "transfer"
+  >;
   return custodyCall(chain, who, "transfer", call, { ...body }, to);
 }
 
@@ -105,7 +108,13 @@ export function planConversion(chain: ChainPort, who: Mover, body: { points: str
 /** CP exchanged for GP of equal value out of the CP reserve (merchants). */
 export function planExchange(chain: ChainPort, who: Mover, body: { constantPoints: string }): Promise<PlannedOperation> {
   const constantPoints = parsePositiveAmount(body.constantPoints, d(chain), "constantPoints");
-  return custodyCall(chain, who, "exchange-constant", { fn: "exchangeConstant", args: (r) => [r, who.account, constantPoints] }, { ...body });
+  return custodyCall(
+    chain,
+    who,
+    "exchange-constant",
+    { fn: "exchangeConstant", args: (r) => [r, who.account, constantPoints] },
+    { ...body },
+  );
 }
 
 /** GP sent to the linked original account, the withdrawal fee included. */

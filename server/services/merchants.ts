@@ -44,7 +44,8 @@ export async function planMerchant(chain: ChainPort, userSalt: string): Promise<
 
 /** Records the planned merchant under `name`, queues its flag and issues its first API key. */
 export async function createMerchant(db: Queryable, name: string, m: NewMerchant) {
-  if (!(await insertMerchant(db, { id: m.id, name, account: m.account }))) throw new AppError("NAME_TAKEN", `a merchant is named ${name} already`);
+  if (!(await insertMerchant(db, { id: m.id, name, account: m.account })))
+    throw new AppError("NAME_TAKEN", `a merchant is named ${name} already`);
   const op = await recordPlanned(db, m.planned);
   return { ...(await issueKey(db, m.id)), account: m.account, operation: operationView(op) };
 }
@@ -73,7 +74,12 @@ export async function revokeKey(db: Queryable, merchantId: string, keyId: string
 /** Every merchant, oldest first. */
 export async function merchantList(db: Queryable) {
   return {
-    merchants: (await listMerchants(db)).map((m) => ({ merchantId: m.id, name: m.name, account: m.account, createdAt: m.createdAt.toISOString() })),
+    merchants: (await listMerchants(db)).map((m) => ({
+      merchantId: m.id,
+      name: m.name,
+      account: m.account,
+      createdAt: m.createdAt.toISOString(),
+    })),
   };
 }
 

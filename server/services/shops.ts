@@ -51,7 +51,11 @@ export function createShops(deps: ShopsDeps) {
         perOrder: formatAmount(l.perOrder, d),
         perDay: formatAmount(l.perDay, d),
         outstanding: formatAmount(l.outstanding, d),
-        own: { perOrder: shop.limits.perOrder !== null, perDay: shop.limits.perDay !== null, outstanding: shop.limits.outstanding !== null },
+        own: {
+          perOrder: shop.limits.perOrder !== null,
+          perDay: shop.limits.perDay !== null,
+          outstanding: shop.limits.outstanding !== null,
+        },
       },
       today: formatAmount(await shopDailyTotal(db, shopId, utcDay(deps.nowSeconds())), d),
       outstanding: formatAmount(shop.outstanding, d),
@@ -89,7 +93,11 @@ export function createShops(deps: ShopsDeps) {
             shopId: s.id,
             name: s.name,
             createdAt: s.createdAt.toISOString(),
-            limits: { perOrder: formatAmount(l.perOrder, d), perDay: formatAmount(l.perDay, d), outstanding: formatAmount(l.outstanding, d) },
+            limits: {
+              perOrder: formatAmount(l.perOrder, d),
+              perDay: formatAmount(l.perDay, d),
+              outstanding: formatAmount(l.outstanding, d),
+            },
             today: formatAmount(s.today, d),
             outstanding: formatAmount(s.outstanding, d),
           };
@@ -136,7 +144,8 @@ export function createShops(deps: ShopsDeps) {
 
     /** The operator stops the shop's orders naming the merchant. */
     async revokeAdMerchant(db: Queryable, shopId: string, merchantId: string) {
-      if (!(await revokeAdMerchant(db, shopId, merchantId))) throw new AppError("NOT_FOUND", `shop ${shopId} may not name ${merchantId} already`);
+      if (!(await revokeAdMerchant(db, shopId, merchantId)))
+        throw new AppError("NOT_FOUND", `shop ${shopId} may not name ${merchantId} already`);
       return allowed(db, shopId);
     },
 

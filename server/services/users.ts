@@ -44,9 +44,11 @@ async function claimOwnUser(db: Queryable, shopId: string, userId: string): Prom
 async function refuseOthersUser(db: Queryable, shopId: string, userId: string): Promise<void> {
   const origin = await userOrigin(db, userId);
   if (origin && origin.shopId !== shopId)
-    throw new AppError("NOT_YOUR_USER", `user ${userId} was made by ${origin.shopId ? "another shop" : "the operator"}; the operator registers it`, {
-      userId,
-    });
+    throw new AppError(
+      "NOT_YOUR_USER",
+      `user ${userId} was made by ${origin.shopId ? "another shop" : "the operator"}; the operator registers it`,
+      { userId },
+    );
   const others = await otherShopsWithOrders(db, userId, shopId);
   if (others.length > 0)
     throw new AppError("NOT_YOUR_USER", `other shops' orders paid points to user ${userId}; the operator registers it`, { userId });
@@ -71,13 +73,7 @@ export async function prepareRegistration(db: Queryable, shopId: string | null, 
 }
 
 /** Records the user (by `shopId`, or the operator when null) and queues their account's registration on the chain. */
-export async function registerUser(
-  db: Queryable,
-  userSalt: string,
-  shopId: string | null,
-  body: Registration,
-  hashes: RegistrationHashes,
-) {
+export async function registerUser(db: Queryable, userSalt: string, shopId: string | null, body: Registration, hashes: RegistrationHashes) {
   if (body.referrerId === body.userId) throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
   if (body.referrerId && !(await findUser(db, body.referrerId))) throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
   if (shopId) await claimOwnUser(db, shopId, body.userId);
@@ -138,12 +134,7 @@ export async function linkRequest(chain: ChainPort, account: string, address: st
   const until = deadline ?? String(Math.floor(nowMs / 1000) + 3600);
   const nonce = await chain.custody.nonces(checksummed);
   return {
-    domain: {
-      name: DOMAIN_NAMES.custody,
-      version: "1",
-      chainId: chain.deployments.chainId,
-      verifyingContract: chain.deployments.custody,
-    },
+    domain: { name: DOMAIN_NAMES.custody, version: "1", chainId: chain.deployments.chainId, verifyingContract: chain.deployments.custody },
     types: LINK_TYPES,
     primaryType: "Link",
     message: { user: account, account: checksummed, nonce: nonce.toString(), deadline: until },
