@@ -11,7 +11,7 @@ import { ethers, config as hardhatConfig } from "hardhat";
 import { generateKeyPairSync } from "node:crypto";
 import { custodialUserId } from "../server/adapters/chain/ids";
 import { insertUser } from "../server/adapters/db/users";
-import { verifyAdCallback, signEd25519 } from "../server/domain/ad-callback-signature";
+import { verifyAdCallback, signEd25519 } from "../server/modules/ads/ad-callback-signature";
 import { signPayload } from "../server/domain/inbound-signature";
 import { DEFAULT_AD_CREDIT_PARAMETERS, deployAdCredit, deployCustody, deployMockStablecoin, deployPoolContracts } from "../server/adapters/chain/deploy";
 import { TEST_ADMIN_TOKEN, TEST_USER_SALT, call, startTestRelayer } from "../test/helpers/relayer";

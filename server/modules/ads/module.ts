@@ -4,7 +4,7 @@
  * (the networks' signed callbacks, the users', merchants' and operator's endpoints).
  */
 import { z } from "zod";
-import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "../../domain/release-policy";
+import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./release-policy";
 import { int } from "../../env";
 import type { Module } from "../module";
 import { adCreditContract } from "./contract";

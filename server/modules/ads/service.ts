@@ -39,7 +39,7 @@ import {
 import type { Db, Queryable } from "../../adapters/db/db";
 import type { MerchantRecord } from "../../adapters/db/merchants";
 import { insertOperation } from "../../adapters/db/operations";
-import { verifyAdCallback } from "../../domain/ad-callback-signature";
+import { verifyAdCallback } from "./ad-callback-signature";
 import { formatAmount } from "../../domain/display";
 import { Rounding, mulDiv } from "../../domain/points-math";
 import {
@@ -50,7 +50,7 @@ import {
   nextRelease,
   parsePolicy,
   releaseFor,
-} from "../../domain/release-policy";
+} from "./release-policy";
 import type { SignedRequest } from "../../domain/inbound-signature";
 import { AppError, parseJsonBody } from "../../errors";
 import { newOperationId } from "../../services/operations";
