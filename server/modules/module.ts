@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { Logger } from "pino";
 import type { ChainPort, ContractEntry } from "../adapters/chain/chain";
+import type { ModuleDeployment } from "../adapters/chain/local-deployment";
 import type { Db } from "../adapters/db/db";
 import type { RouteHost } from "../http/route";
 import type { SettlementFloat } from "../services/operations";
@@ -45,5 +46,7 @@ export interface Module {
   env?: z.ZodRawShape;
   /** Its settings from those checked values, once the deployment's settlement decimals are known. */
   settings?(env: Readonly<Record<string, unknown>>, settlementDecimals: number): ModuleSettings;
+  /** How the embedded chain's first start deploys its contracts; without it, they are deployed elsewhere. */
+  deployment?: ModuleDeployment;
   start(context: ModuleContext): RunningModule;
 }

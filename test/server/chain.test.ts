@@ -11,6 +11,7 @@ import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adap
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { chainOrderId, custodialUserId } from "../../server/adapters/chain/ids";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { formatAmount } from "../../server/domain/display";
 
 
@@ -32,9 +33,9 @@ describe("the chain adapter on anvil", function () {
 
   it("deploys on the first start and finds the same contracts on the next", async function () {
     const file = path.join(dir, "deployments.json");
-    const first = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    const first = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
     expect(first.fresh).to.equal(true);
-    const second = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    const second = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
     expect(second).to.deep.equal({ deployments: first.deployments, fresh: false });
     chain = connectChain(anvil.url, ANVIL_DEV_KEY, first.deployments);
   });

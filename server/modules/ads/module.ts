@@ -8,6 +8,7 @@ import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./releas
 import { int } from "../../env";
 import type { Module } from "../module";
 import { adCreditContract } from "./contract";
+import { adsDeployment } from "./deploy";
 import { adCallbackRoutes, adRoutes } from "./routes";
 import { type AdsConfig, createAds, defaultAdsConfig } from "./service";
 
@@ -27,6 +28,7 @@ const ADS_STEP_MS = 250;
 export const adsModule: Module = {
   name: "ads",
   contracts: [adCreditContract],
+  deployment: adsDeployment,
   env: {
     /** How completed ad tasks release vouchers: default `fixed:6:1` (6 tasks convert 1 settlement unit). */
     GP_AD_POLICY: z
