@@ -11,6 +11,7 @@ import type { Db } from "../adapters/db/db";
 import type { RouteHost } from "../http/route";
 import type { SettlementFloat } from "../services/operations";
 import type { RelayerStep } from "../services/relayer-loop";
+import type { SaleHook } from "../services/sales";
 
 /**
  * The relayer's settings for its modules, by module; a module adds its own with `declare module`
@@ -36,6 +37,8 @@ export interface RunningModule {
   steps: readonly RelayerStep[];
   /** Its routes, declared on the host like every other. */
   routes?(host: RouteHost): void;
+  /** Told of each sale to a merchant (an order naming one, a payment to one), in the transaction that records it. */
+  saleRecorded?: SaleHook;
 }
 
 export interface Module {

@@ -10,7 +10,7 @@ import type { Module } from "../module";
 import { adCreditContract } from "./contract";
 import { adsDeployment } from "./deploy";
 import { adCallbackRoutes, adRoutes } from "./routes";
-import { type AdsConfig, createAds, defaultAdsConfig } from "./service";
+import { type AdsConfig, createAds, defaultAdsConfig, recordAdSale } from "./service";
 
 declare module "../module" {
   interface ModuleSettings {
@@ -63,6 +63,8 @@ export const adsModule: Module = {
     });
     return {
       steps: [{ name: "ads", everyMs: ADS_STEP_MS, tick: ads.tick }],
+      // A sale to a merchant earns vouchers once confirmed, if the merchant has ad credit.
+      saleRecorded: recordAdSale,
       routes: (host) => {
         adCallbackRoutes(host, { ads });
         adRoutes(host, { chain, ads, settlement: context.settlement });
