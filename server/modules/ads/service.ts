@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Logger } from "pino";
 import type { ChainEvent, ChainPort } from "../../adapters/chain/chain";
-import { conversionChainId, custodialUserId, merchantAccountId, saleChainId } from "../../adapters/chain/ids";
+import { custodialUserId, merchantAccountId } from "../../adapters/chain/ids";
+import { conversionChainId, saleChainId } from "./ids";
 import {
   type ConversionRecord,
   type NewSale,
