@@ -140,7 +140,7 @@ async function main() {
   };
 
   // The worked example (docs/rules.md): three orders of 100 at price 1.
-  console.log("The SPEC's worked example: three orders of 100");
+  console.log("The worked example (docs/rules.md): three orders of 100");
   const example: Row[] = [];
   let paidIn = 0n;
   for (const label of ["A", "B", "C"]) {
@@ -150,7 +150,7 @@ async function main() {
   }
   const header: Row = { step: "#", what: "operation", amount: "amount", gp: "GP +/-", supply: "circulating GP", pool: "pool", price: "price after" };
   console.log(table(example, header));
-  console.log("  (the SPEC's table: 21, 14.7, 12.495 GP; prices 1.4286, 1.6807, 1.8674)\n");
+  console.log("  (docs/rules.md's table: 21, 14.7, 12.495 GP; prices 1.4286, 1.6807, 1.8674)\n");
 
   // Seeded random orders and redemptions.
   const operations = fc.sample(operationArb, { seed: config.seed, numRuns: config.operations });

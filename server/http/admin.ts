@@ -1,11 +1,8 @@
 /** The operator's API (admin token): shops and their webhook secrets, order lookups. */
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { listOrders } from "../adapters/db/orders";
-import { insertShop, listShops, rotateShopSecret } from "../adapters/db/shops";
-import { formatAmount } from "../domain/display";
-import { type OrderLimits, limitsInForce, utcDay } from "../domain/shop-limits";
-import { AppError } from "../errors";
+import type { OrderLimits } from "../domain/shop-limits";
+import { createShops } from "../services/shops";
 import { orderView } from "./orders";
 import { type RouteHost, defineRoute } from "./route";
 import { Id, OrderStateName, OrderView } from "./schemas";
@@ -17,10 +14,9 @@ const ShopCredentials = z
   })
   .meta({ id: "ShopCredentials" });
 
-export const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
-
 export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number; limits: OrderLimits; nowSeconds: () => number }): void {
   const d = deps.settlementDecimals;
+  const shops = createShops(deps);
   defineRoute(host, {
     method: "post",
     path: "/v1/admin/shops",
@@ -31,11 +27,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     idempotency: "optional",
     body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Green Grocer" }) }).strict(),
     responses: { 201: { description: "Created.", schema: ShopCredentials } },
-    handle: async ({ body, db }) => {
-      const shop = { id: `shop_${randomBytes(6).toString("hex")}`, name: body.name, webhookSecret: newWebhookSecret() };
-      await insertShop(db, shop);
-      return { status: 201, body: { shopId: shop.id, webhookSecret: shop.webhookSecret } };
-    },
+    handle: async ({ body, db }) => ({ status: 201, body: await shops.create(db, body.name) }),
   });
   defineRoute(host, {
     method: "post",
@@ -48,11 +40,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     params: z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") }),
     responses: { 200: { description: "The new secret, shown once.", schema: ShopCredentials } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => {
-      const webhookSecret = newWebhookSecret();
-      if (!(await rotateShopSecret(db, params.shopId, webhookSecret))) throw new AppError("NOT_FOUND", `no shop ${params.shopId}`);
-      return { status: 200, body: { shopId: params.shopId, webhookSecret } };
-    },
+    handle: async ({ params, db }) => ({ status: 200, body: await shops.rotateSecret(db, params.shopId) }),
   });
   defineRoute(host, {
     method: "get",
@@ -77,25 +65,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
         }),
       },
     },
-    handle: async ({ db }) => {
-      const shops = await listShops(db, utcDay(deps.nowSeconds()));
-      return {
-        status: 200,
-        body: {
-          shops: shops.map((s) => {
-            const l = limitsInForce(s.limits, deps.limits.shopDefaults);
-            return {
-              shopId: s.id,
-              name: s.name,
-              createdAt: s.createdAt.toISOString(),
-              limits: { perOrder: formatAmount(l.perOrder, d), perDay: formatAmount(l.perDay, d), outstanding: formatAmount(l.outstanding, d) },
-              today: formatAmount(s.today, d),
-              outstanding: formatAmount(s.outstanding, d),
-            };
-          }),
-        },
-      };
-    },
+    handle: async ({ db }) => ({ status: 200, body: await shops.list(db) }),
   });
   defineRoute(host, {
     method: "get",

@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
-import { parseAmount } from "../domain/amounts";
-import { CUSTODY_PARAMETERS, POOL_PARAMETERS, planCall, recordPlanned } from "../services/operations";
+import { planCustodyParameter, planPause, planPoolParameter } from "../services/chain-controls";
+import { CUSTODY_PARAMETERS, POOL_PARAMETERS, recordPlanned } from "../services/operations";
 import { type RouteHost, defineRoute } from "./route";
 import { OperationView } from "./schemas";
 import { accepted } from "./operations";
@@ -18,15 +18,6 @@ const BasisPoints = z
 
 export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): void {
   const { chain } = deps;
-  const d = chain.deployments.settlementDecimals;
-  const adminCall = (kind: string, target: "pool" | "custody", fn: string, args: readonly unknown[], details: Record<string, string>) => ({
-    kind,
-    actor: "admin",
-    target,
-    fn,
-    args,
-    details,
-  });
 
   defineRoute(host, {
     method: "put",
@@ -42,12 +33,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     body: z.object({ value: z.string().min(1).max(64).meta({ example: "2000" }) }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
-    prepare: async ({ params, body }) => {
-      // Basis points are whole numbers; the initial price is in settlement units.
-      const value = parseAmount(body.value, params.name === "initialPrice" ? d : 0, "value");
-      const details = { name: params.name, value: value.toString(), asGiven: body.value };
-      return planCall(chain, adminCall("pool-parameter", "pool", "setParameter", [POOL_PARAMETERS.indexOf(params.name), value], details));
-    },
+    prepare: ({ params, body }) => planPoolParameter(chain, params.name, body.value),
     handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
@@ -64,10 +50,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     body: z.object({ value: BasisPoints }).strict(),
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
-    prepare: async ({ params, body }) => {
-      const args = [CUSTODY_PARAMETERS.indexOf(params.name), BigInt(body.value)];
-      return planCall(chain, adminCall("custody-parameter", "custody", "setParameter", args, { name: params.name, value: body.value }));
-    },
+    prepare: ({ params, body }) => planCustodyParameter(chain, params.name, body.value),
     handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });
 
@@ -85,7 +68,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
       idempotency: "optional",
       responses: { 202: { description: "Queued.", schema: OperationView } },
       errors: ["CHAIN_REFUSED"],
-      prepare: () => planCall(chain, adminCall(action, "pool", action, [], {})),
+      prepare: () => planPause(chain, action),
       handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
     });
   }

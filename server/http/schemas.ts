@@ -1,6 +1,7 @@
 /** Schemas shared by several routers. */
 import { isAddress } from "ethers";
 import { z } from "zod";
+import { ASSETS } from "../domain/assets";
 import { idSchema } from "../domain/ids";
 
 export const OrderStateName = z.enum(["received", "submitted", "confirmed", "rejected"]).meta({ id: "OrderState" });
@@ -32,7 +33,7 @@ export const Amount = (description: string, example: string) =>
     .meta({ description, example });
 
 export const AssetName = z
-  .enum(["GP", "CP"])
+  .enum(ASSETS)
   .meta({ id: "Asset", description: "GP (appreciating, 18 decimals) or CP (1 settlement unit each)." });
 
 /**
@@ -78,3 +79,7 @@ export const RedemptionBody = (amountExample: string) =>
     amount: Amount("In whole units of the asset.", amountExample),
     minPayout: Amount("Settlement units.", "0").optional(),
   });
+
+/** A merchant's API key, by its id. */
+export const KeyParams = z.object({ keyId: Id("The key's id (the part after gpk_).", "key_0a1b2c3d4e5f") });
+export const Revoked = z.object({ keyId: z.string(), revoked: z.literal(true) });

@@ -4,22 +4,9 @@
  * operator, or by the merchant itself with its API key).
  */
 import { z } from "zod";
-import type { Queryable } from "../adapters/db/db";
-import { findMerchant } from "../adapters/db/merchants";
-import {
-  adMerchantsOfShop,
-  allowAdMerchant,
-  findShop,
-  revokeAdMerchant,
-  setShopLimits,
-  settleOutstanding,
-  shopDailyTotal,
-} from "../adapters/db/shops";
-import { parsePositiveAmount } from "../domain/amounts";
-import { formatAmount } from "../domain/display";
-import { type OrderLimits, limitsInForce, utcDay } from "../domain/shop-limits";
-import { AppError } from "../errors";
-import { merchantOf } from "./merchants";
+import type { OrderLimits } from "../domain/shop-limits";
+import { createShops } from "../services/shops";
+import { merchantOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Amount, Id } from "./schemas";
 
@@ -55,23 +42,7 @@ export function shopControlRoutes(
   host: RouteHost,
   deps: { settlementDecimals: number; limits: OrderLimits; nowSeconds: () => number },
 ): void {
-  const d = deps.settlementDecimals;
-  const usage = async (db: Queryable, shopId: string): Promise<z.infer<typeof ShopUsage>> => {
-    const shop = await findShop(db, shopId);
-    if (!shop) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
-    const l = limitsInForce(shop.limits, deps.limits.shopDefaults);
-    return {
-      shopId,
-      limits: {
-        perOrder: formatAmount(l.perOrder, d),
-        perDay: formatAmount(l.perDay, d),
-        outstanding: formatAmount(l.outstanding, d),
-        own: { perOrder: shop.limits.perOrder !== null, perDay: shop.limits.perDay !== null, outstanding: shop.limits.outstanding !== null },
-      },
-      today: formatAmount(await shopDailyTotal(db, shopId, utcDay(deps.nowSeconds())), d),
-      outstanding: formatAmount(shop.outstanding, d),
-    };
-  };
+  const shops = createShops(deps);
   const limit = (name: string) =>
     Amount(`Largest ${name}, in settlement units; null returns to the deployment's default.`, "10000").nullable().optional();
 
@@ -84,7 +55,7 @@ export function shopControlRoutes(
     params: ShopParams,
     responses: { 200: { description: "The limits in force and the use.", schema: ShopUsage } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await usage(db, params.shopId) }),
+    handle: async ({ params, db }) => ({ status: 200, body: await shops.usage(db, params.shopId) }),
   });
 
   defineRoute(host, {
@@ -102,17 +73,7 @@ export function shopControlRoutes(
     body: z.object({ perOrder: limit("order"), perDay: limit("day's total"), outstanding: limit("outstanding total") }).strict(),
     responses: { 200: { description: "The limits now in force.", schema: ShopUsage } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, body, db }) => {
-      const shop = await findShop(db, params.shopId);
-      if (!shop) throw new AppError("NOT_FOUND", `no shop ${params.shopId}`);
-      const next = (field: "perOrder" | "perDay" | "outstanding") => {
-        const value = body[field];
-        if (value === undefined) return shop.limits[field];
-        return value === null ? null : parsePositiveAmount(value, d, field);
-      };
-      await setShopLimits(db, shop.id, { perOrder: next("perOrder"), perDay: next("perDay"), outstanding: next("outstanding") });
-      return { status: 200, body: await usage(db, shop.id) };
-    },
+    handle: async ({ params, body, db }) => ({ status: 200, body: await shops.setLimits(db, params.shopId, body) }),
   });
 
   defineRoute(host, {
@@ -129,26 +90,8 @@ export function shopControlRoutes(
     body: z.object({ amount: Amount("Order amounts settled, in settlement units.", "5000") }).strict(),
     responses: { 200: { description: "What is outstanding now.", schema: ShopUsage } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, body, db }) => {
-      const shop = await findShop(db, params.shopId);
-      if (!shop) throw new AppError("NOT_FOUND", `no shop ${params.shopId}`);
-      const amount = parsePositiveAmount(body.amount, d, "amount");
-      if ((await settleOutstanding(db, shop.id, amount)) === null)
-        throw new AppError("VALIDATION_FAILED", "amount is more than the shop's outstanding orders", {
-          field: "amount",
-          outstanding: formatAmount(shop.outstanding, d),
-        });
-      return { status: 200, body: await usage(db, shop.id) };
-    },
+    handle: async ({ params, body, db }) => ({ status: 200, body: await shops.settle(db, params.shopId, body.amount) }),
   });
-
-  const allowed = async (db: Queryable, shopId: string) => ({
-    shopId,
-    adMerchants: (await adMerchantsOfShop(db, shopId)).map((a) => ({ ...a, createdAt: a.createdAt.toISOString() })),
-  });
-  const requireShop = async (db: Queryable, shopId: string) => {
-    if (!(await findShop(db, shopId))) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
-  };
 
   defineRoute(host, {
     method: "get",
@@ -159,10 +102,7 @@ export function shopControlRoutes(
     params: ShopParams,
     responses: { 200: { description: "Allowed merchants, oldest first.", schema: AllowedMerchants } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => {
-      await requireShop(db, params.shopId);
-      return { status: 200, body: await allowed(db, params.shopId) };
-    },
+    handle: async ({ params, db }) => ({ status: 200, body: await shops.adMerchants(db, params.shopId) }),
   });
 
   defineRoute(host, {
@@ -175,12 +115,7 @@ export function shopControlRoutes(
     params: AdMerchantParams,
     responses: { 200: { description: "Allowed.", schema: AllowedMerchants } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => {
-      await requireShop(db, params.shopId);
-      if (!(await findMerchant(db, params.merchantId))) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
-      await allowAdMerchant(db, params.shopId, params.merchantId, "admin");
-      return { status: 200, body: await allowed(db, params.shopId) };
-    },
+    handle: async ({ params, db }) => ({ status: 200, body: await shops.allowAdMerchant(db, params.shopId, params.merchantId) }),
   });
 
   defineRoute(host, {
@@ -193,11 +128,7 @@ export function shopControlRoutes(
     params: AdMerchantParams,
     responses: { 200: { description: "No longer allowed.", schema: AllowedMerchants } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => {
-      if (!(await revokeAdMerchant(db, params.shopId, params.merchantId)))
-        throw new AppError("NOT_FOUND", `shop ${params.shopId} may not name ${params.merchantId} already`);
-      return { status: 200, body: await allowed(db, params.shopId) };
-    },
+    handle: async ({ params, db }) => ({ status: 200, body: await shops.revokeAdMerchant(db, params.shopId, params.merchantId) }),
   });
 
   const MerchantShop = z.object({ shopId: z.string(), merchantId: z.string(), allowed: z.boolean() });
@@ -213,9 +144,7 @@ export function shopControlRoutes(
     errors: ["NOT_FOUND", "FORBIDDEN"],
     handle: async ({ params, principal, db }) => {
       const m = await merchantOf(db, principal);
-      await requireShop(db, params.shopId);
-      await allowAdMerchant(db, params.shopId, m.id, `merchant:${m.id}`);
-      return { status: 200, body: { shopId: params.shopId, merchantId: m.id, allowed: true } };
+      return { status: 200, body: await shops.allowByMerchant(db, params.shopId, m.id) };
     },
   });
 
@@ -231,8 +160,7 @@ export function shopControlRoutes(
     errors: ["NOT_FOUND", "FORBIDDEN"],
     handle: async ({ params, principal, db }) => {
       const m = await merchantOf(db, principal);
-      if (!(await revokeAdMerchant(db, params.shopId, m.id))) throw new AppError("NOT_FOUND", `shop ${params.shopId} may not name you already`);
-      return { status: 200, body: { shopId: params.shopId, merchantId: m.id, allowed: false } };
+      return { status: 200, body: await shops.revokeByMerchant(db, params.shopId, m.id) };
     },
   });
 }

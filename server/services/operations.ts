@@ -23,11 +23,11 @@ import {
   settlementRefillRefusedLately,
 } from "../adapters/db/operations";
 import { parseAmount, parsePositiveAmount } from "../domain/amounts";
+import { type Asset, decimalsOf } from "../domain/assets";
 import { AppError } from "../errors";
+import type { Custody, GreenPoints, MockStablecoin, Pool } from "../../typechain-types";
+import type { TypedContractMethod } from "../../typechain-types/common";
 import { refusalError } from "./refusals";
-
-export const Asset = { GP: 0, CP: 1 } as const;
-export type AssetCode = keyof typeof Asset;
 
 export const POOL_PARAMETERS = ["poolShare", "mintShare", "exitFee", "initialPrice", "referralShare1", "referralShare2"] as const;
 export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple"] as const;
@@ -244,17 +244,51 @@ export function checkGasBudget(budget: GasBudget, estimate: bigint): void {
   }
 }
 
-export interface CallRequest {
+/**
+ * The contract each operation target calls, as typechain types it: the core's here, a module's
+ * added by the module (declaration merging, as its entry in the chain port's registry).
+ */
+export interface TargetContracts {
+  custody: Custody;
+  pool: Pool;
+  points: GreenPoints;
+  settlement: MockStablecoin;
+}
+
+/** An operation target whose contract's calls are typed. */
+export type TypedTarget = keyof TargetContracts & OperationTarget;
+
+/** The names of the state-changing functions of a typechain contract type. */
+export type WriteFunction<C> = {
+  [K in keyof C]: C[K] extends TypedContractMethod<infer _A, infer _R, infer S> ? ([S] extends ["view"] ? never : K) : never;
+}[keyof C] &
+  string;
+
+/** The parameters typechain gives function `F` of contract `C` (for a union of names, any one's). */
+export type CallArgs<C, F extends keyof C> = F extends unknown ? (C[F] extends TypedContractMethod<infer A, infer _R, infer _S> ? A : never) : never;
+
+/** A function of target `T`'s contract and its arguments: a misspelt function or wrong arguments fail to compile. */
+export interface TargetCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> {
+  target: T;
+  fn: F;
+  /**
+   * The arguments; a function of the request id for the custody's value-moving calls. Not
+   * inferred from (`NoInfer`): `fn` decides the types, and a returned array literal is then
+   * checked as the function's parameter tuple.
+   */
+  args: NoInfer<CallArgs<TargetContracts[T], F> | ((requestId: string) => CallArgs<TargetContracts[T], F>)>;
+}
+
+/** A call of target `T` without the target: what a route's helper for one contract is handed. */
+export type CallOn<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> = Omit<TargetCall<T, F>, "target">;
+
+export interface CallRequest<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> extends TargetCall<T, F> {
   kind: string;
   /** Who asks: `user:<id>`, `merchant:<id>`, `admin`, `shop:<id>`. */
   actor: string;
   /** The custodial account it debits or changes, and the one it credits. */
   account?: string | null;
   counterparty?: string | null;
-  target: OperationTarget;
-  fn: string;
-  /** The arguments; a function of the request id for the custody's value-moving calls. */
-  args: readonly unknown[] | ((requestId: string) => readonly unknown[]);
   /** The request in people's units. */
   details: Record<string, string>;
   /** A relayed signature: its gas is estimated and kept, to be held to the actor's day (`checkGasBudget`). */
@@ -279,7 +313,10 @@ export interface PlannedOperation {
 }
 
 /** Encodes a call and runs it on the pending state, refusing at once what the chain would refuse; nothing is written. */
-export async function planCall(chain: ChainPort, r: CallRequest): Promise<PlannedOperation> {
+export async function planCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>>(
+  chain: ChainPort,
+  r: CallRequest<T, F>,
+): Promise<PlannedOperation> {
   const id = newOperationId();
   const requestId = typeof r.args === "function" ? requestIdOf(id) : null;
   const args = typeof r.args === "function" ? r.args(requestId!) : r.args;
@@ -332,7 +369,11 @@ export async function recordPlanned(db: Queryable, planned: PlannedOperation): P
 }
 
 /** Plans and records a call at once: for callers that hold no transaction open (the relayer's rounds). */
-export async function queueCall(db: Queryable, chain: ChainPort, r: CallRequest): Promise<OperationRecord> {
+export async function queueCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>>(
+  db: Queryable,
+  chain: ChainPort,
+  r: CallRequest<T, F>,
+): Promise<OperationRecord> {
   return recordPlanned(db, await planCall(chain, r));
 }
 
@@ -357,17 +398,24 @@ export async function queueRegistration(
   });
 }
 
+/** What a redemption asks: which asset, how much of it (in its units), and the least settlement accepted. */
+export interface RedemptionRequest {
+  asset: Asset;
+  amount: string;
+  minPayout?: string;
+}
+
 /**
  * A redemption of GP or CP into the account's settlement balance, from the request's decimal
  * strings: `amount` in the asset's units, `minPayout` (optional) in settlement units.
  */
-export function redemption(account: string, body: Readonly<Record<string, string | undefined>>, settlementDecimals: number) {
-  const asset = body.asset as AssetCode;
-  const amount = parsePositiveAmount(body.amount ?? "", decimalsOf(asset, settlementDecimals), "amount");
+export function redemption(account: string, body: RedemptionRequest, settlementDecimals: number) {
+  const amount = parsePositiveAmount(body.amount, decimalsOf(body.asset, settlementDecimals), "amount");
   const minPayout = body.minPayout ? parseAmount(body.minPayout, settlementDecimals, "minPayout") : 0n;
-  return asset === "GP"
-    ? { kind: "redeem", fn: "redeem", args: (r: string) => [r, account, amount, minPayout] }
-    : { kind: "redeem-constant", fn: "redeemConstant", args: (r: string) => [r, account, amount, minPayout] };
+  const args = (r: string): CallArgs<Custody, "redeem"> => [r, account, amount, minPayout];
+  return body.asset === "GP"
+    ? { kind: "redeem", call: { fn: "redeem", args } satisfies CallOn<"custody", "redeem"> }
+    : { kind: "redeem-constant", call: { fn: "redeemConstant", args } satisfies CallOn<"custody", "redeemConstant"> };
 }
 
 /** An operation as the API shows it. */
@@ -383,9 +431,6 @@ export function operationView(op: OperationRecord) {
     createdAt: op.createdAt.toISOString(),
   };
 }
-
-/** The decimals of an asset's amounts: GP has 18, CP and settlement the settlement token's. */
-export const decimalsOf = (asset: string, settlementDecimals: number) => (asset === "GP" ? 18 : settlementDecimals);
 
 /** The relayer's settlement float and the treasury it is refilled from (deployments.json's `treasury`). */
 export interface SettlementFloat {

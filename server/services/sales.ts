@@ -5,6 +5,7 @@
  * that throws refuses the sale and rolls the transaction back.
  */
 import type { Queryable } from "../adapters/db/db";
+import type { SaleAsset } from "../domain/assets";
 
 export interface RecordedSale {
   userId: string;
@@ -12,7 +13,7 @@ export interface RecordedSale {
   /** The order or the payment (its operation) the sale was recorded with. */
   source: { shopId: string; orderId: string } | { paymentId: string };
   /** What it paid: settlement (an order), or GP or CP (a payment), in that asset's base units. */
-  asset: "settlement" | "GP" | "CP";
+  asset: SaleAsset;
   paid: bigint;
 }
 

@@ -32,7 +32,7 @@ async function priceOf(f: PoolFixture): Promise<string> {
 
 function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixture>) {
   describe(`with a settlement token of ${decimals} decimals`, function () {
-    describe("the SPEC's worked example (orders of 100, 30% in, 70% minted, price 1)", function () {
+    describe("the worked example (docs/rules.md) (orders of 100, 30% in, 70% minted, price 1)", function () {
       it("mints 21, 14.7 and 12.495 GP and prices at 1.4286, 1.6807, 1.8674", async function () {
         const f = await loadFixture(load);
         const buyer = f.users[0].address;
@@ -53,7 +53,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
       });
     });
 
-    describe("the SPEC's redemption example (GP worth 2,000, exit fee 20%)", function () {
+    describe("the redemption example (docs/rules.md) (GP worth 2,000, exit fee 20%)", function () {
       it("pays 1,600, leaves 400 in the pool, and the price rises", async function () {
         const f = await loadFixture(load);
         const [buyer, holder] = f.users;

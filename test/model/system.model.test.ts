@@ -55,7 +55,7 @@ const path = process.env.GP_MODEL_PATH;
 const replayPath = process.env.GP_MODEL_REPLAY;
 
 describe("The pool, the custody and the ad credit against the reference models (fast-check, model-based)", function () {
-  it(`keep SPEC rules 1-5, the custody's and the ad credit's invariants and the models' figures over ${runs} random sequences`, async function () {
+  it(`keep the rules 1-5 of docs/rules.md, the custody's and the ad credit's invariants and the models' figures over ${runs} random sequences`, async function () {
     console.log(
       `      model-based: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ""}` +
         ` (replay a failure: GP_MODEL_SEED=${seed} GP_MODEL_PATH=<path> GP_MODEL_REPLAY=<replayPath>` +

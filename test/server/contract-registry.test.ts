@@ -72,7 +72,7 @@ describe("the chain port's contract registry", function () {
         actor: "admin",
         target: "ads",
         fn: "topUp",
-        args: [],
+        args: [custodialUserId("salt", "merchant"), 1n],
         details: {},
       }).then(
         () => null,

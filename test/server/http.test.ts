@@ -45,7 +45,7 @@ describe("the relayer over HTTP", function () {
     await relayer?.stop();
   });
 
-  describe("the SPEC's worked example, sent as webhooks", function () {
+  describe("the worked example of docs/rules.md, sent as webhooks", function () {
     it("mints 21, 14.7 and 12.495 GP for three orders of 100, and the pool shows 90 backing 48.195 GP", async function () {
       for (const id of ["A", "B", "C"]) {
         const res = await postOrder(base, shop, { orderId: id, userId: "alice", amount: "100.00" });
@@ -205,7 +205,7 @@ describe("the relayer over HTTP", function () {
       expect(listed.body.shops.filter((s: { name: string }) => s.name === "Replay")).to.have.length(1);
     });
 
-    it("creates a shop without an Idempotency-Key (SPEC section 10), refuses a malformed key, and needs a name", async function () {
+    it("creates a shop without an Idempotency-Key (the fixed interface), refuses a malformed key, and needs a name", async function () {
       const noKey = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "x" } });
       expect(noKey.status).to.equal(201);
       expect(noKey.headers.get("idempotent-replayed")).to.equal(null);

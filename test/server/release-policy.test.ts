@@ -26,7 +26,7 @@ function simulateDays(policy: ReleasePolicy, start: bigint, days: number, tasksP
   return released;
 }
 
-describe("Release policies (SPEC section 7, the source examples)", function () {
+describe("Release policies (docs/rules.md, the source examples)", function () {
   describe("fixed: 6 rewarded videos convert 1 voucher", function () {
     it("releases nothing for the first five videos and 1 voucher on the sixth, then again on the twelfth", function () {
       const released = Array.from({ length: 12 }, (_, i) =>

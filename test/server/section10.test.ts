@@ -1,5 +1,5 @@
 /**
- * SPEC section 10 as an integrator reads it: every endpoint it names, called with only the
+ * The fixed interface (docs/api.md) as an integrator reads it: every endpoint it names, called with only the
  * headers and fields it names (and the JSON content type of "JSON in and out"), no
  * Idempotency-Key, no X-GP-Shop where the path names the shop.
  */
@@ -9,7 +9,7 @@ import { TEST_ADMIN_TOKEN, type TestRelayer, startTestRelayer } from "../helpers
 
 const DECIMAL = /^\d+(\.\d+)?$/;
 
-describe("SPEC section 10, called exactly as written", function () {
+describe("the fixed interface (docs/api.md), called exactly as written", function () {
   this.timeout(180_000);
   let relayer: TestRelayer;
   let shop: { shopId: string; webhookSecret: string };

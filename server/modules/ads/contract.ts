@@ -17,6 +17,13 @@ declare module "../../adapters/chain/chain" {
   }
 }
 
+declare module "../../services/operations" {
+  interface TargetContracts {
+    /** The ad credit's calls, typed like the core's (operations name it `ads`). */
+    ads: AdCredit;
+  }
+}
+
 /** Rewarded ads need the ad-credit contract, which a deployment made before them lacks. */
 export function adsUnavailable(): AppError {
   return new AppError("ADS_UNAVAILABLE", "this deployment has no ad-credit contract (its data folder predates rewarded ads)");

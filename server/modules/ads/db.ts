@@ -8,6 +8,7 @@ import type { Queryable } from "../../adapters/db/db";
 /** An event as operations keep them (the chain port's shape). */
 type RecordedEvent = { name: string; args: Record<string, string> };
 import type { AdScheme } from "./ad-callback-signature";
+import type { SaleAsset } from "../../domain/assets";
 
 export interface AdNetworkRecord {
   id: string;
@@ -80,9 +81,6 @@ export async function voucherBuckets(db: Queryable, userId: string): Promise<Vou
   const rows = await db.query<{ merchant_id: string; available: string }>(BUCKETS, [userId]);
   return rows.map((r) => ({ merchantId: r.merchant_id, available: BigInt(r.available) }));
 }
-
-/** What a sale paid: settlement (an order), or GP or CP (a custodial payment), in that asset's base units. */
-export type SaleAsset = "settlement" | "GP" | "CP";
 
 /** A sale that earns vouchers, recorded with the order or the payment, waiting for it to be confirmed. */
 export interface NewSale {

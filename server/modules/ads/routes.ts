@@ -15,8 +15,10 @@ import { parsePositiveAmount } from "../../domain/amounts";
 import { AppError } from "../../errors";
 import { adsUnavailable } from "./contract";
 import { type Ads, AdCallbackBody } from "./service";
+import type { AdCredit } from "../../../typechain-types";
 import {
   type CallRequest,
+  type WriteFunction,
   type SettlementFloat,
   planCall,
   queueSettlementRefill,
@@ -130,7 +132,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
     return m;
   };
   /** A call of the ad credit for the calling merchant, encoded and run on the pending state. */
-  const merchantCall = (m: MerchantRecord, r: Pick<CallRequest, "kind" | "fn" | "args" | "details">) =>
+  const merchantCall = <F extends WriteFunction<AdCredit>>(m: MerchantRecord, r: Pick<CallRequest<"ads", F>, "kind" | "fn" | "args" | "details">) =>
     planCall(chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "ads" });
 
   defineRoute(host, {
@@ -278,8 +280,12 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       const m = await adMerchant(db, principal);
       const amount = parsePositiveAmount(body.amount, d, "amount");
       const to = getAddress(body.to);
-      const args = (requestId: string) => [requestId, m.account, amount, to];
-      return merchantCall(m, { kind: "ad-credit-withdrawal", fn: "requestWithdrawal", args, details: { amount: body.amount, to } });
+      return merchantCall(m, {
+        kind: "ad-credit-withdrawal",
+        fn: "requestWithdrawal",
+        args: (requestId) => [requestId, m.account, amount, to],
+        details: { amount: body.amount, to },
+      });
     },
     handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
   });

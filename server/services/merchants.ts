@@ -1,0 +1,99 @@
+/**
+ * Merchants: created by the operator (a custodial account flagged as merchant on the chain, and
+ * an API key shown once), their keys, and what a merchant reads of its account.
+ */
+import { randomBytes } from "node:crypto";
+import type { ChainPort } from "../adapters/chain/chain";
+import { merchantAccountId } from "../adapters/chain/ids";
+import type { Queryable } from "../adapters/db/db";
+import {
+  type MerchantRecord,
+  findMerchant,
+  insertMerchant,
+  insertMerchantKey,
+  listMerchantKeys,
+  listMerchants,
+  revokeMerchantKey,
+} from "../adapters/db/merchants";
+import { formatAmount } from "../domain/display";
+import { AppError } from "../errors";
+import { newApiKey, tokenHash } from "./credentials";
+import { type PlannedOperation, operationView, planCall, recordPlanned } from "./operations";
+
+/** A new merchant's id and account, and the flag's operation, planned before the idempotency transaction opens. */
+export interface NewMerchant {
+  id: string;
+  account: string;
+  planned: PlannedOperation;
+}
+
+export async function planMerchant(chain: ChainPort, userSalt: string): Promise<NewMerchant> {
+  const id = `mer_${randomBytes(6).toString("hex")}`;
+  const account = merchantAccountId(userSalt, id);
+  const planned = await planCall(chain, {
+    kind: "set-merchant",
+    actor: "admin",
+    account,
+    target: "custody",
+    fn: "setMerchant",
+    args: [account, true],
+    details: { merchantId: id, merchant: "true" },
+  });
+  return { id, account, planned };
+}
+
+/** Records the planned merchant under `name`, queues its flag and issues its first API key. */
+export async function createMerchant(db: Queryable, name: string, m: NewMerchant) {
+  if (!(await insertMerchant(db, { id: m.id, name, account: m.account })))
+    throw new AppError("NAME_TAKEN", `a merchant is named ${name} already`);
+  const op = await recordPlanned(db, m.planned);
+  return { ...(await issueKey(db, m.id)), account: m.account, operation: operationView(op) };
+}
+
+/** A new API key for the merchant, shown once: only its hash is kept. */
+export async function issueKey(db: Queryable, merchantId: string) {
+  const { keyId, key } = newApiKey();
+  await insertMerchantKey(db, { id: keyId, merchantId, keyHash: tokenHash(key) });
+  return { merchantId, keyId, apiKey: key };
+}
+
+/** Another API key for an existing merchant. */
+export async function issueAnotherKey(db: Queryable, merchantId: string) {
+  if (!(await findMerchant(db, merchantId))) throw new AppError("NOT_FOUND", `no merchant ${merchantId}`);
+  return issueKey(db, merchantId);
+}
+
+/** Revokes one of the merchant's keys; revoking it again answers the same. */
+export async function revokeKey(db: Queryable, merchantId: string, keyId: string) {
+  const known = (await listMerchantKeys(db, merchantId)).some((k) => k.keyId === keyId);
+  if (!known) throw new AppError("NOT_FOUND", `no key ${keyId} for merchant ${merchantId}`);
+  await revokeMerchantKey(db, merchantId, keyId);
+  return { keyId, revoked: true as const };
+}
+
+/** Every merchant, oldest first. */
+export async function merchantList(db: Queryable) {
+  return {
+    merchants: (await listMerchants(db)).map((m) => ({
+      merchantId: m.id,
+      name: m.name,
+      account: m.account,
+      createdAt: m.createdAt.toISOString(),
+    })),
+  };
+}
+
+/** A merchant's account, balances read from the chain. */
+export async function readMerchantAccount(chain: ChainPort, m: MerchantRecord) {
+  const d = chain.deployments.settlementDecimals;
+  const a = await chain.custody.accountOf(m.account);
+  return {
+    merchantId: m.id,
+    name: m.name,
+    account: m.account,
+    merchantOnChain: a.merchant,
+    points: formatAmount(a.points, 18),
+    constantPoints: formatAmount(a.constantPoints, d),
+    settlement: formatAmount(a.settlement, d),
+  };
+}

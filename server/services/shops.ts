@@ -1,0 +1,167 @@
+/**
+ * Shops, as the operator manages them: their webhook secrets, their order limits and what they
+ * used of them, what they settled of the orders the platform's wallet paid for, and which ad
+ * merchants their orders may name (allowed by the operator, or by the merchant itself).
+ */
+import { randomBytes } from "node:crypto";
+import type { Queryable } from "../adapters/db/db";
+import { findMerchant } from "../adapters/db/merchants";
+import {
+  adMerchantsOfShop,
+  allowAdMerchant,
+  findShop,
+  insertShop,
+  listShops,
+  revokeAdMerchant,
+  rotateShopSecret,
+  setShopLimits,
+  settleOutstanding,
+  shopDailyTotal,
+} from "../adapters/db/shops";
+import { parsePositiveAmount } from "../domain/amounts";
+import { formatAmount } from "../domain/display";
+import { type OrderLimits, limitsInForce, utcDay } from "../domain/shop-limits";
+import { AppError } from "../errors";
+
+export const newWebhookSecret = () => `whsec_${randomBytes(24).toString("hex")}`;
+
+/** A change of a shop's limits, in settlement units: a field left out keeps its value, null returns it to the default. */
+export type LimitsChange = { perOrder?: string | null; perDay?: string | null; outstanding?: string | null };
+
+export interface ShopsDeps {
+  settlementDecimals: number;
+  limits: OrderLimits;
+  nowSeconds: () => number;
+}
+
+export function createShops(deps: ShopsDeps) {
+  const d = deps.settlementDecimals;
+  const requireShop = async (db: Queryable, shopId: string) => {
+    const shop = await findShop(db, shopId);
+    if (!shop) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
+    return shop;
+  };
+  /** A shop's limits in force (its own or the deployment's defaults) and what it used of them today. */
+  const usage = async (db: Queryable, shopId: string) => {
+    const shop = await requireShop(db, shopId);
+    const l = limitsInForce(shop.limits, deps.limits.shopDefaults);
+    return {
+      shopId,
+      limits: {
+        perOrder: formatAmount(l.perOrder, d),
+        perDay: formatAmount(l.perDay, d),
+        outstanding: formatAmount(l.outstanding, d),
+        own: {
+          perOrder: shop.limits.perOrder !== null,
+          perDay: shop.limits.perDay !== null,
+          outstanding: shop.limits.outstanding !== null,
+        },
+      },
+      today: formatAmount(await shopDailyTotal(db, shopId, utcDay(deps.nowSeconds())), d),
+      outstanding: formatAmount(shop.outstanding, d),
+    };
+  };
+  const allowed = async (db: Queryable, shopId: string) => ({
+    shopId,
+    adMerchants: (await adMerchantsOfShop(db, shopId)).map((a) => ({ ...a, createdAt: a.createdAt.toISOString() })),
+  });
+
+  return {
+    usage,
+
+    /** A new shop and its webhook secret, shown once. */
+    async create(db: Queryable, name: string) {
+      const shop = { id: `shop_${randomBytes(6).toString("hex")}`, name, webhookSecret: newWebhookSecret() };
+      await insertShop(db, shop);
+      return { shopId: shop.id, webhookSecret: shop.webhookSecret };
+    },
+
+    /** A new webhook secret for the shop; the old one stops working at once. */
+    async rotateSecret(db: Queryable, shopId: string) {
+      const webhookSecret = newWebhookSecret();
+      if (!(await rotateShopSecret(db, shopId, webhookSecret))) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
+      return { shopId, webhookSecret };
+    },
+
+    /** Every shop, oldest first, with its limits and what it used of them today (no secrets). */
+    async list(db: Queryable) {
+      const shops = await listShops(db, utcDay(deps.nowSeconds()));
+      return {
+        shops: shops.map((s) => {
+          const l = limitsInForce(s.limits, deps.limits.shopDefaults);
+          return {
+            shopId: s.id,
+            name: s.name,
+            createdAt: s.createdAt.toISOString(),
+            limits: {
+              perOrder: formatAmount(l.perOrder, d),
+              perDay: formatAmount(l.perDay, d),
+              outstanding: formatAmount(l.outstanding, d),
+            },
+            today: formatAmount(s.today, d),
+            outstanding: formatAmount(s.outstanding, d),
+          };
+        }),
+      };
+    },
+
+    async setLimits(db: Queryable, shopId: string, change: LimitsChange) {
+      const shop = await requireShop(db, shopId);
+      const next = (field: "perOrder" | "perDay" | "outstanding") => {
+        const value = change[field];
+        if (value === undefined) return shop.limits[field];
+        return value === null ? null : parsePositiveAmount(value, d, field);
+      };
+      await setShopLimits(db, shop.id, { perOrder: next("perOrder"), perDay: next("perDay"), outstanding: next("outstanding") });
+      return usage(db, shop.id);
+    },
+
+    /** Records that the shop settled `amountText` of its outstanding order amounts, freeing that much of its limit. */
+    async settle(db: Queryable, shopId: string, amountText: string) {
+      const shop = await requireShop(db, shopId);
+      const amount = parsePositiveAmount(amountText, d, "amount");
+      if ((await settleOutstanding(db, shop.id, amount)) === null)
+        throw new AppError("VALIDATION_FAILED", "amount is more than the shop's outstanding orders", {
+          field: "amount",
+          outstanding: formatAmount(shop.outstanding, d),
+        });
+      return usage(db, shop.id);
+    },
+
+    /** The ad merchants the shop's orders may name, oldest first. */
+    async adMerchants(db: Queryable, shopId: string) {
+      await requireShop(db, shopId);
+      return allowed(db, shopId);
+    },
+
+    /** The operator lets the shop's orders name the merchant as their ad merchant. */
+    async allowAdMerchant(db: Queryable, shopId: string, merchantId: string) {
+      await requireShop(db, shopId);
+      if (!(await findMerchant(db, merchantId))) throw new AppError("NOT_FOUND", `no merchant ${merchantId}`);
+      await allowAdMerchant(db, shopId, merchantId, "admin");
+      return allowed(db, shopId);
+    },
+
+    /** The operator stops the shop's orders naming the merchant. */
+    async revokeAdMerchant(db: Queryable, shopId: string, merchantId: string) {
+      if (!(await revokeAdMerchant(db, shopId, merchantId)))
+        throw new AppError("NOT_FOUND", `shop ${shopId} may not name ${merchantId} already`);
+      return allowed(db, shopId);
+    },
+
+    /** A merchant lets the shop's orders name it. */
+    async allowByMerchant(db: Queryable, shopId: string, merchantId: string) {
+      await requireShop(db, shopId);
+      await allowAdMerchant(db, shopId, merchantId, `merchant:${merchantId}`);
+      return { shopId, merchantId, allowed: true };
+    },
+
+    /** A merchant withdraws the shop's leave to name it, whoever gave it. */
+    async revokeByMerchant(db: Queryable, shopId: string, merchantId: string) {
+      if (!(await revokeAdMerchant(db, shopId, merchantId))) throw new AppError("NOT_FOUND", `shop ${shopId} may not name you already`);
+      return { shopId, merchantId, allowed: false };
+    },
+  };
+}
+
+export type Shops = ReturnType<typeof createShops>;

@@ -1,0 +1,147 @@
+/**
+ * Users: registration (by the operator or a shop, for a user id of the ecosystem), sessions, the
+ * payment password, and what a user reads of their custodial account.
+ */
+import { ZeroAddress, ZeroHash, getAddress } from "ethers";
+import type { ChainPort } from "../adapters/chain/chain";
+import { custodialUserId } from "../adapters/chain/ids";
+import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
+import type { Queryable } from "../adapters/db/db";
+import { operationsOfAccount } from "../adapters/db/operations";
+import {
+  claimUserOrigin,
+  findUser,
+  findUserByAccount,
+  insertSession,
+  insertUser,
+  otherShopsWithOrders,
+  revokeSession,
+  setPaymentHash,
+  userOrigin,
+} from "../adapters/db/users";
+import { formatAmount } from "../domain/display";
+import { AppError } from "../errors";
+import { hashPassword, newSessionToken, tokenHash, verifyPassword } from "./credentials";
+import { operationView, queueRegistration } from "./operations";
+
+export const SESSION_HOURS = 12;
+// Compared against when the user id is unknown, so a wrong id costs the same time as a wrong password.
+const DUMMY_HASH = hashPassword("not a password of anyone");
+
+/**
+ * A shop registers only users it made: a user id nobody named yet, or one only its own orders named.
+ * Another shop's or the operator's user, or one whose points other shops' orders paid for, would
+ * hand value the shop does not own to whoever it sets the passwords for. In the registration's
+ * transaction the origin is claimed first: a first order of another shop at the same moment then
+ * either made the id already (and is seen here) or waits on this claim and lands after it.
+ */
+async function claimOwnUser(db: Queryable, shopId: string, userId: string): Promise<void> {
+  await claimUserOrigin(db, userId, shopId);
+  await refuseOthersUser(db, shopId, userId);
+}
+
+/** NOT_YOUR_USER when another shop or the operator made the id, or other shops' orders paid points to it. */
+async function refuseOthersUser(db: Queryable, shopId: string, userId: string): Promise<void> {
+  const origin = await userOrigin(db, userId);
+  if (origin && origin.shopId !== shopId)
+    throw new AppError(
+      "NOT_YOUR_USER",
+      `user ${userId} was made by ${origin.shopId ? "another shop" : "the operator"}; the operator registers it`,
+      { userId },
+    );
+  const others = await otherShopsWithOrders(db, userId, shopId);
+  if (others.length > 0)
+    throw new AppError("NOT_YOUR_USER", `other shops' orders paid points to user ${userId}; the operator registers it`, { userId });
+}
+
+export type Registration = { userId: string; password: string; paymentPassword?: string; referrerId?: string };
+export interface RegistrationHashes {
+  passwordHash: string;
+  paymentHash: string | null;
+}
+
+/**
+ * The slow part of a registration, done before its transaction opens: argon2id takes tens of
+ * milliseconds. A shop refused now costs no hashing; `registerUser` checks again.
+ */
+export async function prepareRegistration(db: Queryable, shopId: string | null, body: Registration): Promise<RegistrationHashes> {
+  if (shopId) await refuseOthersUser(db, shopId, body.userId);
+  return {
+    passwordHash: await hashPassword(body.password),
+    paymentHash: body.paymentPassword ? await hashPassword(body.paymentPassword) : null,
+  };
+}
+
+/** Records the user (by `shopId`, or the operator when null) and queues their account's registration on the chain. */
+export async function registerUser(db: Queryable, userSalt: string, shopId: string | null, body: Registration, hashes: RegistrationHashes) {
+  if (body.referrerId === body.userId) throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
+  if (body.referrerId && !(await findUser(db, body.referrerId))) throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
+  if (shopId) await claimOwnUser(db, shopId, body.userId);
+  else await claimUserOrigin(db, body.userId, null);
+  const account = custodialUserId(userSalt, body.userId);
+  const inserted = await insertUser(db, { userId: body.userId, account, ...hashes });
+  if (!inserted) throw new AppError("NAME_TAKEN", `user ${body.userId} is registered already`);
+  const op = await queueRegistration(db, {
+    actor: shopId ? `shop:${shopId}` : "admin",
+    userId: body.userId,
+    account,
+    referrerId: body.referrerId,
+    referrer: body.referrerId ? custodialUserId(userSalt, body.referrerId) : undefined,
+  });
+  return { userId: body.userId, account, operation: operationView(op) };
+}
+
+/** A session for the user id and password, valid SESSION_HOURS hours. */
+export async function logIn(db: Queryable, userId: string, password: string, now = Date.now()) {
+  const user = await findUser(db, userId);
+  const ok = await verifyPassword(user?.passwordHash ?? (await DUMMY_HASH), password);
+  if (!user || !ok) throw new AppError("BAD_CREDENTIALS", "wrong user id or password");
+  const token = newSessionToken();
+  const expiresAt = new Date(now + SESSION_HOURS * 3_600_000);
+  await insertSession(db, tokenHash(token), user.userId, expiresAt);
+  return { token, userId: user.userId, expiresAt: expiresAt.toISOString() };
+}
+
+export const logOut = (db: Queryable, sessionHash: string) => revokeSession(db, sessionHash);
+
+export async function setPaymentPassword(db: Queryable, userId: string, paymentPassword: string): Promise<void> {
+  await setPaymentHash(db, userId, await hashPassword(paymentPassword));
+}
+
+/** A user's custodial account, read from the chain: `redeemableNow` is what redeeming every GP would pay now, after the exit fee. */
+export async function readUserAccount(chain: ChainPort, db: Queryable, userId: string, account: string) {
+  const d = chain.deployments.settlementDecimals;
+  const [a, user] = await Promise.all([chain.custody.accountOf(account), findUser(db, userId)]);
+  const payout = a.points > 0n ? (await chain.pool.previewRedeem(a.points)).payout : 0n;
+  const referrer = a.referrer === ZeroHash ? null : await findUserByAccount(db, a.referrer);
+  return {
+    userId,
+    account,
+    points: formatAmount(a.points, 18),
+    constantPoints: formatAmount(a.constantPoints, d),
+    settlement: formatAmount(a.settlement, d),
+    redeemableNow: formatAmount(payout, d),
+    original: a.original === ZeroAddress ? null : a.original,
+    referrerId: referrer?.userId ?? null,
+    registeredOnChain: a.index !== 0n,
+    paymentPasswordSet: Boolean(user?.paymentHash),
+  };
+}
+
+/** The EIP-712 `Link` request the owner of `address` signs to link it to `account`; the deadline an hour from now unless given. */
+export async function linkRequest(chain: ChainPort, account: string, address: string, deadline?: string, nowMs = Date.now()) {
+  const checksummed = getAddress(address);
+  const until = deadline ?? String(Math.floor(nowMs / 1000) + 3600);
+  const nonce = await chain.custody.nonces(checksummed);
+  return {
+    domain: { name: DOMAIN_NAMES.custody, version: "1", chainId: chain.deployments.chainId, verifyingContract: chain.deployments.custody },
+    types: LINK_TYPES,
+    primaryType: "Link",
+    message: { user: account, account: checksummed, nonce: nonce.toString(), deadline: until },
+  };
+}
+
+/** The operations that debit or credit an account, oldest first, as the API shows them. */
+export async function operationsOf(db: Queryable, account: string, limit: number) {
+  return { operations: (await operationsOfAccount(db, account, { limit })).map(operationView) };
+}
