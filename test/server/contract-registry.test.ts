@@ -33,7 +33,9 @@ describe("the chain port's contract registry", function () {
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-registry-"));
     anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-    ({ deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), { modules: MODULE_DEPLOYMENTS }));
+    ({ deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+      modules: MODULE_DEPLOYMENTS,
+    }));
   });
   after(async function () {
     for (const chain of chains) chain.close();

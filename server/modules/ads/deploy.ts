@@ -21,7 +21,13 @@ export const DEFAULT_AD_CREDIT_PARAMETERS: AdCreditParameters = { adShare: 1_500
  * Deploys the ad-credit contract for `custody` and gives it the pool's relayer role, which it
  * needs to pay conversions in as contributions. `deployer` must hold the pool's admin role.
  */
-export async function deployAdCredit(deployer: Signer, pool: Pool, custody: Custody, parameters: AdCreditParameters, admin: string): Promise<AdCredit> {
+export async function deployAdCredit(
+  deployer: Signer,
+  pool: Pool,
+  custody: Custody,
+  parameters: AdCreditParameters,
+  admin: string,
+): Promise<AdCredit> {
   const adCredit = await new AdCredit__factory(deployer).deploy(await custody.getAddress(), { ...parameters }, admin);
   await adCredit.waitForDeployment();
   await (await pool.connect(deployer).grantRole(await pool.RELAYER_ROLE(), await adCredit.getAddress())).wait();
