@@ -155,7 +155,8 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
         if (body.adMerchantId) {
           const source = { shopId: shop.id, orderId: body.orderId };
-          await saleRecorded(deps.saleHooks, tx, { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement", paid: amount });
+          const sale = { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement" as const, paid: amount };
+          await saleRecorded(deps.saleHooks, tx, sale);
         }
         // Only the order that creates the user id chooses its referrer (that order is the user's
         // registration); a later order, from this shop or another, cannot give anyone a referrer.

@@ -1,10 +1,11 @@
 /**
  * First start on the embedded chain: makes the admin key (kept in the data folder as
  * `admin-key`, mode 0600), which deploys a test settlement token (6 decimals, a faucet), the
- * pool, the custody and the contracts of the modules it is given (their deployment hooks) and keeps
- * DEFAULT_ADMIN_ROLE on them; the relayer key gets only the roles it sends with. The admin key is also the treasury: it holds the settlement,
- * gives the relayer a bounded float and lets it pull refills up to a bounded budget. Writes the
- * addresses to the data folder; later starts read them back.
+ * pool, the custody and the contracts of the modules it is given (their deployment hooks) and
+ * keeps DEFAULT_ADMIN_ROLE on them; the relayer key gets only the roles it sends with. The admin
+ * key is also the treasury: it holds the settlement, gives the relayer a bounded float and lets it
+ * pull refills up to a bounded budget. Writes the addresses to the data folder; later starts read
+ * them back.
  *
  * A data folder made before the admin key existed (no `admin-key`) keeps working as it was: the
  * relayer key is its admin, and the relayer's start warns about it (services/relayer-key.ts).
