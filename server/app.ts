@@ -95,6 +95,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   );
   const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const limits = orderLimits(deps.orderLimits ?? DEFAULT_LIMIT_UNITS, settlementDecimals);
+  const saleHooks = deps.modules.flatMap((m) => (m.saleRecorded ? [m.saleRecorded] : []));
   const intake = createOrderIntake({
     db: deps.db,
     settlementDecimals,
@@ -103,6 +104,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     nowSeconds,
     limits,
     log: deps.log.child({ component: "intake" }),
+    saleHooks,
   });
   // Each route parses its own body (JSON, or a signed request's raw bytes), so this order is free.
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));

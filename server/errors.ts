@@ -1,10 +1,13 @@
 /**
  * The one error class. Every refusal carries a stable `code` that integrators can rely on and a
- * message for people; the HTTP status is decided from the code in http/status.ts only.
+ * message for people; the HTTP status is decided from the code in http/status.ts only. A module
+ * brings its own codes (modules/errors.ts).
  */
 import type { z } from "zod";
+import type { MODULE_ERRORS } from "./modules/errors";
 
-export const ERROR_CODES = [
+/** The codes of the core, which every module may answer with. */
+export const CORE_ERROR_CODES = [
   "VALIDATION_FAILED",
   "INVALID_JSON",
   "UNAUTHORIZED",
@@ -22,23 +25,18 @@ export const ERROR_CODES = [
   "INSUFFICIENT_BALANCE",
   "CHAIN_REFUSED",
   "AMOUNT_OUT_OF_RANGE",
-  "UNKNOWN_NETWORK",
-  "UNKNOWN_USER",
-  "CALLBACK_REPLAYED",
   "SIGNATURE_IN_USE",
-  "DAILY_TASK_CAP",
   "NOTHING_TO_RELAY",
   "RELAY_LIMIT",
-  "ADS_UNAVAILABLE",
   "NOT_YOUR_USER",
-  "AD_MERCHANT_NOT_ALLOWED",
   "SHOP_LIMIT_EXCEEDED",
   "DEPLOYMENT_LIMIT_REACHED",
   "UNAVAILABLE",
   "INTERNAL",
 ] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
+export type ErrorCode = CoreErrorCode | keyof typeof MODULE_ERRORS;
 
 export class AppError extends Error {
   constructor(

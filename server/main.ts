@@ -21,7 +21,7 @@ import { settingOrCreate } from "./adapters/db/settings";
 import { ConfigError, type RelayerConfig, loadConfig } from "./config";
 import { DEFAULT_LIMITS } from "./http/limits";
 import { startRelayer } from "./relayer";
-import { MODULES } from "./modules";
+import { MODULES, MODULE_DEPLOYMENTS } from "./modules";
 
 /**
  * The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept
@@ -64,6 +64,7 @@ async function main() {
     privateKey = ANVIL_DEV_KEY;
     deploymentsFile = path.join(config.dataDir, "deployments.json");
     const { fresh } = await ensureLocalDeployment(rpcUrl, privateKey, deploymentsFile, {
+      modules: MODULE_DEPLOYMENTS,
       settlementFloat: parseUnits(config.settlementFloat, LOCAL_SETTLEMENT_DECIMALS),
     });
     // Then a block each second, as a real chain makes them: confirmations come without traffic,

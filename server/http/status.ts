@@ -1,7 +1,8 @@
-/** The one place an error code becomes an HTTP status. */
-import type { ErrorCode } from "../errors";
+/** The one place an error code becomes an HTTP status: the core's here, the modules' from their tables. */
+import type { CoreErrorCode, ErrorCode } from "../errors";
+import { MODULE_ERRORS } from "../modules/errors";
 
-export const STATUS_OF: Record<ErrorCode, number> = {
+const CORE_STATUS_OF: Record<CoreErrorCode, number> = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
   AMOUNT_OUT_OF_RANGE: 400,
@@ -9,21 +10,16 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   BAD_SIGNATURE: 401,
   STALE_TIMESTAMP: 401,
   UNKNOWN_SHOP: 401,
-  UNKNOWN_NETWORK: 401,
   BAD_CREDENTIALS: 401,
   FORBIDDEN: 403,
   NOT_YOUR_USER: 403,
-  AD_MERCHANT_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
-  UNKNOWN_USER: 404,
   ORDER_CONFLICT: 409,
   IDEMPOTENCY_CONFLICT: 409,
   NAME_TAKEN: 409,
-  CALLBACK_REPLAYED: 409,
   SIGNATURE_IN_USE: 409,
   INSUFFICIENT_BALANCE: 422,
   CHAIN_REFUSED: 422,
-  DAILY_TASK_CAP: 422,
   SHOP_LIMIT_EXCEEDED: 422,
   NOTHING_TO_RELAY: 422,
   PASSWORD_LOCKED: 423,
@@ -32,5 +28,6 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   RELAY_LIMIT: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
-  ADS_UNAVAILABLE: 503,
 };
+
+export const STATUS_OF: Readonly<Record<ErrorCode, number>> = { ...CORE_STATUS_OF, ...MODULE_ERRORS };

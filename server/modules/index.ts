@@ -3,3 +3,6 @@ import { adsModule } from "./ads/module";
 import type { Module } from "./module";
 
 export const MODULES: readonly Module[] = [adsModule];
+
+/** Their deployment hooks, for the embedded chain's first start (main.ts and the tests' relayers). */
+export const MODULE_DEPLOYMENTS = MODULES.flatMap((m) => (m.deployment ? [m.deployment] : []));

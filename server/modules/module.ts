@@ -6,10 +6,12 @@
 import type { z } from "zod";
 import type { Logger } from "pino";
 import type { ChainPort, ContractEntry } from "../adapters/chain/chain";
+import type { ModuleDeployment } from "../adapters/chain/local-deployment";
 import type { Db } from "../adapters/db/db";
 import type { RouteHost } from "../http/route";
 import type { SettlementFloat } from "../services/operations";
 import type { RelayerStep } from "../services/relayer-loop";
+import type { SaleHook } from "../services/sales";
 
 /**
  * The relayer's settings for its modules, by module; a module adds its own with `declare module`
@@ -35,6 +37,8 @@ export interface RunningModule {
   steps: readonly RelayerStep[];
   /** Its routes, declared on the host like every other. */
   routes?(host: RouteHost): void;
+  /** Told of each sale to a merchant (an order naming one, a payment to one), in the transaction that records it. */
+  saleRecorded?: SaleHook;
 }
 
 export interface Module {
@@ -45,5 +49,7 @@ export interface Module {
   env?: z.ZodRawShape;
   /** Its settings from those checked values, once the deployment's settlement decimals are known. */
   settings?(env: Readonly<Record<string, unknown>>, settlementDecimals: number): ModuleSettings;
+  /** How the embedded chain's first start deploys its contracts; without it, they are deployed elsewhere. */
+  deployment?: ModuleDeployment;
   start(context: ModuleContext): RunningModule;
 }

@@ -19,8 +19,8 @@ import { idSchema } from "../domain/ids";
 import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce, orderLimits, utcDay } from "../domain/shop-limits";
 import { verifyInboundSignature } from "../domain/inbound-signature";
 import { AppError, parseJsonBody } from "../errors";
-import { recordAdSale } from "../modules/ads/service";
 import { queueRegistration } from "./operations";
+import { type SaleHook, saleRecorded } from "./sales";
 
 export const InboundOrderBody = z
   .object({
@@ -64,6 +64,8 @@ export interface OrderIntakeDeps {
   limits?: OrderLimits;
   /** Where alerts go (a shop near or at its limit). */
   log?: Logger;
+  /** The modules' hooks for an order that names a merchant (services/sales.ts). */
+  saleHooks: readonly SaleHook[];
 }
 
 type LimitName = "perOrder" | "perDay" | "outstanding";
@@ -153,7 +155,8 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
         if (body.adMerchantId) {
           const source = { shopId: shop.id, orderId: body.orderId };
-          await recordAdSale(tx, { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement", paid: amount });
+          const sale = { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement" as const, paid: amount };
+          await saleRecorded(deps.saleHooks, tx, sale);
         }
         // Only the order that creates the user id chooses its referrer (that order is the user's
         // registration); a later order, from this shop or another, cannot give anyone a referrer.

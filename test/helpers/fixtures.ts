@@ -4,15 +4,13 @@ import type { AdCredit, Custody, GreenPoints, MockStablecoin, Pool } from "../..
 import type { IPool } from "../../typechain-types/contracts/pool/Pool";
 import { type PoolModelConfig } from "../../models/pool-model";
 import {
-  type AdCreditParameters,
   type CustodyParameters,
-  DEFAULT_AD_CREDIT_PARAMETERS,
   type PoolParameters,
-  deployAdCredit,
   deployCustody,
   deployMockStablecoin,
   deployPoolContracts,
 } from "../../server/adapters/chain/deploy";
+import { type AdCreditParameters, DEFAULT_AD_CREDIT_PARAMETERS, deployAdCredit } from "../../server/modules/ads/deploy";
 
 export const GP = 10n ** 18n;
 

@@ -18,6 +18,7 @@ import { DEFAULT_SETTLEMENT_FLOAT, ensureLocalDeployment } from "../../server/ad
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { openPglite } from "../../server/adapters/db/pglite";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { startRelayer } from "../../server/relayer";
 import { freePort } from "./net";
 import { signedInboundOrder } from "./inbound-orders";
@@ -57,6 +58,7 @@ export async function startTestRelayer(
   const stateFile = path.join(dir, "chain", "state.json");
   let anvil = await startAnvil({ port: chainPort, stateFile });
   const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+    modules: MODULE_DEPLOYMENTS,
     settlementFloat: options.settlementFloat,
   });
   const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);

@@ -8,9 +8,9 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { Wallet, parseUnits } from "ethers";
 import { custodialUserId, merchantAccountId } from "../../server/adapters/chain/ids";
-import { signEd25519 } from "../../server/domain/ad-callback-signature";
+import { signEd25519 } from "../../server/modules/ads/ad-callback-signature";
 import { adBacking, releasedBacking } from "../../server/domain/points-math";
-import { sourcePolicies } from "../../server/domain/release-policy";
+import { sourcePolicies } from "../../server/modules/ads/release-policy";
 import { signPayload } from "../../server/domain/inbound-signature";
 import { dayOf } from "../../server/modules/ads/service";
 import {

@@ -6,12 +6,15 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { JsonRpcProvider, NonceManager, Wallet, ZeroHash, keccak256, toUtf8Bytes } from "ethers";
 import { freePort } from "../helpers/net";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { chainOrderId, custodialUserId } from "../../server/adapters/chain/ids";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { formatAmount } from "../../server/domain/display";
+import { IAccessControl__factory } from "../../typechain-types";
 
 
 describe("the chain adapter on anvil", function () {
@@ -32,11 +35,48 @@ describe("the chain adapter on anvil", function () {
 
   it("deploys on the first start and finds the same contracts on the next", async function () {
     const file = path.join(dir, "deployments.json");
-    const first = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    const first = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
     expect(first.fresh).to.equal(true);
-    const second = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file);
+    const second = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
     expect(second).to.deep.equal({ deployments: first.deployments, fresh: false });
     chain = connectChain(anvil.url, ANVIL_DEV_KEY, first.deployments);
+  });
+
+  it("lets a data folder from before the admin key grant its relayer key the roles it sends with, a module's contract's too", async function () {
+    const file = path.join(dir, "legacy", "deployments.json");
+    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
+    expect(deployments.adCredit).to.be.a("string");
+    const provider = new JsonRpcProvider(anvil.url, undefined, { staticNetwork: true });
+    try {
+      const keyFile = path.join(dir, "legacy", "admin-key");
+      const admin = new NonceManager(new Wallet(fs.readFileSync(keyFile, "utf8").trim(), provider));
+      const relayer = new Wallet(ANVIL_DEV_KEY).address;
+      const wanted: [string, string][] = [
+        [deployments.pool, "PARAMETER_ROLE"],
+        [deployments.pool, "PAUSER_ROLE"],
+        [deployments.custody, "RELAYER_ROLE"],
+        [deployments.custody, "PARAMETER_ROLE"],
+        [deployments.adCredit!, "RELAYER_ROLE"],
+        [deployments.adCredit!, "PARAMETER_ROLE"],
+      ];
+      const roles = wanted.map(([, name]) => keccak256(toUtf8Bytes(name)));
+      // As before the admin key: the relayer key administers every contract and holds none of the roles it sends with.
+      for (const address of new Set(wanted.map(([a]) => a))) {
+        await (await IAccessControl__factory.connect(address, admin).grantRole(ZeroHash, relayer)).wait();
+      }
+      for (const [i, [address]] of wanted.entries()) {
+        await (await IAccessControl__factory.connect(address, admin).revokeRole(roles[i], relayer)).wait();
+      }
+      fs.rmSync(keyFile);
+
+      const again = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
+      expect(again.fresh).to.equal(false);
+      const holds = ([address]: [string, string], i: number) => IAccessControl__factory.connect(address, provider).hasRole(roles[i], relayer);
+      const held = await Promise.all(wanted.map(holds));
+      expect(held).to.deep.equal(wanted.map(() => true));
+    } finally {
+      provider.destroy();
+    }
   });
 
   it("sends the worked example as one signed batch and reads each order's GP from the receipt", async function () {

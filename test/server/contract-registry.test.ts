@@ -13,6 +13,7 @@ import { type ChainPort, type Deployments, UnknownContractError, connectChain } 
 import { ChainRevertError } from "../../server/adapters/chain/errors";
 import { chainOrderId, custodialUserId } from "../../server/adapters/chain/ids";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { AppError } from "../../server/errors";
 import { adCreditContract } from "../../server/modules/ads/contract";
 import { planCall } from "../../server/services/operations";
@@ -32,7 +33,9 @@ describe("the chain port's contract registry", function () {
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-registry-"));
     anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-    ({ deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json")));
+    ({ deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+      modules: MODULE_DEPLOYMENTS,
+    }));
   });
   after(async function () {
     for (const chain of chains) chain.close();

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { type ReleasePolicy, nextRelease, parsePolicy, releaseFor, sourcePolicies } from "../../server/domain/release-policy";
+import { type ReleasePolicy, nextRelease, parsePolicy, releaseFor, sourcePolicies } from "../../server/modules/ads/release-policy";
 
 const unit = 10n ** 6n;
 const units = (text: string) => {

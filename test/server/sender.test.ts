@@ -11,6 +11,7 @@ import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { countByState, findOrder } from "../../server/adapters/db/orders";
@@ -41,7 +42,7 @@ describe("the sender on anvil and PGlite", function () {
   let db: Db;
   const log = pino({ level: "silent" });
   const now = () => Math.floor(Date.now() / 1000);
-  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now });
+  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now, saleHooks: [] });
   const send = (orderId: string, userId: string, amount: string) =>
     intake().receive(signedInboundOrder(shopId, secret, { orderId, userId, amount }, now()));
   const sender = (c: ChainPort = chain) =>
@@ -76,7 +77,7 @@ describe("the sender on anvil and PGlite", function () {
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-sender-"));
     anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
+    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), { modules: MODULE_DEPLOYMENTS });
     chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
     db = await openPglite(null);
     await migrate(db);

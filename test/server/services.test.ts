@@ -13,6 +13,7 @@ import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adap
 import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
+import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import type { Db } from "../../server/adapters/db/db";
 import { insertMerchant } from "../../server/adapters/db/merchants";
 import { migrate } from "../../server/adapters/db/migrations";
@@ -106,14 +107,23 @@ describe("services, without HTTP", function () {
     before(async function () {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-services-"));
       anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-      const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"));
+      const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+        modules: MODULE_DEPLOYMENTS,
+      });
       chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
       db = await openPglite(null);
       await migrate(db);
       await insertShop(db, { id: "shop-1", name: "Shop", webhookSecret: secret });
       for (const u of [alice, bob]) await insertUser(db, { userId: u.userId, account: u.account, passwordHash: "x", paymentHash: null });
       // Orders make alice's and bob's custodial accounts on the chain and credit alice GP.
-      const intake = createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: SALT, nowSeconds: now });
+      const intake = createOrderIntake({
+        db,
+        settlementDecimals: 6,
+        maxOrderAmount: 10n ** 18n,
+        userSalt: SALT,
+        nowSeconds: now,
+        saleHooks: [],
+      });
       await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "A", userId: "alice", amount: "100.00" }, now()));
       await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "B", userId: "bob", amount: "10.00" }, now()));
       await settle();

@@ -33,7 +33,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
     let shopId: string;
     const secret = "whsec_storage";
     const intake = () =>
-      createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: () => NOW });
+      createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: () => NOW, saleHooks: [] });
 
     before(async function () {
       db = await open();

@@ -63,7 +63,7 @@ export interface ContractEntry<K extends ContractName = ContractName> {
   name: K;
   /** How operations name it in the database (operations.target); the name when absent. */
   target?: string;
-  /** People's name for it, in the relayer key's checks ("the ad credit"); the name when absent. */
+  /** People's name for it, in the relayer key's checks; the name when absent. */
   label?: string;
   connect(address: string, runner: ContractRunner): NonNullable<ChainContracts[K]>;
   /** Connected with the relayer's wallet (its calls send); the others read through the provider. */

@@ -18,13 +18,3 @@ export function custodialUserId(salt: string, userId: string): string {
 export function merchantAccountId(salt: string, merchantId: string): string {
   return custodialUserId(salt, `\u0000merchant:${merchantId}`);
 }
-
-/** The 32-byte id of an ad sale (`order:<shop>:<order id>` or `payment:<operation id>`), refused twice by the ad credit. */
-export function saleChainId(saleKey: string): string {
-  return keccak256(toUtf8Bytes(`sale:${saleKey}`));
-}
-
-/** The 32-byte id of a voucher conversion, which the pool records once. */
-export function conversionChainId(conversionId: string): string {
-  return keccak256(toUtf8Bytes(`conversion:${conversionId}`));
-}

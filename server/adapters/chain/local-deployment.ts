@@ -1,24 +1,24 @@
 /**
  * First start on the embedded chain: makes the admin key (kept in the data folder as
  * `admin-key`, mode 0600), which deploys a test settlement token (6 decimals, a faucet), the
- * pool, the custody and the ad credit and keeps DEFAULT_ADMIN_ROLE on them; the relayer key gets
- * only the roles it sends with. The admin key is also the treasury: it holds the settlement,
- * gives the relayer a bounded float and lets it pull refills up to a bounded budget. Writes the
- * addresses to the data folder; later starts read them back.
+ * pool, the custody and the contracts of the modules it is given (their deployment hooks) and
+ * keeps DEFAULT_ADMIN_ROLE on them; the relayer key gets only the roles it sends with. The admin
+ * key is also the treasury: it holds the settlement, gives the relayer a bounded float and lets it
+ * pull refills up to a bounded budget. Writes the addresses to the data folder; later starts read
+ * them back.
  *
  * A data folder made before the admin key existed (no `admin-key`) keeps working as it was: the
  * relayer key is its admin, and the relayer's start warns about it (services/relayer-key.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
-import { DEFAULT_AD_CREDIT_PARAMETERS, deployAdCredit, deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
-import { type Deployments, readDeployments } from "./chain";
+import { type BaseContract, JsonRpcProvider, NonceManager, type Signer, Wallet, parseEther } from "ethers";
+import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
+import { type ContractEntry, type Deployments, readDeployments } from "./chain";
 import {
-  type AdCredit,
-  AdCredit__factory,
   type Custody,
   Custody__factory,
+  IAccessControl__factory,
   MockStablecoin__factory,
   type Pool,
   Pool__factory,
@@ -35,6 +35,40 @@ export const EMBEDDED_REFILL_BUDGET = 1_000_000n * UNIT;
 /** The faucet's supply, minted to the treasury at the first start. */
 const TREASURY_SUPPLY = 10n ** 12n * UNIT;
 
+/** The core contracts a module's own are deployed against, and the admin that keeps their DEFAULT_ADMIN_ROLE. */
+export interface CoreDeployment {
+  pool: Pool;
+  custody: Custody;
+  admin: string;
+}
+
+/**
+ * How a module deploys its contracts on a fresh embedded chain. Their registry entries say the
+ * rest: each address is written to the deployments file under the entry's `name`, the relayer key
+ * is granted its `relayerRoles`, and a `spender` is approved the relayer's float.
+ */
+export interface ModuleDeployment {
+  contracts: readonly ContractEntry[];
+  /** Deploys them with `signer` (the admin key), answering their addresses by entry name. */
+  deploy(core: CoreDeployment, signer: Signer): Promise<Record<string, string>>;
+}
+
+/** A module's contract at its address in this deployment. */
+export interface DeployedContract {
+  entry: ContractEntry;
+  address: string;
+}
+
+/** The modules' contracts `addresses` names, in the modules' order; a contract it lacks (a folder made before its module) is left out. */
+function deployedContracts(modules: readonly ModuleDeployment[], addresses: Readonly<Record<string, unknown>>): DeployedContract[] {
+  return modules.flatMap((m) =>
+    m.contracts.flatMap((entry) => {
+      const address = addresses[entry.name];
+      return typeof address === "string" ? [{ entry, address }] : [];
+    }),
+  );
+}
+
 /** The admin key of the data folder that holds `file`, made on first use (mode 0600). */
 function adminKey(file: string, create: boolean): string | null {
   const keyFile = path.join(path.dirname(file), "admin-key");
@@ -50,7 +84,7 @@ export async function ensureLocalDeployment(
   rpcUrl: string,
   relayerKey: string,
   file: string,
-  options: { settlementFloat?: bigint } = {},
+  options: { modules: readonly ModuleDeployment[]; settlementFloat?: bigint },
 ): Promise<{ deployments: Deployments; fresh: boolean }> {
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true });
   try {
@@ -61,12 +95,12 @@ export async function ensureLocalDeployment(
       const key = adminKey(file, false);
       if (!key) {
         // From before the admin key: the relayer key is the admin and grants itself the operator's roles.
-        // Its pool predates ad conversions when it has no ad-credit contract: ads stay off there.
+        // A module's contract it lacks (made before the module) stays absent: that module is off there.
         await grantRelayerRoles(
           new NonceManager(relayerWallet),
           Pool__factory.connect(existing.pool, relayerWallet),
           Custody__factory.connect(existing.custody, relayerWallet),
-          existing.adCredit ? AdCredit__factory.connect(existing.adCredit, relayerWallet) : null,
+          deployedContracts(options.modules, existing as unknown as Record<string, unknown>),
           relayer,
         );
       } else if (existing.treasury) {
@@ -99,18 +133,20 @@ export async function ensureLocalDeployment(
       admin,
     });
     const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
-    const adCredit = await deployAdCredit(signer, pool, custody, DEFAULT_AD_CREDIT_PARAMETERS, admin);
-    await grantRelayerRoles(signer, pool, custody, adCredit, relayer);
+    const addresses: Record<string, string> = {};
+    for (const module of options.modules) Object.assign(addresses, await module.deploy({ pool, custody, admin }, signer));
+    const moduleContracts = deployedContracts(options.modules, addresses);
+    await grantRelayerRoles(signer, pool, custody, moduleContracts, relayer);
     // The treasury: the supply, a float for the relayer, and a bounded budget it may pull refills from.
     const float = options.settlementFloat ?? DEFAULT_SETTLEMENT_FLOAT;
     await (await settlement.mint(admin, TREASURY_SUPPLY)).wait();
     await (await settlement.transfer(relayer, float)).wait();
     await (await settlement.approve(relayer, EMBEDDED_REFILL_BUDGET)).wait();
-    // The relayer's own allowances are bounded by its float: the pool pulls orders' settlement,
-    // the ad credit the operator's top-ups (POST /v1/admin/merchants/{id}/ad-credit).
+    // The relayer's own allowances are bounded by its float: the pool pulls orders' settlement, a
+    // module's spender what the relayer pays it.
     const asRelayer = settlement.connect(new NonceManager(relayerWallet));
     await (await asRelayer.approve(await pool.getAddress(), float)).wait();
-    await (await asRelayer.approve(await adCredit.getAddress(), float)).wait();
+    for (const { entry, address } of moduleContracts) if (entry.spender) await (await asRelayer.approve(address, float)).wait();
     const deployments: Deployments = {
       chainId: (await provider.getNetwork()).chainId.toString(),
       settlement: await settlement.getAddress(),
@@ -118,7 +154,7 @@ export async function ensureLocalDeployment(
       pool: await pool.getAddress(),
       points: await points.getAddress(),
       custody: await custody.getAddress(),
-      adCredit: await adCredit.getAddress(),
+      ...addresses,
       treasury: admin,
       deployedAtBlock: await provider.getBlockNumber(),
     };
@@ -131,26 +167,31 @@ export async function ensureLocalDeployment(
 }
 
 /**
- * The roles the relayer key sends with: RELAYER_ROLE on the custody and the ad credit (the pool's
- * goes to those two contracts), and the operator's PARAMETER_ROLE on each contract and PAUSER_ROLE
- * on the pool, because the operator's endpoints send parameter changes and pauses through it.
- * Never DEFAULT_ADMIN_ROLE, which can grant roles and sweep the pool's surplus.
+ * The roles the relayer key sends with: RELAYER_ROLE on the custody (the pool's goes to the
+ * custody and to the modules' contracts that pay it), the operator's PARAMETER_ROLE on the pool and
+ * the custody and PAUSER_ROLE on the pool, because the operator's endpoints send parameter changes
+ * and pauses through it, and each module contract's `relayerRoles`. Never DEFAULT_ADMIN_ROLE, which
+ * can grant roles and sweep the pool's surplus.
  */
 export async function grantRelayerRoles(
   signer: NonceManager,
   pool: Pool,
   custody: Custody,
-  adCredit: AdCredit | null,
+  moduleContracts: readonly DeployedContract[],
   relayer: string,
 ): Promise<void> {
-  const wanted: [Pool | Custody | AdCredit, string][] = [
-    [custody, await custody.RELAYER_ROLE()],
-    [pool, await pool.PARAMETER_ROLE()],
-    [pool, await pool.PAUSER_ROLE()],
-    [custody, await custody.PARAMETER_ROLE()],
+  const wanted: [string, string][] = [
+    [await custody.getAddress(), await custody.RELAYER_ROLE()],
+    [await pool.getAddress(), await pool.PARAMETER_ROLE()],
+    [await pool.getAddress(), await pool.PAUSER_ROLE()],
+    [await custody.getAddress(), await custody.PARAMETER_ROLE()],
   ];
-  if (adCredit) wanted.push([adCredit, await adCredit.RELAYER_ROLE()], [adCredit, await adCredit.PARAMETER_ROLE()]);
-  for (const [contract, role] of wanted) {
-    if (!(await contract.hasRole(role, relayer))) await (await contract.connect(signer).grantRole(role, relayer)).wait();
+  for (const { entry, address } of moduleContracts) {
+    const contract: BaseContract = entry.connect(address, signer);
+    for (const role of entry.relayerRoles ?? []) wanted.push([address, await contract.getFunction(role).staticCall()]);
+  }
+  for (const [address, role] of wanted) {
+    const contract = IAccessControl__factory.connect(address, signer);
+    if (!(await contract.hasRole(role, relayer))) await (await contract.grantRole(role, relayer)).wait();
   }
 }

@@ -7,7 +7,7 @@ import type { Queryable } from "../../adapters/db/db";
 
 /** An event as operations keep them (the chain port's shape). */
 type RecordedEvent = { name: string; args: Record<string, string> };
-import type { AdScheme } from "../../domain/ad-callback-signature";
+import type { AdScheme } from "./ad-callback-signature";
 import type { SaleAsset } from "../../domain/assets";
 
 export interface AdNetworkRecord {

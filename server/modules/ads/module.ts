@@ -4,12 +4,13 @@
  * (the networks' signed callbacks, the users', merchants' and operator's endpoints).
  */
 import { z } from "zod";
-import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "../../domain/release-policy";
+import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./release-policy";
 import { int } from "../../env";
 import type { Module } from "../module";
 import { adCreditContract } from "./contract";
+import { adsDeployment } from "./deploy";
 import { adCallbackRoutes, adRoutes } from "./routes";
-import { type AdsConfig, createAds, defaultAdsConfig } from "./service";
+import { type AdsConfig, createAds, defaultAdsConfig, recordAdSale } from "./service";
 
 declare module "../module" {
   interface ModuleSettings {
@@ -27,6 +28,7 @@ const ADS_STEP_MS = 250;
 export const adsModule: Module = {
   name: "ads",
   contracts: [adCreditContract],
+  deployment: adsDeployment,
   env: {
     /** How completed ad tasks release vouchers: default `fixed:6:1` (6 tasks convert 1 settlement unit). */
     GP_AD_POLICY: z
@@ -61,6 +63,8 @@ export const adsModule: Module = {
     });
     return {
       steps: [{ name: "ads", everyMs: ADS_STEP_MS, tick: ads.tick }],
+      // A sale to a merchant earns vouchers once confirmed, if the merchant has ad credit.
+      saleRecorded: recordAdSale,
       routes: (host) => {
         adCallbackRoutes(host, { ads });
         adRoutes(host, { chain, ads, settlement: context.settlement });

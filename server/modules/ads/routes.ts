@@ -10,7 +10,7 @@ import type { ChainPort } from "../../adapters/chain/chain";
 import type { Queryable } from "../../adapters/db/db";
 import { insertAdNetwork } from "./db";
 import { type MerchantRecord, findMerchant } from "../../adapters/db/merchants";
-import { AD_SCHEMES, isEd25519PublicKey } from "../../domain/ad-callback-signature";
+import { AD_SCHEMES, isEd25519PublicKey } from "./ad-callback-signature";
 import { parsePositiveAmount } from "../../domain/amounts";
 import { AppError } from "../../errors";
 import { adsUnavailable } from "./contract";

@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Logger } from "pino";
 import type { ChainEvent, ChainPort } from "../../adapters/chain/chain";
-import { conversionChainId, custodialUserId, merchantAccountId, saleChainId } from "../../adapters/chain/ids";
+import { custodialUserId, merchantAccountId } from "../../adapters/chain/ids";
+import { conversionChainId, saleChainId } from "./ids";
 import {
   type ConversionRecord,
   type NewSale,
@@ -39,7 +40,7 @@ import {
 import type { Db, Queryable } from "../../adapters/db/db";
 import type { MerchantRecord } from "../../adapters/db/merchants";
 import { insertOperation } from "../../adapters/db/operations";
-import { verifyAdCallback } from "../../domain/ad-callback-signature";
+import { verifyAdCallback } from "./ad-callback-signature";
 import { formatAmount } from "../../domain/display";
 import { Rounding, mulDiv } from "../../domain/points-math";
 import {
@@ -50,7 +51,7 @@ import {
   nextRelease,
   parsePolicy,
   releaseFor,
-} from "../../domain/release-policy";
+} from "./release-policy";
 import type { SignedRequest } from "../../domain/inbound-signature";
 import { AppError, parseJsonBody } from "../../errors";
 import { newOperationId } from "../../services/operations";

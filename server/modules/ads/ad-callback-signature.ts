@@ -9,8 +9,8 @@
  * each callback count once (checked against the database by the caller).
  */
 import { createPublicKey, sign, verify } from "node:crypto";
-import { AppError } from "../errors";
-import { type SignedRequest, checkTimestamp, verifyInboundSignature } from "./inbound-signature";
+import { AppError } from "../../errors";
+import { type SignedRequest, checkTimestamp, verifyInboundSignature } from "../../domain/inbound-signature";
 
 export const AD_SCHEMES = ["hmac-sha256", "ed25519"] as const;
 export type AdScheme = (typeof AD_SCHEMES)[number];

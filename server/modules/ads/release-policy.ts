@@ -15,9 +15,9 @@
  * Rounding: a release rounds down to the base unit (a shopper is never released more than the
  * rate gives); the backing each release carries rounds up (contracts/libraries/PointsMath.sol).
  */
-import { parseAmount } from "./amounts";
-import { formatAmount } from "./display";
-import { BPS, Rounding, mulDiv } from "./points-math";
+import { parseAmount } from "../../domain/amounts";
+import { formatAmount } from "../../domain/display";
+import { BPS, Rounding, mulDiv } from "../../domain/points-math";
 
 /** The default policy setting (GP_AD_POLICY): the source's 6 rewarded videos convert 1 voucher. */
 export const DEFAULT_AD_POLICY = "fixed:6:1";
