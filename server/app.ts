@@ -114,7 +114,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   adminRoutes(host, { settlementDecimals, limits, nowSeconds });
   shopControlRoutes(host, { settlementDecimals, limits, nowSeconds });
   parameterRoutes(host, { chain: deps.chain });
-  userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters });
+  userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters, saleHooks });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
   operationRoutes(host, { userSalt: deps.userSalt });
   relayRoutes(host, {

@@ -22,12 +22,13 @@ import {
 import { type PlannedOperation, recordPlanned } from "../services/operations";
 import { accepted } from "./operations";
 import { userIdOf } from "./callers";
+import type { SaleHook } from "../services/sales";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, AssetName, Id, OperationView, RedemptionBody, Signature } from "./schemas";
 
 export function userOperationRoutes(
   host: RouteHost,
-  deps: { chain: ChainPort; userSalt: string; limiters: { payment: RequestHandler } },
+  deps: { chain: ChainPort; userSalt: string; limiters: { payment: RequestHandler }; saleHooks: readonly SaleHook[] },
 ): void {
   const { chain } = deps;
   const opRoute = <B extends z.ZodType<Record<string, unknown>>>(
@@ -78,7 +79,7 @@ export function userOperationRoutes(
         amount: Amount("In whole units of the asset.", "5"),
       })
       .strict(),
-    ({ body, who, db }) => planPayment(chain, db, who, body),
+    ({ body, who, db }) => planPayment(chain, db, who, body, deps.saleHooks),
     ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
   );
 

@@ -12,12 +12,15 @@ import { userIdOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Id, OperationView } from "./schemas";
 import { userAccountRoutes } from "./user-account";
+import type { SaleHook } from "../services/sales";
 import { userOperationRoutes } from "./user-operations";
 
 export interface UserRouteDeps {
   chain: ChainPort;
   userSalt: string;
   limiters: { login: RequestHandler; payment: RequestHandler };
+  /** The modules' hooks for a recorded sale (a payment to a merchant). */
+  saleHooks: readonly SaleHook[];
 }
 
 const Password = z.string().min(8, "must be at least 8 characters").max(256);

@@ -14,7 +14,7 @@ import { custodialUserId } from "../adapters/chain/ids";
 import { parsePositiveAmount } from "../domain/amounts";
 import { type Asset, CHAIN_ASSET, decimalsOf } from "../domain/assets";
 import { AppError } from "../errors";
-import { recordAdSale } from "../modules/ads/service";
+import { type SaleHook, saleRecorded } from "./sales";
 import { type CallOn, type PlannedOperation, type RedemptionRequest, type WriteFunction, planCall, redemption } from "./operations";
 import type { Custody } from "../../typechain-types";
 
@@ -74,10 +74,16 @@ export async function planTransfer(
 }
 
 /**
- * GP or CP to a merchant. A payment to a merchant is an ad sale: recorded with the payment, it
- * earns vouchers once confirmed if the merchant has ad credit.
+ * GP or CP to a merchant. A payment to a merchant is a sale: the modules' hooks hear of it in the
+ * transaction that records the payment.
  */
-export async function planPayment(chain: ChainPort, db: Queryable, who: UserMover, body: PaymentRequest): Promise<PlannedOperation> {
+export async function planPayment(
+  chain: ChainPort,
+  db: Queryable,
+  who: UserMover,
+  body: PaymentRequest,
+  saleHooks: readonly SaleHook[],
+): Promise<PlannedOperation> {
   const merchant = await findMerchant(db, body.merchantId);
   if (!merchant) throw new AppError("NOT_FOUND", `no merchant ${body.merchantId}`);
   const amount = parsePositiveAmount(body.amount, decimalsOf(body.asset, d(chain)), "amount");
@@ -90,7 +96,7 @@ export async function planPayment(chain: ChainPort, db: Queryable, who: UserMove
     merchant.account,
   );
   const sale = { userId: who.userId, merchantId: merchant.id, asset: body.asset, paid: amount };
-  return { ...planned, also: (tx, op) => recordAdSale(tx, { ...sale, source: { paymentId: op.id } }) };
+  return { ...planned, also: (tx, op) => saleRecorded(saleHooks, tx, { ...sale, source: { paymentId: op.id } }) };
 }
 
 /** GP or CP redeemed at the pool's price into the account's settlement balance. */

@@ -27,6 +27,7 @@ import { AppError } from "../../server/errors";
 import type { Principal } from "../../server/http/auth";
 import { createSender } from "../../server/services/sender";
 import { planPause, planPoolParameter } from "../../server/services/chain-controls";
+import { recordAdSale } from "../../server/modules/ads/service";
 import { planPayment, planRedemption, planTransfer, planUnlink, userMover } from "../../server/services/custodial";
 import { planMerchant } from "../../server/services/merchants";
 import { readOperation } from "../../server/services/operation-reads";
@@ -204,9 +205,9 @@ describe("services, without HTTP", function () {
     describe("a payment to a merchant", function () {
       it("is refused at once while the account is not flagged as merchant on the chain, and for an unknown merchant", async function () {
         await insertMerchant(db, { id: "mer_unflagged", name: "Unflagged", account: custodialUserId(SALT, "unflagged") });
-        const error = await refusal(planPayment(chain, db, alice, { merchantId: "mer_unflagged", asset: "GP", amount: "1" }));
+        const error = await refusal(planPayment(chain, db, alice, { merchantId: "mer_unflagged", asset: "GP", amount: "1" }, [recordAdSale]));
         expect([error.code, error.details]).to.deep.equal(["CHAIN_REFUSED", { chainError: "CustodyNotMerchant" }]);
-        const unknown = await refusal(planPayment(chain, db, alice, { merchantId: "mer_none", asset: "GP", amount: "1" }));
+        const unknown = await refusal(planPayment(chain, db, alice, { merchantId: "mer_none", asset: "GP", amount: "1" }, [recordAdSale]));
         expect([unknown.code, unknown.message]).to.deep.equal(["NOT_FOUND", "no merchant mer_none"]);
       });
 
@@ -215,7 +216,7 @@ describe("services, without HTTP", function () {
         await insertMerchant(db, { id: m.id, name: "Flagged", account: m.account });
         await recordPlanned(db, m.planned);
         await settle();
-        const planned = await planPayment(chain, db, alice, { merchantId: m.id, asset: "GP", amount: "1.25" });
+        const planned = await planPayment(chain, db, alice, { merchantId: m.id, asset: "GP", amount: "1.25" }, [recordAdSale]);
         expect(planned.op).to.deep.include({ kind: "pay-merchant", account: alice.account, counterparty: m.account });
         expect(decoded(planned)).to.deep.equal({
           fn: "payMerchant",

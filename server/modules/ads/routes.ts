@@ -1,35 +1,23 @@
 /**
  * Rewarded ads over HTTP: the ad networks' signed callbacks (raw body, verified before anything
- * is read), the operator's networks and merchants' credit top-ups, the user's vouchers and tasks,
- * and the merchant's credit, vouchers issued against it, and withdrawals after the notice period.
+ * is read), the operator's networks and merchants' credit top-ups, and the user's vouchers and
+ * tasks; the merchant's own credit is in merchant-routes.ts.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { getAddress } from "ethers";
 import { z } from "zod";
 import type { ChainPort } from "../../adapters/chain/chain";
-import type { Queryable } from "../../adapters/db/db";
 import { insertAdNetwork } from "./db";
-import { type MerchantRecord, findMerchant } from "../../adapters/db/merchants";
+import { findMerchant } from "../../adapters/db/merchants";
 import { AD_SCHEMES, isEd25519PublicKey } from "./ad-callback-signature";
 import { parsePositiveAmount } from "../../domain/amounts";
 import { AppError } from "../../errors";
 import { adsUnavailable } from "./contract";
+import { adMerchantRoutes } from "./merchant-routes";
 import { type Ads, AdCallbackBody } from "./service";
-import type { AdCredit } from "../../../typechain-types";
-import {
-  type CallRequest,
-  type WriteFunction,
-  type SettlementFloat,
-  planCall,
-  queueSettlementRefill,
-  recordPlanned,
-  settlementShort,
-} from "../../services/operations";
-import type { Principal } from "../../http/auth";
-import { merchantOf } from "../../http/merchants";
+import { type SettlementFloat, planCall, queueSettlementRefill, recordPlanned, settlementShort } from "../../services/operations";
 import { accepted } from "../../http/operations";
 import { type RouteHost, defineRoute } from "../../http/route";
-import { Address, Amount, Id, OperationView } from "../../http/schemas";
+import { Amount, Id, OperationView } from "../../http/schemas";
 
 const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 
@@ -107,34 +95,9 @@ const UserAds = z
   })
   .meta({ id: "UserAds" });
 
-const MerchantAdCredit = z
-  .object({
-    credit: z.string().meta({ description: "Settlement not yet backing any voucher." }),
-    vouchersIssued: z.string(),
-    vouchersConverted: z.string(),
-    vouchersOutstanding: z.string(),
-    backingOutstanding: z.string().meta({ description: "Of the credit used, what still backs vouchers not converted." }),
-    adShare: z.string(),
-    withdrawal: z.object({ amount: z.string(), to: z.string(), availableAt: z.string() }).nullable(),
-    sales: z
-      .record(z.string(), z.object({ sales: z.number().int(), vouchers: z.string() }))
-      .meta({ description: "Sales by outcome: issued, refused (not enough credit), queued, rejected." }),
-  })
-  .meta({ id: "MerchantAdCredit" });
-
 export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; settlement: SettlementFloat | null }): void {
   const { chain, ads } = deps;
   const d = chain.deployments.settlementDecimals;
-  /** The calling merchant, on a deployment that has the ad credit. */
-  const adMerchant = async (db: Queryable, p: Principal) => {
-    const m = await merchantOf(db, p);
-    if (!chain.adCredit) throw adsUnavailable();
-    return m;
-  };
-  /** A call of the ad credit for the calling merchant, encoded and run on the pending state. */
-  const merchantCall = <F extends WriteFunction<AdCredit>>(m: MerchantRecord, r: Pick<CallRequest<"ads", F>, "kind" | "fn" | "args" | "details">) =>
-    planCall(chain, { ...r, actor: `merchant:${m.id}`, account: m.account, target: "ads" });
-
   defineRoute(host, {
     method: "post",
     path: "/v1/admin/ad-networks",
@@ -252,68 +215,5 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
     },
   });
 
-  defineRoute(host, {
-    method: "get",
-    path: "/v1/merchant/ad-credit",
-    tag: "merchants",
-    summary: "My ad credit, the vouchers issued against it and what was converted",
-    auth: ["merchant"],
-    responses: { 200: { description: "From the chain; sales from the relayer's records.", schema: MerchantAdCredit } },
-    errors: ["ADS_UNAVAILABLE"],
-    handle: async ({ principal, db }) => ({ status: 200, body: await ads.merchantView(await adMerchant(db, principal)) }),
-  });
-
-  defineRoute(host, {
-    method: "post",
-    path: "/v1/merchant/ad-credit/withdrawals",
-    tag: "merchants",
-    summary: "Ask to withdraw unused ad credit (after the notice period)",
-    description:
-      "Records the request on the chain; it can be carried out once the notice period (default 7 days) has passed. Until then the " +
-      "credit still backs vouchers for new sales, and the withdrawal pays what is left of the amount. One request at a time.",
-    auth: ["merchant"],
-    idempotency: "required",
-    body: z.object({ amount: Amount("Settlement units.", "100.00"), to: Address }).strict(),
-    responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
-    errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
-    prepare: async ({ body, principal, db }) => {
-      const m = await adMerchant(db, principal);
-      const amount = parsePositiveAmount(body.amount, d, "amount");
-      const to = getAddress(body.to);
-      return merchantCall(m, {
-        kind: "ad-credit-withdrawal",
-        fn: "requestWithdrawal",
-        args: (requestId) => [requestId, m.account, amount, to],
-        details: { amount: body.amount, to },
-      });
-    },
-    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
-  });
-
-  for (const [path, fn, kind, summary] of [
-    [
-      "/v1/merchant/ad-credit/withdrawals/execute",
-      "executeWithdrawal",
-      "ad-credit-withdrawal-execute",
-      "Carry out my withdrawal now that its notice is over",
-    ],
-    ["/v1/merchant/ad-credit/withdrawals/cancel", "cancelWithdrawal", "ad-credit-withdrawal-cancel", "Cancel my pending withdrawal"],
-  ] as const) {
-    defineRoute(host, {
-      method: "post",
-      path,
-      tag: "merchants",
-      summary,
-      description: "Refused at once, with the contract's reason, when there is no pending withdrawal (or its notice is not over).",
-      auth: ["merchant"],
-      idempotency: "required",
-      responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
-      errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],
-      prepare: async ({ principal, db }) => {
-        const m = await adMerchant(db, principal);
-        return merchantCall(m, { kind, fn, args: [m.account], details: {} });
-      },
-      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
-    });
-  }
+  adMerchantRoutes(host, { chain, ads });
 }

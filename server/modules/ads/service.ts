@@ -53,7 +53,7 @@ import {
   releaseFor,
 } from "./release-policy";
 import type { SignedRequest } from "../../domain/inbound-signature";
-import { AppError, parseJsonBody } from "../../errors";
+import { AppError } from "../../errors";
 import { newOperationId } from "../../services/operations";
 import { reasonOf } from "../../services/refusals";
 
