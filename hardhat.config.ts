@@ -17,30 +17,17 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersi
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const solc = require("solc") as { version(): string };
   const longVersion = solc.version().replace(/\.Emscripten\.clang$/, "");
-  return {
-    compilerPath: require.resolve("solc/soljson.js"),
-    isSolcJs: true,
-    version: SOLC_VERSION,
-    longVersion,
-  };
+  return { compilerPath: require.resolve("solc/soljson.js"), isSolcJs: true, version: SOLC_VERSION, longVersion };
 });
 
 const config: HardhatUserConfig = {
-  solidity: {
-    version: SOLC_VERSION,
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
-    },
-  },
+  solidity: { version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" } },
   mocha: {
     timeout: 600_000,
     // Every answer a test gets from a Green Points server is checked against its OpenAPI document.
     rootHooks: answerHooks,
   },
-  gasReporter: {
-    enabled: process.env.REPORT_GAS === "true",
-  },
+  gasReporter: { enabled: process.env.REPORT_GAS === "true" },
 };
 
 export default config;

@@ -72,10 +72,18 @@ async function conversionGas() {
 
 async function callbackRate() {
   let clock = Math.floor(Date.now() / 1000);
-  const relayer = await startTestRelayer({ nowSeconds: () => clock, ads: { policy: { kind: "fixed", tasks: 6, vouchers: UNIT }, dailyTaskCap: 1_000 } });
+  const relayer = await startTestRelayer({
+    nowSeconds: () => clock,
+    ads: { policy: { kind: "fixed", tasks: 6, vouchers: UNIT }, dailyTaskCap: 1_000 },
+  });
   try {
     for (let i = 0; i < CALLBACK_USERS; i++) {
-      await insertUser(relayer.db, { userId: `viewer-${i}`, account: custodialUserId(TEST_USER_SALT, `viewer-${i}`), passwordHash: "-", paymentHash: null });
+      await insertUser(relayer.db, {
+        userId: `viewer-${i}`,
+        account: custodialUserId(TEST_USER_SALT, `viewer-${i}`),
+        passwordHash: "-",
+        paymentHash: null,
+      });
     }
     const network = await call(relayer.url, "POST", "/v1/admin/ad-networks", {
       token: TEST_ADMIN_TOKEN,
@@ -86,7 +94,14 @@ async function callbackRate() {
     clock = Math.floor(Date.now() / 1000);
     const requests = Array.from({ length: CALLBACKS }, (_, i) => {
       const body = JSON.stringify({ transactionId: `bench-${i}`, userId: `viewer-${i % CALLBACK_USERS}` });
-      return { headers: { "content-type": "application/json", "x-gp-timestamp": String(clock), "x-gp-signature": signPayload(secret, clock, body) }, body };
+      return {
+        headers: {
+          "content-type": "application/json",
+          "x-gp-timestamp": String(clock),
+          "x-gp-signature": signPayload(secret, clock, body),
+        },
+        body,
+      };
     });
     const load = await drive(`${relayer.url}/v1/ads/callbacks/${networkId}`, requests, 200);
     const [{ counted }] = await relayer.db.query<{ counted: number }>("SELECT count(*)::int AS counted FROM ad_tasks");
@@ -121,20 +136,30 @@ async function main() {
   console.log("Rewarded ads, gas (Hardhat in-process chain, solc " + hardhatConfig.solidity.compilers[0].version + ", optimizer 200 runs)");
   console.log(`  issuance, batch of 100 sales, per sale   ${gas.issue_batch100_per_sale}`);
   console.log("  conversions (returning shoppers):  size   total   per conversion");
-  for (const b of gas.conversion_batches) console.log(`                                     ${String(b.size).padStart(4)}  ${String(b.total).padStart(7)}  ${String(b.perConversion).padStart(8)}`);
+  for (const b of gas.conversion_batches)
+    console.log(
+      `                                     ${String(b.size).padStart(4)}  ${String(b.total).padStart(7)}  ${String(b.perConversion).padStart(8)}`,
+    );
   console.log(`  marginal conversion in a batch           ${gas.conversion_marginal}`);
 
   const verify = verificationRate();
   console.log(`\nsignature checks alone (one core): HMAC-SHA256 ${verify.hmacPerSecond}/s, Ed25519 ${verify.ed25519PerSecond}/s`);
   const { load, replays } = await callbackRate();
-  console.log(`callbacks through the relayer (${CALLBACKS}, ${CONCURRENCY} in flight, ${CALLBACK_USERS} users, PGlite): ` +
-    `${load.perSecond}/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms; every one counted once`);
+  console.log(
+    `callbacks through the relayer (${CALLBACKS}, ${CONCURRENCY} in flight, ${CALLBACK_USERS} users, PGlite): ` +
+      `${load.perSecond}/s, p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms; every one counted once`,
+  );
   console.log(`replayed callbacks refused (409): ${replays.perSecond}/s`);
 
   const written = mergeResults({
     ads: {
       generatedAt: new Date().toISOString(),
-      environment: { node: process.version, cores: os.cpus().length, solc: hardhatConfig.solidity.compilers[0].version, database: "PGlite" },
+      environment: {
+        node: process.version,
+        cores: os.cpus().length,
+        solc: hardhatConfig.solidity.compilers[0].version,
+        database: "PGlite",
+      },
       gas,
       verification: verify,
       callbacks: load,

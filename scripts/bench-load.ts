@@ -33,6 +33,11 @@ export async function drive(url: string, requests: { headers: Record<string, str
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { requests: requests.length, seconds: round(seconds, 3), perSecond: round(requests.length / seconds, 1), p50Ms: round(quantile(latencies, 0.5)), p99Ms: round(quantile(latencies, 0.99)) };
+  return {
+    requests: requests.length,
+    seconds: round(seconds, 3),
+    perSecond: round(requests.length / seconds, 1),
+    p50Ms: round(quantile(latencies, 0.5)),
+    p99Ms: round(quantile(latencies, 0.99)),
+  };
 }
-

@@ -30,7 +30,12 @@ const ORDER_AMOUNT = "10.00";
 function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix: string, n: number) {
   const now = Math.floor(Date.now() / 1000);
   return Array.from({ length: n }, (_, i) => {
-    const s = signedInboundOrder(shop.shopId, shop.webhookSecret, { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: ORDER_AMOUNT }, now);
+    const s = signedInboundOrder(
+      shop.shopId,
+      shop.webhookSecret,
+      { orderId: `${prefix}-${i}`, userId: `user-${i % 50}`, amount: ORDER_AMOUNT },
+      now,
+    );
     return {
       headers: { "content-type": "application/json", "x-gp-shop": s.shopId, "x-gp-timestamp": s.timestamp, "x-gp-signature": s.signature },
       body: s.rawBody.toString("utf8"),
@@ -42,7 +47,11 @@ function signedRequests(shop: { shopId: string; webhookSecret: string }, prefix:
 async function bareHandler(secret: string) {
   const app = express();
   app.post("/v1/webhooks/orders", express.raw({ type: () => true }), (req, res) => {
-    verifyInboundSignature({ rawBody: req.body as Buffer, timestamp: req.header("x-gp-timestamp"), signature: req.header("x-gp-signature") }, secret, Math.floor(Date.now() / 1000));
+    verifyInboundSignature(
+      { rawBody: req.body as Buffer, timestamp: req.header("x-gp-timestamp"), signature: req.header("x-gp-signature") },
+      secret,
+      Math.floor(Date.now() / 1000),
+    );
     res.status(202).json({ ok: true });
   });
   const port = await freePort();
@@ -149,7 +158,12 @@ async function endToEnd(label: string, db: Db) {
       ordersConfirmedPerSecond: round(E2E_ORDERS / seconds, 1),
       gasPerOrder: Math.round(gas.gas / E2E_ORDERS),
       transactions: gas.transactions,
-      direct: { seconds: round(directSeconds, 3), ordersPerSecond: round(E2E_ORDERS / directSeconds, 1), gasPerOrder: Math.round(directGas.gas / E2E_ORDERS), transactions: directGas.transactions },
+      direct: {
+        seconds: round(directSeconds, 3),
+        ordersPerSecond: round(E2E_ORDERS / directSeconds, 1),
+        gasPerOrder: Math.round(directGas.gas / E2E_ORDERS),
+        transactions: directGas.transactions,
+      },
       relayerToDirectRate: round(E2E_ORDERS / seconds / (E2E_ORDERS / directSeconds), 3),
     };
   } finally {
@@ -179,12 +193,15 @@ async function main() {
   console.log(`relayer benchmark (${os.cpus().length} cores, node ${process.version}; anvil automine, confirmations 0)`);
   console.log(`\nwebhook ingestion: ${INGEST_REQUESTS} signed webhooks, ${CONCURRENCY} in flight`);
   const ingest = await ingestion();
-  const line = (name: string, l: Load) => console.log(`  ${name.padEnd(34)} ${String(l.perSecond).padStart(8)}/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms`);
+  const line = (name: string, l: Load) =>
+    console.log(`  ${name.padEnd(34)} ${String(l.perSecond).padStart(8)}/s  p50 ${l.p50Ms} ms  p99 ${l.p99Ms} ms`);
   line("relayer (PGlite, sender running)", ingest.relayer);
   line("bare Express + HMAC only", ingest.bareExpressHmac);
   console.log(`  ratio relayer / bare: ${ingest.throughputRatio}`);
 
-  console.log(`\nwebhooks beside registrations: ${BESIDE_WEBHOOKS} webhooks alone, then ${BESIDE_WEBHOOKS} while the shop registers ${BESIDE_REGISTRATIONS} users`);
+  console.log(
+    `\nwebhooks beside registrations: ${BESIDE_WEBHOOKS} webhooks alone, then ${BESIDE_WEBHOOKS} while the shop registers ${BESIDE_REGISTRATIONS} users`,
+  );
   const beside = await webhooksBesideRegistrations();
   line("webhooks alone", beside.webhooksAlone);
   line("webhooks beside registrations", beside.webhooksBesideRegistrations);
@@ -194,7 +211,13 @@ async function main() {
   const endToEndRuns = [];
   console.log(`\nend to end: ${E2E_ORDERS} orders, webhook -> confirmed, batches of up to ${BATCH}`);
   const targets: { label: string; open: () => Promise<{ db: Db; done: () => Promise<void> }> }[] = [
-    { label: "PGlite", open: async () => { const db = await openPglite(null); return { db, done: () => db.close() }; } },
+    {
+      label: "PGlite",
+      open: async () => {
+        const db = await openPglite(null);
+        return { db, done: () => db.close() };
+      },
+    },
   ];
   if (process.env.DATABASE_URL) {
     const url = process.env.DATABASE_URL;
@@ -203,7 +226,13 @@ async function main() {
       open: async () => {
         const schema = await freshSchema(url);
         const db = await openPostgres(schema.url);
-        return { db, done: async () => { await db.close(); await schema.drop(); } };
+        return {
+          db,
+          done: async () => {
+            await db.close();
+            await schema.drop();
+          },
+        };
       },
     });
   } else {

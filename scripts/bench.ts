@@ -42,7 +42,13 @@ async function main() {
   // reference gets the same non-zero balance slots.
   await (await pool.recordOrders([{ shop: shop.address, orders: buyers.map((b) => order(b)) }])).wait();
   await (await pool.recordOrder(shop.address, order(redeemer.address))).wait();
-  await (await floor.record(buyers.map(() => nextId()), buyers, buyers.map(() => 1n))).wait();
+  await (
+    await floor.record(
+      buyers.map(() => nextId()),
+      buyers,
+      buyers.map(() => 1n),
+    )
+  ).wait();
 
   const figures: Record<string, number> = {};
   figures.order_single_returning_holder = await gasOf(pool.recordOrder(shop.address, order(buyers[0])));
@@ -52,7 +58,13 @@ async function main() {
   for (const size of BATCH_SIZES) {
     const chosen = buyers.slice(0, size);
     const poolGas = await gasOf(pool.recordOrders([{ shop: shop.address, orders: chosen.map((b) => order(b)) }]));
-    const floorGas = await gasOf(floor.record(chosen.map(() => nextId()), chosen, chosen.map(() => 1n)));
+    const floorGas = await gasOf(
+      floor.record(
+        chosen.map(() => nextId()),
+        chosen,
+        chosen.map(() => 1n),
+      ),
+    );
     batches.push({
       size,
       pool: poolGas,
@@ -118,12 +130,16 @@ async function main() {
       `    ${String(b.size).padStart(4)}  ${String(b.pool).padStart(11)}  ${String(b.poolPerOrder).padStart(10)}  ${String(b.floor).padStart(12)}  ${String(b.floorPerOrder).padStart(10)}  ${b.ratio.toFixed(2).padStart(10)}`,
     );
   }
-  console.log(`  marginal order in a batch: pool ${figures.batch_marginal_order}, floor ${figures.floor_marginal_order}` +
-    ` (ratio ${(figures.batch_marginal_order / figures.floor_marginal_order).toFixed(2)})`);
+  console.log(
+    `  marginal order in a batch: pool ${figures.batch_marginal_order}, floor ${figures.floor_marginal_order}` +
+      ` (ratio ${(figures.batch_marginal_order / figures.floor_marginal_order).toFixed(2)})`,
+  );
 
   console.log("  custody:");
-  console.log(`    batch of 100 custodial orders, per order               ${figures.custodial_batch100_per_order}` +
-    ` (floor ${batches[batches.length - 1].floorPerOrder}, ratio ${(figures.custodial_batch100_per_order / batches[batches.length - 1].floorPerOrder).toFixed(2)})`);
+  console.log(
+    `    batch of 100 custodial orders, per order               ${figures.custodial_batch100_per_order}` +
+      ` (floor ${batches[batches.length - 1].floorPerOrder}, ratio ${(figures.custodial_batch100_per_order / batches[batches.length - 1].floorPerOrder).toFixed(2)})`,
+  );
   console.log(`    batch of 100 with two referral levels each, per order  ${figures.custodial_batch100_two_level_referrals_per_order}`);
   console.log(`    custodial transfer                                     ${figures.custodial_transfer}`);
   console.log(`    custodial redemption into the settlement balance       ${figures.custodial_redeem}`);

@@ -19,22 +19,28 @@ import { PoolModel } from "../models/pool-model";
 const DECIMALS = 6;
 const UNIT = 10n ** BigInt(DECIMALS);
 const GP = 10n ** 18n;
-const PARAMETERS: PoolParameters = { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT, referralShare1: 0n, referralShare2: 0n };
+const PARAMETERS: PoolParameters = {
+  poolShare: 3_000n,
+  mintShare: 7_000n,
+  exitFee: 2_000n,
+  initialPrice: UNIT,
+  referralShare1: 0n,
+  referralShare2: 0n,
+};
 const MAX_ISSUANCE = 100_000_000n * GP;
 
 type Operation =
-  | { kind: "batch"; orders: { shop: number; user: number; cents: number }[] }
-  | { kind: "redeem"; user: number; percent: number };
+  { kind: "batch"; orders: { shop: number; user: number; cents: number }[] } | { kind: "redeem"; user: number; percent: number };
 
 const operationArb: fc.Arbitrary<Operation> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant("batch" as const),
-      orders: fc.array(
-        fc.record({ shop: fc.nat(2), user: fc.nat(15), cents: fc.integer({ min: 100, max: 50_000 }) }),
-        { minLength: 1, maxLength: 8 },
-      ),
+      orders: fc.array(fc.record({ shop: fc.nat(2), user: fc.nat(15), cents: fc.integer({ min: 100, max: 50_000 }) }), {
+        minLength: 1,
+        maxLength: 8,
+      }),
     }),
   },
   {
@@ -148,7 +154,15 @@ async function main() {
     paidIn += r.contribution;
     example.push(r.row);
   }
-  const header: Row = { step: "#", what: "operation", amount: "amount", gp: "GP +/-", supply: "circulating GP", pool: "pool", price: "price after" };
+  const header: Row = {
+    step: "#",
+    what: "operation",
+    amount: "amount",
+    gp: "GP +/-",
+    supply: "circulating GP",
+    pool: "pool",
+    price: "price after",
+  };
   console.log(table(example, header));
   console.log("  (docs/rules.md's table: 21, 14.7, 12.495 GP; prices 1.4286, 1.6807, 1.8674)\n");
 
@@ -179,7 +193,15 @@ async function main() {
       paidOut += quote.payout;
       feesKept += quote.fee;
       redemptions++;
-      rows.push(record(`redeem ${user.address.slice(0, 8)}`, `-${formatAmount(quote.payout, DECIMALS)}`, `-${formatAmount(k, 18)}`, model.assets, model.supply));
+      rows.push(
+        record(
+          `redeem ${user.address.slice(0, 8)}`,
+          `-${formatAmount(quote.payout, DECIMALS)}`,
+          `-${formatAmount(k, 18)}`,
+          model.assets,
+          model.supply,
+        ),
+      );
     }
     if ((i + 1) % 40 === 0 || i + 1 === operations.length) {
       console.log(`  [${i + 1}/${operations.length}] ${rows.length} rows, price ${history[history.length - 1].price}`);
@@ -187,7 +209,10 @@ async function main() {
   }
   console.log("\n" + table(rows, header) + "\n");
 
-  const csv = ["step,operation,amount,gp,circulating_gp,pool,price", ...[...example, ...rows].map((r) => [r.step, r.what, r.amount, r.gp, r.supply, r.pool, r.price].join(","))].join("\n");
+  const csv = [
+    "step,operation,amount,gp,circulating_gp,pool,price",
+    ...[...example, ...rows].map((r) => [r.step, r.what, r.amount, r.gp, r.supply, r.pool, r.price].join(",")),
+  ].join("\n");
   const csvPath = path.join(outDir, "history.csv");
   fs.writeFileSync(csvPath, csv + "\n");
   const chartPath = path.join(outDir, "pool-chart.svg");
@@ -195,7 +220,9 @@ async function main() {
 
   const last = history[history.length - 1];
   console.log("Summary");
-  console.log(`  orders ${step - redemptions} (paid into the pool ${formatAmount(paidIn, DECIMALS)}), redemptions ${redemptions} (paid out ${formatAmount(paidOut, DECIMALS)}, exit fees kept in the pool ${formatAmount(feesKept, DECIMALS)})`);
+  console.log(
+    `  orders ${step - redemptions} (paid into the pool ${formatAmount(paidIn, DECIMALS)}), redemptions ${redemptions} (paid out ${formatAmount(paidOut, DECIMALS)}, exit fees kept in the pool ${formatAmount(feesKept, DECIMALS)})`,
+  );
   console.log(`  pool ${last.pool}, circulating ${last.supply} GP, price ${last.price} (started at 1)`);
   console.log("  The contract and the reference model agreed after every operation.");
   console.log("  The price rose only because each order mints less value than it pays in and each redemption");

@@ -63,7 +63,9 @@ async function main() {
   for (const order of ORDERS) await settledOrder(first.url, shop.shopId, order.orderId, 60_000, first.adminToken);
   const merchant = await expectStatus(admin("POST", "/v1/admin/merchants", { name: "Corner Café" }), 201);
   await settledOperation(first.url, first.adminToken, merchant.operation.operationId, 60_000);
-  const alice = (await expectStatus(call(first.url, "POST", "/v1/sessions", { body: { userId: "alice", password: "alice-login-pw" } }), 201)).token;
+  const alice = (
+    await expectStatus(call(first.url, "POST", "/v1/sessions", { body: { userId: "alice", password: "alice-login-pw" } }), 201)
+  ).token;
   const pay = (url: string, body: unknown) =>
     call(url, "POST", "/v1/me/transfers", { token: alice, body, headers: { ...key(), "x-gp-payment-password": "alice-pay" } });
   const transfer = await expectStatus(pay(first.url, { toUserId: "bob", asset: "GP", amount: "1.5" }), 202);
@@ -79,13 +81,21 @@ async function main() {
   const orders: Record<string, unknown> = {};
   for (const { orderId } of [...ORDERS, PENDING_ORDER]) orders[orderId] = await read(`/v1/shops/${shop.shopId}/orders/${orderId}`);
   const operations: Record<string, unknown> = {};
-  for (const id of [users.alice.operationId, users.bob.operationId, merchant.operation.operationId, transfer.operationId, pendingTransfer.operationId])
+  for (const id of [
+    users.alice.operationId,
+    users.bob.operationId,
+    merchant.operation.operationId,
+    transfer.operationId,
+    pendingTransfer.operationId,
+  ])
     operations[id] = await read(`/v1/operations/${id}`);
   const pendingStates = [(orders[PENDING_ORDER.orderId] as any).state, (operations[pendingTransfer.operationId] as any).state];
-  if (pendingStates.join() !== "received,queued") throw new Error(`the pending order and transfer were sent already: ${pendingStates.join()}`);
+  if (pendingStates.join() !== "received,queued")
+    throw new Error(`the pending order and transfer were sent already: ${pendingStates.join()}`);
   const me: Record<string, unknown> = {};
   for (const userId of ["alice", "bob"]) {
-    const token = (await expectStatus(call(second.url, "POST", "/v1/sessions", { body: { userId, password: `${userId}-login-pw` } }), 201)).token;
+    const token = (await expectStatus(call(second.url, "POST", "/v1/sessions", { body: { userId, password: `${userId}-login-pw` } }), 201))
+      .token;
     me[userId] = await read("/v1/me", token);
   }
   const snapshot = {
@@ -106,7 +116,9 @@ async function main() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tar = execFileSync("tar", ["--sort=name", "-cf", "-", "-C", dir, "."], { maxBuffer: 1 << 30 });
   const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_LGWIN, BROTLI_PARAM_SIZE_HINT } = zlib.constants;
-  const packed = zlib.brotliCompressSync(tar, { params: { [BROTLI_PARAM_QUALITY]: 11, [BROTLI_PARAM_LGWIN]: 24, [BROTLI_PARAM_SIZE_HINT]: tar.length } });
+  const packed = zlib.brotliCompressSync(tar, {
+    params: { [BROTLI_PARAM_QUALITY]: 11, [BROTLI_PARAM_LGWIN]: 24, [BROTLI_PARAM_SIZE_HINT]: tar.length },
+  });
   fs.writeFileSync(`${out}.tar.br`, packed);
   fs.writeFileSync(`${out}.json`, JSON.stringify(snapshot, null, 2) + "\n");
   fs.rmSync(dir, { recursive: true, force: true });

@@ -40,11 +40,13 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     /// @notice May change the withdrawal fee and the exit multiple.
     bytes32 public constant PARAMETER_ROLE = keccak256("PARAMETER_ROLE");
     /// @notice EIP-712 type an original account signs to be linked.
-    bytes32 public constant LINK_TYPEHASH =
-        keccak256("Link(bytes32 user,address account,uint256 nonce,uint256 deadline)");
+    bytes32 public constant LINK_TYPEHASH = keccak256(
+        "Link(bytes32 user,address account,uint256 nonce,uint256 deadline)"
+    );
     /// @notice EIP-712 type an original account signs to deposit without gas.
-    bytes32 public constant DEPOSIT_TYPEHASH =
-        keccak256("Deposit(address owner,bytes32 user,uint256 points,uint256 nonce,uint256 deadline)");
+    bytes32 public constant DEPOSIT_TYPEHASH = keccak256(
+        "Deposit(address owner,bytes32 user,uint256 points,uint256 nonce,uint256 deadline)"
+    );
     /// @notice The highest withdrawal fee, in basis points.
     uint256 public constant MAX_WITHDRAWAL_FEE = 2_000;
     /// @notice The lowest non-zero exit multiple (1x) and the highest (10x), in basis points.
@@ -148,9 +150,12 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         }
     }
 
-    function _creditOrder(address shop, CustodialOrder calldata order, IPool.PooledMint memory m, uint256 multiple)
-        private
-    {
+    function _creditOrder(
+        address shop,
+        CustodialOrder calldata order,
+        IPool.PooledMint memory m,
+        uint256 multiple
+    ) private {
         bytes32 key = OrderKeys.orderKey(shop, order.orderId);
         Account storage buyer = _entry(order.user);
         buyer.points += m.buyer;
@@ -181,20 +186,26 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     // ---------------------------------------------------------------- operations
 
     /// @inheritdoc ICustody
-    function transfer(bytes32 requestId, bytes32 from, bytes32 to, Asset asset, uint256 amount)
-        external
-        onlyRole(RELAYER_ROLE)
-    {
+    function transfer(
+        bytes32 requestId,
+        bytes32 from,
+        bytes32 to,
+        Asset asset,
+        uint256 amount
+    ) external onlyRole(RELAYER_ROLE) {
         _useRequest(requestId);
         _move(from, to, asset, amount);
         emit Transferred(requestId, from, to, asset, amount);
     }
 
     /// @inheritdoc ICustody
-    function payMerchant(bytes32 requestId, bytes32 user, bytes32 merchant, Asset asset, uint256 amount)
-        external
-        onlyRole(RELAYER_ROLE)
-    {
+    function payMerchant(
+        bytes32 requestId,
+        bytes32 user,
+        bytes32 merchant,
+        Asset asset,
+        uint256 amount
+    ) external onlyRole(RELAYER_ROLE) {
         _useRequest(requestId);
         if (!_accounts[merchant].merchant) revert CustodyNotMerchant(merchant);
         _move(user, merchant, asset, amount);
@@ -202,11 +213,12 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function redeem(bytes32 requestId, bytes32 user, uint256 points_, uint256 minPayout)
-        external
-        onlyRole(RELAYER_ROLE)
-        nonReentrant
-    {
+    function redeem(
+        bytes32 requestId,
+        bytes32 user,
+        uint256 points_,
+        uint256 minPayout
+    ) external onlyRole(RELAYER_ROLE) nonReentrant {
         _useRequest(requestId);
         Account storage account = _known(user);
         _debitPoints(user, account, points_);
@@ -231,10 +243,11 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function exchangeConstant(bytes32 requestId, bytes32 accountId, uint256 constantPoints)
-        external
-        onlyRole(RELAYER_ROLE)
-    {
+    function exchangeConstant(
+        bytes32 requestId,
+        bytes32 accountId,
+        uint256 constantPoints
+    ) external onlyRole(RELAYER_ROLE) {
         _useRequest(requestId);
         Account storage account = _known(accountId);
         uint256 points_ = _takeFromReserve(accountId, account, constantPoints);
@@ -243,11 +256,12 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function redeemConstant(bytes32 requestId, bytes32 accountId, uint256 constantPoints, uint256 minPayout)
-        external
-        onlyRole(RELAYER_ROLE)
-        nonReentrant
-    {
+    function redeemConstant(
+        bytes32 requestId,
+        bytes32 accountId,
+        uint256 constantPoints,
+        uint256 minPayout
+    ) external onlyRole(RELAYER_ROLE) nonReentrant {
         _useRequest(requestId);
         Account storage account = _known(accountId);
         uint256 points_ = _takeFromReserve(accountId, account, constantPoints);
@@ -257,11 +271,12 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function withdrawSettlement(bytes32 requestId, bytes32 accountId, address to, uint256 amount)
-        external
-        onlyRole(RELAYER_ROLE)
-        nonReentrant
-    {
+    function withdrawSettlement(
+        bytes32 requestId,
+        bytes32 accountId,
+        address to,
+        uint256 amount
+    ) external onlyRole(RELAYER_ROLE) nonReentrant {
         _useRequest(requestId);
         if (to == address(0)) revert CustodyInvalidAddress();
         if (amount == 0) revert CustodyZeroAmount();
@@ -274,11 +289,11 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function withdrawToOriginal(bytes32 requestId, bytes32 user, uint256 points_)
-        external
-        onlyRole(RELAYER_ROLE)
-        nonReentrant
-    {
+    function withdrawToOriginal(
+        bytes32 requestId,
+        bytes32 user,
+        uint256 points_
+    ) external onlyRole(RELAYER_ROLE) nonReentrant {
         _useRequest(requestId);
         Account storage account = _known(user);
         address original = account.original;
@@ -298,11 +313,19 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @inheritdoc ICustody
-    function depositBySig(address owner, bytes32 user, uint256 points_, uint256 deadline, bytes calldata signature)
-        external
-        nonReentrant
-    {
-        _checkSignature(owner, keccak256(abi.encode(DEPOSIT_TYPEHASH, owner, user, points_, _useNonce(owner), deadline)), deadline, signature);
+    function depositBySig(
+        address owner,
+        bytes32 user,
+        uint256 points_,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        _checkSignature(
+            owner,
+            keccak256(abi.encode(DEPOSIT_TYPEHASH, owner, user, points_, _useNonce(owner), deadline)),
+            deadline,
+            signature
+        );
         _deposit(owner, user, points_);
     }
 
@@ -335,16 +358,23 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     // ---------------------------------------------------------------- original accounts
 
     /// @inheritdoc ICustody
-    function link(bytes32 user, address account, uint256 deadline, bytes calldata signature)
-        external
-        onlyRole(RELAYER_ROLE)
-    {
+    function link(
+        bytes32 user,
+        address account,
+        uint256 deadline,
+        bytes calldata signature
+    ) external onlyRole(RELAYER_ROLE) {
         if (account == address(0)) revert CustodyInvalidAddress();
         Account storage entry = _known(user);
         if (entry.original != address(0)) revert CustodyAlreadyLinked(user, entry.original);
         bytes32 other = _userOfAccount[account];
         if (other != bytes32(0)) revert CustodyAccountLinkedElsewhere(account, other);
-        _checkSignature(account, keccak256(abi.encode(LINK_TYPEHASH, user, account, _useNonce(account), deadline)), deadline, signature);
+        _checkSignature(
+            account,
+            keccak256(abi.encode(LINK_TYPEHASH, user, account, _useNonce(account), deadline)),
+            deadline,
+            signature
+        );
         entry.original = account;
         _userOfAccount[account] = user;
         emit Linked(user, account);
@@ -373,10 +403,12 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     }
 
     /// @dev Refuses an expired request and a signature that is not `signer`'s over `structHash`.
-    function _checkSignature(address signer, bytes32 structHash, uint256 deadline, bytes calldata signature)
-        private
-        view
-    {
+    function _checkSignature(
+        address signer,
+        bytes32 structHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view {
         if (block.timestamp > deadline) revert CustodyExpiredSignature(deadline);
         if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
             revert CustodyInvalidSigner(signer);
@@ -419,10 +451,11 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
 
     /// @dev Burns `constantPoints` CP of the account and takes GP of equal value from the reserve.
     /// Floor: the reserve keeps any rounding, so it keeps backing the remaining CP.
-    function _takeFromReserve(bytes32 accountId, Account storage account, uint256 constantPoints)
-        private
-        returns (uint256 points_)
-    {
+    function _takeFromReserve(
+        bytes32 accountId,
+        Account storage account,
+        uint256 constantPoints
+    ) private returns (uint256 points_) {
         if (constantPoints == 0) revert CustodyZeroAmount();
         uint256 balance = account.constantPoints;
         if (balance < constantPoints) revert CustodyInsufficientBalance(accountId, Asset.CP, balance, constantPoints);

@@ -79,10 +79,12 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAdCredit
-    function requestWithdrawal(bytes32 requestId, bytes32 merchant, uint256 amount, address to)
-        external
-        onlyRole(RELAYER_ROLE)
-    {
+    function requestWithdrawal(
+        bytes32 requestId,
+        bytes32 merchant,
+        uint256 amount,
+        address to
+    ) external onlyRole(RELAYER_ROLE) {
         if (to == address(0)) revert AdCreditInvalidAddress();
         if (amount == 0) revert AdCreditZeroAmount();
         _use(requestId);
@@ -144,12 +146,9 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAdCredit
-    function convert(Conversion[] calldata conversions)
-        external
-        onlyRole(RELAYER_ROLE)
-        nonReentrant
-        returns (uint256[] memory points)
-    {
+    function convert(
+        Conversion[] calldata conversions
+    ) external onlyRole(RELAYER_ROLE) nonReentrant returns (uint256[] memory points) {
         uint256 count = conversions.length;
         IPool.Contribution[] memory contributions = new IPool.Contribution[](count);
         uint256 total = 0;
@@ -169,7 +168,14 @@ contract AdCredit is IAdCredit, AccessControl, ReentrancyGuardTransient {
         uint256 minted = 0;
         for (uint256 i = 0; i < count; ++i) {
             Conversion calldata c = conversions[i];
-            emit VouchersConverted(c.conversionId, c.user, c.merchant, c.vouchers, contributions[i].contribution, points[i]);
+            emit VouchersConverted(
+                c.conversionId,
+                c.user,
+                c.merchant,
+                c.vouchers,
+                contributions[i].contribution,
+                points[i]
+            );
             users[i] = c.user;
             minted += points[i];
         }

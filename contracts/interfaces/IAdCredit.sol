@@ -91,16 +91,35 @@ interface IAdCredit {
     /// @notice `from` added `amount` to `merchant`'s credit, which is now `creditAfter`.
     event CreditToppedUp(bytes32 indexed merchant, address indexed from, uint256 amount, uint256 creditAfter);
     /// @notice `merchant` asked to withdraw `amount` of credit to `to`, possible from `availableAt`.
-    event WithdrawalRequested(bytes32 indexed requestId, bytes32 indexed merchant, address to, uint256 amount, uint64 availableAt);
+    event WithdrawalRequested(
+        bytes32 indexed requestId,
+        bytes32 indexed merchant,
+        address to,
+        uint256 amount,
+        uint64 availableAt
+    );
     /// @notice `merchant`'s pending withdrawal was cancelled.
     event WithdrawalCancelled(bytes32 indexed merchant);
     /// @notice `amount` of `merchant`'s credit was sent to `to` (the amount asked, or less if the
     /// credit had been used meanwhile).
     event CreditWithdrawn(bytes32 indexed merchant, address indexed to, uint256 amount, uint256 creditAfter);
     /// @notice A sale issued `vouchers` to `user`, backed by `backing` of `merchant`'s credit.
-    event VouchersIssued(bytes32 indexed saleId, bytes32 indexed user, bytes32 indexed merchant, uint256 vouchers, uint256 backing);
+    event VouchersIssued(
+        bytes32 indexed saleId,
+        bytes32 indexed user,
+        bytes32 indexed merchant,
+        uint256 vouchers,
+        uint256 backing
+    );
     /// @notice A sale earned no vouchers: `merchant`'s credit `credit` was below the `needed` backing.
-    event VouchersRefused(bytes32 indexed saleId, bytes32 indexed user, bytes32 indexed merchant, uint256 amount, uint256 needed, uint256 credit);
+    event VouchersRefused(
+        bytes32 indexed saleId,
+        bytes32 indexed user,
+        bytes32 indexed merchant,
+        uint256 amount,
+        uint256 needed,
+        uint256 credit
+    );
     /// @notice `vouchers` of `user`'s bucket at `merchant` converted: `backing` entered the pool
     /// and `points` GP were credited to `user`'s custodial account.
     event VouchersConverted(

@@ -91,7 +91,13 @@ interface ICustody {
     /// @notice `amount` of `asset` moved from `from` to `to`.
     event Transferred(bytes32 indexed requestId, bytes32 indexed from, bytes32 indexed to, Asset asset, uint256 amount);
     /// @notice `user` paid merchant `merchant` `amount` of `asset`.
-    event MerchantPaid(bytes32 indexed requestId, bytes32 indexed user, bytes32 indexed merchant, Asset asset, uint256 amount);
+    event MerchantPaid(
+        bytes32 indexed requestId,
+        bytes32 indexed user,
+        bytes32 indexed merchant,
+        Asset asset,
+        uint256 amount
+    );
     /// @notice `account` redeemed `amount` of `asset` (`points` GP at the pool) for `payout`
     /// settlement, credited to its settlement balance.
     event RedeemedToBalance(
@@ -229,8 +235,13 @@ interface ICustody {
 
     /// @notice `deposit` on `owner`'s EIP-712 `Deposit` signature; the allowance may come from a
     /// GP permit. Anyone may submit it.
-    function depositBySig(address owner, bytes32 user, uint256 points, uint256 deadline, bytes calldata signature)
-        external;
+    function depositBySig(
+        address owner,
+        bytes32 user,
+        uint256 points,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     /// @notice Links `account` to `user` on `account`'s EIP-712 `Link` signature. Relayer.
     function link(bytes32 user, address account, uint256 deadline, bytes calldata signature) external;

@@ -40,8 +40,13 @@ interface IGreenPoints is IERC20 {
     /// @notice Moves `value` GP from `owner` to `to` on `owner`'s EIP-712 `Transfer` signature, so an
     /// original account can send GP without holding gas; anyone may submit it. Uses the same
     /// nonces as `permit`. Refuses an expired, replayed or wrongly signed request.
-    function transferBySig(address owner, address to, uint256 value, uint256 deadline, bytes calldata signature)
-        external;
+    function transferBySig(
+        address owner,
+        address to,
+        uint256 value,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     /// @notice Burns `amount` GP held by `from`. Only the pool, which burns only from the caller
     /// of its own redemption.

@@ -110,7 +110,13 @@ interface IPool {
     );
     /// @notice `contribution` settlement was pulled from `shop` for `orders` orders; the pool now
     /// holds `assetsAfter` against `supplyAfter` GP.
-    event OrdersSettled(address indexed shop, uint256 orders, uint256 contribution, uint256 assetsAfter, uint256 supplyAfter);
+    event OrdersSettled(
+        address indexed shop,
+        uint256 orders,
+        uint256 contribution,
+        uint256 assetsAfter,
+        uint256 supplyAfter
+    );
     /// @notice The caller `payer` paid `contribution` into the pool and `points` GP were minted to it.
     event ContributionRecorded(bytes32 indexed orderKey, address indexed payer, uint256 contribution, uint256 points);
     /// @notice `holder` burned `points` GP worth `gross`; `fee` stayed in the pool, `payout` went to `receiver`.

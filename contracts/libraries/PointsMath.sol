@@ -62,7 +62,11 @@ library PointsMath {
     /// @notice The part of a bucket's `backing` that `vouchers` of its `bucketVouchers` carry into the pool.
     /// @dev Ceil: a conversion pays at least its share into the pool; the last voucher of a bucket
     /// carries whatever is left, so no backing stays behind.
-    function releasedBacking(uint256 backing, uint256 vouchers, uint256 bucketVouchers) internal pure returns (uint256) {
+    function releasedBacking(
+        uint256 backing,
+        uint256 vouchers,
+        uint256 bucketVouchers
+    ) internal pure returns (uint256) {
         return Math.mulDiv(backing, vouchers, bucketVouchers, Math.Rounding.Ceil);
     }
 }

@@ -102,13 +102,10 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     // ---------------------------------------------------------------- orders
 
     /// @inheritdoc IPool
-    function recordOrder(address shop, Order calldata order)
-        external
-        onlyRole(RELAYER_ROLE)
-        whenNotPaused
-        nonReentrant
-        returns (uint256 points_)
-    {
+    function recordOrder(
+        address shop,
+        Order calldata order
+    ) external onlyRole(RELAYER_ROLE) whenNotPaused nonReentrant returns (uint256 points_) {
         Parameters memory p = _params;
         uint256 assetsBefore = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
@@ -137,13 +134,9 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @inheritdoc IPool
-    function recordPooledOrders(PooledShopOrders[] calldata batch)
-        external
-        onlyRole(RELAYER_ROLE)
-        whenNotPaused
-        nonReentrant
-        returns (PooledMint[][] memory minted)
-    {
+    function recordPooledOrders(
+        PooledShopOrders[] calldata batch
+    ) external onlyRole(RELAYER_ROLE) whenNotPaused nonReentrant returns (PooledMint[][] memory minted) {
         Parameters memory p = _params;
         uint256 assets_ = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
@@ -173,13 +166,9 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @inheritdoc IPool
-    function recordContributions(Contribution[] calldata batch)
-        external
-        onlyRole(RELAYER_ROLE)
-        whenNotPaused
-        nonReentrant
-        returns (uint256[] memory minted)
-    {
+    function recordContributions(
+        Contribution[] calldata batch
+    ) external onlyRole(RELAYER_ROLE) whenNotPaused nonReentrant returns (uint256[] memory minted) {
         Parameters memory p = _params;
         uint256 assets_ = _assets;
         uint256 supplyBefore = _POINTS.totalSupply();
@@ -319,11 +308,12 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     /// contribution (the last units of a voucher's backing) stays in the pool and mints nothing,
     /// rather than failing the whole batch. The first mint of the pool locks `LOCKED_POINTS` out of
     /// it, as for an order; one that would mint no more than them mints nothing.
-    function _quoteContribution(uint256 contributionAmount, Parameters memory p, uint256 assets_, uint256 supply)
-        private
-        pure
-        returns (uint256 points_)
-    {
+    function _quoteContribution(
+        uint256 contributionAmount,
+        Parameters memory p,
+        uint256 assets_,
+        uint256 supply
+    ) private pure returns (uint256 points_) {
         (uint256 priceAssets, uint256 priceSupply) = _priceRatio(p, assets_, supply);
         points_ = _toPoints(PointsMath.mintValue(contributionAmount, p.mintShare), priceAssets, priceSupply);
         uint256 locked = _lockedAt(supply);
@@ -358,11 +348,11 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     // ---------------------------------------------------------------- redemption
 
     /// @inheritdoc IPool
-    function redeem(uint256 points_, address receiver, uint256 minPayout)
-        external
-        nonReentrant
-        returns (uint256 payout)
-    {
+    function redeem(
+        uint256 points_,
+        address receiver,
+        uint256 minPayout
+    ) external nonReentrant returns (uint256 payout) {
         return _redeem(msg.sender, points_, receiver, minPayout);
     }
 
@@ -393,10 +383,12 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @dev Burns `owner`'s GP first, then pays `receiver` what they were worth less the exit fee.
-    function _redeem(address owner, uint256 points_, address receiver, uint256 minPayout)
-        private
-        returns (uint256 payout)
-    {
+    function _redeem(
+        address owner,
+        uint256 points_,
+        address receiver,
+        uint256 minPayout
+    ) private returns (uint256 payout) {
         if (points_ == 0) revert PoolZeroRedemption();
         if (receiver == address(0)) revert PoolInvalidAddress();
         uint256 assetsBefore = _assets;
@@ -413,11 +405,12 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     }
 
     /// @dev The gross value, fee and payout of `points_` GP at `assets_ / supply`.
-    function _quoteRedeem(uint256 points_, uint256 exitFeeBps, uint256 assets_, uint256 supply)
-        private
-        pure
-        returns (uint256 gross, uint256 fee, uint256 payout)
-    {
+    function _quoteRedeem(
+        uint256 points_,
+        uint256 exitFeeBps,
+        uint256 assets_,
+        uint256 supply
+    ) private pure returns (uint256 gross, uint256 fee, uint256 payout) {
         gross = _toAssets(points_, assets_, supply);
         fee = PointsMath.exitFee(gross, exitFeeBps);
         payout = gross - fee;
@@ -438,11 +431,11 @@ contract Pool is IPool, AccessControl, Pausable, ReentrancyGuardTransient, EIP71
     /// @dev The price of the next order: the pool's own once GP exist, else the initial price.
     /// The supply never returns to zero after the first mint (`LOCKED_POINTS`), so the initial
     /// price prices the first mint only.
-    function _priceRatio(Parameters memory p, uint256 assets_, uint256 supply)
-        private
-        pure
-        returns (uint256 priceAssets, uint256 priceSupply)
-    {
+    function _priceRatio(
+        Parameters memory p,
+        uint256 assets_,
+        uint256 supply
+    ) private pure returns (uint256 priceAssets, uint256 priceSupply) {
         if (supply != 0) return (assets_, supply);
         return (p.initialPrice, PointsMath.ONE_POINT);
     }

@@ -15,8 +15,9 @@ contract GreenPoints is ERC20Permit, IGreenPoints {
     /// @notice The largest cap a deployment may choose: keeps every price product inside 256 bits.
     uint256 public constant MAX_ISSUANCE_LIMIT = type(uint128).max;
     /// @notice EIP-712 type of a signed transfer.
-    bytes32 public constant TRANSFER_TYPEHASH =
-        keccak256("Transfer(address owner,address to,uint256 value,uint256 nonce,uint256 deadline)");
+    bytes32 public constant TRANSFER_TYPEHASH = keccak256(
+        "Transfer(address owner,address to,uint256 value,uint256 nonce,uint256 deadline)"
+    );
 
     address private immutable _POOL;
     uint256 private immutable _MAX_ISSUANCE;
@@ -25,10 +26,11 @@ contract GreenPoints is ERC20Permit, IGreenPoints {
     /// @param name_ Token name, also the EIP-712 domain name of permits.
     /// @param symbol_ Token symbol.
     /// @param maxIssuance_ GP base units that can ever be minted.
-    constructor(string memory name_, string memory symbol_, uint256 maxIssuance_)
-        ERC20(name_, symbol_)
-        ERC20Permit(name_)
-    {
+    constructor(
+        string memory name_,
+        string memory symbol_,
+        uint256 maxIssuance_
+    ) ERC20(name_, symbol_) ERC20Permit(name_) {
         if (maxIssuance_ == 0 || maxIssuance_ > MAX_ISSUANCE_LIMIT) {
             revert GreenPointsInvalidCap(maxIssuance_, MAX_ISSUANCE_LIMIT);
         }
@@ -65,12 +67,17 @@ contract GreenPoints is ERC20Permit, IGreenPoints {
     }
 
     /// @inheritdoc IGreenPoints
-    function transferBySig(address owner, address to, uint256 value, uint256 deadline, bytes calldata signature)
-        external
-    {
+    function transferBySig(
+        address owner,
+        address to,
+        uint256 value,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
         if (block.timestamp > deadline) revert GreenPointsExpiredSignature(deadline);
-        bytes32 digest =
-            _hashTypedDataV4(keccak256(abi.encode(TRANSFER_TYPEHASH, owner, to, value, _useNonce(owner), deadline)));
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(TRANSFER_TYPEHASH, owner, to, value, _useNonce(owner), deadline))
+        );
         if (!SignatureChecker.isValidSignatureNow(owner, digest, signature)) revert GreenPointsInvalidSigner(owner);
         _transfer(owner, to, value);
     }

@@ -80,9 +80,6 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
     responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(OrderView) }) } },
-    handle: async ({ query, db }) => ({
-      status: 200,
-      body: { orders: (await listOrders(db, query)).map((o) => orderView(o, d)) },
-    }),
+    handle: async ({ query, db }) => ({ status: 200, body: { orders: (await listOrders(db, query)).map((o) => orderView(o, d)) } }),
   });
 }

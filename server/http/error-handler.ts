@@ -29,7 +29,9 @@ function toAppError(error: unknown): AppError {
     return new AppError("VALIDATION_FAILED", "the body's encoding is not supported", undefined, { cause: error });
   }
   if (isOutage(error)) {
-    return new AppError("UNAVAILABLE", "the chain or the database is not answering; nothing was changed, try again", undefined, { cause: error });
+    return new AppError("UNAVAILABLE", "the chain or the database is not answering; nothing was changed, try again", undefined, {
+      cause: error,
+    });
   }
   return new AppError("INTERNAL", "the server failed; the request changed nothing it could not finish", undefined, { cause: error });
 }
@@ -40,7 +42,9 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (status >= 500) req.log?.error({ err: error }, "request failed");
   else req.log?.info({ code: appError.code, reason: appError.message }, "request refused");
   if (res.headersSent) return;
-  res.status(status).json({ error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) } });
+  res
+    .status(status)
+    .json({ error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) } });
 };
 
 export const notFound: RequestHandler = (req, _res, next) => {

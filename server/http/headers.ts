@@ -10,12 +10,7 @@ import helmet from "helmet";
  * 127.0.0.1 and a browser would then ask for the docs' assets over HTTPS.
  */
 const helmetHeaders = helmet({
-  contentSecurityPolicy: {
-    directives: {
-      "style-src": ["'self'", "'unsafe-inline'"],
-      "upgrade-insecure-requests": null,
-    },
-  },
+  contentSecurityPolicy: { directives: { "style-src": ["'self'", "'unsafe-inline'"], "upgrade-insecure-requests": null } },
 });
 
 /** A request that carries credentials gets `no-store` on its answer, so no cache keeps what it shows. */

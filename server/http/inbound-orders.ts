@@ -39,7 +39,14 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
       202: { description: "Recorded durably; it will be minted.", schema: Accepted },
       200: { description: "Received before: its current state.", schema: Accepted },
     },
-    errors: ["AMOUNT_OUT_OF_RANGE", "ORDER_CONFLICT", "UNAVAILABLE", "SHOP_LIMIT_EXCEEDED", "DEPLOYMENT_LIMIT_REACHED", "AD_MERCHANT_NOT_ALLOWED"],
+    errors: [
+      "AMOUNT_OUT_OF_RANGE",
+      "ORDER_CONFLICT",
+      "UNAVAILABLE",
+      "SHOP_LIMIT_EXCEEDED",
+      "DEPLOYMENT_LIMIT_REACHED",
+      "AD_MERCHANT_NOT_ALLOWED",
+    ],
     handle: async ({ signer, body }) => {
       const result = await deps.intake.record(signer, body);
       return { status: result.created ? 202 : 200, body: { orderId: result.orderId, state: result.state } };

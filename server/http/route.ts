@@ -138,7 +138,13 @@ const PaymentPassword = z
 const PaymentPasswordHeaders = z.object({ "x-gp-payment-password": PaymentPassword.optional() });
 
 /** The documented headers of a route: what the server refuses to run without is required. */
-function documentedHeaders(spec: { auth: readonly PrincipalKind[]; path: string; idempotency?: Idempotency; paymentPassword?: true | "when-set"; signed?: { headers: z.ZodObject } }) {
+function documentedHeaders(spec: {
+  auth: readonly PrincipalKind[];
+  path: string;
+  idempotency?: Idempotency;
+  paymentPassword?: true | "when-set";
+  signed?: { headers: z.ZodObject };
+}) {
   const shape: Record<string, z.ZodType> = { ...spec.signed?.headers.shape };
   if (spec.auth.includes("shop") && !spec.path.includes("{shopId}")) {
     const shop = z.string().meta({ description: "The calling shop's id; needed when the bearer token is its webhook secret." });
@@ -170,7 +176,13 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   spec: RouteSpec<P, Q, B, X, S>,
 ): void {
   // Any route answers UNAVAILABLE while the database or the chain node does not answer (error-handler.ts).
-  const codes = new Set<keyof typeof STATUS_OF>(["VALIDATION_FAILED", "INTERNAL", "UNAVAILABLE", ...(spec.signed?.errors ?? []), ...(spec.errors ?? [])]);
+  const codes = new Set<keyof typeof STATUS_OF>([
+    "VALIDATION_FAILED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    ...(spec.signed?.errors ?? []),
+    ...(spec.errors ?? []),
+  ]);
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
   if (spec.body) codes.add("INVALID_JSON");
   if (spec.idempotency) codes.add("IDEMPOTENCY_CONFLICT");

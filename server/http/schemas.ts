@@ -22,8 +22,7 @@ export const OrderView = z
   })
   .meta({ id: "Order" });
 
-export const Id = (description: string, example: string) =>
-  idSchema().meta({ description, example });
+export const Id = (description: string, example: string) => idSchema().meta({ description, example });
 
 /** An amount as a decimal string of whole units; its places are checked against its token. */
 export const Amount = (description: string, example: string) =>

@@ -18,7 +18,11 @@ const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: "/v1/openapi.json", dom_id
 export function openApiDocument(registry: OpenAPIRegistry) {
   registry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "The operator's admin token." });
   registry.registerComponent("securitySchemes", "shop", { type: "http", scheme: "bearer", description: "The shop's webhook secret." });
-  registry.registerComponent("securitySchemes", "user", { type: "http", scheme: "bearer", description: "A session token from POST /v1/sessions." });
+  registry.registerComponent("securitySchemes", "user", {
+    type: "http",
+    scheme: "bearer",
+    description: "A session token from POST /v1/sessions.",
+  });
   registry.registerComponent("securitySchemes", "merchant", { type: "http", scheme: "bearer", description: "A merchant API key." });
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({
     openapi: "3.0.3",
@@ -40,8 +44,14 @@ export function systemRouter(deps: { db: Db; chain: ChainPort; registry: OpenAPI
     tags: ["system"],
     summary: "200 once the server can take orders (its database answers)",
     responses: {
-      200: { description: "Ready.", content: { "application/json": { schema: z.object({ status: z.literal("ok"), chainBlock: z.number().nullable() }) } } },
-      503: { description: "The database does not answer.", content: { "application/json": { schema: z.object({ status: z.literal("unavailable") }) } } },
+      200: {
+        description: "Ready.",
+        content: { "application/json": { schema: z.object({ status: z.literal("ok"), chainBlock: z.number().nullable() }) } },
+      },
+      503: {
+        description: "The database does not answer.",
+        content: { "application/json": { schema: z.object({ status: z.literal("unavailable") }) } },
+      },
     },
   });
   router.get("/healthz", async (_req, res) => {

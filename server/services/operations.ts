@@ -265,7 +265,11 @@ export type WriteFunction<C> = {
   string;
 
 /** The parameters typechain gives function `F` of contract `C` (for a union of names, any one's). */
-export type CallArgs<C, F extends keyof C> = F extends unknown ? (C[F] extends TypedContractMethod<infer A, infer _R, infer _S> ? A : never) : never;
+export type CallArgs<C, F extends keyof C> = F extends unknown
+  ? C[F] extends TypedContractMethod<infer A, infer _R, infer _S>
+    ? A
+    : never
+  : never;
 
 /** A function of target `T`'s contract and its arguments: a misspelt function or wrong arguments fail to compile. */
 export interface TargetCall<T extends TypedTarget, F extends WriteFunction<TargetContracts[T]>> {
@@ -485,7 +489,10 @@ export async function refillFloat(
   s: SettlementFloat,
   spender: string,
 ): Promise<"queued" | "on-its-way" | "cannot-help"> {
-  const [balance, allowance] = await Promise.all([chain.settlement.balanceOf(chain.sender), chain.settlement.allowance(chain.sender, spender)]);
+  const [balance, allowance] = await Promise.all([
+    chain.settlement.balanceOf(chain.sender),
+    chain.settlement.allowance(chain.sender, spender),
+  ]);
   if (balance >= s.float && allowance >= s.float) return "cannot-help";
   if (await settlementRefillRefusedLately(db)) return "cannot-help";
   return (await queueSettlementRefill(db, chain, s, [spender])) ? "queued" : "on-its-way";

@@ -102,7 +102,10 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
     if (counted.day === null) refuse(shop, "perDay", own.perDay, await shopDailyTotal(tx, shop.id, day), amount);
     if (counted.outstanding === null) refuse(shop, "outstanding", own.outstanding, shop.outstanding, amount);
     if (counted.everyone === null) {
-      deps.log?.error({ alert: "deployment-limit-reached", day, max: formatAmount(limits.deploymentPerDay, d) }, "the daily limit of all shops is reached");
+      deps.log?.error(
+        { alert: "deployment-limit-reached", day, max: formatAmount(limits.deploymentPerDay, d) },
+        "the daily limit of all shops is reached",
+      );
       throw new AppError("DEPLOYMENT_LIMIT_REACHED", "the platform's daily order limit is reached; send the order again tomorrow (UTC)", {
         day,
         max: formatAmount(limits.deploymentPerDay, d),
@@ -135,7 +138,13 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
       // Orders without an ad merchant hash as before, so their repeats still match.
-      const fields = [body.orderId, body.userId, amount.toString(), body.referrerId ?? null, ...(body.adMerchantId ? [body.adMerchantId] : [])];
+      const fields = [
+        body.orderId,
+        body.userId,
+        amount.toString(),
+        body.referrerId ?? null,
+        ...(body.adMerchantId ? [body.adMerchantId] : []),
+      ];
       const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 
       const inserted = await deps.db.transaction(async (tx) => {
@@ -195,4 +204,3 @@ async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId:
     adMerchantId: merchantId,
   });
 }
-

@@ -84,7 +84,8 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
   /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
   async function confirm(tx: Queryable, batch: TransactionRecord, mined: MinedBatch, txHash: string) {
     if (batch.kind === "operation") {
-      for (const op of await operationsOfTransaction(tx, batch.id)) await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
+      for (const op of await operationsOfTransaction(tx, batch.id))
+        await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
       return;
     }
     const credited = mined.credited;
@@ -267,7 +268,8 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
   async function waitsForRefill(tx: Queryable): Promise<boolean> {
     if (!options.settlement) return false;
     const refill = await refillFloat(tx, chain, options.settlement, chain.deployments.pool);
-    if (refill === "queued") log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
+    if (refill === "queued")
+      log.info({ float: options.settlement.float.toString() }, "the settlement float ran low; refilling it from the treasury");
     return refill !== "cannot-help";
   }
 

@@ -23,12 +23,14 @@ const request = () => ethers.id(`request-${++requestCounter}`);
 let orderCounter = 0;
 
 async function custodialOrders(f: CustodyFixture, shop: number, orders: { user: string; amount: bigint }[]) {
-  return f.custody.connect(f.relayer).recordOrders([
-    {
-      shop: f.shops[shop].address,
-      orders: orders.map((o) => ({ orderId: orderId(`custodial-${++orderCounter}`), user: o.user, amount: o.amount })),
-    },
-  ]);
+  return f.custody
+    .connect(f.relayer)
+    .recordOrders([
+      {
+        shop: f.shops[shop].address,
+        orders: orders.map((o) => ({ orderId: orderId(`custodial-${++orderCounter}`), user: o.user, amount: o.amount })),
+      },
+    ]);
 }
 
 async function models(f: CustodyFixture) {
@@ -44,7 +46,7 @@ async function expectCustodyBacked(f: CustodyFixture, users: readonly string[]) 
   const reserve = await f.custody.reserve();
   expect(await f.points.balanceOf(await f.custody.getAddress())).to.equal(entries + reserve);
   const settlement = accounts.reduce((sum, a) => sum + a.settlement, 0n);
-  expect(await f.settlement.balanceOf(await f.custody.getAddress()) >= settlement).to.equal(true);
+  expect((await f.settlement.balanceOf(await f.custody.getAddress())) >= settlement).to.equal(true);
   const outstanding = await f.custody.constantOutstanding();
   if (outstanding > 0n) {
     const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
@@ -60,9 +62,13 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         const relayer = f.custody.connect(f.relayer);
         await expect(relayer.register(ALICE, ethers.ZeroHash)).to.emit(f.custody, "UserRegistered").withArgs(ALICE, 1, ethers.ZeroHash);
         await expect(relayer.register(BOB, ALICE)).to.emit(f.custody, "UserRegistered").withArgs(BOB, 2, ALICE);
-        await expect(relayer.register(BOB, ethers.ZeroHash)).to.be.revertedWithCustomError(f.custody, "CustodyAlreadyRegistered").withArgs(BOB);
+        await expect(relayer.register(BOB, ethers.ZeroHash))
+          .to.be.revertedWithCustomError(f.custody, "CustodyAlreadyRegistered")
+          .withArgs(BOB);
         await expect(relayer.register(ethers.ZeroHash, ethers.ZeroHash)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidUser");
-        await expect(relayer.register(CAROL, DAVE)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(CAROL, DAVE);
+        await expect(relayer.register(CAROL, DAVE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer")
+          .withArgs(CAROL, DAVE);
         expect((await f.custody.accountOf(BOB)).referrer).to.equal(ALICE);
       });
 
@@ -71,10 +77,16 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         const relayer = f.custody.connect(f.relayer);
         await relayer.register(ALICE, ethers.ZeroHash);
         await relayer.register(BOB, ethers.ZeroHash);
-        await expect(relayer.setReferrer(ALICE, BOB)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(ALICE, BOB);
-        await expect(relayer.setReferrer(ALICE, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer").withArgs(ALICE, ALICE);
+        await expect(relayer.setReferrer(ALICE, BOB))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer")
+          .withArgs(ALICE, BOB);
+        await expect(relayer.setReferrer(ALICE, ALICE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidReferrer")
+          .withArgs(ALICE, ALICE);
         await expect(relayer.setReferrer(BOB, ALICE)).to.emit(f.custody, "ReferrerSet").withArgs(BOB, ALICE);
-        await expect(relayer.setReferrer(BOB, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyReferrerAlreadySet").withArgs(BOB, ALICE);
+        await expect(relayer.setReferrer(BOB, ALICE))
+          .to.be.revertedWithCustomError(f.custody, "CustodyReferrerAlreadySet")
+          .withArgs(BOB, ALICE);
         await expect(relayer.setReferrer(CAROL, ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
       });
 
@@ -99,7 +111,9 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           () => f.custody.connect(f.stranger).link(ALICE, f.stranger.address, 0, "0x"),
           () => f.custody.connect(f.stranger).unlink(ALICE),
         ]) {
-          await expect(call()).to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount").withArgs(f.stranger.address, role);
+          await expect(call())
+            .to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount")
+            .withArgs(f.stranger.address, role);
         }
         await expect(f.custody.connect(f.relayer).setParameter(CustodyParameter.WithdrawalFee, 1))
           .to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount")
@@ -118,7 +132,10 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         ];
         const tx = await custodialOrders(f, 0, orders);
         const expected = m.custody.recordOrders([
-          { shop: f.shops[0].address, orders: orders.map((o, i) => ({ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter - 2 + i}`)), ...o })) },
+          {
+            shop: f.shops[0].address,
+            orders: orders.map((o, i) => ({ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter - 2 + i}`)), ...o })),
+          },
         ]);
         const receipt = await tx.wait();
         const mints = receipt!.logs
@@ -129,9 +146,11 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           [await f.custody.getAddress(), expected.reduce((s, o) => s + o.points, 0n)],
         ]);
         await expect(tx).to.emit(f.custody, "UserRegistered").withArgs(ALICE, 1, ethers.ZeroHash);
-        await expect(tx).to.emit(f.custody, "OrderCredited").withArgs(expected[0].key, ALICE, 21n * GP - LOCKED_POINTS, 0);
+        await expect(tx)
+          .to.emit(f.custody, "OrderCredited")
+          .withArgs(expected[0].key, ALICE, 21n * GP - LOCKED_POINTS, 0);
         expect((await f.custody.accountOf(ALICE)).points).to.equal(m.custody.account(ALICE).points);
-        expect((await f.custody.accountOf(BOB)).points).to.equal(147n * GP / 10n);
+        expect((await f.custody.accountOf(BOB)).points).to.equal((147n * GP) / 10n);
         await expectCustodyBacked(f, [ALICE, BOB]);
       });
 
@@ -144,13 +163,17 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await relayer.register(DAVE, CAROL);
         // Dave's order: 30 in; 70% (21) to Dave, 10% (3) to Carol, 5% (1.5) to Bob, none to Alice.
         const tx = custodialOrders(f, 0, [{ user: DAVE, amount: 100n * f.unit }]);
-        await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, CAROL, 1, 3n * GP);
-        await expect(tx).to.emit(f.custody, "ReferralCredited").withArgs(anyValue, BOB, 2, 15n * GP / 10n);
+        await expect(tx)
+          .to.emit(f.custody, "ReferralCredited")
+          .withArgs(anyValue, CAROL, 1, 3n * GP);
+        await expect(tx)
+          .to.emit(f.custody, "ReferralCredited")
+          .withArgs(anyValue, BOB, 2, (15n * GP) / 10n);
         const points = await Promise.all([ALICE, BOB, CAROL, DAVE].map(async (u) => (await f.custody.accountOf(u)).points));
-        expect(points).to.deep.equal([0n, 15n * GP / 10n, 3n * GP, 21n * GP - LOCKED_POINTS]);
+        expect(points).to.deep.equal([0n, (15n * GP) / 10n, 3n * GP, 21n * GP - LOCKED_POINTS]);
         // The price still rose: 30 in against 25.5 GP minted at 1.
         const [assets, supply] = [await f.pool.assets(), await f.points.totalSupply()];
-        expect([assets, supply]).to.deep.equal([30n * f.unit, 255n * GP / 10n]);
+        expect([assets, supply]).to.deep.equal([30n * f.unit, (255n * GP) / 10n]);
         await expectCustodyBacked(f, [ALICE, BOB, CAROL, DAVE]);
       });
 
@@ -189,9 +212,9 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           .to.be.revertedWithCustomError(f.pool, "AccessControlUnauthorizedAccount")
           .withArgs(f.stranger.address, await f.pool.RELAYER_ROLE());
         await expect(
-          f.pool.connect(f.relayer).recordPooledOrders([
-            { shop: f.shops[0].address, orders: [{ orderId: orderId("deep"), amount: f.unit, referralLevels: 3 }] },
-          ]),
+          f.pool
+            .connect(f.relayer)
+            .recordPooledOrders([{ shop: f.shops[0].address, orders: [{ orderId: orderId("deep"), amount: f.unit, referralLevels: 3 }] }]),
         )
           .to.be.revertedWithCustomError(f.pool, "PoolTooManyReferralLevels")
           .withArgs(orderKey(f.shops[0].address, orderId("deep")), 3);
@@ -227,7 +250,9 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         const relayer = f.custody.connect(f.relayer);
         const balance = (await f.custody.accountOf(BOB)).points;
         await expect(relayer.transfer(request(), ALICE, BOB, Asset.GP, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
-        await expect(relayer.transfer(request(), ALICE, CAROL, Asset.GP, 1)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
+        await expect(relayer.transfer(request(), ALICE, CAROL, Asset.GP, 1))
+          .to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser")
+          .withArgs(CAROL);
         await expect(relayer.transfer(request(), BOB, ALICE, Asset.GP, balance + 1n))
           .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientBalance")
           .withArgs(BOB, Asset.GP, balance, balance + 1n);
@@ -239,7 +264,9 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
       it("pays merchants only, in GP or CP", async function () {
         const f = await funded();
         const relayer = f.custody.connect(f.relayer);
-        await expect(relayer.payMerchant(request(), ALICE, BOB, Asset.GP, GP)).to.be.revertedWithCustomError(f.custody, "CustodyNotMerchant").withArgs(BOB);
+        await expect(relayer.payMerchant(request(), ALICE, BOB, Asset.GP, GP))
+          .to.be.revertedWithCustomError(f.custody, "CustodyNotMerchant")
+          .withArgs(BOB);
         const id = request();
         await expect(relayer.payMerchant(id, ALICE, SHOP_MERCHANT, Asset.GP, 2n * GP))
           .to.emit(f.custody, "MerchantPaid")
@@ -249,7 +276,10 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         const merchant = await f.custody.accountOf(SHOP_MERCHANT);
         expect([merchant.points, merchant.constantPoints]).to.deep.equal([2n * GP, 5n * f.unit]);
         await expect(relayer.setMerchant(SHOP_MERCHANT, false)).to.emit(f.custody, "MerchantSet").withArgs(SHOP_MERCHANT, false);
-        await expect(relayer.payMerchant(request(), ALICE, SHOP_MERCHANT, Asset.GP, 1)).to.be.revertedWithCustomError(f.custody, "CustodyNotMerchant");
+        await expect(relayer.payMerchant(request(), ALICE, SHOP_MERCHANT, Asset.GP, 1)).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyNotMerchant",
+        );
         await expectCustodyBacked(f, [ALICE, BOB, SHOP_MERCHANT]);
       });
     });
@@ -265,8 +295,14 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           .withArgs(id, ALICE, Asset.GP, 7n * GP, 7n * GP, payout);
         expect((await f.custody.accountOf(ALICE)).settlement).to.equal(payout);
         const relayer = f.custody.connect(f.relayer);
-        await expect(relayer.withdrawSettlement(request(), ALICE, ethers.ZeroAddress, 1)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidAddress");
-        await expect(relayer.withdrawSettlement(request(), ALICE, f.stranger.address, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+        await expect(relayer.withdrawSettlement(request(), ALICE, ethers.ZeroAddress, 1)).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyInvalidAddress",
+        );
+        await expect(relayer.withdrawSettlement(request(), ALICE, f.stranger.address, 0)).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyZeroAmount",
+        );
         await expect(relayer.withdrawSettlement(request(), ALICE, f.stranger.address, payout + 1n))
           .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientSettlement")
           .withArgs(ALICE, payout, payout + 1n);
@@ -428,13 +464,17 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         const held = await f.points.balanceOf(wallet.address);
         await f.points.connect(wallet).approve(await f.custody.getAddress(), GP);
         await expect(f.custody.connect(wallet).deposit(ALICE, GP)).to.emit(f.custody, "Deposited").withArgs(ALICE, wallet.address, GP);
-        await expect(f.custody.connect(wallet).deposit(CAROL, GP)).to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser").withArgs(CAROL);
+        await expect(f.custody.connect(wallet).deposit(CAROL, GP))
+          .to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser")
+          .withArgs(CAROL);
         await expect(f.custody.connect(wallet).deposit(ALICE, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
 
         const amount = 10n * GP;
         const deadline = BigInt(await time.latest()) + 600n;
         const permit = await signPermit(wallet, f.points, await f.custody.getAddress(), amount, deadline);
-        await f.points.connect(f.relayer).permit(wallet.address, await f.custody.getAddress(), amount, deadline, permit.v, permit.r, permit.s);
+        await f.points
+          .connect(f.relayer)
+          .permit(wallet.address, await f.custody.getAddress(), amount, deadline, permit.v, permit.r, permit.s);
         const signature = await signDeposit(wallet, f.custody, ALICE, amount, deadline);
         await expect(f.custody.connect(f.relayer).depositBySig(wallet.address, ALICE, amount, deadline, signature))
           .to.emit(f.custody, "Deposited")
@@ -495,7 +535,10 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
       it("refuses a link signed for another chain", async function () {
         const { f, relayer, wallet, deadline } = await ready();
         const signature = await signLink(wallet, f.custody, ALICE, deadline, { chainId: 1n });
-        await expect(relayer.link(ALICE, wallet.address, deadline, signature)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+        await expect(relayer.link(ALICE, wallet.address, deadline, signature)).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyInvalidSigner",
+        );
       });
 
       it("refuses a link signed by another key, or over another nonce, or for another user", async function () {
@@ -503,10 +546,12 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(other, f.custody, ALICE, deadline)))
           .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner")
           .withArgs(wallet.address);
-        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline, { nonce: 1n })))
-          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
-        await expect(relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, BOB, deadline)))
-          .to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+        await expect(
+          relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, ALICE, deadline, { nonce: 1n })),
+        ).to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
+        await expect(
+          relayer.link(ALICE, wallet.address, deadline, await signLink(wallet, f.custody, BOB, deadline)),
+        ).to.be.revertedWithCustomError(f.custody, "CustodyInvalidSigner");
       });
 
       it("links one account to one user, and one user to one account", async function () {
@@ -518,7 +563,10 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expect(relayer.link(BOB, wallet.address, deadline, await signLink(wallet, f.custody, BOB, deadline)))
           .to.be.revertedWithCustomError(f.custody, "CustodyAccountLinkedElsewhere")
           .withArgs(wallet.address, ALICE);
-        await expect(relayer.link(BOB, ethers.ZeroAddress, deadline, "0x")).to.be.revertedWithCustomError(f.custody, "CustodyInvalidAddress");
+        await expect(relayer.link(BOB, ethers.ZeroAddress, deadline, "0x")).to.be.revertedWithCustomError(
+          f.custody,
+          "CustodyInvalidAddress",
+        );
       });
     });
   });
@@ -538,7 +586,9 @@ describe("Custody", function () {
         .to.emit(f.custody, "QuotaChanged")
         .withArgs(ALICE, 200n * unit, true);
       const value = (await f.pool.previewRedeem((await f.custody.accountOf(ALICE)).points)).gross;
-      await expect(f.custody.exit(ALICE)).to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached").withArgs(ALICE, value, 200n * unit);
+      await expect(f.custody.exit(ALICE))
+        .to.be.revertedWithCustomError(f.custody, "CustodyExitNotReached")
+        .withArgs(ALICE, value, 200n * unit);
       // Other shoppers' orders raise the price until Alice's 21 GP (less the locked millionth) are worth 200.
       const held = 21n * GP - LOCKED_POINTS;
       while ((await f.pool.previewRedeem(held)).gross < 200n * unit) {
@@ -555,7 +605,12 @@ describe("Custody", function () {
       const f = await loadFixture(exitAt2x);
       const m = await models(f);
       await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
-      m.custody.recordOrders([{ shop: f.shops[0].address, orders: [{ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter}`)), user: ALICE, amount: 100n * f.unit }] }]);
+      m.custody.recordOrders([
+        {
+          shop: f.shops[0].address,
+          orders: [{ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter}`)), user: ALICE, amount: 100n * f.unit }],
+        },
+      ]);
       await f.custody.connect(f.relayer).register(BOB, ethers.ZeroHash);
       m.custody.register(BOB, null);
       // 7 GP worth 10 leave Alice's entry: her quota falls from 200 to 190.
@@ -612,7 +667,9 @@ describe("Custody", function () {
         await f.custody.connect(f.relayer).link(ALICE, bob.address, deadline, await signLink(bob, f.custody, ALICE, deadline));
         await f.custody.connect(bob).deposit(ALICE, 500n * GP);
         const { gross } = await f.pool.previewRedeem(own + 500n * GP);
-        await expect(f.custody.exit(ALICE)).to.emit(f.custody, "Exited").withArgs(ALICE, own + 500n * GP, anyValue);
+        await expect(f.custody.exit(ALICE))
+          .to.emit(f.custody, "Exited")
+          .withArgs(ALICE, own + 500n * GP, anyValue);
         expect(gross).to.be.greaterThan(200n * f.unit);
       });
     });
@@ -629,7 +686,9 @@ describe("Custody", function () {
     it("bounds the withdrawal fee to 20% and the exit multiple to 0 or 1x..10x, with events", async function () {
       const f = await loadFixture(custodyWith6Decimals);
       const admin = f.custody.connect(f.admin);
-      await expect(admin.setParameter(CustodyParameter.WithdrawalFee, 2_000)).to.emit(f.custody, "ParameterChanged").withArgs(CustodyParameter.WithdrawalFee, 100, 2_000);
+      await expect(admin.setParameter(CustodyParameter.WithdrawalFee, 2_000))
+        .to.emit(f.custody, "ParameterChanged")
+        .withArgs(CustodyParameter.WithdrawalFee, 100, 2_000);
       await expect(admin.setParameter(CustodyParameter.WithdrawalFee, 2_001))
         .to.be.revertedWithCustomError(f.custody, "CustodyParameterOutOfRange")
         .withArgs(CustodyParameter.WithdrawalFee, 2_001, 0, 2_000);
@@ -638,21 +697,21 @@ describe("Custody", function () {
           .to.be.revertedWithCustomError(f.custody, "CustodyParameterOutOfRange")
           .withArgs(CustodyParameter.ExitMultiple, bad, 10_000, 100_000);
       }
-      await expect(admin.setParameter(CustodyParameter.ExitMultiple, 30_000)).to.emit(f.custody, "ParameterChanged").withArgs(CustodyParameter.ExitMultiple, 0, 30_000);
+      await expect(admin.setParameter(CustodyParameter.ExitMultiple, 30_000))
+        .to.emit(f.custody, "ParameterChanged")
+        .withArgs(CustodyParameter.ExitMultiple, 0, 30_000);
       expect(await f.custody.parameters()).to.deep.equal([2_000n, 30_000n]);
     });
 
     it("refuses a zero pool or admin at deployment", async function () {
       const f = await loadFixture(custodyWith6Decimals);
       const factory = await ethers.getContractFactory("Custody");
-      await expect(factory.deploy(ethers.ZeroAddress, { withdrawalFee: 0, exitMultiple: 0 }, f.admin.address)).to.be.revertedWithCustomError(
-        factory,
-        "CustodyInvalidAddress",
-      );
-      await expect(factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0 }, ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        factory,
-        "CustodyInvalidAddress",
-      );
+      await expect(
+        factory.deploy(ethers.ZeroAddress, { withdrawalFee: 0, exitMultiple: 0 }, f.admin.address),
+      ).to.be.revertedWithCustomError(factory, "CustodyInvalidAddress");
+      await expect(
+        factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0 }, ethers.ZeroAddress),
+      ).to.be.revertedWithCustomError(factory, "CustodyInvalidAddress");
     });
   });
 });

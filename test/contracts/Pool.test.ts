@@ -68,11 +68,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         await expect(tx)
           .to.emit(f.pool, "Redeemed")
           .withArgs(holder.address, holder.address, 1_400n * GP, 2_000n * f.unit, 400n * f.unit, 1_600n * f.unit);
-        await expect(tx).to.changeTokenBalances(
-          f.settlement,
-          [holder, f.pool],
-          [1_600n * f.unit, -1_600n * f.unit],
-        );
+        await expect(tx).to.changeTokenBalances(f.settlement, [holder, f.pool], [1_600n * f.unit, -1_600n * f.unit]);
         const [assetsAfter, supplyAfter] = [await f.pool.assets(), await f.points.totalSupply()];
         expect(assetsBefore - assetsAfter).to.equal(1_600n * f.unit);
         expect(assetsAfter * supplyBefore > assetsBefore * supplyAfter).to.equal(true);
@@ -89,7 +85,9 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         await expect(tx)
           .to.emit(f.pool, "OrderRecorded")
           .withArgs(orderKey(shop, order.orderId), shop, order.buyer, order.amount, 30n * f.unit, 21n * GP - LOCKED);
-        await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(shop, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
+        await expect(tx)
+          .to.emit(f.pool, "OrdersSettled")
+          .withArgs(shop, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
         await expect(tx).to.changeTokenBalances(f.settlement, [f.shops[0], f.pool], [-30n * f.unit, 30n * f.unit]);
         await expect(tx).to.changeTokenBalance(f.points, f.users[0], 21n * GP - LOCKED);
         expect(await f.pool.isOrderRecorded(orderKey(shop, order.orderId))).to.equal(true);
@@ -163,10 +161,10 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const order = newOrder(f.users[1].address, 100n * f.unit); // would mint 14.7 GP
         await expect(f.pool.previewOrder(100n * f.unit))
           .to.be.revertedWithCustomError(f.points, "GreenPointsCapExceeded")
-          .withArgs(357n * GP / 10n, 30n * GP);
+          .withArgs((357n * GP) / 10n, 30n * GP);
         await expect(f.pool.connect(f.relayer).recordOrder(f.shops[0].address, order))
           .to.be.revertedWithCustomError(f.points, "GreenPointsCapExceeded")
-          .withArgs(357n * GP / 10n, 30n * GP);
+          .withArgs((357n * GP) / 10n, 30n * GP);
         expect(await snapshot(f, holders)).to.deep.equal(before);
         expect(await f.pool.isOrderRecorded(orderKey(f.shops[0].address, order.orderId))).to.equal(false);
         // An order that fits exactly under the cap still goes through.
@@ -197,9 +195,10 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
           f.pool,
           "EnforcedPause",
         );
-        await expect(
-          f.pool.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders: [order] }]),
-        ).to.be.revertedWithCustomError(f.pool, "EnforcedPause");
+        await expect(f.pool.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders: [order] }])).to.be.revertedWithCustomError(
+          f.pool,
+          "EnforcedPause",
+        );
         await expect(f.pool.connect(f.stranger).unpause())
           .to.be.revertedWithCustomError(f.pool, "AccessControlUnauthorizedAccount")
           .withArgs(f.stranger.address, await f.pool.PAUSER_ROLE());
@@ -217,9 +216,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
 
       it("refuses the zero address as buyer", async function () {
         const f = await loadFixture(load);
-        await expect(
-          f.pool.connect(f.relayer).recordOrder(f.shops[0].address, newOrder(ethers.ZeroAddress, f.unit)),
-        )
+        await expect(f.pool.connect(f.relayer).recordOrder(f.shops[0].address, newOrder(ethers.ZeroAddress, f.unit)))
           .to.be.revertedWithCustomError(f.points, "ERC20InvalidReceiver")
           .withArgs(ethers.ZeroAddress);
       });
@@ -231,8 +228,10 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const buyer = f.users[0].address;
         const orders = [100n, 100n, 100n].map((x) => newOrder(buyer, x * f.unit));
         const tx = f.pool.connect(f.relayer).recordOrders([{ shop: f.shops[0].address, orders }]);
-        await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(f.shops[0].address, 3, 90n * f.unit, 90n * f.unit, 48_195n * GP / 1000n);
-        expect(await f.points.balanceOf(buyer)).to.equal(48_195n * GP / 1000n - LOCKED);
+        await expect(tx)
+          .to.emit(f.pool, "OrdersSettled")
+          .withArgs(f.shops[0].address, 3, 90n * f.unit, 90n * f.unit, (48_195n * GP) / 1000n);
+        expect(await f.points.balanceOf(buyer)).to.equal((48_195n * GP) / 1000n - LOCKED);
         expect(await priceOf(f)).to.equal("1.8674");
       });
 
@@ -249,9 +248,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
           .filter((log) => log.address === settlementAddress)
           .map((log) => f.settlement.interface.parseLog(log))
           .filter((e) => e?.name === "Transfer" && e.args.to === poolAddress);
-        expect(pulls.map((e) => [e!.args.from, e!.args.value])).to.deep.equal(
-          f.shops.map((s) => [s.address, 30n * f.unit]),
-        );
+        expect(pulls.map((e) => [e!.args.from, e!.args.value])).to.deep.equal(f.shops.map((s) => [s.address, 30n * f.unit]));
         const recorded = receipt!.logs.map((l) => f.pool.interface.parseLog(l)).filter((e) => e?.name === "OrderRecorded");
         expect(recorded.length).to.equal(12);
       });
@@ -309,10 +306,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const [a] = f.users;
         await placeOrder(f, 0, a.address, 100n * f.unit);
         await expect(f.pool.connect(a).redeem(0, a.address, 0)).to.be.revertedWithCustomError(f.pool, "PoolZeroRedemption");
-        await expect(f.pool.connect(a).redeem(GP, ethers.ZeroAddress, 0)).to.be.revertedWithCustomError(
-          f.pool,
-          "PoolInvalidAddress",
-        );
+        await expect(f.pool.connect(a).redeem(GP, ethers.ZeroAddress, 0)).to.be.revertedWithCustomError(f.pool, "PoolInvalidAddress");
         await expect(f.pool.connect(a).redeem(22n * GP, a.address, 0))
           .to.be.revertedWithCustomError(f.points, "ERC20InsufficientBalance")
           .withArgs(a.address, 21n * GP - LOCKED, 22n * GP);
@@ -382,10 +376,12 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         const order = newOrder(f.users[0].address, 100n * f.unit);
         const tx = f.pool.connect(f.relayer).recordOrder(f.shops[0].address, order);
         await expect(tx).to.emit(f.pool, "PointsLocked").withArgs(locked);
-        await expect(tx).to.emit(f.pool, "OrdersSettled").withArgs(f.shops[0].address, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
+        await expect(tx)
+          .to.emit(f.pool, "OrdersSettled")
+          .withArgs(f.shops[0].address, 1, 30n * f.unit, 30n * f.unit, 21n * GP);
         expect(await f.points.balanceOf(f.users[0].address)).to.equal(21n * GP - locked);
         expect(await f.points.balanceOf(await f.pool.getAddress())).to.equal(locked);
-        expect(await placeOrder(f, 0, f.users[1].address, 100n * f.unit)).to.equal(147n * GP / 10n);
+        expect(await placeOrder(f, 0, f.users[1].address, 100n * f.unit)).to.equal((147n * GP) / 10n);
         expect(await f.points.balanceOf(await f.pool.getAddress()), "only the first order locks").to.equal(locked);
       });
 
@@ -440,7 +436,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         expect(await f.points.totalSupply()).to.equal(locked);
         expect(await f.pool.assets()).to.be.greaterThan(0n); // the exit fees stay
         expect(await f.pool.priceRatio()).to.deep.equal([await f.pool.assets(), locked]);
-        expect(await f.points.totalMinted()).to.equal(357n * GP / 10n);
+        expect(await f.points.totalMinted()).to.equal((357n * GP) / 10n);
       });
 
       it("prices the next order at the pool's price, never lower", async function () {
@@ -469,9 +465,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
           const f = await loadFixture(load);
           const field = c.name as "poolShare" | "mintShare" | "exitFee";
           const previous = defaultParameters(decimals)[field];
-          await expect(f.pool.connect(f.admin).setParameter(c.p, c.max))
-            .to.emit(f.pool, "ParameterChanged")
-            .withArgs(c.p, previous, c.max);
+          await expect(f.pool.connect(f.admin).setParameter(c.p, c.max)).to.emit(f.pool, "ParameterChanged").withArgs(c.p, previous, c.max);
           expect((await f.pool.parameters())[field]).to.equal(c.max);
           await expect(f.pool.connect(f.admin).setParameter(c.p, c.max + 1n))
             .to.be.revertedWithCustomError(f.pool, "PoolParameterOutOfRange")
@@ -525,7 +519,7 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
         await f.settlement.connect(f.stranger).transfer(await f.pool.getAddress(), 50n * f.unit);
         expect(await f.pool.priceRatio()).to.deep.equal(price);
         expect(await f.pool.surplus()).to.equal(50n * f.unit);
-        expect(await f.pool.previewOrder(100n * f.unit)).to.deep.equal([30n * f.unit, 147n * GP / 10n]);
+        expect(await f.pool.previewOrder(100n * f.unit)).to.deep.equal([30n * f.unit, (147n * GP) / 10n]);
       });
 
       it("can be swept back by the admin, and no more than the surplus", async function () {
@@ -543,7 +537,9 @@ function shouldBehaveLikeThePool(decimals: number, load: () => Promise<PoolFixtu
           .to.be.revertedWithCustomError(f.pool, "AccessControlUnauthorizedAccount")
           .withArgs(f.relayer.address, ethers.ZeroHash);
         const tx = f.pool.connect(f.admin).sweepSurplus(f.stranger.address, 50n * f.unit);
-        await expect(tx).to.emit(f.pool, "SurplusSwept").withArgs(f.stranger.address, 50n * f.unit);
+        await expect(tx)
+          .to.emit(f.pool, "SurplusSwept")
+          .withArgs(f.stranger.address, 50n * f.unit);
         await expect(tx).to.changeTokenBalance(f.settlement, f.stranger, 50n * f.unit);
         expect(await f.pool.assets()).to.equal(30n * f.unit);
       });
@@ -611,7 +607,9 @@ describe("Pool", function () {
       expect(await f.pool.parameters()).to.deep.equal([3_000n, 7_000n, 2_000n, 10n ** 6n, 0n, 0n]);
       const deployTx = f.pool.deploymentTransaction()!;
       await expect(deployTx).to.emit(f.pool, "ParameterChanged").withArgs(PoolShare, 0, 3_000);
-      await expect(deployTx).to.emit(f.pool, "ParameterChanged").withArgs(InitialPrice, 0, 10n ** 6n);
+      await expect(deployTx)
+        .to.emit(f.pool, "ParameterChanged")
+        .withArgs(InitialPrice, 0, 10n ** 6n);
       expect(await f.pool.hasRole(ethers.ZeroHash, f.admin.address)).to.equal(true);
     });
 
@@ -619,9 +617,7 @@ describe("Pool", function () {
       const [admin] = await ethers.getSigners();
       const odd = await ethers.deployContract("MockStablecoin", ["Odd", "ODD", 19]);
       const factory = await ethers.getContractFactory("Pool");
-      await expect(
-        factory.deploy(await odd.getAddress(), "GP", "GP", GP, toContractParameters(defaultParameters(18)), admin.address),
-      )
+      await expect(factory.deploy(await odd.getAddress(), "GP", "GP", GP, toContractParameters(defaultParameters(18)), admin.address))
         .to.be.revertedWithCustomError(factory, "PoolUnsupportedDecimals")
         .withArgs(19);
     });
@@ -631,15 +627,15 @@ describe("Pool", function () {
       const token = await ethers.deployContract("MockStablecoin", ["T", "T", 6]);
       const factory = await ethers.getContractFactory("Pool");
       const params = toContractParameters(defaultParameters(6));
-      await expect(
-        factory.deploy(ethers.ZeroAddress, "GP", "GP", GP, params, admin.address),
-      ).to.be.revertedWithCustomError(factory, "PoolInvalidAddress");
-      await expect(
-        factory.deploy(await token.getAddress(), "GP", "GP", GP, params, ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(factory, "PoolInvalidAddress");
-      await expect(
-        factory.deploy(await token.getAddress(), "GP", "GP", GP, { ...params, exitFee: 5_001 }, admin.address),
-      )
+      await expect(factory.deploy(ethers.ZeroAddress, "GP", "GP", GP, params, admin.address)).to.be.revertedWithCustomError(
+        factory,
+        "PoolInvalidAddress",
+      );
+      await expect(factory.deploy(await token.getAddress(), "GP", "GP", GP, params, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        factory,
+        "PoolInvalidAddress",
+      );
+      await expect(factory.deploy(await token.getAddress(), "GP", "GP", GP, { ...params, exitFee: 5_001 }, admin.address))
         .to.be.revertedWithCustomError(factory, "PoolParameterOutOfRange")
         .withArgs(ExitFee, 5_001, 0, 5_000);
     });

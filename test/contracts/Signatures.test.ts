@@ -52,8 +52,7 @@ const requests: SignedRequest[] = [
     contract: (f) => f.custody,
     errors: { expired: "CustodyExpiredSignature", invalid: "CustodyInvalidSigner" },
     sign: (f, owner, deadline, options) => signDeposit(owner, f.custody, ALICE, GP, deadline, options),
-    submit: (f, owner, deadline, signature) =>
-      f.custody.connect(f.relayer).depositBySig(owner.address, ALICE, GP, deadline, signature),
+    submit: (f, owner, deadline, signature) => f.custody.connect(f.relayer).depositBySig(owner.address, ALICE, GP, deadline, signature),
     event: "Deposited",
   },
 ];

@@ -65,10 +65,7 @@ export interface PriceRatio {
 export function expectPriceNotFallen(before: PriceRatio, after: PriceRatio): void {
   const lhs = after.priceAssets * before.priceSupply;
   const rhs = before.priceAssets * after.priceSupply;
-  expect(
-    lhs >= rhs,
-    `price fell: ${before.priceAssets}/${before.priceSupply} -> ${after.priceAssets}/${after.priceSupply}`,
-  ).to.equal(true);
+  expect(lhs >= rhs, `price fell: ${before.priceAssets}/${before.priceSupply} -> ${after.priceAssets}/${after.priceSupply}`).to.equal(true);
 }
 
 /**

@@ -53,7 +53,10 @@ function toJsonSchema(schema: Json): Json {
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === "nullable") continue;
-    out[key] = key === "$ref" && typeof value === "string" && value.startsWith(COMPONENT_REF) ? `#/definitions/${value.slice(COMPONENT_REF.length)}` : toJsonSchema(value);
+    out[key] =
+      key === "$ref" && typeof value === "string" && value.startsWith(COMPONENT_REF)
+        ? `#/definitions/${value.slice(COMPONENT_REF.length)}`
+        : toJsonSchema(value);
   }
   return schema.nullable === true ? { anyOf: [out, { type: "null" }] } : out;
 }
@@ -96,7 +99,8 @@ export function createAnswerChecker(document: OpenApiDocument) {
     if (Object.keys(content).length === 0) return answer.text === "" ? [] : [`${where}: a body, where the document declares none`];
     const mediaType = (answer.contentType ?? "").split(";")[0].trim().toLowerCase();
     const media = content[mediaType];
-    if (!media) return [`${where}: content type ${answer.contentType ?? "(none)"}, where the document declares ${Object.keys(content).join(", ")}`];
+    if (!media)
+      return [`${where}: content type ${answer.contentType ?? "(none)"}, where the document declares ${Object.keys(content).join(", ")}`];
     if (!media.schema) return [];
     let body: Json;
     if (mediaType === "application/json") {
@@ -151,7 +155,11 @@ const checkedFetch: typeof fetch = async (input, init) => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   if (url.hostname === "127.0.0.1" && url.pathname !== "/v1/openapi.json") {
     const method = init?.method ?? (input instanceof Request ? input.method : "GET");
-    pending.push(checkAnswer(method, url, res.clone()).catch((error: unknown) => [`${method} ${url.pathname}: the answer could not be checked: ${String(error)}`]));
+    pending.push(
+      checkAnswer(method, url, res.clone()).catch((error: unknown) => [
+        `${method} ${url.pathname}: the answer could not be checked: ${String(error)}`,
+      ]),
+    );
   }
   return res;
 };

@@ -23,7 +23,15 @@ export interface RelayerProcess {
 export async function startRelayerProcess(dataDir: string, env: Record<string, string> = {}): Promise<RelayerProcess> {
   const port = await freePort();
   const chainPort = await freePort();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), GP_CHAIN_PORT: String(chainPort), GP_DATA_DIR: dataDir, LOG_LEVEL: "warn", GP_BATCH_WAIT_MS: "50", ...env };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    GP_CHAIN_PORT: String(chainPort),
+    GP_DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    GP_BATCH_WAIT_MS: "50",
+    ...env,
+  };
   delete childEnv.DATABASE_URL;
   if (env.DATABASE_URL) childEnv.DATABASE_URL = env.DATABASE_URL;
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("server", "main.ts")], {

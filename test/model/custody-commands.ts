@@ -79,14 +79,21 @@ export class CustodialOrdersCommand implements Command {
       ? { ok: false as const, revert: new PoolRevert("EnforcedPause", []) }
       : predict(() =>
           m.custody.recordOrders(
-            concrete.map((g) => ({ shop: g.shop, orders: g.orders.map((o) => ({ key: orderKey(g.shop, o.orderId), user: o.user, amount: o.amount })) })),
+            concrete.map((g) => ({
+              shop: g.shop,
+              orders: g.orders.map((o) => ({ key: orderKey(g.shop, o.orderId), user: o.user, amount: o.amount })),
+            })),
           ),
         );
     const receipt = await carryOut(c, expected, () => relayer(c).recordOrders(concrete));
     if (receipt && expected.ok) {
       const credited = eventsOf(c.f.custody, receipt, "OrderCredited").map((a) => [a.orderKey, a.user, a.points, a.quotaAdded]);
       expect(credited).to.deep.equal(expected.value.map((o) => [o.key, o.user, o.points, o.quotaAdded]));
-      const referrals = eventsOf(c.f.custody, receipt, "ReferralCredited").map((a) => [a.referrer.toLowerCase(), Number(a.level), a.points]);
+      const referrals = eventsOf(c.f.custody, receipt, "ReferralCredited").map((a) => [
+        a.referrer.toLowerCase(),
+        Number(a.level),
+        a.points,
+      ]);
       expect(referrals).to.deep.equal(expected.value.flatMap((o) => o.referrals.map((r) => [r.referrer, r.level, r.points])));
     }
     await settle(m, c, { names });
@@ -98,10 +105,7 @@ export class CustodialOrdersCommand implements Command {
 
 export const custodialOrdersCommand = fc
   .array(
-    fc.record({
-      shop: fc.nat(2),
-      orders: fc.array(fc.record({ user: fc.nat(5), amount: amountArb }), { minLength: 1, maxLength: 5 }),
-    }),
+    fc.record({ shop: fc.nat(2), orders: fc.array(fc.record({ user: fc.nat(5), amount: amountArb }), { minLength: 1, maxLength: 5 }) }),
     { minLength: 1, maxLength: 2 },
   )
   .map((groups) => new CustodialOrdersCommand(groups));
@@ -117,9 +121,17 @@ export class RegisterCommand implements Command {
     const user = USER_IDS[this.user];
     const referrer = this.referrer === null ? ZERO_ID : USER_IDS[this.referrer];
     if (this.later && this.referrer !== null) {
-      await carryOut(c, predict(() => m.custody.setReferrer(user, referrer)), () => relayer(c).setReferrer(user, referrer));
+      await carryOut(
+        c,
+        predict(() => m.custody.setReferrer(user, referrer)),
+        () => relayer(c).setReferrer(user, referrer),
+      );
     } else {
-      await carryOut(c, predict(() => m.custody.register(user, this.referrer === null ? null : referrer)), () => relayer(c).register(user, referrer));
+      await carryOut(
+        c,
+        predict(() => m.custody.register(user, this.referrer === null ? null : referrer)),
+        () => relayer(c).register(user, referrer),
+      );
     }
     await settle(m, c);
   }
@@ -178,7 +190,14 @@ export class MoveCommand implements Command {
 }
 
 export const moveCommand = fc
-  .tuple(fc.nat(1000), fc.nat(1000), fc.constantFrom(Asset.GP, Asset.CP), shareArb, fc.boolean(), fc.nat(9).map((n) => n === 0))
+  .tuple(
+    fc.nat(1000),
+    fc.nat(1000),
+    fc.constantFrom(Asset.GP, Asset.CP),
+    shareArb,
+    fc.boolean(),
+    fc.nat(9).map((n) => n === 0),
+  )
   .map(([a, b, asset, bps, merchant, replay]) => new MoveCommand(a, b, asset, bps, merchant, replay));
 
 type MinPayout = "none" | "exact" | "above";
@@ -198,7 +217,10 @@ export class CustodyRedeemCommand implements Command {
     // The minimum is what the same call predicts now (or one unit more, which must fail).
     let minPayout = 0n;
     if (this.min !== "none") {
-      const probe = this.asset === Asset.GP ? () => m.custody.redeem(ethers.ZeroHash, id, amount, 0n) : () => m.custody.redeemConstant(ethers.ZeroHash, id, amount, 0n).payout;
+      const probe =
+        this.asset === Asset.GP
+          ? () => m.custody.redeem(ethers.ZeroHash, id, amount, 0n)
+          : () => m.custody.redeemConstant(ethers.ZeroHash, id, amount, 0n).payout;
       const restore = m.custody.checkpoint();
       const quoted = predict(probe);
       restore();
@@ -206,10 +228,14 @@ export class CustodyRedeemCommand implements Command {
     }
     const request = requestId(m);
     const expected = predict(() =>
-      this.asset === Asset.GP ? m.custody.redeem(request, id, amount, minPayout) : m.custody.redeemConstant(request, id, amount, minPayout).payout,
+      this.asset === Asset.GP
+        ? m.custody.redeem(request, id, amount, minPayout)
+        : m.custody.redeemConstant(request, id, amount, minPayout).payout,
     );
     const receipt = await carryOut(c, expected, () =>
-      this.asset === Asset.GP ? relayer(c).redeem(request, id, amount, minPayout) : relayer(c).redeemConstant(request, id, amount, minPayout),
+      this.asset === Asset.GP
+        ? relayer(c).redeem(request, id, amount, minPayout)
+        : relayer(c).redeemConstant(request, id, amount, minPayout),
     );
     if (receipt && expected.ok) {
       const [event] = eventsOf(c.f.custody, receipt, "RedeemedToBalance");
@@ -239,10 +265,18 @@ export class ConstantCommand implements Command {
     const request = requestId(m);
     if (this.action === "convert") {
       const amount = share(m.custody.account(id).points, this.bps);
-      await carryOut(c, predict(() => m.custody.convertToConstant(request, id, amount)), () => relayer(c).convertToConstant(request, id, amount));
+      await carryOut(
+        c,
+        predict(() => m.custody.convertToConstant(request, id, amount)),
+        () => relayer(c).convertToConstant(request, id, amount),
+      );
     } else {
       const amount = share(m.custody.account(id).constantPoints, this.bps);
-      await carryOut(c, predict(() => m.custody.exchangeConstant(request, id, amount)), () => relayer(c).exchangeConstant(request, id, amount));
+      await carryOut(
+        c,
+        predict(() => m.custody.exchangeConstant(request, id, amount)),
+        () => relayer(c).exchangeConstant(request, id, amount),
+      );
     }
     await settle(m, c, { names: [id] });
   }
@@ -264,16 +298,26 @@ export class WithdrawCommand implements Command {
   check = () => true;
   async run(m: World, c: Chain) {
     const id = pick(ACCOUNT_IDS, this.account, (a) =>
-      this.what === "settlement" ? m.custody.account(a).settlement > 0n : m.custody.account(a).original !== null && m.custody.account(a).points > 0n,
+      this.what === "settlement"
+        ? m.custody.account(a).settlement > 0n
+        : m.custody.account(a).original !== null && m.custody.account(a).points > 0n,
     );
     const request = requestId(m);
     if (this.what === "settlement") {
       const amount = share(m.custody.account(id).settlement, this.bps);
       const to = c.f.stranger.address;
-      await carryOut(c, predict(() => m.custody.withdrawSettlement(request, id, to, amount)), () => relayer(c).withdrawSettlement(request, id, to, amount));
+      await carryOut(
+        c,
+        predict(() => m.custody.withdrawSettlement(request, id, to, amount)),
+        () => relayer(c).withdrawSettlement(request, id, to, amount),
+      );
     } else {
       const amount = share(m.custody.account(id).points, this.bps);
-      await carryOut(c, predict(() => m.custody.withdrawToOriginal(request, id, amount)), () => relayer(c).withdrawToOriginal(request, id, amount));
+      await carryOut(
+        c,
+        predict(() => m.custody.withdrawToOriginal(request, id, amount)),
+        () => relayer(c).withdrawToOriginal(request, id, amount),
+      );
     }
     await settle(m, c, { names: [id] });
   }
@@ -325,13 +369,19 @@ export class PushExitCommand implements Command {
     if (this.by === "deposit") {
       const wallet = c.f.users[this.from];
       const points = m.model.balanceOf(wallet.address);
-      await carryOut(c, predict(() => m.custody.deposit(wallet.address, id, points)), () => c.f.custody.connect(wallet).deposit(id, points));
+      await carryOut(
+        c,
+        predict(() => m.custody.deposit(wallet.address, id, points)),
+        () => c.f.custody.connect(wallet).deposit(id, points),
+      );
     } else {
       const source = USER_IDS[this.from];
       const points = m.custody.account(source).points;
       const request = requestId(m);
-      await carryOut(c, predict(() => m.custody.transfer(request, source, id, Asset.GP, points)), () =>
-        relayer(c).transfer(request, source, id, Asset.GP, points),
+      await carryOut(
+        c,
+        predict(() => m.custody.transfer(request, source, id, Asset.GP, points)),
+        () => relayer(c).transfer(request, source, id, Asset.GP, points),
       );
     }
     await settle(m, c, { names: [id, USER_IDS[this.from]] });
@@ -402,7 +452,10 @@ export class ExitScenarioCommand implements Command {
       );
       if (!pumped) return;
       const held = m.model.balanceOf(whale.address);
-      await order(() => c.f.pool.connect(whale).redeem(held, whale.address, 0n), () => m.model.redeem(whale.address, held, 0n));
+      await order(
+        () => c.f.pool.connect(whale).redeem(held, whale.address, 0n),
+        () => m.model.redeem(whale.address, held, 0n),
+      );
     }
     const expected = predict(() => m.custody.exit(id));
     await carryOut(c, expected, () => c.f.custody.connect(c.f.stranger).exit(id));
@@ -428,7 +481,11 @@ export const exitScenarioCommand = fc.tuple(fc.nat(5), fc.nat(5)).map(([u, w]) =
 export class ReleaseSurplusCommand implements Command {
   check = () => true;
   async run(m: World, c: Chain) {
-    await carryOut(c, predict(() => m.custody.releaseReserveSurplus()), () => c.f.custody.connect(c.f.stranger).releaseReserveSurplus());
+    await carryOut(
+      c,
+      predict(() => m.custody.releaseReserveSurplus()),
+      () => c.f.custody.connect(c.f.stranger).releaseReserveSurplus(),
+    );
     await settle(m, c);
   }
   toString() {
@@ -445,8 +502,10 @@ export class CustodyParameterCommand implements Command {
   ) {}
   check = () => true;
   async run(m: World, c: Chain) {
-    await carryOut(c, predict(() => m.custody.setParameter(this.parameter, this.value)), () =>
-      c.f.custody.connect(c.f.admin).setParameter(this.parameter, this.value),
+    await carryOut(
+      c,
+      predict(() => m.custody.setParameter(this.parameter, this.value)),
+      () => c.f.custody.connect(c.f.admin).setParameter(this.parameter, this.value),
     );
     await settle(m, c);
   }
@@ -457,7 +516,9 @@ export class CustodyParameterCommand implements Command {
 
 export const custodyParameterCommand = fc.oneof(
   fc.constantFrom(0n, 1n, 100n, 2_000n, 2_001n).map((v) => new CustodyParameterCommand(CustodyParameter.WithdrawalFee, v)),
-  fc.constantFrom(0n, 9_999n, 10_000n, 20_000n, 100_000n, 100_001n).map((v) => new CustodyParameterCommand(CustodyParameter.ExitMultiple, v)),
+  fc
+    .constantFrom(0n, 9_999n, 10_000n, 20_000n, 100_000n, 100_001n)
+    .map((v) => new CustodyParameterCommand(CustodyParameter.ExitMultiple, v)),
 );
 
 // ------------------------------------------------------------------ original accounts
@@ -478,11 +539,23 @@ export class LinkCommand implements Command {
     if (this.action === "link") {
       const until = await deadline();
       const signature = await signLink(wallet, c.f.custody, id, until);
-      await carryOut(c, predict(() => m.custody.link(id, wallet.address)), () => relayer(c).link(id, wallet.address, until, signature));
+      await carryOut(
+        c,
+        predict(() => m.custody.link(id, wallet.address)),
+        () => relayer(c).link(id, wallet.address, until, signature),
+      );
     } else if (this.action === "unlink") {
-      await carryOut(c, predict(() => m.custody.unlink(id)), () => relayer(c).unlink(id));
+      await carryOut(
+        c,
+        predict(() => m.custody.unlink(id)),
+        () => relayer(c).unlink(id),
+      );
     } else {
-      await carryOut(c, predict(() => m.custody.unlinkSelf(wallet.address, id)), () => c.f.custody.connect(wallet).unlinkSelf(id));
+      await carryOut(
+        c,
+        predict(() => m.custody.unlinkSelf(wallet.address, id)),
+        () => c.f.custody.connect(wallet).unlinkSelf(id),
+      );
     }
     await settle(m, c);
   }
@@ -504,7 +577,11 @@ export class DepositCommand implements Command {
   ) {}
   check = () => true;
   async run(m: World, c: Chain) {
-    const walletAddress = pick(c.f.users.map((u) => u.address), this.wallet, (a) => m.model.balanceOf(a) > 0n);
+    const walletAddress = pick(
+      c.f.users.map((u) => u.address),
+      this.wallet,
+      (a) => m.model.balanceOf(a) > 0n,
+    );
     const wallet = c.f.users.find((u) => u.address === walletAddress)!;
     const id = pick(USER_IDS, this.user, (a) => m.custody.account(a).index > 0);
     const amount = share(m.model.balanceOf(wallet.address), this.bps);
@@ -536,20 +613,28 @@ export class SignedRequestCommand implements Command {
   ) {}
   check = () => true;
   async run(m: World, c: Chain) {
-    const walletAddress = pick(c.f.users.map((u) => u.address), this.wallet, (a) => m.model.balanceOf(a) > 0n);
+    const walletAddress = pick(
+      c.f.users.map((u) => u.address),
+      this.wallet,
+      (a) => m.model.balanceOf(a) > 0n,
+    );
     const wallet = c.f.users.find((u) => u.address === walletAddress)!;
     const to = c.f.users[this.to % 6].address;
     const amount = share(m.model.balanceOf(wallet.address), this.bps);
     const until = await deadline();
     if (this.kind === "redeem") {
       const signature = await signRedeem(wallet, c.f.pool, { points: amount, receiver: to, minPayout: 0n, deadline: until });
-      await carryOut(c, predict(() => m.model.redeem(wallet.address, amount, 0n)), () =>
-        c.f.pool.connect(c.f.relayer).redeemBySig(wallet.address, amount, to, 0n, until, signature),
+      await carryOut(
+        c,
+        predict(() => m.model.redeem(wallet.address, amount, 0n)),
+        () => c.f.pool.connect(c.f.relayer).redeemBySig(wallet.address, amount, to, 0n, until, signature),
       );
     } else {
       const signature = await signTransfer(wallet, c.f.points, { to, value: amount, deadline: until });
-      await carryOut(c, predict(() => m.model.transfer(wallet.address, to, amount)), () =>
-        c.f.points.connect(c.f.relayer).transferBySig(wallet.address, to, amount, until, signature),
+      await carryOut(
+        c,
+        predict(() => m.model.transfer(wallet.address, to, amount)),
+        () => c.f.points.connect(c.f.relayer).transferBySig(wallet.address, to, amount, until, signature),
       );
     }
     await settle(m, c);
@@ -585,9 +670,7 @@ export class PermitCommand implements Command {
   }
 }
 
-export const permitCommand = fc
-  .tuple(fc.nat(5), shareArb, fc.boolean())
-  .map(([w, bps, unlimited]) => new PermitCommand(w, bps, unlimited));
+export const permitCommand = fc.tuple(fc.nat(5), shareArb, fc.boolean()).map(([w, bps, unlimited]) => new PermitCommand(w, bps, unlimited));
 
 export const signedRequestCommand = fc
   .tuple(fc.nat(1000), fc.nat(1000), fc.constantFrom("redeem" as const, "transfer" as const), shareArb)
@@ -607,7 +690,11 @@ export async function drainEverything(m: World, c: Chain, walletOrder: readonly 
     const cp = m.custody.account(id).constantPoints;
     if (cp > 0n) {
       const request = requestId(m);
-      await carryOut(c, predict(() => m.custody.redeemConstant(request, id, cp, 0n)), () => relayer(c).redeemConstant(request, id, cp, 0n));
+      await carryOut(
+        c,
+        predict(() => m.custody.redeemConstant(request, id, cp, 0n)),
+        () => relayer(c).redeemConstant(request, id, cp, 0n),
+      );
       await settle(m, c, { names: [id] });
     }
     const points = m.custody.account(id).points;
@@ -620,7 +707,11 @@ export async function drainEverything(m: World, c: Chain, walletOrder: readonly 
     }
   }
   if (m.custody.reserveSurplus() > 0n) {
-    await carryOut(c, predict(() => m.custody.releaseReserveSurplus()), () => relayer(c).releaseReserveSurplus());
+    await carryOut(
+      c,
+      predict(() => m.custody.releaseReserveSurplus()),
+      () => relayer(c).releaseReserveSurplus(),
+    );
     await settle(m, c);
   }
   expect(c.state.supply, "only the locked GP and GP backing unredeemable CP dust remain").to.equal(c.state.locked + m.custody.reserve);

@@ -78,7 +78,14 @@ export class RecordBatchCommand implements fc.AsyncCommand<World, Chain> {
       await expectRevert(c, send(), expected.revert);
     } else {
       const receipt = await (await send()).wait();
-      const recorded = eventsOf(c.f.pool, receipt, "OrderRecorded").map((a) => [a.orderKey, a.shop, a.buyer, a.amount, a.contribution, a.points]);
+      const recorded = eventsOf(c.f.pool, receipt, "OrderRecorded").map((a) => [
+        a.orderKey,
+        a.shop,
+        a.buyer,
+        a.amount,
+        a.contribution,
+        a.points,
+      ]);
       expect(recorded).to.deep.equal(expected.value.map((r) => [r.key, r.shop, r.buyer, r.amount, r.contribution, r.points]));
     }
     await settle(m, c);
@@ -93,10 +100,7 @@ export const orderCommand = fc
   .map(([shop, spec]) => new RecordBatchCommand([{ shop, orders: [spec] }], true));
 
 export const batchCommand = fc
-  .array(fc.record({ shop: fc.nat(2), orders: fc.array(orderSpecArb, { minLength: 0, maxLength: 6 }) }), {
-    minLength: 1,
-    maxLength: 3,
-  })
+  .array(fc.record({ shop: fc.nat(2), orders: fc.array(orderSpecArb, { minLength: 0, maxLength: 6 }) }), { minLength: 1, maxLength: 3 })
   .map((groups) => new RecordBatchCommand(groups, false));
 
 // ------------------------------------------------------------------ redemptions and transfers
@@ -167,9 +171,7 @@ export class TransferCommand implements fc.AsyncCommand<World, Chain> {
   }
 }
 
-export const transferCommand = fc
-  .tuple(fc.nat(5), fc.nat(5), fc.bigInt(0n, 10_000n))
-  .map(([a, b, s]) => new TransferCommand(a, b, s));
+export const transferCommand = fc.tuple(fc.nat(5), fc.nat(5), fc.bigInt(0n, 10_000n)).map(([a, b, s]) => new TransferCommand(a, b, s));
 
 /** Every holder redeems everything, in the given order: the supply returns to the locked GP. */
 export class DrainCommand implements fc.AsyncCommand<World, Chain> {
@@ -248,7 +250,10 @@ export class SoleHolderAttackCommand implements fc.AsyncCommand<World, Chain> {
       expect(refusal === null || refusal === "GreenPointsCapExceeded", `a 1-unit order refused with ${refusal}`).to.equal(true);
       if (preview.ok) count("attack then a 1-unit order minted");
     }
-    await new RecordBatchCommand([{ shop: 0, orders: [{ buyer: this.holder, amount: { kind: "base", value: unitOrder }, repeat: null }] }], true).run(m, c);
+    await new RecordBatchCommand(
+      [{ shop: 0, orders: [{ buyer: this.holder, amount: { kind: "base", value: unitOrder }, repeat: null }] }],
+      true,
+    ).run(m, c);
   }
   toString() {
     return `soleHolderAttack(user ${this.holder}, ${this.how})`;
@@ -288,9 +293,7 @@ export class SurplusCommand implements fc.AsyncCommand<World, Chain> {
   async run(m: World, c: Chain) {
     const amount = this.over ? m.model.surplus + 1n : (m.model.surplus * this.shareBps) / 10_000n;
     const admin = c.f.pool.connect(c.f.admin);
-    const expected = predict(() =>
-      this.action === "sweep" ? m.model.sweepSurplus(amount) : m.model.absorbSurplus(amount),
-    );
+    const expected = predict(() => (this.action === "sweep" ? m.model.sweepSurplus(amount) : m.model.absorbSurplus(amount)));
     const tx = () => (this.action === "sweep" ? admin.sweepSurplus(c.f.stranger.address, amount) : admin.absorbSurplus(amount));
     if (!expected.ok) await expectRevert(c, tx(), expected.revert);
     else await (await tx()).wait();
@@ -332,12 +335,20 @@ function boundedValue(min: bigint, max: bigint): fc.Arbitrary<bigint> {
   return fc.oneof(fc.constantFrom(min, max, min - 1n, max + 1n, min + 1n, max - 1n), fc.bigInt(min, max));
 }
 
-export const setParameterCommand = fc.oneof(
-  fc.tuple(fc.constantFrom(Parameter.PoolShare, Parameter.MintShare), boundedValue(1n, 10_000n)),
-  fc.tuple(fc.constant(Parameter.ExitFee), boundedValue(0n, 5_000n).filter((v) => v >= 0n)),
-  fc.tuple(fc.constant(Parameter.InitialPrice), amountArb),
-  fc.tuple(fc.constantFrom(Parameter.ReferralShare1, Parameter.ReferralShare2), boundedValue(0n, 10_000n).filter((v) => v >= 0n)),
-).map(([p, v]) => new SetParameterCommand(p, v));
+export const setParameterCommand = fc
+  .oneof(
+    fc.tuple(fc.constantFrom(Parameter.PoolShare, Parameter.MintShare), boundedValue(1n, 10_000n)),
+    fc.tuple(
+      fc.constant(Parameter.ExitFee),
+      boundedValue(0n, 5_000n).filter((v) => v >= 0n),
+    ),
+    fc.tuple(fc.constant(Parameter.InitialPrice), amountArb),
+    fc.tuple(
+      fc.constantFrom(Parameter.ReferralShare1, Parameter.ReferralShare2),
+      boundedValue(0n, 10_000n).filter((v) => v >= 0n),
+    ),
+  )
+  .map(([p, v]) => new SetParameterCommand(p, v));
 
 /** Pauses orders, shows that orders are refused and redemptions are not, and resumes. */
 export class PauseCommand implements fc.AsyncCommand<World, Chain> {
@@ -347,7 +358,10 @@ export class PauseCommand implements fc.AsyncCommand<World, Chain> {
     const admin = c.f.pool.connect(c.f.admin);
     await (await admin.pause()).wait();
     m.paused = true;
-    await new RecordBatchCommand([{ shop: 0, orders: [{ buyer: this.holder, amount: { kind: "cents", value: 10_000n }, repeat: null }] }], true).run(m, c);
+    await new RecordBatchCommand(
+      [{ shop: 0, orders: [{ buyer: this.holder, amount: { kind: "cents", value: 10_000n }, repeat: null }] }],
+      true,
+    ).run(m, c);
     await new RedeemCommand(this.holder, 5_000n, false, "none").run(m, c);
     await (await admin.unpause()).wait();
     m.paused = false;
@@ -359,4 +373,3 @@ export class PauseCommand implements fc.AsyncCommand<World, Chain> {
 }
 
 export const pauseCommand = fc.nat(5).map((h) => new PauseCommand(h));
-

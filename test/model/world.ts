@@ -177,7 +177,13 @@ export async function custodySnapshot(c: Chain): Promise<CustodySnapshot> {
   await Promise.all(
     ACCOUNT_IDS.map(async (id) => {
       const a = await f.custody.accountOf(id);
-      accounts.set(id, { points: a.points, constantPoints: a.constantPoints, settlement: a.settlement, quota: a.quota, received: a.received });
+      accounts.set(id, {
+        points: a.points,
+        constantPoints: a.constantPoints,
+        settlement: a.settlement,
+        quota: a.quota,
+        received: a.received,
+      });
     }),
   );
   const [reserve, outstanding, pointsHeld, settlementHeld] = await Promise.all([

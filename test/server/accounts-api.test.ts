@@ -458,7 +458,10 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
         const good = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
         const bad = "0x70997970c51812dc3A010C7d01b50e0d17dc79C8";
         const refused = (res: { status: number; body: any }) => [res.status, res.body.error?.code];
-        expect(refused(await call(base, "GET", `/v1/me/link-request?address=${bad}`, { token: alice }))).to.deep.equal([400, "VALIDATION_FAILED"]);
+        expect(refused(await call(base, "GET", `/v1/me/link-request?address=${bad}`, { token: alice }))).to.deep.equal([
+          400,
+          "VALIDATION_FAILED",
+        ]);
         const lower = await call(base, "GET", `/v1/me/link-request?address=${good.toLowerCase()}`, { token: alice });
         expect(lower.status).to.equal(200);
         expect(lower.body.message.account).to.equal(good);

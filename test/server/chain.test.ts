@@ -16,7 +16,6 @@ import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { formatAmount } from "../../server/domain/display";
 import { IAccessControl__factory } from "../../typechain-types";
 
-
 describe("the chain adapter on anvil", function () {
   this.timeout(120_000);
   let dir: string;
@@ -71,7 +70,8 @@ describe("the chain adapter on anvil", function () {
 
       const again = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, file, { modules: MODULE_DEPLOYMENTS });
       expect(again.fresh).to.equal(false);
-      const holds = ([address]: [string, string], i: number) => IAccessControl__factory.connect(address, provider).hasRole(roles[i], relayer);
+      const holds = ([address]: [string, string], i: number) =>
+        IAccessControl__factory.connect(address, provider).hasRole(roles[i], relayer);
       const held = await Promise.all(wanted.map(holds));
       expect(held).to.deep.equal(wanted.map(() => true));
     } finally {

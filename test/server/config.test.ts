@@ -16,15 +16,30 @@ function refusal(env: NodeJS.ProcessEnv): ConfigError {
 describe("configuration", function () {
   it("runs embedded with nothing set: port 8080, .data/ in the project, anvil, PGlite", function () {
     const c = loadConfig({}, "/srv/gp");
-    expect(c).to.deep.include({ port: 8080, host: "127.0.0.1", dataDir: path.resolve("/srv/gp", ".data"), chainPort: 8545, adminToken: null, databaseUrl: null });
+    expect(c).to.deep.include({
+      port: 8080,
+      host: "127.0.0.1",
+      dataDir: path.resolve("/srv/gp", ".data"),
+      chainPort: 8545,
+      adminToken: null,
+      databaseUrl: null,
+    });
     expect(c.chain).to.deep.equal({ kind: "embedded" });
     expect(Object.isFrozen(c)).to.equal(true);
   });
 
   it("switches to a real chain and PostgreSQL by configuration", function () {
     const key = `0x${"11".repeat(32)}`;
-    const c = loadConfig({ RPC_URL: "https://rpc.example.org", RELAYER_PRIVATE_KEY: key, DEPLOYMENTS_FILE: "deploy.json", DATABASE_URL: "postgres://u@db/gp" }, "/srv/gp");
-    expect(c.chain).to.deep.equal({ kind: "external", rpcUrl: "https://rpc.example.org", privateKey: key, deploymentsFile: "/srv/gp/deploy.json" });
+    const c = loadConfig(
+      { RPC_URL: "https://rpc.example.org", RELAYER_PRIVATE_KEY: key, DEPLOYMENTS_FILE: "deploy.json", DATABASE_URL: "postgres://u@db/gp" },
+      "/srv/gp",
+    );
+    expect(c.chain).to.deep.equal({
+      kind: "external",
+      rpcUrl: "https://rpc.example.org",
+      privateKey: key,
+      deploymentsFile: "/srv/gp/deploy.json",
+    });
     expect(c.databaseUrl).to.equal("postgres://u@db/gp");
   });
 
@@ -58,7 +73,9 @@ describe("configuration", function () {
     it(`stops on ${setting}=${Object.values(env).join(",")}, naming ${setting}`, function () {
       const error = refusal(env);
       expect(error.setting).to.equal(setting);
-      expect(error.message).to.match(new RegExp(`^${setting}: `)).and.match(message);
+      expect(error.message)
+        .to.match(new RegExp(`^${setting}: `))
+        .and.match(message);
     });
   }
 });

@@ -153,7 +153,10 @@ describe("a data folder made before the upgrade", function () {
       );
       // The folder's five (one of orders A-D, four operations), then E's, the pending transfer's and the new order's.
       expect(rows.length).to.be.at.least(8);
-      expect(rows.every((r) => r.state === "confirmed"), JSON.stringify(rows)).to.equal(true);
+      expect(
+        rows.every((r) => r.state === "confirmed"),
+        JSON.stringify(rows),
+      ).to.equal(true);
       const ordersSent = rows.reduce((n, r) => n + Number(r.orders), 0);
       const operationsSent = rows.reduce((n, r) => n + Number(r.operations), 0);
       expect([ordersSent, operationsSent]).to.deep.equal([Object.keys(made.orders).length + 1, Object.keys(made.operations).length]);

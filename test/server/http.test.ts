@@ -9,7 +9,16 @@ import type { Express } from "express";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import { countByState } from "../../server/adapters/db/orders";
 import { signedInboundOrder } from "../helpers/inbound-orders";
-import { TEST_ADMIN_TOKEN, TEST_USER_SALT, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
+import {
+  TEST_ADMIN_TOKEN,
+  TEST_USER_SALT,
+  type TestRelayer,
+  call,
+  createShop,
+  postOrder,
+  settledOrder,
+  startTestRelayer,
+} from "../helpers/relayer";
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -19,7 +28,8 @@ function servedRoutes(app: Express): string[] {
   const walk = (stack: any[]) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) found.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, "{$1}")}`);
+        for (const method of Object.keys(layer.route.methods))
+          found.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, "{$1}")}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }
@@ -122,7 +132,12 @@ describe("the relayer over HTTP", function () {
       ["no shop header", () => drop(sign(shop, good()), "x-gp-shop"), 401, "UNKNOWN_SHOP"],
       ["a signature made with another secret", () => sign({ ...shop, webhookSecret: "whsec_wrong" }, good()), 401, "BAD_SIGNATURE"],
       ["no signature", () => drop(sign(shop, good()), "x-gp-signature"), 401, "BAD_SIGNATURE"],
-      ["a body changed after signing", () => ({ ...sign(shop, good()), body: JSON.stringify({ ...good(), amount: "9999" }) }), 401, "BAD_SIGNATURE"],
+      [
+        "a body changed after signing",
+        () => ({ ...sign(shop, good()), body: JSON.stringify({ ...good(), amount: "9999" }) }),
+        401,
+        "BAD_SIGNATURE",
+      ],
       ["a timestamp 301 s old", () => sign(shop, good(), now() - 301), 401, "STALE_TIMESTAMP"],
       // The server reads its clock a moment after the signing: 301 s ahead at signing can be 300 s
       // by then (the exact boundary is checked with a fixed clock in inbound-signature.test.ts).
@@ -133,16 +148,31 @@ describe("the relayer over HTTP", function () {
       ["an amount as a JSON number", () => sign(shop, { orderId: "x2", userId: "u", amount: 100 }), 400, "VALIDATION_FAILED"],
       ["an amount in exponent form", () => sign(shop, { orderId: "x3", userId: "u", amount: "1e5" }), 400, "VALIDATION_FAILED"],
       ["a negative amount", () => sign(shop, { orderId: "x4", userId: "u", amount: "-5" }), 400, "VALIDATION_FAILED"],
-      ["more places than the settlement token has", () => sign(shop, { orderId: "x5", userId: "u", amount: "1.0000001" }), 400, "VALIDATION_FAILED"],
+      [
+        "more places than the settlement token has",
+        () => sign(shop, { orderId: "x5", userId: "u", amount: "1.0000001" }),
+        400,
+        "VALIDATION_FAILED",
+      ],
       ["a zero amount", () => sign(shop, { orderId: "x6", userId: "u", amount: "0.00" }), 400, "AMOUNT_OUT_OF_RANGE"],
-      ["an amount above the pool's largest order", () => sign(shop, { orderId: "x7", userId: "u", amount: "1000000000001" }), 400, "AMOUNT_OUT_OF_RANGE"],
+      [
+        "an amount above the pool's largest order",
+        () => sign(shop, { orderId: "x7", userId: "u", amount: "1000000000001" }),
+        400,
+        "AMOUNT_OUT_OF_RANGE",
+      ],
       ["an unknown field", () => sign(shop, { ...good(), price: "1" }), 400, "VALIDATION_FAILED"],
       ["an empty order id", () => sign(shop, { orderId: "", userId: "u", amount: "1" }), 400, "VALIDATION_FAILED"],
     ];
     function sign(s: { shopId: string; webhookSecret: string }, body: unknown, at = now()) {
       const signed = signedInboundOrder(s.shopId, s.webhookSecret, body, at);
       return {
-        headers: { "content-type": "application/json", "x-gp-shop": signed.shopId, "x-gp-timestamp": signed.timestamp, "x-gp-signature": signed.signature },
+        headers: {
+          "content-type": "application/json",
+          "x-gp-shop": signed.shopId,
+          "x-gp-timestamp": signed.timestamp,
+          "x-gp-signature": signed.signature,
+        },
         body: signed.rawBody.toString("utf8"),
       };
     }
@@ -185,7 +215,11 @@ describe("the relayer over HTTP", function () {
 
   describe("admin", function () {
     it("refuses calls without the admin token", async function () {
-      const res = await call(base, "POST", "/v1/admin/shops", { token: "gpa_wrong_token_abcdefghijkl", body: { name: "x" }, headers: { "idempotency-key": "k-unauth-1" } });
+      const res = await call(base, "POST", "/v1/admin/shops", {
+        token: "gpa_wrong_token_abcdefghijkl",
+        body: { name: "x" },
+        headers: { "idempotency-key": "k-unauth-1" },
+      });
       expect(res.status).to.equal(401);
       expect(res.body.error.code).to.equal("UNAUTHORIZED");
     });
@@ -210,26 +244,53 @@ describe("the relayer over HTTP", function () {
       expect(noKey.status).to.equal(201);
       expect(noKey.headers.get("idempotent-replayed")).to.equal(null);
       for (const key of ["", "k".repeat(256), "has space", "clé"]) {
-        const bad = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: "y" }, headers: { "idempotency-key": key } });
+        const bad = await call(base, "POST", "/v1/admin/shops", {
+          token: TEST_ADMIN_TOKEN,
+          body: { name: "y" },
+          headers: { "idempotency-key": key },
+        });
         expect([bad.status, bad.body.error.code], JSON.stringify(key)).to.deep.equal([400, "VALIDATION_FAILED"]);
       }
       for (const key of ["k", "k".repeat(255)]) {
-        const ok = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: { name: `key ${key.length}` }, headers: { "idempotency-key": key } });
+        const ok = await call(base, "POST", "/v1/admin/shops", {
+          token: TEST_ADMIN_TOKEN,
+          body: { name: `key ${key.length}` },
+          headers: { "idempotency-key": key },
+        });
         expect(ok.status, `a key of ${key.length}`).to.equal(201);
       }
-      const noName = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: {}, headers: { "idempotency-key": "k-no-name-1" } });
+      const noName = await call(base, "POST", "/v1/admin/shops", {
+        token: TEST_ADMIN_TOKEN,
+        body: {},
+        headers: { "idempotency-key": "k-no-name-1" },
+      });
       expect([noName.status, noName.body.error.code]).to.deep.equal([400, "VALIDATION_FAILED"]);
-      const badJson = await call(base, "POST", "/v1/admin/shops", { token: TEST_ADMIN_TOKEN, body: "{", headers: { "idempotency-key": "k-bad-json-1" } });
+      const badJson = await call(base, "POST", "/v1/admin/shops", {
+        token: TEST_ADMIN_TOKEN,
+        body: "{",
+        headers: { "idempotency-key": "k-bad-json-1" },
+      });
       expect([badJson.status, badJson.body.error.code]).to.deep.equal([400, "INVALID_JSON"]);
     });
 
     it("rotates a webhook secret: the old one stops working at once", async function () {
       const s = await createShop(base, "Rotating");
-      const rotated = await call(base, "POST", `/v1/admin/shops/${s.shopId}/rotate-secret`, { token: TEST_ADMIN_TOKEN, headers: { "idempotency-key": "rotate-1" } });
+      const rotated = await call(base, "POST", `/v1/admin/shops/${s.shopId}/rotate-secret`, {
+        token: TEST_ADMIN_TOKEN,
+        headers: { "idempotency-key": "rotate-1" },
+      });
       expect(rotated.status).to.equal(200);
       expect(rotated.body.webhookSecret).to.not.equal(s.webhookSecret);
       expect((await postOrder(base, s, { orderId: "r1", userId: "u", amount: "1" })).body.error.code).to.equal("BAD_SIGNATURE");
-      expect((await postOrder(base, { shopId: s.shopId, webhookSecret: rotated.body.webhookSecret }, { orderId: "r1", userId: "u", amount: "1" })).status).to.equal(202);
+      expect(
+        (
+          await postOrder(
+            base,
+            { shopId: s.shopId, webhookSecret: rotated.body.webhookSecret },
+            { orderId: "r1", userId: "u", amount: "1" },
+          )
+        ).status,
+      ).to.equal(202);
     });
 
     it("looks orders up by shop and state", async function () {

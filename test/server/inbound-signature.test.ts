@@ -17,7 +17,11 @@ describe("inbound order signatures", function () {
   const secret = "whsec_test";
   const body = Buffer.from('{"orderId":"A","userId":"u","amount":"100.00"}');
   const now = 1_800_000_000;
-  const signed = (timestamp: number, raw = body) => ({ rawBody: raw, timestamp: String(timestamp), signature: signPayload(secret, timestamp, raw) });
+  const signed = (timestamp: number, raw = body) => ({
+    rawBody: raw,
+    timestamp: String(timestamp),
+    signature: signPayload(secret, timestamp, raw),
+  });
 
   it("accepts the HMAC of timestamp and raw body within 300 s either way", function () {
     expect(codeOf(() => verifyInboundSignature(signed(now), secret, now))).to.equal(undefined);
@@ -34,9 +38,9 @@ describe("inbound order signatures", function () {
 
   it("refuses another secret, an altered body, an altered timestamp, and a malformed header", function () {
     expect(codeOf(() => verifyInboundSignature(signed(now), "other", now))).to.equal("BAD_SIGNATURE");
-    expect(codeOf(() => verifyInboundSignature({ ...signed(now), rawBody: Buffer.from(body.toString().replace("100", "900")) }, secret, now))).to.equal(
-      "BAD_SIGNATURE",
-    );
+    expect(
+      codeOf(() => verifyInboundSignature({ ...signed(now), rawBody: Buffer.from(body.toString().replace("100", "900")) }, secret, now)),
+    ).to.equal("BAD_SIGNATURE");
     expect(codeOf(() => verifyInboundSignature({ ...signed(now), timestamp: String(now - 1) }, secret, now))).to.equal("BAD_SIGNATURE");
     expect(codeOf(() => verifyInboundSignature({ ...signed(now), signature: "v0=abc" }, secret, now))).to.equal("BAD_SIGNATURE");
     expect(codeOf(() => verifyInboundSignature({ ...signed(now), signature: undefined }, secret, now))).to.equal("BAD_SIGNATURE");
@@ -53,7 +57,9 @@ describe("decimal amounts", function () {
 
   it("refuses more places than the token has, and anything but a plain decimal", function () {
     for (const bad of ["0.0000001", "1e6", "-1", "1.", ".5", " 1", "1,00", "0x10", ""]) {
-      expect(() => parseAmount(bad, 6), bad).to.throw(AppError).with.property("code", "VALIDATION_FAILED");
+      expect(() => parseAmount(bad, 6), bad)
+        .to.throw(AppError)
+        .with.property("code", "VALIDATION_FAILED");
     }
   });
 });

@@ -15,12 +15,21 @@ function document(): OpenApiDocument {
     method: "get",
     path: "/v1/things/{thingId}",
     responses: {
-      200: { description: "A thing.", content: { "application/json": { schema: z.object({ id: z.string(), price: Money, discount: Discount.nullable() }) }, "text/csv": { schema: z.string() } } },
+      200: {
+        description: "A thing.",
+        content: {
+          "application/json": { schema: z.object({ id: z.string(), price: Money, discount: Discount.nullable() }) },
+          "text/csv": { schema: z.string() },
+        },
+      },
       404: { description: "None.", content: { "application/json": { schema: z.object({ error: z.object({ code: z.string() }) }) } } },
     },
   });
   registry.registerPath({ method: "get", path: "/v1/things/mine", responses: { 204: { description: "Nothing." } } });
-  return new OpenApiGeneratorV3(registry.definitions).generateDocument({ openapi: "3.0.3", info: { title: "t", version: "1" } }) as unknown as OpenApiDocument;
+  return new OpenApiGeneratorV3(registry.definitions).generateDocument({
+    openapi: "3.0.3",
+    info: { title: "t", version: "1" },
+  }) as unknown as OpenApiDocument;
 }
 
 describe("the OpenAPI answer checker", function () {
@@ -49,7 +58,9 @@ describe("the OpenAPI answer checker", function () {
   });
 
   it("refuses a status the document does not declare for the operation", function () {
-    expect(check(answer(409, { error: { code: "CONFLICT" } }))).to.deep.equal(["GET /v1/things/{thingId} answered 409: the document declares no 409 for it"]);
+    expect(check(answer(409, { error: { code: "CONFLICT" } }))).to.deep.equal([
+      "GET /v1/things/{thingId} answered 409: the document declares no 409 for it",
+    ]);
   });
 
   it("refuses a content type the document does not declare, and a body where none is declared", function () {

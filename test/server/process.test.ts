@@ -106,7 +106,9 @@ describe("the relayer process, killed and restarted", function () {
       minted += parseUnits(order.gpMinted, 18);
     }
     const lost = second.output().includes("a confirmed batch's block is gone");
-    console.log(`      (${sent.length} orders; the restarted chain ${lost ? "had lost blocks the relayer had confirmed: re-minted" : "had kept every confirmed block"})`);
+    console.log(
+      `      (${sent.length} orders; the restarted chain ${lost ? "had lost blocks the relayer had confirmed: re-minted" : "had kept every confirmed block"})`,
+    );
     const pool = (await call(second.url, "GET", "/v1/pool")).body;
     // Every accepted order minted, none twice: the supply is exactly the GP the orders report,
     // and the GP the first order locked in the pool.
@@ -146,7 +148,8 @@ describe("the relayer process, killed and restarted", function () {
     // A float of 50 pays the pool's 30 of one order of 100; the next orders need refills.
     const p = await start(dataDir(), { GP_SETTLEMENT_FLOAT: "50" });
     const shop = await createShop(p.url, "Past the float");
-    for (const id of ["F1", "F2", "F3", "F4"]) expect((await postOrder(p.url, shop, { orderId: id, userId: "frank", amount: "100" })).status).to.equal(202);
+    for (const id of ["F1", "F2", "F3", "F4"])
+      expect((await postOrder(p.url, shop, { orderId: id, userId: "frank", amount: "100" })).status).to.equal(202);
     const settled = [];
     for (const id of ["F1", "F2", "F3", "F4"]) settled.push((await settledOrder(p.url, shop.shopId, id, 60_000)).state);
     expect(settled, p.output()).to.deep.equal(["confirmed", "confirmed", "confirmed", "confirmed"]);
@@ -163,7 +166,8 @@ describe("the relayer process, killed and restarted", function () {
     expect(first.output()).to.contain(`admin token: ${first.adminToken}`);
     expect(first.output()).to.contain(dir);
     const shop = await createShop(first.url, "Resume", first.adminToken);
-    for (const id of ["A", "B", "C"]) expect((await postOrder(first.url, shop, { orderId: id, userId: "alice", amount: "100" })).status).to.equal(202);
+    for (const id of ["A", "B", "C"])
+      expect((await postOrder(first.url, shop, { orderId: id, userId: "alice", amount: "100" })).status).to.equal(202);
     for (const id of ["A", "B", "C"]) await settledOrder(first.url, shop.shopId, id, 60_000, first.adminToken);
     const poolBefore = (await call(first.url, "GET", "/v1/pool")).body;
     const anvil = first.anvilPid();

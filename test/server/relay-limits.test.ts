@@ -138,7 +138,13 @@ describe("relayed signatures and the relayer's gas", function () {
       for (const userId of ["frank", "gina", "hana", "ivan"]) answers.push(await relayPermit(await user(userId), owner, "1"));
       // The first is queued; the next ones spend the same nonce while it is on its way (409) or a
       // new one once it is mined (202): each is signed by the owner, so each counts.
-      expect(answers.slice(0, 3).map((a) => a.status).every((s) => s === 202 || s === 409), JSON.stringify(answers.map((a) => a.body))).to.equal(true);
+      expect(
+        answers
+          .slice(0, 3)
+          .map((a) => a.status)
+          .every((s) => s === 202 || s === 409),
+        JSON.stringify(answers.map((a) => a.body)),
+      ).to.equal(true);
       expect([answers[3].status, answers[3].body.error?.code]).to.deep.equal([429, "RATE_LIMITED"]);
     });
 

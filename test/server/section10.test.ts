@@ -27,7 +27,12 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
   function order(body: Record<string, string>, s = shop) {
     const raw = JSON.stringify(body);
     const timestamp = String(Math.floor(Date.now() / 1000));
-    return send("POST", "/v1/webhooks/orders", { ...json, "x-gp-shop": s.shopId, "x-gp-timestamp": timestamp, "x-gp-signature": signPayload(s.webhookSecret, timestamp, raw) }, raw);
+    return send(
+      "POST",
+      "/v1/webhooks/orders",
+      { ...json, "x-gp-shop": s.shopId, "x-gp-timestamp": timestamp, "x-gp-signature": signPayload(s.webhookSecret, timestamp, raw) },
+      raw,
+    );
   }
 
   before(async function () {
@@ -74,7 +79,10 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
       if (last.body.state === "confirmed") break;
       await new Promise((r) => setTimeout(r, 50));
     } while (Date.now() < deadline);
-    expect([...seen].every((s) => ["received", "submitted", "confirmed"].includes(s)), [...seen].join()).to.equal(true);
+    expect(
+      [...seen].every((s) => ["received", "submitted", "confirmed"].includes(s)),
+      [...seen].join(),
+    ).to.equal(true);
     expect(last.body.state).to.equal("confirmed");
     expect(last.body.gpMinted).to.match(DECIMAL);
     expect(last.body.txHash).to.match(/^0x[0-9a-f]{64}$/);
@@ -112,7 +120,9 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
     for (const [method, path] of operations) {
       const operation = res.body.paths[path]?.[method];
       expect(operation, `${method} ${path}`).to.be.an("object");
-      const required = (operation.parameters ?? []).filter((p: { in: string; required?: boolean }) => p.in === "header" && p.required).map((p: { name: string }) => p.name);
+      const required = (operation.parameters ?? [])
+        .filter((p: { in: string; required?: boolean }) => p.in === "header" && p.required)
+        .map((p: { name: string }) => p.name);
       const expected = path === "/v1/webhooks/orders" ? ["x-gp-shop", "x-gp-timestamp", "x-gp-signature"] : [];
       expect(required.sort(), `${method} ${path}`).to.deep.equal(expected.sort());
     }

@@ -42,7 +42,8 @@ describe("the sender on anvil and PGlite", function () {
   let db: Db;
   const log = pino({ level: "silent" });
   const now = () => Math.floor(Date.now() / 1000);
-  const intake = () => createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now, saleHooks: [] });
+  const intake = () =>
+    createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now, saleHooks: [] });
   const send = (orderId: string, userId: string, amount: string) =>
     intake().receive(signedInboundOrder(shopId, secret, { orderId, userId, amount }, now()));
   const sender = (c: ChainPort = chain) =>
@@ -77,7 +78,9 @@ describe("the sender on anvil and PGlite", function () {
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-sender-"));
     anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), { modules: MODULE_DEPLOYMENTS });
+    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
+      modules: MODULE_DEPLOYMENTS,
+    });
     chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
     db = await openPglite(null);
     await migrate(db);
@@ -207,7 +210,10 @@ describe("the sender on anvil and PGlite", function () {
       await sender().tick();
       // The chain mined it under a hash this database does not know (as after a crash between a
       // replacement's broadcast and its record).
-      await db.query("UPDATE transactions SET tx_hash = $1 WHERE id = $2", ["0x" + "ab".repeat(32), (await findOperation(db, op.id))!.transactionId]);
+      await db.query("UPDATE transactions SET tx_hash = $1 WHERE id = $2", [
+        "0x" + "ab".repeat(32),
+        (await findOperation(db, op.id))!.transactionId,
+      ]);
       await settleOps();
       const done = await findOperation(db, op.id);
       expect(done?.state).to.equal("confirmed");

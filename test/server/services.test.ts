@@ -205,7 +205,9 @@ describe("services, without HTTP", function () {
     describe("a payment to a merchant", function () {
       it("is refused at once while the account is not flagged as merchant on the chain, and for an unknown merchant", async function () {
         await insertMerchant(db, { id: "mer_unflagged", name: "Unflagged", account: custodialUserId(SALT, "unflagged") });
-        const error = await refusal(planPayment(chain, db, alice, { merchantId: "mer_unflagged", asset: "GP", amount: "1" }, [recordAdSale]));
+        const error = await refusal(
+          planPayment(chain, db, alice, { merchantId: "mer_unflagged", asset: "GP", amount: "1" }, [recordAdSale]),
+        );
         expect([error.code, error.details]).to.deep.equal(["CHAIN_REFUSED", { chainError: "CustodyNotMerchant" }]);
         const unknown = await refusal(planPayment(chain, db, alice, { merchantId: "mer_none", asset: "GP", amount: "1" }, [recordAdSale]));
         expect([unknown.code, unknown.message]).to.deep.equal(["NOT_FOUND", "no merchant mer_none"]);

@@ -81,7 +81,11 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         const held = (await relayer.chain.custody.accountOf(account("carol"))).points;
         expect(held > 0n).to.equal(true);
 
-        const takeover = await asShop(shopB, "POST", "/v1/users", { userId: "carol", password: "b-chose-this", paymentPassword: "b-pay-pw" });
+        const takeover = await asShop(shopB, "POST", "/v1/users", {
+          userId: "carol",
+          password: "b-chose-this",
+          paymentPassword: "b-pay-pw",
+        });
         expect([takeover.status, takeover.body.error?.code]).to.deep.equal([403, "NOT_YOUR_USER"]);
         expect(await count("SELECT count(*)::int AS n FROM users WHERE user_id = $1", ["carol"])).to.equal(0);
         expect(await count("SELECT count(*)::int AS n FROM operations WHERE account = $1", [account("carol")])).to.equal(0);
@@ -110,7 +114,9 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         expect(fresh.status, JSON.stringify(fresh.body)).to.equal(201);
         // Shop B made fay; shop A's orders for fay now go to B's registered user, which is how a
         // shared ecosystem id works, but A cannot register it again or claim it.
-        expect((await asShop(shopA, "POST", "/v1/users", { userId: "fay", password: "a-chose-this" })).body.error.code).to.equal("NOT_YOUR_USER");
+        expect((await asShop(shopA, "POST", "/v1/users", { userId: "fay", password: "a-chose-this" })).body.error.code).to.equal(
+          "NOT_YOUR_USER",
+        );
       });
 
       it("refuses a shop registering a user id another shop made but has not registered", async function () {
@@ -134,7 +140,9 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         await accepted(shopA, { orderId: "hal-1", userId: "hal", amount: "0.10", referrerId: "ref-olga" });
         expect((await settledOrder(base, shopA.shopId, "hal-1")).state).to.equal("confirmed");
         expect((await relayer.chain.custody.accountOf(account("hal"))).referrer).to.equal(ZeroHash);
-        expect(await count("SELECT count(*)::int AS n FROM operations WHERE kind = 'register' AND account = $1", [account("hal")])).to.equal(1);
+        expect(
+          await count("SELECT count(*)::int AS n FROM operations WHERE kind = 'register' AND account = $1", [account("hal")]),
+        ).to.equal(1);
       });
 
       it("ignores a referrer named on a later order of a user the same shop's order created", async function () {
@@ -167,7 +175,10 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
       });
 
       it("takes the orders of a shop the operator or the merchant allowed, until it is withdrawn", async function () {
-        expect((await call(base, "PUT", `/v1/admin/shops/${shopA.shopId}/ad-merchants/${merchant.merchantId}`, { token: TEST_ADMIN_TOKEN })).status).to.equal(200);
+        expect(
+          (await call(base, "PUT", `/v1/admin/shops/${shopA.shopId}/ad-merchants/${merchant.merchantId}`, { token: TEST_ADMIN_TOKEN }))
+            .status,
+        ).to.equal(200);
         await accepted(shopA, { orderId: "ad-1", userId: "kim", amount: "50", adMerchantId: merchant.merchantId });
         const bySelf = await call(base, "PUT", `/v1/merchant/shops/${shopB.shopId}`, { token: merchant.apiKey });
         expect(bySelf.body).to.deep.equal({ shopId: shopB.shopId, merchantId: merchant.merchantId, allowed: true });
@@ -284,19 +295,26 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
 
       it("stops every shop at the deployment's daily limit with DEPLOYMENT_LIMIT_REACHED, recording nothing", async function () {
         const shop = await createShop(base, "Large shop");
-        expect((await admin("PUT", `/v1/admin/shops/${shop.shopId}/limits`, { perOrder: "150000", perDay: "1000000" })).status).to.equal(200);
+        expect((await admin("PUT", `/v1/admin/shops/${shop.shopId}/limits`, { perOrder: "150000", perDay: "1000000" })).status).to.equal(
+          200,
+        );
         const [{ total }] = await relayer.db.query<{ total: string }>("SELECT total::text AS total FROM daily_totals");
         const decimals = relayer.chain.deployments.settlementDecimals;
         // The deployment's daily limit (set in `before`) less today's orders, in whole units rounded down.
         const left = parseUnits(DEPLOYMENT_PER_DAY, decimals) - BigInt(total);
-        const fill = await order(shop, { orderId: "fill", userId: "pia", amount: formatUnits(left - (left % 10n ** BigInt(decimals)), decimals) });
+        const fill = await order(shop, {
+          orderId: "fill",
+          userId: "pia",
+          amount: formatUnits(left - (left % 10n ** BigInt(decimals)), decimals),
+        });
         expect(fill.status, JSON.stringify(fill.body)).to.equal(202);
         const res = await order(shopB, { orderId: "over-the-day", userId: "pia", amount: "1" });
         expect([res.status, res.body.error?.code]).to.deep.equal([429, "DEPLOYMENT_LIMIT_REACHED"]);
-        expect((await call(base, "GET", `/v1/shops/${shopB.shopId}/orders/over-the-day`, { token: TEST_ADMIN_TOKEN })).status).to.equal(404);
+        expect((await call(base, "GET", `/v1/shops/${shopB.shopId}/orders/over-the-day`, { token: TEST_ADMIN_TOKEN })).status).to.equal(
+          404,
+        );
       });
     });
-
   });
 }
 

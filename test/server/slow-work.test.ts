@@ -11,7 +11,16 @@ import { expect } from "chai";
 import type { Db } from "../../server/adapters/db/db";
 import { openPglite } from "../../server/adapters/db/pglite";
 import * as credentials from "../../server/services/credentials";
-import { TEST_ADMIN_TOKEN, type TestRelayer, call, createShop, postOrder, settledOperation, settledOrder, startTestRelayer } from "../helpers/relayer";
+import {
+  TEST_ADMIN_TOKEN,
+  type TestRelayer,
+  call,
+  createShop,
+  postOrder,
+  settledOperation,
+  settledOrder,
+  startTestRelayer,
+} from "../helpers/relayer";
 
 describe("slow work outside database transactions", function () {
   this.timeout(120_000);
@@ -65,7 +74,11 @@ describe("slow work outside database transactions", function () {
     expect((await postOrder(base, shop, { orderId: "sam-1", userId: "sam", amount: "100" })).status).to.equal(202);
     expect((await settledOrder(base, shop.shopId, "sam-1")).state).to.equal("confirmed");
 
-    const merchant = await call(base, "POST", "/v1/admin/merchants", { token: TEST_ADMIN_TOKEN, body: { name: "Slow-work café" }, headers: key() });
+    const merchant = await call(base, "POST", "/v1/admin/merchants", {
+      token: TEST_ADMIN_TOKEN,
+      body: { name: "Slow-work café" },
+      headers: key(),
+    });
     expect(merchant.status, JSON.stringify(merchant.body)).to.equal(201);
     expect((await settledOperation(base, TEST_ADMIN_TOKEN, merchant.body.operation.operationId)).state).to.equal("confirmed");
     const token = (await call(base, "POST", "/v1/sessions", { body: { userId: "sam", password: "sam-login-pw" } })).body.token;
@@ -75,7 +88,11 @@ describe("slow work outside database transactions", function () {
       headers: { ...key(), "x-gp-payment-password": "sam-pay" },
     });
     expect(paid.status, JSON.stringify(paid.body)).to.equal(202);
-    const fee = await call(base, "PUT", "/v1/admin/pool/parameters/exitFee", { token: TEST_ADMIN_TOKEN, body: { value: "2000" }, headers: key() });
+    const fee = await call(base, "PUT", "/v1/admin/pool/parameters/exitFee", {
+      token: TEST_ADMIN_TOKEN,
+      body: { value: "2000" },
+      headers: key(),
+    });
     expect(fee.status, JSON.stringify(fee.body)).to.equal(202);
 
     expect(seen.filter((s) => s.what === "argon2id")).to.have.length(2);

@@ -33,7 +33,14 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
     let shopId: string;
     const secret = "whsec_storage";
     const intake = () =>
-      createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: () => NOW, saleHooks: [] });
+      createOrderIntake({
+        db,
+        settlementDecimals: 6,
+        maxOrderAmount: 10n ** 18n,
+        userSalt: "test-salt",
+        nowSeconds: () => NOW,
+        saleHooks: [],
+      });
 
     before(async function () {
       db = await open();
@@ -69,9 +76,9 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
 
     it("refuses the same order id with another body, and changes nothing", async function () {
       await intake().receive(signedInboundOrder(shopId, secret, { orderId: "C-1", userId: "carol", amount: "1" }, NOW));
-      expect(await codeOf(intake().receive(signedInboundOrder(shopId, secret, { orderId: "C-1", userId: "carol", amount: "2" }, NOW)))).to.equal(
-        "ORDER_CONFLICT",
-      );
+      expect(
+        await codeOf(intake().receive(signedInboundOrder(shopId, secret, { orderId: "C-1", userId: "carol", amount: "2" }, NOW))),
+      ).to.equal("ORDER_CONFLICT");
       expect((await findOrder(db, shopId, "C-1"))?.amount).to.equal(1_000_000n);
     });
 

@@ -69,12 +69,7 @@ export interface CustodyParameters {
  * Deploys the custody contract for `pool` and gives it the pool's relayer role, which it needs
  * to record custodial orders. `deployer` must hold the pool's admin role.
  */
-export async function deployCustody(
-  deployer: Signer,
-  pool: Pool,
-  parameters: CustodyParameters,
-  admin: string,
-): Promise<Custody> {
+export async function deployCustody(deployer: Signer, pool: Pool, parameters: CustodyParameters, admin: string): Promise<Custody> {
   const custody = await new Custody__factory(deployer).deploy(await pool.getAddress(), { ...parameters }, admin);
   await custody.waitForDeployment();
   await (await pool.connect(deployer).grantRole(await pool.RELAYER_ROLE(), await custody.getAddress())).wait();

@@ -6,11 +6,7 @@
 import type { TypedDataField } from "ethers";
 
 /** The EIP-712 domain names (version "1") of the three verifying contracts. */
-export const DOMAIN_NAMES = {
-  points: "Green Points",
-  pool: "Green Points Pool",
-  custody: "Green Points Custody",
-} as const;
+export const DOMAIN_NAMES = { points: "Green Points", pool: "Green Points Pool", custody: "Green Points Custody" } as const;
 
 export const PERMIT_TYPES: Record<string, TypedDataField[]> = {
   Permit: [

@@ -16,8 +16,14 @@ const SAVE_REPLY = "UPDATE idempotency_keys SET status = $3, response = $4 WHERE
  * The answer stored for `(scope, key)`, to replay without doing a request's slow work again; null
  * when the key is new. The same key with a different request is refused.
  */
-export async function storedReply(db: Queryable, request: { scope: string; key: string; fingerprint: string }): Promise<IdempotentReply | null> {
-  const [row] = await db.query<{ fingerprint: string; status: number | null; response: string | null }>(READ_KEY, [request.scope, request.key]);
+export async function storedReply(
+  db: Queryable,
+  request: { scope: string; key: string; fingerprint: string },
+): Promise<IdempotentReply | null> {
+  const [row] = await db.query<{ fingerprint: string; status: number | null; response: string | null }>(READ_KEY, [
+    request.scope,
+    request.key,
+  ]);
   if (!row) return null;
   if (row.fingerprint !== request.fingerprint) {
     throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used before for a different request", { key: request.key });

@@ -135,7 +135,13 @@ export async function operationsOfTransaction(db: Queryable, transactionId: stri
 }
 
 const MARK_SUBMITTED = `UPDATE operations SET state = 'submitted', calldata = $2, transaction_id = $3, tx_hash = $4, updated_at = now() WHERE id = $1`;
-export async function markOperationSubmitted(tx: Queryable, id: string, calldata: string, transactionId: string, txHash: string): Promise<void> {
+export async function markOperationSubmitted(
+  tx: Queryable,
+  id: string,
+  calldata: string,
+  transactionId: string,
+  txHash: string,
+): Promise<void> {
   await tx.query(MARK_SUBMITTED, [id, calldata, transactionId, txHash]);
 }
 

@@ -10,8 +10,7 @@ export async function openPglite(dataDir: string | null): Promise<Db> {
   return {
     kind: "pglite",
     query: (sql, params) => query(pglite, sql, params),
-    transaction: (work) =>
-      pglite.transaction((tx) => work({ query: (sql, params) => query(tx, sql, params) } as Queryable)),
+    transaction: (work) => pglite.transaction((tx) => work({ query: (sql, params) => query(tx, sql, params) } as Queryable)),
     close: () => pglite.close(),
   };
 }

@@ -134,8 +134,12 @@ export async function isAdMerchantAllowed(db: Queryable, shopId: string, merchan
   return (await db.query(AD_MERCHANT_ALLOWED, [shopId, merchantId])).length > 0;
 }
 
-const AD_MERCHANTS_OF_SHOP = "SELECT merchant_id, allowed_by, created_at FROM shop_ad_merchants WHERE shop_id = $1 ORDER BY created_at, merchant_id";
-export async function adMerchantsOfShop(db: Queryable, shopId: string): Promise<{ merchantId: string; allowedBy: string; createdAt: Date }[]> {
+const AD_MERCHANTS_OF_SHOP =
+  "SELECT merchant_id, allowed_by, created_at FROM shop_ad_merchants WHERE shop_id = $1 ORDER BY created_at, merchant_id";
+export async function adMerchantsOfShop(
+  db: Queryable,
+  shopId: string,
+): Promise<{ merchantId: string; allowedBy: string; createdAt: Date }[]> {
   const rows = await db.query<{ merchant_id: string; allowed_by: string; created_at: Date | string }>(AD_MERCHANTS_OF_SHOP, [shopId]);
   return rows.map((r) => ({ merchantId: r.merchant_id, allowedBy: r.allowed_by, createdAt: new Date(r.created_at) }));
 }

@@ -48,7 +48,10 @@ function toRecord(r: TransactionRow): TransactionRecord {
 const INSERT_TRANSACTION = `INSERT INTO transactions (sender, nonce, tx_hash, raw_tx, state, kind) VALUES ($1, $2, $3, $4, 'sent', $5)
   RETURNING id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at`;
 /** Records the signed transaction before it is broadcast: the intent survives a crash. */
-export async function insertTransaction(tx: Queryable, b: { sender: string; nonce: number; txHash: string; rawTx: string; kind?: TransactionKind }) {
+export async function insertTransaction(
+  tx: Queryable,
+  b: { sender: string; nonce: number; txHash: string; rawTx: string; kind?: TransactionKind },
+) {
   const [row] = await tx.query<TransactionRow>(INSERT_TRANSACTION, [b.sender, b.nonce, b.txHash, b.rawTx, b.kind ?? "orders"]);
   return toRecord(row);
 }
