@@ -1,0 +1,43 @@
+/**
+ * Rewarded ads at the shops: the inbound order's `adMerchantId`, which records the order as a sale
+ * of that merchant, earning the buyer vouchers once the order is confirmed.
+ */
+import type { Queryable } from "../../adapters/db/db";
+import { findMerchant } from "../../adapters/db/merchants";
+import { isAdMerchantAllowed } from "../../adapters/db/shops";
+import { idSchema } from "../../domain/ids";
+import { AppError } from "../../errors";
+import type { OrderExtension } from "../../services/order-intake";
+import { recordAdSale } from "./service";
+
+/** An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant allowed it for the shop. */
+async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId: string): Promise<void> {
+  // An allowed merchant exists (the allowance references it): one query for an accepted ad order.
+  if (await isAdMerchantAllowed(tx, shopId, merchantId)) return;
+  if (!(await findMerchant(tx, merchantId)))
+    throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
+  throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
+    adMerchantId: merchantId,
+  });
+}
+
+/** The inbound order's `adMerchantId`: checked against the shop's allowances, then kept as an ad sale of the order. */
+export const adOrders: OrderExtension = {
+  fields: {
+    adMerchantId: idSchema()
+      .optional()
+      .meta({
+        description:
+          "Flags the order as a sale of this ad merchant, which the operator or the merchant allowed for this shop: once the order " +
+          "is confirmed, the buyer gets ad vouchers worth the amount.",
+      }),
+  },
+  errors: ["AD_MERCHANT_NOT_ALLOWED"],
+  async accepted(tx, { shop, body, amount }) {
+    const merchantId = body.adMerchantId;
+    if (typeof merchantId !== "string") return;
+    await requireAllowedMerchant(tx, shop.id, merchantId);
+    const source = { shopId: shop.id, orderId: body.orderId };
+    await recordAdSale(tx, { userId: body.userId, merchantId, source, asset: "settlement", paid: amount });
+  },
+};
