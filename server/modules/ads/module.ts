@@ -2,7 +2,7 @@
  * Rewarded ads as a module of the relayer: the ad-credit contract, the round step that asks the
  * chain to issue vouchers for confirmed ad sales and to convert released vouchers, the inbound
  * order's `adMerchantId`, and the routes (the networks' signed callbacks, the users', merchants'
- * and operator's endpoints).
+ * and operator's endpoints, the shops' allowances).
  */
 import { z } from "zod";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./release-policy";
@@ -12,6 +12,7 @@ import { adCreditContract } from "./contract";
 import { adsDeployment } from "./deploy";
 import { adCallbackRoutes, adRoutes } from "./routes";
 import { type AdsConfig, createAds, defaultAdsConfig, recordAdSale } from "./service";
+import { adShopRoutes } from "./shop-routes";
 import { adOrders } from "./shops";
 
 declare module "../module" {
@@ -71,6 +72,7 @@ export const adsModule: Module = {
       routes: (host) => {
         adCallbackRoutes(host, { ads });
         adRoutes(host, { chain, ads, settlement: context.settlement });
+        adShopRoutes(host);
       },
     };
   },
