@@ -104,7 +104,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     nowSeconds,
     limits,
     log: deps.log.child({ component: "intake" }),
-    saleHooks,
+    extensions: deps.modules.flatMap((m) => (m.order ? [m.order] : [])),
   });
   // Each route parses its own body (JSON, or a signed request's raw bytes), so this order is free.
   app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));

@@ -1,7 +1,7 @@
 /** The inbound order webhook (docs/api.md, "Shops and orders"): a shop's order, signed over its raw body, recorded before the answer. */
 import { z } from "zod";
 import type { Shop } from "../adapters/db/shops";
-import { type OrderIntake, InboundOrderBody } from "../services/order-intake";
+import type { OrderIntake } from "../services/order-intake";
 import { type RouteHost, type SignedInput, defineRoute } from "./route";
 import { OrderStateName } from "./schemas";
 
@@ -34,7 +34,7 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
           rawBody,
         }),
     },
-    body: InboundOrderBody.meta({ id: "InboundOrder" }),
+    body: deps.intake.orderBody.meta({ id: "InboundOrder" }),
     responses: {
       202: { description: "Recorded durably; it will be minted.", schema: Accepted },
       200: { description: "Received before: its current state.", schema: Accepted },
@@ -45,7 +45,7 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
       "UNAVAILABLE",
       "SHOP_LIMIT_EXCEEDED",
       "DEPLOYMENT_LIMIT_REACHED",
-      "AD_MERCHANT_NOT_ALLOWED",
+      ...deps.intake.errors,
     ],
     handle: async ({ signer, body }) => {
       const result = await deps.intake.record(signer, body);

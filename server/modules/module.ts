@@ -10,6 +10,7 @@ import type { ModuleDeployment } from "../adapters/chain/local-deployment";
 import type { Db } from "../adapters/db/db";
 import type { RouteHost } from "../http/route";
 import type { SettlementFloat } from "../services/operations";
+import type { OrderExtension } from "../services/order-intake";
 import type { RelayerStep } from "../services/relayer-loop";
 import type { SaleHook } from "../services/sales";
 
@@ -37,8 +38,10 @@ export interface RunningModule {
   steps: readonly RelayerStep[];
   /** Its routes, declared on the host like every other. */
   routes?(host: RouteHost): void;
-  /** Told of each sale to a merchant (an order naming one, a payment to one), in the transaction that records it. */
+  /** Told of each custodial payment to a merchant, in the transaction that queues it. */
   saleRecorded?: SaleHook;
+  /** Its fields of the inbound order, and what it does with an order that is accepted. */
+  order?: OrderExtension;
 }
 
 export interface Module {

@@ -9,8 +9,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
-import { findMerchant } from "../adapters/db/merchants";
-import { type Shop, countOrder, findShop, isAdMerchantAllowed, shopDailyTotal } from "../adapters/db/shops";
+import { type Shop, countOrder, findShop, shopDailyTotal } from "../adapters/db/shops";
 import { claimUserOrigin } from "../adapters/db/users";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
@@ -18,27 +17,37 @@ import { formatAmount } from "../domain/display";
 import { idSchema } from "../domain/ids";
 import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce, orderLimits, utcDay } from "../domain/shop-limits";
 import { verifyInboundSignature } from "../domain/inbound-signature";
-import { AppError, parseJsonBody } from "../errors";
+import { AppError, type ErrorCode, parseJsonBody } from "../errors";
 import { queueRegistration } from "./operations";
-import { type SaleHook, saleRecorded } from "./sales";
 
-export const InboundOrderBody = z
-  .object({
-    orderId: idSchema().meta({ description: "The shop's order id." }),
-    userId: idSchema().meta({ description: "The ecosystem's user id of the buyer." }),
-    amount: z.string().min(1).max(64),
-    referrerId: idSchema()
-      .optional()
-      .meta({ description: "Honoured only on the order that creates the buyer's user id; ignored on later orders." }),
-    adMerchantId: idSchema()
-      .optional()
-      .meta({
-        description:
-          "Flags the order as a sale of this ad merchant, which the operator or the merchant allowed for this shop: once the order " +
-          "is confirmed, the buyer gets ad vouchers worth the amount.",
-      }),
-  })
-  .strict();
+/** The core's fields of an inbound order; the modules' follow (`OrderExtension.fields`). */
+const CORE_ORDER_FIELDS = {
+  orderId: idSchema().meta({ description: "The shop's order id." }),
+  userId: idSchema().meta({ description: "The ecosystem's user id of the buyer." }),
+  amount: z.string().min(1).max(64),
+  referrerId: idSchema()
+    .optional()
+    .meta({ description: "Honoured only on the order that creates the buyer's user id; ignored on later orders." }),
+};
+
+/** An inbound order as parsed: the core's fields and the modules' (each one validated by its module's schema). */
+export type InboundOrder = z.infer<z.ZodObject<typeof CORE_ORDER_FIELDS>> & Readonly<Record<string, unknown>>;
+
+/** What a module adds to a shop's inbound order (its `RunningModule.order`). */
+export interface OrderExtension {
+  /**
+   * Optional fields of the order's body, after the core's and those of the modules before, in this
+   * order; each one sent is appended to the order's body hash, so orders without them hash as before.
+   */
+  fields: z.ZodRawShape;
+  /** The refusals `accepted` may answer with, for the document. */
+  errors?: readonly ErrorCode[];
+  /**
+   * Run for a new order (never a repeat) in its transaction, before the shop's limits are counted:
+   * a throw refuses the order and leaves nothing behind.
+   */
+  accepted(tx: Queryable, order: { shop: Shop; body: InboundOrder; amount: bigint }): Promise<void>;
+}
 
 export interface InboundOrderRequest {
   shopId: string | undefined;
@@ -64,14 +73,18 @@ export interface OrderIntakeDeps {
   limits?: OrderLimits;
   /** Where alerts go (a shop near or at its limit). */
   log?: Logger;
-  /** The modules' hooks for an order that names a merchant (services/sales.ts). */
-  saleHooks: readonly SaleHook[];
+  /** The modules' fields of the order and their part in accepting it, in the modules' order. */
+  extensions: readonly OrderExtension[];
 }
 
 type LimitName = "perOrder" | "perDay" | "outstanding";
 
 export function createOrderIntake(deps: OrderIntakeDeps) {
   const d = deps.settlementDecimals;
+  const extensions = deps.extensions;
+  const moduleShape: z.ZodRawShape = Object.assign({}, ...extensions.map((e) => e.fields));
+  const orderBody = z.object({ ...CORE_ORDER_FIELDS, ...moduleShape }).strict();
+  const moduleFields = extensions.flatMap((e) => Object.keys(e.fields));
   const limits = deps.limits ?? orderLimits(DEFAULT_LIMIT_UNITS, d);
   const refuse = (shop: Shop, limit: LimitName, max: bigint, used: bigint, amount: bigint): never => {
     const details = { shopId: shop.id, limit, max: formatAmount(max, d), used: formatAmount(used, d), amount: formatAmount(amount, d) };
@@ -126,24 +139,28 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
   }
 
   const intake = {
+    /** The order body's schema: the core's fields, then the modules', and no others. */
+    orderBody,
+    /** The codes the modules' part in accepting an order may refuse it with. */
+    errors: extensions.flatMap((e) => e.errors ?? []),
     verify,
     /** A signed request, verified and parsed, then recorded. */
     async receive(request: InboundOrderRequest): Promise<OrderAcceptance> {
-      return intake.record(await verify(request), parseJsonBody(request.rawBody, InboundOrderBody));
+      return intake.record(await verify(request), parseJsonBody(request.rawBody, orderBody));
     },
     /** An order from a verified shop: held to its limits and recorded, or refused with nothing left behind. */
-    async record(shop: Shop, body: z.infer<typeof InboundOrderBody>): Promise<OrderAcceptance> {
+    async record(shop: Shop, body: InboundOrder): Promise<OrderAcceptance> {
       const amount = parseAmount(body.amount, d);
       if (amount === 0n || amount > deps.maxOrderAmount) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
-      // Orders without an ad merchant hash as before, so their repeats still match.
+      // A module's field counts only when sent, so orders without it hash as before and their repeats still match.
       const fields = [
         body.orderId,
         body.userId,
         amount.toString(),
         body.referrerId ?? null,
-        ...(body.adMerchantId ? [body.adMerchantId] : []),
+        ...moduleFields.flatMap((f) => (body[f] === undefined ? [] : [body[f]])),
       ];
       const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 
@@ -159,14 +176,9 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         });
         if (!order) return null;
         // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
-        if (body.adMerchantId) await requireAllowedMerchant(tx, shop.id, body.adMerchantId);
+        for (const extension of extensions) await extension.accepted(tx, { shop, body, amount });
         await holdToLimits(tx, shop, amount);
         const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
-        if (body.adMerchantId) {
-          const source = { shopId: shop.id, orderId: body.orderId };
-          const sale = { userId: body.userId, merchantId: body.adMerchantId, source, asset: "settlement" as const, paid: amount };
-          await saleRecorded(deps.saleHooks, tx, sale);
-        }
         // Only the order that creates the user id chooses its referrer (that order is the user's
         // registration); a later order, from this shop or another, cannot give anyone a referrer.
         if (createsUser && body.referrerId && body.referrerId !== body.userId) {
@@ -193,14 +205,3 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
 }
 
 export type OrderIntake = ReturnType<typeof createOrderIntake>;
-
-/** An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant allowed it for the shop. */
-async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId: string): Promise<void> {
-  // An allowed merchant exists (the allowance references it): one query for an accepted ad order.
-  if (await isAdMerchantAllowed(tx, shopId, merchantId)) return;
-  if (!(await findMerchant(tx, merchantId)))
-    throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
-  throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
-    adMerchantId: merchantId,
-  });
-}

@@ -1,8 +1,9 @@
 /**
- * Sales to a merchant, as the core records them: an order of a shop that names the merchant, or a
- * user's custodial payment to one. Modules hear of each through their hook, in the transaction
- * that records it (rewarded ads keeps it as an ad sale, earning vouchers once confirmed); a hook
- * that throws refuses the sale and rolls the transaction back.
+ * Sales to a merchant, as the core records them: a user's custodial payment to one (a module reads
+ * its own fields of a shop's order through `OrderExtension`, services/order-intake.ts). Modules hear
+ * of each through their hook, in the transaction that records it (rewarded ads keeps it as an ad
+ * sale, earning vouchers once confirmed); a hook that throws refuses the sale and rolls the
+ * transaction back.
  */
 import type { Queryable } from "../adapters/db/db";
 import type { SaleAsset } from "../domain/assets";
@@ -10,9 +11,9 @@ import type { SaleAsset } from "../domain/assets";
 export interface RecordedSale {
   userId: string;
   merchantId: string;
-  /** The order or the payment (its operation) the sale was recorded with. */
-  source: { shopId: string; orderId: string } | { paymentId: string };
-  /** What it paid: settlement (an order), or GP or CP (a payment), in that asset's base units. */
+  /** The payment (its operation) the sale was recorded with. */
+  source: { paymentId: string };
+  /** What it paid (GP or CP), in that asset's base units. */
   asset: SaleAsset;
   paid: bigint;
 }

@@ -1,18 +1,14 @@
 /**
  * Shops, as the operator manages them: their webhook secrets, their order limits and what they
- * used of them, what they settled of the orders the platform's wallet paid for, and which ad
- * merchants their orders may name (allowed by the operator, or by the merchant itself).
+ * used of them, and what they settled of the orders the platform's wallet paid for.
  */
 import { randomBytes } from "node:crypto";
 import type { Queryable } from "../adapters/db/db";
-import { findMerchant } from "../adapters/db/merchants";
 import {
-  adMerchantsOfShop,
-  allowAdMerchant,
+  type Shop,
   findShop,
   insertShop,
   listShops,
-  revokeAdMerchant,
   rotateShopSecret,
   setShopLimits,
   settleOutstanding,
@@ -34,13 +30,15 @@ export interface ShopsDeps {
   nowSeconds: () => number;
 }
 
+/** The shop, or NOT_FOUND. */
+export async function requireShop(db: Queryable, shopId: string): Promise<Shop> {
+  const shop = await findShop(db, shopId);
+  if (!shop) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
+  return shop;
+}
+
 export function createShops(deps: ShopsDeps) {
   const d = deps.settlementDecimals;
-  const requireShop = async (db: Queryable, shopId: string) => {
-    const shop = await findShop(db, shopId);
-    if (!shop) throw new AppError("NOT_FOUND", `no shop ${shopId}`);
-    return shop;
-  };
   /** A shop's limits in force (its own or the deployment's defaults) and what it used of them today. */
   const usage = async (db: Queryable, shopId: string) => {
     const shop = await requireShop(db, shopId);
@@ -61,10 +59,6 @@ export function createShops(deps: ShopsDeps) {
       outstanding: formatAmount(shop.outstanding, d),
     };
   };
-  const allowed = async (db: Queryable, shopId: string) => ({
-    shopId,
-    adMerchants: (await adMerchantsOfShop(db, shopId)).map((a) => ({ ...a, createdAt: a.createdAt.toISOString() })),
-  });
 
   return {
     usage,
@@ -126,40 +120,6 @@ export function createShops(deps: ShopsDeps) {
           outstanding: formatAmount(shop.outstanding, d),
         });
       return usage(db, shop.id);
-    },
-
-    /** The ad merchants the shop's orders may name, oldest first. */
-    async adMerchants(db: Queryable, shopId: string) {
-      await requireShop(db, shopId);
-      return allowed(db, shopId);
-    },
-
-    /** The operator lets the shop's orders name the merchant as their ad merchant. */
-    async allowAdMerchant(db: Queryable, shopId: string, merchantId: string) {
-      await requireShop(db, shopId);
-      if (!(await findMerchant(db, merchantId))) throw new AppError("NOT_FOUND", `no merchant ${merchantId}`);
-      await allowAdMerchant(db, shopId, merchantId, "admin");
-      return allowed(db, shopId);
-    },
-
-    /** The operator stops the shop's orders naming the merchant. */
-    async revokeAdMerchant(db: Queryable, shopId: string, merchantId: string) {
-      if (!(await revokeAdMerchant(db, shopId, merchantId)))
-        throw new AppError("NOT_FOUND", `shop ${shopId} may not name ${merchantId} already`);
-      return allowed(db, shopId);
-    },
-
-    /** A merchant lets the shop's orders name it. */
-    async allowByMerchant(db: Queryable, shopId: string, merchantId: string) {
-      await requireShop(db, shopId);
-      await allowAdMerchant(db, shopId, merchantId, `merchant:${merchantId}`);
-      return { shopId, merchantId, allowed: true };
-    },
-
-    /** A merchant withdraws the shop's leave to name it, whoever gave it. */
-    async revokeByMerchant(db: Queryable, shopId: string, merchantId: string) {
-      if (!(await revokeAdMerchant(db, shopId, merchantId))) throw new AppError("NOT_FOUND", `shop ${shopId} may not name you already`);
-      return { shopId, merchantId, allowed: false };
     },
   };
 }

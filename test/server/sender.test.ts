@@ -43,7 +43,7 @@ describe("the sender on anvil and PGlite", function () {
   const log = pino({ level: "silent" });
   const now = () => Math.floor(Date.now() / 1000);
   const intake = () =>
-    createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now, saleHooks: [] });
+    createOrderIntake({ db, settlementDecimals: 6, maxOrderAmount: 10n ** 18n, userSalt: "test-salt", nowSeconds: now, extensions: [] });
   const send = (orderId: string, userId: string, amount: string) =>
     intake().receive(signedInboundOrder(shopId, secret, { orderId, userId, amount }, now()));
   const sender = (c: ChainPort = chain) =>

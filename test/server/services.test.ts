@@ -123,7 +123,7 @@ describe("services, without HTTP", function () {
         maxOrderAmount: 10n ** 18n,
         userSalt: SALT,
         nowSeconds: now,
-        saleHooks: [],
+        extensions: [],
       });
       await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "A", userId: "alice", amount: "100.00" }, now()));
       await intake.receive(signedInboundOrder("shop-1", secret, { orderId: "B", userId: "bob", amount: "10.00" }, now()));

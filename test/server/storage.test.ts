@@ -39,7 +39,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
         maxOrderAmount: 10n ** 18n,
         userSalt: "test-salt",
         nowSeconds: () => NOW,
-        saleHooks: [],
+        extensions: [],
       });
 
     before(async function () {

@@ -1,7 +1,8 @@
 /**
  * Rewarded ads as a module of the relayer: the ad-credit contract, the round step that asks the
- * chain to issue vouchers for confirmed ad sales and to convert released vouchers, and the routes
- * (the networks' signed callbacks, the users', merchants' and operator's endpoints).
+ * chain to issue vouchers for confirmed ad sales and to convert released vouchers, the inbound
+ * order's `adMerchantId`, and the routes (the networks' signed callbacks, the users', merchants'
+ * and operator's endpoints, the shops' allowances).
  */
 import { z } from "zod";
 import { DEFAULT_AD_POLICY, DEFAULT_DAILY_TASK_CAP, parsePolicy } from "./release-policy";
@@ -11,6 +12,8 @@ import { adCreditContract } from "./contract";
 import { adsDeployment } from "./deploy";
 import { adCallbackRoutes, adRoutes } from "./routes";
 import { type AdsConfig, createAds, defaultAdsConfig, recordAdSale } from "./service";
+import { adShopRoutes } from "./shop-routes";
+import { adOrders } from "./shops";
 
 declare module "../module" {
   interface ModuleSettings {
@@ -63,11 +66,13 @@ export const adsModule: Module = {
     });
     return {
       steps: [{ name: "ads", everyMs: ADS_STEP_MS, tick: ads.tick }],
-      // A sale to a merchant earns vouchers once confirmed, if the merchant has ad credit.
+      // A payment to a merchant, or an order naming it, earns vouchers once confirmed, if the merchant has ad credit.
       saleRecorded: recordAdSale,
+      order: adOrders,
       routes: (host) => {
         adCallbackRoutes(host, { ads });
         adRoutes(host, { chain, ads, settlement: context.settlement });
+        adShopRoutes(host);
       },
     };
   },
