@@ -3,19 +3,11 @@
  * mints out, each order exactly once, through a lost broadcast and a lost block.
  */
 import { expect } from "chai";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { freePort } from "../helpers/net";
 import pino from "pino";
-import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
-import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
-import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
-import { MODULE_DEPLOYMENTS } from "../../server/modules";
+import { ANVIL_DEV_KEY, type EmbeddedChain } from "../../server/adapters/chain/anvil";
+import type { ChainPort } from "../../server/adapters/chain/chain";
 import type { Db } from "../../server/adapters/db/db";
-import { migrate } from "../../server/adapters/db/migrations";
 import { countByState, findOrder } from "../../server/adapters/db/orders";
-import { openPglite } from "../../server/adapters/db/pglite";
 import { insertShop } from "../../server/adapters/db/shops";
 import { formatAmount } from "../../server/domain/display";
 import { createSender } from "../../server/services/sender";
@@ -28,6 +20,7 @@ import { MockStablecoin__factory } from "../../typechain-types";
 import { orderView } from "../../server/http/orders";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { signedInboundOrder } from "../helpers/inbound-orders";
+import { startLocalStack, stopLocalStack } from "../helpers/local-stack";
 
 /** The second of anvil's funded development accounts: someone else than the relayer. */
 const OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -76,22 +69,10 @@ describe("the sender on anvil and PGlite", function () {
   };
 
   before(async function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-sender-"));
-    anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-    const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
-      modules: MODULE_DEPLOYMENTS,
-    });
-    chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
-    db = await openPglite(null);
-    await migrate(db);
+    ({ dir, anvil, chain, db } = await startLocalStack("gp-sender-"));
     await insertShop(db, { id: shopId, name: "Shop", webhookSecret: secret });
   });
-  after(async function () {
-    chain?.close();
-    await db?.close();
-    await anvil?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stopLocalStack({ dir, anvil, chain, db }));
 
   it("mints the worked example once, and rejects an order too small to mint, with the reason", async function () {
     await send("A", "alice", "100.00");

@@ -4,22 +4,15 @@
  * merchant statement built from operation records.
  */
 import { expect } from "chai";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import pino from "pino";
 import { parseUnits } from "ethers";
-import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "../../server/adapters/chain/anvil";
-import { type ChainPort, connectChain } from "../../server/adapters/chain/chain";
+import { type EmbeddedChain } from "../../server/adapters/chain/anvil";
+import type { ChainPort } from "../../server/adapters/chain/chain";
 import { custodialUserId } from "../../server/adapters/chain/ids";
-import { ensureLocalDeployment } from "../../server/adapters/chain/local-deployment";
-import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import type { Db } from "../../server/adapters/db/db";
 import { insertMerchant } from "../../server/adapters/db/merchants";
-import { migrate } from "../../server/adapters/db/migrations";
 import { type OperationRecord, findOperation } from "../../server/adapters/db/operations";
 import { countByState } from "../../server/adapters/db/orders";
-import { openPglite } from "../../server/adapters/db/pglite";
 import { insertShop } from "../../server/adapters/db/shops";
 import { insertUser } from "../../server/adapters/db/users";
 import { CHAIN_ASSET, SALE_ASSETS } from "../../server/domain/assets";
@@ -34,8 +27,8 @@ import { readOperation } from "../../server/services/operation-reads";
 import { type PlannedOperation, planCall, recordPlanned, requestIdOf } from "../../server/services/operations";
 import { createOrderIntake } from "../../server/services/order-intake";
 import { statementCsv, statementOf } from "../../server/services/statements";
-import { freePort } from "../helpers/net";
 import { signedInboundOrder } from "../helpers/inbound-orders";
+import { startLocalStack, stopLocalStack } from "../helpers/local-stack";
 
 const SALT = "services-salt";
 
@@ -106,14 +99,7 @@ describe("services, without HTTP", function () {
     };
 
     before(async function () {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-services-"));
-      anvil = await startAnvil({ port: await freePort(), stateFile: path.join(dir, "chain", "state.json") });
-      const { deployments } = await ensureLocalDeployment(anvil.url, ANVIL_DEV_KEY, path.join(dir, "deployments.json"), {
-        modules: MODULE_DEPLOYMENTS,
-      });
-      chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
-      db = await openPglite(null);
-      await migrate(db);
+      ({ dir, anvil, chain, db } = await startLocalStack("gp-services-"));
       await insertShop(db, { id: "shop-1", name: "Shop", webhookSecret: secret });
       for (const u of [alice, bob]) await insertUser(db, { userId: u.userId, account: u.account, passwordHash: "x", paymentHash: null });
       // Orders make alice's and bob's custodial accounts on the chain and credit alice GP.
@@ -130,12 +116,7 @@ describe("services, without HTTP", function () {
       await settle();
       expect((await chain.custody.accountOf(alice.account)).points).to.equal(parseUnits("20.999999", 18));
     });
-    after(async function () {
-      chain?.close();
-      await db?.close();
-      await anvil?.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => stopLocalStack({ dir, anvil, chain, db }));
 
     describe("a user's transfer", function () {
       it("calls the custody's transfer with the operation's request id, the two accounts, the asset's ordinal and the amount", async function () {
