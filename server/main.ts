@@ -5,6 +5,7 @@
  * chain and a real PostgreSQL. Ctrl-C stops the HTTP server, lets the relayer finish its round,
  * then closes the database and the chain, which write their state.
  */
+import { type DataFolderLock, DataFolderInUseError, lockDataFolder } from "./adapters/data-folder-lock";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -46,13 +47,17 @@ function adminTokenLine(admin: ReturnType<typeof adminToken>): string {
   return admin.made ? `${admin.token}  (made now, kept in ${admin.file})` : `in ${admin.file}`;
 }
 
-/** What a failed start must not leave running. */
+/** What a failed start must not leave running, or holding the data folder. */
 let embedded: EmbeddedChain | null = null;
+let folderLock: DataFolderLock | null = null;
 
 async function main() {
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
   fs.mkdirSync(config.dataDir, { recursive: true });
+  folderLock = lockDataFolder(config.dataDir);
+  if (folderLock.tookOverFrom !== null)
+    log.warn({ pid: folderLock.tookOverFrom }, "took over the data folder's lock from a process that is gone");
 
   let anvil: EmbeddedChain | null = null;
   let rpcUrl: string;
@@ -134,6 +139,7 @@ async function main() {
     chain.close();
     await db.close();
     await anvil?.stop();
+    folderLock?.release();
     log.info("stopped; chain state and database written");
     process.exit(0);
   };
@@ -143,8 +149,11 @@ async function main() {
 
 main().catch(async (error) => {
   await embedded?.stop();
+  folderLock?.release();
   if (error instanceof ConfigError) {
     process.stderr.write(`Configuration error: ${error.message}\n`);
+  } else if (error instanceof DataFolderInUseError) {
+    process.stderr.write(`Green Points could not start: ${error.message}\n`);
   } else {
     process.stderr.write(`Green Points could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
   }
