@@ -6,7 +6,6 @@ import { type RouteHost, type SignedInput, defineRoute } from "./route";
 import { OrderStateName } from "./schemas";
 
 const Accepted = z.object({ orderId: z.string(), state: OrderStateName }).meta({ id: "OrderAccepted" });
-const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 
 export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake }): void {
   defineRoute(host, {
@@ -26,11 +25,11 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
         "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
       }),
       errors: ["UNKNOWN_SHOP", "BAD_SIGNATURE", "STALE_TIMESTAMP"],
-      verify: ({ headers, rawBody }: SignedInput): Promise<Shop> =>
+      verify: ({ header, rawBody }: SignedInput): Promise<Shop> =>
         deps.intake.verify({
-          shopId: header(headers["x-gp-shop"]),
-          timestamp: header(headers["x-gp-timestamp"]),
-          signature: header(headers["x-gp-signature"]),
+          shopId: header("x-gp-shop"),
+          timestamp: header("x-gp-timestamp"),
+          signature: header("x-gp-signature"),
           rawBody,
         }),
     },

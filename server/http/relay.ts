@@ -8,7 +8,6 @@
  */
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
-import { AppError } from "../errors";
 import {
   DEPOSIT_BY_SIG,
   PERMIT,
@@ -19,8 +18,8 @@ import {
   planRelay,
   recordRelay,
 } from "../services/relayed";
-import type { Principal } from "./auth";
 import type { RelayLimiter } from "./limits";
+import { userIdOf } from "./callers";
 import { accepted } from "./operations";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, OperationView, Signature } from "./schemas";
@@ -33,11 +32,6 @@ const Deadline = z
 /** A signed request's body: the owner, the request's own fields, the deadline and the signature. */
 const signed = <S extends z.ZodRawShape>(fields: S) =>
   z.object({ owner: Address, ...fields, deadline: Deadline, signature: Signature }).strict();
-
-const userIdOf = (p: Principal) => {
-  if (p.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
-  return p.userId;
-};
 
 export function relayRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string; limiter: RelayLimiter; dailyGas: bigint }): void {
   const relay = <B extends SignedRequest & Record<string, string>>(r: {

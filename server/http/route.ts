@@ -47,7 +47,8 @@ export interface RouteInput<P, Q, B, S = undefined> {
 /** A signed request as it arrived: the exact bytes the signature covers. */
 export interface SignedInput {
   params: Record<string, string>;
-  headers: IncomingHttpHeaders;
+  /** A header's value as sent once; undefined when absent or repeated. */
+  header(name: string): string | undefined;
   rawBody: Buffer;
 }
 
@@ -164,6 +165,11 @@ const jsonBody = express.json({ limit: "64kb", strict: true });
 /** A signed request's exact bytes, whatever its content type: the signature is checked over them. */
 const rawBody = express.raw({ type: () => true, limit: "16kb" });
 
+const singleHeader = (headers: IncomingHttpHeaders, name: string) => {
+  const value = headers[name];
+  return typeof value === "string" ? value : undefined;
+};
+
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
   const parsed = schema.safeParse(value ?? {});
@@ -224,7 +230,9 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     const principal = await host.authenticate(req, spec.auth, rawParams);
     // A signed request is verified over its exact bytes before anything in it is read.
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signer = spec.signed ? await spec.signed.verify({ params: rawParams, headers: req.headers, rawBody: bytes }) : (undefined as S);
+    const signer = spec.signed
+      ? await spec.signed.verify({ params: rawParams, header: (name) => singleHeader(req.headers, name), rawBody: bytes })
+      : (undefined as S);
     const params = parse(spec.params, rawParams, "params");
     const query = parse(spec.query, req.query, "query");
     const body = spec.signed && spec.body ? parseJsonBody(bytes, spec.body) : parse(spec.body, req.body, "body");

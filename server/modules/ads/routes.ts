@@ -15,11 +15,10 @@ import { adsUnavailable } from "./contract";
 import { adMerchantRoutes } from "./merchant-routes";
 import { type Ads, AdCallbackBody } from "./service";
 import { type SettlementFloat, planCall, queueSettlementRefill, recordPlanned, settlementShort } from "../../services/operations";
+import { userIdOf } from "../../http/callers";
 import { accepted } from "../../http/operations";
 import { type RouteHost, defineRoute } from "../../http/route";
 import { Amount, Id, OperationView } from "../../http/schemas";
-
-const header = (value: string | string[] | undefined) => (typeof value === "string" ? value : undefined);
 
 const CallbackAnswer = z
   .object({
@@ -51,11 +50,11 @@ export function adCallbackRoutes(host: RouteHost, deps: { ads: Ads }): void {
         "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
       }),
       errors: ["UNKNOWN_NETWORK", "BAD_SIGNATURE", "STALE_TIMESTAMP", "ADS_UNAVAILABLE"],
-      verify: ({ params, headers, rawBody }) =>
+      verify: ({ params, header, rawBody }) =>
         deps.ads.verifyCallback(String(params.networkId), {
           rawBody,
-          timestamp: header(headers["x-gp-timestamp"]),
-          signature: header(headers["x-gp-signature"]),
+          timestamp: header("x-gp-timestamp"),
+          signature: header("x-gp-signature"),
         }),
     },
     body: AdCallbackBody,
@@ -209,9 +208,9 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
     responses: { 200: { description: "Newest conversions first (at most 100).", schema: UserAds } },
     errors: ["ADS_UNAVAILABLE"],
     handle: async ({ principal }) => {
-      if (principal.kind !== "user") throw new AppError("FORBIDDEN", "this endpoint is for users");
+      const userId = userIdOf(principal);
       if (!chain.adCredit) throw adsUnavailable();
-      return { status: 200, body: await ads.userView(principal.userId) };
+      return { status: 200, body: await ads.userView(userId) };
     },
   });
 
