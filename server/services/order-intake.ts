@@ -84,7 +84,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
   const extensions = deps.extensions;
   const moduleShape: z.ZodRawShape = Object.assign({}, ...extensions.map((e) => e.fields));
   const orderBody = z.object({ ...CORE_ORDER_FIELDS, ...moduleShape }).strict();
-  const moduleFields = extensions.flatMap((e) => Object.keys(e.fields));
+  const moduleFields = Object.keys(moduleShape);
   const limits = deps.limits ?? orderLimits(DEFAULT_LIMIT_UNITS, d);
   const refuse = (shop: Shop, limit: LimitName, max: bigint, used: bigint, amount: bigint): never => {
     const details = { shopId: shop.id, limit, max: formatAmount(max, d), used: formatAmount(used, d), amount: formatAmount(amount, d) };

@@ -216,7 +216,14 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     );
     return contract;
   };
-  const present = () => entries.flatMap((e) => registered.get(e.name) ?? []);
+  // What the port knows, made again only when a contract is registered (events are parsed per receipt log).
+  let known: RegisteredContract[] = [];
+  let emitters = new Map<string, RegisteredContract>();
+  const refresh = () => {
+    known = entries.flatMap((e) => registered.get(e.name) ?? []);
+    emitters = new Map(known.filter((r) => r.entry.emits !== false).map((r) => [r.address.toLowerCase(), r]));
+  };
+  const present = () => known;
   const find = (key: (e: ContractEntry) => string, value: string) => {
     const entry = entries.find((e) => key(e) === value);
     if (!entry) throw new UnknownContractError(value);
@@ -225,6 +232,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     return r;
   };
   for (const entry of CORE) connect(entry);
+  refresh();
   const pool = registered.get("pool")!.contract as unknown as Pool;
   const custody = registered.get("custody")!.contract as unknown as Custody;
   const keyOf = (id: string) => orderKey(sender, id);
@@ -263,7 +271,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   }
 
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
-    const source = present().find((r) => r.entry.emits !== false && r.address.toLowerCase() === log.address.toLowerCase());
+    const source = emitters.get(log.address.toLowerCase());
     const parsed = source?.contract.interface.parseLog(log);
     if (!parsed) return null;
     const args: Record<string, string> = {};
@@ -288,6 +296,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
       if (at >= 0) entries[at] = entry;
       else entries.push(entry);
       Object.defineProperty(port, entry.name, { value: connect(entry), enumerable: true, configurable: true });
+      refresh();
     },
     contract: <K extends ContractName>(name: K) => find((e) => e.name, name).contract as unknown as NonNullable<ChainContracts[K]>,
     target: (target: string) => find((e) => e.target ?? e.name, target),
