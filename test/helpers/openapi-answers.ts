@@ -147,7 +147,23 @@ async function checkAnswer(method: string, url: URL, res: Response): Promise<str
     checkers.delete(url.origin);
     return [];
   }
-  return checker({ method, url: url.pathname + url.search, status: res.status, contentType: res.headers.get("content-type"), text }) ?? [];
+  const problems = checker({
+    method,
+    url: url.pathname + url.search,
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    text,
+  });
+  return problems ?? undocumented(method, url.pathname, res.status);
+}
+
+/**
+ * An answer to an operation the document lacks: a problem under /v1 (every API route is declared
+ * there), except the 404 of a path the server does not serve and the browsable docs page.
+ */
+export function undocumented(method: string, pathname: string, status: number): string[] {
+  if (!pathname.startsWith("/v1/") || pathname.startsWith("/v1/docs") || status === 404) return [];
+  return [`${method} ${pathname} answered ${status}: the document has no such operation`];
 }
 
 const checkedFetch: typeof fetch = async (input, init) => {

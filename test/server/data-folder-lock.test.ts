@@ -53,10 +53,17 @@ describe("the data folder's lock", function () {
   });
 
   it("takes over a lock naming a process that is gone, or naming nothing readable", async function () {
-    fs.writeFileSync(path.join(dir, LOCK_FILE), `${await deadPid()}\n`);
-    lockDataFolder(dir).release();
+    const dead = await deadPid();
+    fs.writeFileSync(path.join(dir, LOCK_FILE), `${dead}\n`);
+    const fromDead = lockDataFolder(dir);
+    expect(fromDead.tookOverFrom).to.equal(dead);
+    expect(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8").trim()).to.equal(String(process.pid));
+    fromDead.release();
     fs.writeFileSync(path.join(dir, LOCK_FILE), "not a pid");
-    lockDataFolder(dir).release();
+    const fromNothing = lockDataFolder(dir);
+    expect(fromNothing.tookOverFrom).to.equal(null);
+    expect(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8").trim()).to.equal(String(process.pid));
+    fromNothing.release();
   });
 
   describe("npm start on one folder", function () {

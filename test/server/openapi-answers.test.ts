@@ -5,7 +5,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3 } from "@asteasolutions/zod-to-openapi";
 import { expect } from "chai";
 import { z } from "zod";
-import { type OpenApiDocument, createAnswerChecker } from "../helpers/openapi-answers";
+import { type OpenApiDocument, createAnswerChecker, undocumented } from "../helpers/openapi-answers";
 
 function document(): OpenApiDocument {
   const registry = new OpenAPIRegistry();
@@ -66,6 +66,13 @@ describe("the OpenAPI answer checker", function () {
   it("refuses a content type the document does not declare, and a body where none is declared", function () {
     expect(check(answer(200, "<p>", "text/html"))![0]).to.contain("content type text/html");
     expect(check({ ...answer(204, "{}"), url: "/v1/things/mine" })![0]).to.contain("a body, where the document declares none");
+  });
+
+  it("counts an answer to an operation the document lacks as a problem under /v1, but not a 404 or the docs page", function () {
+    expect(undocumented("POST", "/v1/things", 200)).to.deep.equal(["POST /v1/things answered 200: the document has no such operation"]);
+    expect(undocumented("GET", "/v1/nothing", 404)).to.deep.equal([]);
+    expect(undocumented("GET", "/v1/docs/index.css", 200)).to.deep.equal([]);
+    expect(undocumented("GET", "/healthz", 200)).to.deep.equal([]);
   });
 
   it("matches a literal path before a templated one, and leaves operations the document lacks to others", function () {

@@ -64,8 +64,10 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
     expect(["received", "submitted", "confirmed"]).to.include(again.body.state);
     const other = await order({ orderId: "s10-1", userId: "ana", amount: "100.01" });
     expect(other.status).to.equal(409);
-    expect(other.body.error.code).to.be.a("string");
-    expect(other.body.error.message).to.be.a("string");
+    expect(other.body.error.code).to.equal("ORDER_CONFLICT");
+    expect(other.body.error.message).to.be.a("string").and.not.equal("");
+    const kept = await send("GET", `/v1/shops/${shop.shopId}/orders/s10-1`, admin);
+    expect(kept.body.amount, "the first body stands").to.equal("100");
   });
 
   it("GET /v1/shops/{shopId}/orders/{orderId} shows the states until confirmed, with gpMinted and txHash, to the admin", async function () {
@@ -85,6 +87,8 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
     ).to.equal(true);
     expect(last.body.state).to.equal("confirmed");
     expect(last.body.gpMinted).to.match(DECIMAL);
+    // The first order of a fresh pool is the worked example's first order (docs/rules.md).
+    expect(last.body.gpMinted).to.equal("20.999999");
     expect(last.body.txHash).to.match(/^0x[0-9a-f]{64}$/);
   });
 
@@ -92,6 +96,18 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
     const res = await send("GET", `/v1/shops/${shop.shopId}/orders/s10-1`, { authorization: `Bearer ${shop.webhookSecret}` });
     expect(res.status).to.equal(200);
     expect(res.body).to.include({ orderId: "s10-1", state: "confirmed" });
+  });
+
+  it("GET /v1/shops/{shopId}/orders/{orderId} refuses another shop's key, and the path's shop decides whose key counts", async function () {
+    const made = await send("POST", "/v1/admin/shops", { ...admin, ...json }, JSON.stringify({ name: "Another shop" }));
+    const other = { shopId: made.body.shopId as string, webhookSecret: made.body.webhookSecret as string };
+    const theirs = await send("GET", `/v1/shops/${shop.shopId}/orders/s10-1`, { authorization: `Bearer ${other.webhookSecret}` });
+    expect([theirs.status, theirs.body.error.code]).to.deep.equal([401, "UNAUTHORIZED"]);
+    const named = await send("GET", `/v1/shops/${shop.shopId}/orders/s10-1`, {
+      authorization: `Bearer ${other.webhookSecret}`,
+      "x-gp-shop": other.shopId,
+    });
+    expect(named.status, "X-GP-Shop cannot point the path's shop at another key").to.equal(401);
   });
 
   it("GET /v1/pool is public: assets, supply, price to 18 places, maxIssuance, minted, params", async function () {
