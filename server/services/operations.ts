@@ -455,8 +455,16 @@ export async function queueSettlementRefill(
 ): Promise<boolean> {
   // Two relayers (or a round and a top-up) asking at once would each pull the float's shortfall.
   await lockSettlementRefill(db);
-  if (await settlementRefillPending(db)) return false;
-  const base = { actor: "relayer", account: null, counterparty: null, requestId: null, target: "settlement" as const };
+  if (await settlementRefillPending(db, chain.sender)) return false;
+  // Bound to this relayer's key: another relayer sending it would fill its own float instead.
+  const base = {
+    actor: "relayer",
+    account: null,
+    counterparty: null,
+    requestId: null,
+    target: "settlement" as const,
+    sentBy: chain.sender,
+  };
   await insertOperation(db, {
     ...base,
     id: newOperationId(),
@@ -494,7 +502,7 @@ export async function refillFloat(
     chain.settlement.allowance(chain.sender, spender),
   ]);
   if (balance >= s.float && allowance >= s.float) return "cannot-help";
-  if (await settlementRefillRefusedLately(db)) return "cannot-help";
+  if (await settlementRefillRefusedLately(db, chain.sender)) return "cannot-help";
   return (await queueSettlementRefill(db, chain, s, [spender])) ? "queued" : "on-its-way";
 }
 

@@ -20,6 +20,7 @@ import { custodialUserId } from "../adapters/chain/ids";
 import {
   allocateNonce,
   insertTransaction,
+  lockTransaction,
   openTransactions,
   recentConfirmed,
   replaceTransaction,
@@ -118,71 +119,89 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     await setTransactionState(tx, batch.id, "abandoned", null);
   }
 
-  async function reconcile() {
-    const head = await chain.blockNumber();
-    for (const batch of await openTransactions(db)) {
-      let mined = await chain.mined(batch.txHash);
-      if (!mined && (await chain.minedNonce()) > batch.nonce) {
-        // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
-        // one (a replacement whose hash we did not keep). Its own receipt, when there is one, is the truth.
-        mined = await chain.mined(batch.txHash);
-        if (!mined) {
-          await db.transaction(async (tx) => settleFromChain(tx, batch));
+  /**
+   * Settles one of our open transactions, locked in `tx` (receipts, confirmation depth, a nonce the
+   * chain used for something else, a revert, a replacement when it is not mined in time). Answers
+   * the signed transaction to broadcast once `tx` commits, or null.
+   */
+  async function reconcileOne(tx: Queryable, batch: TransactionRecord, head: number): Promise<string | null> {
+    let mined = await chain.mined(batch.txHash);
+    if (!mined && (await chain.minedNonce()) > batch.nonce) {
+      // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
+      // one (a replacement whose hash we did not keep). Its own receipt, when there is one, is the truth.
+      mined = await chain.mined(batch.txHash);
+      if (!mined) {
+        await settleFromChain(tx, batch);
+        return null;
+      }
+    }
+    if (mined && mined.status === 1) {
+      if (head - mined.blockNumber >= options.confirmations) {
+        await confirm(tx, batch, mined, batch.txHash);
+        await setTransactionState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
+      } else {
+        await setTransactionState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
+      }
+      return null;
+    }
+    if (mined && batch.kind === "operation") {
+      // Simulated on the pending state, refused when mined: something sent before it changed the
+      // state, or someone else landed the same signed request first (then it is done, by theirs).
+      log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
+      for (const op of await operationsOfTransaction(tx, batch.id)) {
+        const done = op.requestId || isSignedRequest(op) ? await doneOnChain(tx, chain, op) : null;
+        if (done) {
+          await markOperationConfirmed(tx, op.id, done.events, done.txHash);
           continue;
         }
+        const call = await callOf(chain, op);
+        const refusal = call ? await chain.simulateCall(call) : undefined;
+        await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
       }
-      if (mined && mined.status === 1) {
-        const depth = head - mined.blockNumber;
-        await db.transaction(async (tx) => {
-          if (depth >= options.confirmations) {
-            await confirm(tx, batch, mined, batch.txHash);
-            await setTransactionState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
-          } else {
-            await setTransactionState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
-          }
-        });
+      await setTransactionState(tx, batch.id, "abandoned", null);
+      return null;
+    }
+    if (mined) {
+      log.warn({ batch: batch.id, tx: batch.txHash }, "batch reverted on chain; its orders are queued again");
+      await settleFromChain(tx, batch);
+      return null;
+    }
+    if (Date.now() - batch.sentAt.getTime() <= options.replaceAfterMs) return batch.rawTx;
+    // The same call again, from the recorded transaction: only the fees change. Recorded before it is sent.
+    const stuck = Transaction.from(batch.rawTx);
+    const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
+    await replaceTransaction(tx, batch.id, replacement.hash, replacement.raw);
+    for (const o of await ordersOfTransaction(tx, batch.id)) await markSubmitted(tx, o, batch.id, replacement.hash, chain.sender);
+    for (const op of await operationsOfTransaction(tx, batch.id))
+      await markOperationSubmitted(tx, op.id, op.calldata!, batch.id, replacement.hash);
+    log.info({ batch: batch.id, nonce: batch.nonce, tx: replacement.hash }, "replaced a transaction not mined in time");
+    return replacement.raw;
+  }
+
+  /**
+   * This key's open transactions, each settled under its row lock: another process sharing the key
+   * skips the one this one holds, so no transaction is settled twice at once. Only our own key's:
+   * another relayer's nonces, receipts and order keys are its own to read.
+   */
+  async function reconcile() {
+    const head = await chain.blockNumber();
+    for (const open of await openTransactions(db, chain.sender)) {
+      // The usual case, read without a lock: sent, not mined, its nonce unused, not due for a
+      // replacement. It is sent again (the node may have dropped it); nothing is written.
+      const waiting =
+        open.state === "sent" &&
+        Date.now() - open.sentAt.getTime() <= options.replaceAfterMs &&
+        !(await chain.mined(open.txHash)) &&
+        (await chain.minedNonce()) <= open.nonce;
+      if (waiting) {
+        await chain.broadcast(open.rawTx);
         continue;
       }
-      if (mined && batch.kind === "operation") {
-        // Simulated on the pending state, refused when mined: something sent before it changed the
-        // state, or someone else landed the same signed request first (then it is done, by theirs).
-        log.warn({ batch: batch.id, tx: batch.txHash }, "operation reverted on chain");
-        await db.transaction(async (tx) => {
-          for (const op of await operationsOfTransaction(tx, batch.id)) {
-            const done = op.requestId || isSignedRequest(op) ? await doneOnChain(tx, chain, op) : null;
-            if (done) {
-              await markOperationConfirmed(tx, op.id, done.events, done.txHash);
-              continue;
-            }
-            const call = await callOf(chain, op);
-            const refusal = call ? await chain.simulateCall(call) : undefined;
-            await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
-          }
-          await setTransactionState(tx, batch.id, "abandoned", null);
-        });
-        continue;
-      }
-      if (mined) {
-        log.warn({ batch: batch.id, tx: batch.txHash }, "batch reverted on chain; its orders are queued again");
-        await db.transaction(async (tx) => settleFromChain(tx, batch));
-        continue;
-      }
-      if (Date.now() - batch.sentAt.getTime() > options.replaceAfterMs) {
-        const orders = await ordersOfTransaction(db, batch.id);
-        const ops = await operationsOfTransaction(db, batch.id);
-        // The same call again, from the recorded transaction: only the fees change.
-        const stuck = Transaction.from(batch.rawTx);
-        const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
-        await db.transaction(async (tx) => {
-          await replaceTransaction(tx, batch.id, replacement.hash, replacement.raw);
-          for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
-          for (const op of ops) await markOperationSubmitted(tx, op.id, op.calldata!, batch.id, replacement.hash);
-        });
-        log.info({ batch: batch.id, nonce: batch.nonce, tx: replacement.hash }, "replaced a transaction not mined in time");
-        await chain.broadcast(replacement.raw);
-      } else {
-        await chain.broadcast(batch.rawTx);
-      }
+      const raw = await db.transaction(async (tx) => {
+        const batch = await lockTransaction(tx, open.id, "open");
+        return batch ? reconcileOne(tx, batch, head) : null;
+      });
+      if (raw) await chain.broadcast(raw);
     }
   }
 
@@ -193,11 +212,13 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
    */
   async function checkReorgs() {
     const head = await chain.blockNumber();
-    for (const batch of await recentConfirmed(db, Math.max(0, head - 128))) {
-      const mined = await chain.mined(batch.txHash);
-      if (mined && mined.status === 1 && mined.blockHash === batch.blockHash) continue;
-      log.warn({ batch: batch.id, block: batch.blockNumber }, "a confirmed batch's block is gone; checking its orders");
+    for (const recent of await recentConfirmed(db, Math.max(0, head - 128), chain.sender)) {
+      const mined = await chain.mined(recent.txHash);
+      if (mined && mined.status === 1 && mined.blockHash === recent.blockHash) continue;
       await db.transaction(async (tx) => {
+        const batch = await lockTransaction(tx, recent.id, "confirmed");
+        if (!batch) return;
+        log.warn({ batch: batch.id, block: batch.blockNumber }, "a confirmed batch's block is gone; checking its orders");
         await settleFromChain(tx, batch);
         await resetNonce(tx, chain.sender, await chain.pendingNonce());
       });
@@ -215,7 +236,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     // operation may rely on the one before it (a merchant flagged, then paid).
     for (let i = 0; i < (options.operationsPerRound ?? 20); i++) {
       const step = await db.transaction(async (tx) => {
-        const [op] = await claimQueued(tx, 1);
+        const [op] = await claimQueued(tx, 1, chain.sender);
         if (!op) return null;
         const call = await callOf(chain, op);
         const refusal = call ? await chain.simulateCall(call) : undefined;
@@ -231,8 +252,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
             );
           return { op: op.id };
         }
-        const inFlight = (await openTransactions(tx)).length > 0;
-        const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
+        const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
         const opTx = await chain.signCall(call, nonce);
         const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
         await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
@@ -275,7 +295,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
 
   async function submit(): Promise<number> {
     const signed = await db.transaction(async (tx) => {
-      let orders = await claimReceived(tx, options.batchSize);
+      let orders = await claimReceived(tx, options.batchSize, chain.sender);
       const waiting = orders.length > 0 ? await pendingRegistrations(tx) : new Set<string>();
       // A buyer's registration with its referrer goes first, so the referrer earns from the order.
       if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
@@ -311,11 +331,10 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
         }
       }
       if (orders.length === 0) return null;
-      const inFlight = (await openTransactions(tx)).length > 0;
-      const nonce = await allocateNonce(tx, chain.sender, await chain.pendingNonce(), inFlight);
+      const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
       const batchTx = await chain.signBatch(orders.map(toChain), nonce);
       const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
-      for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash);
+      for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender);
       return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
     });
     if (!signed) return 0;

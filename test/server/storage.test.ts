@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { claimReceived, countByState, findOrder } from "../../server/adapters/db/orders";
+import { allocateNonce, insertTransaction, lockTransaction, openTransactions } from "../../server/adapters/db/transactions";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { openPostgres } from "../../server/adapters/db/postgres";
 import { insertShop } from "../../server/adapters/db/shops";
@@ -115,7 +116,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       // Two senders at once: each claims up to 4, holds its rows a moment, then marks them taken.
       const sender = () =>
         db.transaction(async (tx) => {
-          const claimed = await claimReceived(tx, 4);
+          const claimed = await claimReceived(tx, 4, "0x0000000000000000000000000000000000000001");
           await new Promise((r) => setTimeout(r, 150));
           for (const o of claimed) {
             await tx.query("UPDATE orders SET state = 'submitted' WHERE shop_id = $1 AND order_id = $2", [o.shopId, o.orderId]);
@@ -128,6 +129,46 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
         "no order claimed twice",
       ).to.deep.equal([]);
       expect([...a, ...b].sort()).to.deep.equal(["E-0", "E-1", "E-2", "E-3", "E-4", "E-5"]);
+    });
+
+    it("leaves an order sent before under another relayer key to that key", async function () {
+      const [keyA, keyB] = ["0x000000000000000000000000000000000000000A", "0x000000000000000000000000000000000000000B"];
+      await db.query("UPDATE orders SET state = 'rejected', reason = 'test isolation' WHERE state = 'received'");
+      await intake().receive(signedInboundOrder(shopId, secret, { orderId: "K-1", userId: "kim", amount: "5" }, NOW));
+      await intake().receive(signedInboundOrder(shopId, secret, { orderId: "K-2", userId: "kim", amount: "5" }, NOW));
+      // K-1 went out under key A once and came back (its transaction lost): only A may send it again.
+      await db.query("UPDATE orders SET sent_by = $3 WHERE shop_id = $1 AND order_id = $2", [shopId, "K-1", keyA]);
+      const claimedBy = (key: string) => db.transaction(async (tx) => (await claimReceived(tx, 10, key)).map((o) => o.orderId));
+      expect(await claimedBy(keyB)).to.deep.equal(["K-2"]);
+      expect(await claimedBy(keyA)).to.deep.equal(["K-1", "K-2"]);
+    });
+
+    it("never gives two processes sharing a key the same nonce, even when one records its transaction while the other waits", async function () {
+      const sender = `0x${randomUUID().replace(/-/g, "").slice(0, 8).padStart(40, "0")}`;
+      // The node has seen nothing of ours yet: its count says 5 to both.
+      const allocate = (hold: number) =>
+        db.transaction(async (tx) => {
+          const nonce = await allocateNonce(tx, sender, async () => 5);
+          await insertTransaction(tx, { sender, nonce, txHash: `0x${randomUUID()}`, rawTx: "0x" });
+          await new Promise((r) => setTimeout(r, hold));
+          return nonce;
+        });
+      const nonces = await Promise.all([allocate(150), allocate(0), allocate(50)]);
+      expect([...nonces].sort()).to.deep.equal([5, 6, 7]);
+      const open = await openTransactions(db, sender);
+      expect(open.map((t) => t.nonce)).to.deep.equal([5, 6, 7]);
+      // One process settles a transaction under its row lock: the other skips it meanwhile.
+      const [first] = open;
+      const seen = await db.transaction(async (tx) => {
+        const mine = await lockTransaction(tx, first.id, "open");
+        // PGlite runs one transaction at a time: there the other process waits instead of skipping.
+        const other =
+          db.kind === "pglite" ? "serialised" : ((await db.transaction((o) => lockTransaction(o, first.id, "open")))?.nonce ?? null);
+        return { mine: mine?.nonce, other };
+      });
+      expect(seen.mine).to.equal(5);
+      expect(seen.other).to.be.oneOf([null, "serialised"]);
+      await db.query("UPDATE transactions SET state = 'abandoned' WHERE sender = $1", [sender]);
     });
 
     it("creates a setting once and returns the same value to every caller", async function () {

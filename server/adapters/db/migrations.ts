@@ -236,6 +236,16 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE operations RENAME COLUMN batch_id TO transaction_id;
    ALTER TABLE operations RENAME CONSTRAINT operations_batch_id_fkey TO operations_transaction_id_fkey;
    ALTER INDEX operations_batch RENAME TO operations_transaction;`,
+  // Several relayers on one database, each with its own key: an order once sent is bound to the key
+  // that sent it (the pool's order key is per sender, so only that key's resend is refused twice),
+  // and a refill of a relayer's settlement float belongs to that relayer. What was sent before
+  // keeps the key of its transaction.
+  `ALTER TABLE orders ADD COLUMN sent_by TEXT;
+   UPDATE orders SET sent_by = t.sender FROM transactions t WHERE orders.transaction_id = t.id;
+   ALTER TABLE operations ADD COLUMN sent_by TEXT;
+   UPDATE operations SET sent_by = t.sender FROM transactions t
+     WHERE operations.transaction_id = t.id AND operations.kind IN ('settlement-refill', 'settlement-approve');
+   CREATE INDEX transactions_sender_open ON transactions (sender, nonce) WHERE state IN ('sent', 'mined');`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -77,10 +77,12 @@ export type NewOperation = Pick<
 > & {
   /** The gas the call is estimated to use: kept for relayed signatures, whose gas is capped per user. */
   gasEstimate?: bigint | null;
+  /** The relayer key that alone may send it (a refill of that relayer's own settlement float); any when absent. */
+  sentBy?: string | null;
 };
 
-const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, state)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued') RETURNING ${COLUMNS}`;
+const INSERT = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, sent_by, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') RETURNING ${COLUMNS}`;
 const insertValues = (op: NewOperation) => [
   op.id,
   op.kind,
@@ -92,6 +94,7 @@ const insertValues = (op: NewOperation) => [
   op.calldata,
   JSON.stringify(op.details),
   op.gasEstimate?.toString() ?? null,
+  op.sentBy ?? null,
 ];
 
 export async function insertOperation(db: Queryable, op: NewOperation): Promise<OperationRecord> {
@@ -99,8 +102,8 @@ export async function insertOperation(db: Queryable, op: NewOperation): Promise<
   return toRecord(row);
 }
 
-const INSERT_SIGNED = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, state)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued') ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`;
+const INSERT_SIGNED = `INSERT INTO operations (id, kind, actor, account, counterparty, request_id, target, calldata, details, gas_estimate, sent_by, state)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued') ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`;
 /**
  * Records a relayed signed request; null when another request over the same (contract, owner,
  * nonce) is queued, sent or confirmed (a unique index: two at once cannot both be recorded).
@@ -122,11 +125,14 @@ export async function findOperation(db: Queryable, id: string): Promise<Operatio
   return row ? toRecord(row) : null;
 }
 
-const CLAIM_QUEUED = `SELECT ${COLUMNS} FROM operations WHERE state = 'queued'
+const CLAIM_QUEUED = `SELECT ${COLUMNS} FROM operations WHERE state = 'queued' AND (sent_by IS NULL OR sent_by = $2)
   ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`;
-/** Queued operations, oldest first, locked for this transaction; other relayers skip them. */
-export async function claimQueued(tx: Queryable, limit: number): Promise<OperationRecord[]> {
-  return (await tx.query<OperationRow>(CLAIM_QUEUED, [limit])).map(toRecord);
+/**
+ * Queued operations, oldest first, locked for this transaction; other relayers skip them, and
+ * leave one bound to another relayer key (the refill of that relayer's own float).
+ */
+export async function claimQueued(tx: Queryable, limit: number, sender: string): Promise<OperationRecord[]> {
+  return (await tx.query<OperationRow>(CLAIM_QUEUED, [limit, sender])).map(toRecord);
 }
 
 const OF_TRANSACTION = `SELECT ${COLUMNS} FROM operations WHERE transaction_id = $1`;
@@ -212,15 +218,15 @@ export async function lockSettlementRefill(tx: Queryable): Promise<void> {
 }
 
 const REFILL_REFUSED = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
-  AND state = 'rejected' AND updated_at > now() - interval '1 minute' LIMIT 1`;
-/** Whether the chain refused a refill of the relayer's settlement in the last minute (the treasury's budget spent). */
-export async function settlementRefillRefusedLately(db: Queryable): Promise<boolean> {
-  return (await db.query(REFILL_REFUSED)).length > 0;
+  AND (sent_by IS NULL OR sent_by = $1) AND state = 'rejected' AND updated_at > now() - interval '1 minute' LIMIT 1`;
+/** Whether the chain refused a refill of this relayer's settlement in the last minute (the treasury's budget spent). */
+export async function settlementRefillRefusedLately(db: Queryable, sender: string): Promise<boolean> {
+  return (await db.query(REFILL_REFUSED, [sender])).length > 0;
 }
 
-const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve')
+const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refill', 'settlement-approve') AND (sent_by IS NULL OR sent_by = $1)
   AND (state IN ('queued', 'submitted') OR (state = 'rejected' AND updated_at > now() - interval '1 minute')) LIMIT 1`;
-/** Whether a refill of the relayer's settlement is on its way, or was refused in the last minute (not asked again so soon). */
-export async function settlementRefillPending(db: Queryable): Promise<boolean> {
-  return (await db.query(REFILL_PENDING)).length > 0;
+/** Whether a refill of this relayer's settlement is on its way, or was refused in the last minute (not asked again so soon). */
+export async function settlementRefillPending(db: Queryable, sender: string): Promise<boolean> {
+  return (await db.query(REFILL_PENDING, [sender])).length > 0;
 }

@@ -85,17 +85,23 @@ export async function findOrder(db: Queryable, shopId: string, orderId: string):
 }
 
 const CLAIM_RECEIVED = `SELECT ${COLUMNS} FROM orders WHERE state = 'received' AND (retry_at IS NULL OR retry_at <= now())
+  AND (sent_by IS NULL OR sent_by = $2)
   ORDER BY created_at, shop_id, order_id LIMIT $1 FOR UPDATE SKIP LOCKED`;
-/** Received orders not parked, oldest first, locked for this transaction; other relayers skip them. */
-export async function claimReceived(tx: Queryable, limit: number): Promise<OrderRecord[]> {
-  return (await tx.query<OrderRow>(CLAIM_RECEIVED, [limit])).map(toRecord);
+/**
+ * Received orders not parked, oldest first, locked for this transaction; other relayers skip them.
+ * An order sent before under another relayer key is left to that key: the pool records an order
+ * per sending address, so only a resend by the same key is refused as a repeat.
+ */
+export async function claimReceived(tx: Queryable, limit: number, sender: string): Promise<OrderRecord[]> {
+  return (await tx.query<OrderRow>(CLAIM_RECEIVED, [limit, sender])).map(toRecord);
 }
 
-const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', transaction_id = $3, tx_hash = $4, reason = NULL, retry_at = NULL, parked = 0,
-  updated_at = now()
+const MARK_SUBMITTED = `UPDATE orders SET state = 'submitted', transaction_id = $3, tx_hash = $4, sent_by = $5, reason = NULL, retry_at = NULL,
+  parked = 0, updated_at = now()
   WHERE shop_id = $1 AND order_id = $2`;
-export async function markSubmitted(tx: Queryable, o: OrderRecord, transactionId: string, txHash: string): Promise<void> {
-  await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, transactionId, txHash]);
+/** In the signed transaction `transactionId`, bound from now on to the key that signed it. */
+export async function markSubmitted(tx: Queryable, o: OrderRecord, transactionId: string, txHash: string, sender: string): Promise<void> {
+  await tx.query(MARK_SUBMITTED, [o.shopId, o.orderId, transactionId, txHash, sender]);
 }
 
 const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, tx_hash = $4, reason = NULL, updated_at = now()

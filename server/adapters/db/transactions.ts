@@ -72,32 +72,50 @@ export async function setTransactionState(
   await tx.query(SET_STATE, [id, state, block?.number ?? null, block?.hash ?? null]);
 }
 
-const OPEN_TRANSACTIONS = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM transactions
-  WHERE state IN ('sent', 'mined') ORDER BY nonce`;
-export async function openTransactions(db: Queryable): Promise<TransactionRecord[]> {
-  return (await db.query<TransactionRow>(OPEN_TRANSACTIONS)).map(toRecord);
+const SELECT = "SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM transactions";
+
+const OPEN_TRANSACTIONS = `${SELECT} WHERE sender = $1 AND state IN ('sent', 'mined') ORDER BY nonce`;
+/** The transactions `sender` signed that are not settled yet, by nonce. */
+export async function openTransactions(db: Queryable, sender: string): Promise<TransactionRecord[]> {
+  return (await db.query<TransactionRow>(OPEN_TRANSACTIONS, [sender])).map(toRecord);
 }
 
-const RECENT_CONFIRMED = `SELECT id, kind, sender, nonce, tx_hash, raw_tx, state, block_number, block_hash, sent_at FROM transactions
-  WHERE state = 'confirmed' AND block_number >= $1 ORDER BY block_number`;
-/** Confirmed transactions from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
-export async function recentConfirmed(db: Queryable, fromBlock: number): Promise<TransactionRecord[]> {
-  return (await db.query<TransactionRow>(RECENT_CONFIRMED, [fromBlock])).map(toRecord);
+const RECENT_CONFIRMED = `${SELECT} WHERE sender = $2 AND state = 'confirmed' AND block_number >= $1 ORDER BY block_number`;
+/** `sender`'s confirmed transactions from `fromBlock` on, whose blocks are checked against the chain for reorgs. */
+export async function recentConfirmed(db: Queryable, fromBlock: number, sender: string): Promise<TransactionRecord[]> {
+  return (await db.query<TransactionRow>(RECENT_CONFIRMED, [fromBlock, sender])).map(toRecord);
 }
 
+const LOCK_OPEN = `${SELECT} WHERE id = $1 AND state IN ('sent', 'mined') FOR UPDATE SKIP LOCKED`;
+const LOCK_CONFIRMED = `${SELECT} WHERE id = $1 AND state = 'confirmed' FOR UPDATE SKIP LOCKED`;
+/**
+ * The transaction, locked until this database transaction ends, if it is still open (sent or
+ * mined) or still confirmed, as asked; null when it has moved on or another relayer process
+ * sharing the key is dealing with it now.
+ */
+export async function lockTransaction(tx: Queryable, id: string, state: "open" | "confirmed"): Promise<TransactionRecord | null> {
+  const [row] = await tx.query<TransactionRow>(state === "open" ? LOCK_OPEN : LOCK_CONFIRMED, [id]);
+  return row ? toRecord(row) : null;
+}
+
+const INIT_NONCE = "INSERT INTO nonces (sender, next_nonce) VALUES ($1, 0) ON CONFLICT (sender) DO NOTHING";
 const LOCK_NONCE = "SELECT next_nonce FROM nonces WHERE sender = $1 FOR UPDATE";
-const INIT_NONCE = "INSERT INTO nonces (sender, next_nonce) VALUES ($1, $2) ON CONFLICT (sender) DO NOTHING";
+const IN_FLIGHT = "SELECT count(*)::int AS n FROM transactions WHERE sender = $1 AND state IN ('sent', 'mined')";
 const BUMP_NONCE = "UPDATE nonces SET next_nonce = $2 WHERE sender = $1";
 /**
- * The relayer's own nonce counter: allocated under a row lock, in the same transaction that
- * records the transaction, so two relayers sharing a key never take the same nonce.
+ * The next nonce of `sender`, allocated under a row lock held until the transaction that records
+ * the signed transaction commits, so two relayer processes sharing a key never take the same one.
+ * What is in flight and the chain's count are read only once the lock is held: read before, they
+ * could miss a transaction the other process committed meanwhile. With nothing of ours in flight,
+ * the chain's count is exact (it may even have gone back, when the embedded chain lost blocks);
+ * otherwise our counter runs ahead of what the node has seen.
  */
-export async function allocateNonce(tx: Queryable, sender: string, chainNonce: number, othersInFlight: boolean): Promise<number> {
-  await tx.query(INIT_NONCE, [sender, chainNonce]);
+export async function allocateNonce(tx: Queryable, sender: string, chainNonce: () => Promise<number>): Promise<number> {
+  await tx.query(INIT_NONCE, [sender]);
   const [row] = await tx.query<{ next_nonce: string | number }>(LOCK_NONCE, [sender]);
-  // With nothing of ours in flight, the chain's count is exact (it may even have gone back, when
-  // the embedded chain lost blocks); otherwise our counter runs ahead of what the node has seen.
-  const nonce = othersInFlight ? Math.max(Number(row.next_nonce), chainNonce) : chainNonce;
+  const [{ n: inFlight }] = await tx.query<{ n: number }>(IN_FLIGHT, [sender]);
+  const counted = await chainNonce();
+  const nonce = inFlight > 0 ? Math.max(Number(row.next_nonce), counted) : counted;
   await tx.query(BUMP_NONCE, [sender, nonce + 1]);
   return nonce;
 }
