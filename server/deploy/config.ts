@@ -171,7 +171,11 @@ export function readDeployFile(file: string): DeployFile {
   const parsed = FileSchema.safeParse(withoutNotes(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new DeployConfigError(issue.path.join(".") || "config", issue.message);
+    const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]] : issue.path;
+    throw new DeployConfigError(
+      path.join(".") || "config",
+      issue.code === "unrecognized_keys" ? "is not a field of the configuration" : issue.message,
+    );
   }
   return parsed.data;
 }

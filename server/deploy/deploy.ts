@@ -91,7 +91,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     const gas = await provider.getBalance(deployer);
 
     const files = besideDeployments(options.out);
-    const journal = openJournal(files.journal, { chainId, deployer, config: configDigest(config) });
+    // How deep each transaction is awaited may change between runs; what is deployed may not.
+    const journal = openJournal(files.journal, { chainId, deployer, config: configDigest({ ...config, confirmations: undefined }) });
     const steps = deploySteps(config, deployer);
     const ctx: DeployContext = { provider, wallet, config, journal, fault: env.fault, say: print };
     const rows: [DeployStep, StepState][] = [];

@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet, ZeroHash, id as keccakOfText, parseUnits } from "ethers";
 import { readDeployments } from "../../server/adapters/chain/chain";
+import { DeployConfigError, readDeployFile, resolveDeployConfig } from "../../server/deploy/config";
 import { IAccessControl__factory, MockStablecoin__factory } from "../../typechain-types";
 import { type HardhatNode, startHardhatNode } from "../helpers/hardhat-node";
 import { type RelayerProcess, killHard, startRelayerProcess } from "../helpers/process";
@@ -26,6 +27,29 @@ interface Run {
   stdout: string;
   stderr: string;
 }
+
+describe("deploy.example.json", function () {
+  it("is a configuration the deploy accepts, with the embedded start's parameters", function () {
+    const file = readDeployFile(path.join(ROOT, "deploy.example.json"));
+    const config = resolveDeployConfig(file, { decimals: 6, symbol: "TUSD" });
+    expect(config.pool).to.deep.equal({
+      poolShare: 3000n,
+      mintShare: 7000n,
+      exitFee: 2000n,
+      initialPrice: UNIT,
+      referralShare1: 1000n,
+      referralShare2: 500n,
+    });
+    expect([config.custody, config.adCredit]).to.deep.equal([
+      { withdrawalFee: 100n, exitMultiple: 0n },
+      { adShare: 1500n, noticePeriod: 604_800n },
+    ]);
+    expect(config.cap).to.equal(100_000_000n * 10n ** 18n);
+    expect(() => resolveDeployConfig(file, { decimals: 19, symbol: "X" }))
+      .to.throw(DeployConfigError)
+      .with.property("field", "settlement");
+  });
+});
 
 describe("npm run deploy, against Hardhat's node", function () {
   this.timeout(600_000);
@@ -206,6 +230,35 @@ describe("npm run deploy, against Hardhat's node", function () {
     });
   });
 
+  describe("a check that fails", function () {
+    it("is printed FAIL and makes the command exit non-zero", async function () {
+      // On the resumed deployment, the admin grants the deployer a role it must not keep.
+      const d = readDeployments(path.join(dir, "resumed.json"))!;
+      const pool = IAccessControl__factory.connect(d.pool, new NonceManager(new Wallet(keys.admin, provider)));
+      await (await pool.grantRole(keccakOfText("PARAMETER_ROLE"), addresses.deployer)).wait();
+      const run = await deploy(path.join(dir, "deploy.json"), path.join(dir, "resumed.json"));
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      const failed = checklistLines(run).filter((l) => l.startsWith("FAIL"));
+      expect(failed).to.have.length(1);
+      expect(failed[0]).to.match(/^FAIL +pool\.PARAMETER_ROLE of deployer +expected not held, actual held$/);
+      expect(run.stdout).to.contain("1 checks FAILED.");
+    });
+  });
+
+  describe("with the deployer as its own admin", function () {
+    it("keeps the admin's roles on the deployer, renounces nothing, and checks all ok", async function () {
+      const own = path.join(dir, "own-admin.json");
+      const run = await deploy(writeConfig("own-admin.config.json", configOf({ admin: addresses.deployer })), own);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.not.contain("renounce");
+      const lines = checklistLines(run);
+      expect(lines.filter((l) => l.startsWith("FAIL"))).to.deep.equal([]);
+      expect(lines.some((l) => /^ok +pool\.DEFAULT_ADMIN_ROLE of admin\/deployer +expected held, actual held$/.test(l))).to.equal(true);
+      const d = readDeployments(own)!;
+      expect(await IAccessControl__factory.connect(d.custody, provider).hasRole(ZeroHash, addresses.deployer)).to.equal(true);
+    });
+  });
+
   describe("a refused configuration", function () {
     const refusedWith = async (config: unknown, field: RegExp, extra: { yes?: boolean } = {}) => {
       const before = await deployerNonce();
@@ -226,9 +279,13 @@ describe("npm run deploy, against Hardhat's node", function () {
       await refusedWith(configOf({ settlement: tusd24 }), /Deploy refused: settlement: .* has 24 decimals; the pool supports at most 18/);
     });
 
-    it("refuses shares above the whole, a bad address, and an initial price past its bound", async function () {
+    it("refuses shares above the whole, a bad address, a misspelt field and an initial price past its bound", async function () {
       await refusedWith(configOf({ pool: { ...configOf().pool, referralShare1: 3000 } }), /pool\.mintShare: mintShare \+ referralShare1/);
       await refusedWith(configOf({ admin: "0x1234" }), /Deploy refused: admin: must be a non-zero 0x address/);
+      await refusedWith(
+        configOf({ pool: { ...configOf().pool, exitfee: 100 } }),
+        /Deploy refused: pool\.exitfee: is not a field of the configuration/,
+      );
       await refusedWith(
         configOf({ pool: { ...configOf().pool, initialPrice: "1000000.000001" } }),
         /pool\.initialPrice: must be above 0 and at most 1000000 TUSD/,
