@@ -5,7 +5,7 @@
  */
 import * as readline from "node:readline/promises";
 import { DeployConfigError, loadDeployEnv } from "../server/deploy/config";
-import { runDeploy } from "../server/deploy/deploy";
+import { DeployDeclined, runDeploy } from "../server/deploy/deploy";
 
 function argument(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
@@ -50,6 +50,10 @@ main().then(
     if (error instanceof DeployConfigError) {
       process.stderr.write(`Deploy refused: ${error.message}\n`);
       process.exit(2);
+    }
+    if (error instanceof DeployDeclined) {
+      process.stderr.write(`Deploy ${error.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`Deploy failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);

@@ -63,7 +63,7 @@ const bounded = ({ min, max }: { min: number; max: number }) =>
 
 const address = z
   .string({ message: "must be an address" })
-  .refine((v) => isAddress(v) && !/^0x0{40}$/i.test(v), { message: "must be a non-zero 0x address" })
+  .refine((v) => isAddress(v) && !/^0x0{40}$/i.test(v), { message: "must be a non-zero 0x address (its checksum right, if mixed-case)" })
   .transform((v) => getAddress(v));
 
 const decimal = z.string({ message: 'must be a decimal string like "100000000"' });

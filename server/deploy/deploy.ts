@@ -15,6 +15,14 @@ import { type DeployStep, deploySteps, pointsConstructorArguments } from "./plan
 import { type DeployContext, type StepState, deployedAddresses, holderAddress, runStep, stepState } from "./runner";
 import { writeVerificationInput } from "./verification";
 
+/** The operator answered no: nothing was sent. */
+export class DeployDeclined extends Error {
+  constructor() {
+    super("not confirmed: nothing sent");
+    this.name = "DeployDeclined";
+  }
+}
+
 export interface DeployOptions {
   env: DeployEnv;
   configFile: string;
@@ -105,7 +113,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       if (!options.yes) {
         if (!options.confirm)
           throw new DeployConfigError("--yes", "not a terminal: nothing sent; pass --yes to deploy without the question");
-        if (!(await options.confirm(`Send ${todo} transactions from ${deployer}? [y/N] `))) throw new Error("not confirmed: nothing sent");
+        if (!(await options.confirm(`Send ${todo} transactions from ${deployer}? [y/N] `))) throw new DeployDeclined();
       }
     } else print("Nothing to send: every step is on the chain already.");
 
