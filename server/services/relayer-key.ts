@@ -1,8 +1,9 @@
 /**
- * What the relayer's key may hold, checked at start. It must hold every role it sends with (each
- * registered contract's `relayerRoles`: RELAYER_ROLE on the custody, PARAMETER_ROLE on each
- * contract and PAUSER_ROLE on the pool, for the operator's endpoints, and a module's own): without
- * one, the start is refused, naming it. It
+ * What the relayer's chain and key must be, checked at start. The node must answer the chain id
+ * the deployments file names: on another chain its addresses are someone else's contracts, or
+ * none. The key must hold every role it sends with (each registered contract's `relayerRoles`:
+ * RELAYER_ROLE on the custody, PARAMETER_ROLE on each contract and PAUSER_ROLE on the pool, for
+ * the operator's endpoints, and a module's own): without one, the start is refused, naming it. It
  * should hold nothing more: DEFAULT_ADMIN_ROLE (which grants roles and sweeps the pool's
  * surplus) or an unlimited settlement allowance is logged as a warning naming them, since a data
  * folder made before the admin key had its own key still runs that way.
@@ -18,6 +19,12 @@ interface Roles {
 
 export async function checkRelayerKey(chain: ChainPort, log: Logger): Promise<void> {
   const { sender } = chain;
+  const chainId = await chain.chainId();
+  if (chainId.toString() !== String(chain.deployments.chainId)) {
+    throw new Error(
+      `the node answers chain id ${chainId}, the deployments file names chain id ${chain.deployments.chainId}: point RPC_URL at the chain it was deployed to, or DEPLOYMENTS_FILE at this chain's`,
+    );
+  }
   const registered = chain.contracts();
   const missing: string[] = [];
   const excess: string[] = [];

@@ -90,8 +90,8 @@ export interface RegisteredContract {
   entry: ContractEntry;
 }
 
-/** The core contracts, in the order their ABIs decode a refusal. */
-const CORE: readonly ContractEntry[] = [
+/** The core contracts, in the order their ABIs decode a refusal (also the roles `npm run deploy` grants the relayer). */
+export const CORE: readonly ContractEntry[] = [
   { name: "pool", connect: Pool__factory.connect, relayerRoles: ["PARAMETER_ROLE", "PAUSER_ROLE"], spender: true },
   // The GP token's own events: a relayed transfer or permit has no other event to record.
   { name: "points", connect: GreenPoints__factory.connect },
@@ -147,6 +147,8 @@ export interface SignedBatch {
 export interface ChainPort extends Readonly<ChainContracts> {
   readonly sender: string;
   readonly deployments: Deployments;
+  /** The chain id the node answers now (not the deployments file's). */
+  chainId(): Promise<bigint>;
   /** Adds a module's contract; again under the same name, it replaces the entry. */
   register(entry: ContractEntry): void;
   /** The contract, typed; throws its entry's `unavailable()` on a deployment that lacks it. */
@@ -291,6 +293,7 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
   const port: Omit<ChainPort, ContractName> = {
     sender,
     deployments,
+    chainId: async () => BigInt(await provider.send("eth_chainId", [])),
     register: (entry: ContractEntry) => {
       const at = entries.findIndex((e) => e.name === entry.name);
       if (at >= 0) entries[at] = entry;

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type BaseContract, JsonRpcProvider, NonceManager, type Signer, Wallet, parseEther } from "ethers";
 import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
-import { type ContractEntry, type Deployments, readDeployments } from "./chain";
+import { CORE, type ContractEntry, type Deployments, readDeployments } from "./chain";
 import {
   type Custody,
   Custody__factory,
@@ -167,11 +167,12 @@ export async function ensureLocalDeployment(
 }
 
 /**
- * The roles the relayer key sends with: RELAYER_ROLE on the custody (the pool's goes to the
- * custody and to the modules' contracts that pay it), the operator's PARAMETER_ROLE on the pool and
- * the custody and PAUSER_ROLE on the pool, because the operator's endpoints send parameter changes
- * and pauses through it, and each module contract's `relayerRoles`. Never DEFAULT_ADMIN_ROLE, which
- * can grant roles and sweep the pool's surplus.
+ * The roles the relayer key sends with, as the registry's entries name them (`relayerRoles`, the
+ * list its start checks and `npm run deploy` grants): RELAYER_ROLE on the custody (the pool's
+ * goes to the custody and to the modules' contracts that pay it), the operator's PARAMETER_ROLE on
+ * the pool and the custody and PAUSER_ROLE on the pool, because the operator's endpoints send
+ * parameter changes and pauses through it, and each module contract's. Never DEFAULT_ADMIN_ROLE,
+ * which can grant roles and sweep the pool's surplus.
  */
 export async function grantRelayerRoles(
   signer: NonceManager,
@@ -180,13 +181,12 @@ export async function grantRelayerRoles(
   moduleContracts: readonly DeployedContract[],
   relayer: string,
 ): Promise<void> {
-  const wanted: [string, string][] = [
-    [await custody.getAddress(), await custody.RELAYER_ROLE()],
-    [await pool.getAddress(), await pool.PARAMETER_ROLE()],
-    [await pool.getAddress(), await pool.PAUSER_ROLE()],
-    [await custody.getAddress(), await custody.PARAMETER_ROLE()],
+  const core: DeployedContract[] = [
+    { address: await pool.getAddress(), entry: CORE.find((e) => e.name === "pool")! },
+    { address: await custody.getAddress(), entry: CORE.find((e) => e.name === "custody")! },
   ];
-  for (const { entry, address } of moduleContracts) {
+  const wanted: [string, string][] = [];
+  for (const { entry, address } of [...core, ...moduleContracts]) {
     const contract: BaseContract = entry.connect(address, signer);
     for (const role of entry.relayerRoles ?? []) wanted.push([address, await contract.getFunction(role).staticCall()]);
   }

@@ -1,0 +1,61 @@
+/**
+ * `npm run deploy -- --config deploy.json [--out deployments.json] [--yes]`: deploys Green Points to
+ * the chain at RPC_URL with DEPLOYER_PRIVATE_KEY (see docs/deploy.md). Exits 0 only when the check
+ * list is all ok; 2 when the configuration is refused (nothing sent).
+ */
+import * as readline from "node:readline/promises";
+import { DeployConfigError, loadDeployEnv } from "../server/deploy/config";
+import { DeployDeclined, runDeploy } from "../server/deploy/deploy";
+
+function argument(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  const value = args[at + 1];
+  if (!value || value.startsWith("--")) throw new DeployConfigError(name, "needs a value");
+  return value;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const known = new Set(["--config", "--out", "--yes"]);
+  const unknown = args.find((a, i) => a.startsWith("--") && !known.has(a) && !(i > 0 && ["--config", "--out"].includes(args[i - 1])));
+  if (unknown) throw new DeployConfigError(unknown, "is not an option (--config <file>, --out <file>, --yes)");
+  const configFile = argument(args, "--config");
+  if (!configFile) throw new DeployConfigError("--config", "is required: the deploy's JSON configuration (see deploy.example.json)");
+  const env = loadDeployEnv(process.env);
+  const confirm = process.stdin.isTTY
+    ? async (question: string) => {
+        const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+        try {
+          return /^y(es)?$/i.test((await rl.question(question)).trim());
+        } finally {
+          rl.close();
+        }
+      }
+    : null;
+  const result = await runDeploy({
+    env,
+    configFile,
+    out: argument(args, "--out") ?? "deployments.json",
+    yes: args.includes("--yes"),
+    confirm,
+    print: (text) => process.stdout.write(text + "\n"),
+  });
+  return result.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof DeployConfigError) {
+      process.stderr.write(`Deploy refused: ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof DeployDeclined) {
+      process.stderr.write(`Deploy ${error.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`Deploy failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
