@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { Fault } from "../config";
 import { Transaction } from "ethers";
-import type { ChainOrder, ChainPort, MinedBatch } from "../adapters/chain/chain";
+import { type ChainOrder, type ChainPort, FeeCapError, type MinedBatch } from "../adapters/chain/chain";
 import type { ChainRevertError } from "../adapters/chain/errors";
 import { custodialUserId } from "../adapters/chain/ids";
 import {
@@ -68,12 +68,34 @@ export interface SenderOptions {
   settlement?: SettlementFloat | null;
 }
 
+/** What new chain work waits for (services/gas-watch.ts): gas in the wallet, fees under the cap. */
+export interface SenderGate {
+  /** Non-empty while new work must wait: the round then only sees what is in flight through. */
+  waiting(): readonly unknown[];
+  /** A stuck transaction's replacement would be above the fee cap; the old one was broadcast again. */
+  replacementHeld(error: FeeCapError): void;
+}
+
+/** What the sender reports to the metrics (services/metrics.ts). */
+export interface SenderMetrics {
+  batchSent(orders: number): void;
+  orderConfirmed(receivedAt: Date): void;
+}
+
 /** What the settlement token answers when the relayer's float or its allowance to the pool ran low. */
 const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
 const MAX_PARK_MS = 10 * 60_000;
 
-export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: SenderOptions }) {
+export function createSender(deps: {
+  db: Db;
+  chain: ChainPort;
+  userSalt: string;
+  log: Logger;
+  options: SenderOptions;
+  gate?: SenderGate;
+  metrics?: SenderMetrics;
+}) {
   const { db, chain, log, options } = deps;
   const toChain = (o: OrderRecord): ChainOrder => ({
     orderId: o.chainOrderId,
@@ -99,7 +121,8 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
           orderId: o.orderId,
         });
       }
-      await markConfirmed(tx, o, points, txHash);
+      const receivedAt = await markConfirmed(tx, o, points, txHash);
+      if (receivedAt) deps.metrics?.orderConfirmed(receivedAt);
     }
   }
 
@@ -172,7 +195,15 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
         const ops = await operationsOfTransaction(db, batch.id);
         // The same call again, from the recorded transaction: only the fees change.
         const stuck = Transaction.from(batch.rawTx);
-        const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
+        const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx).catch((error: unknown) => {
+          if (!(error instanceof FeeCapError)) throw error;
+          deps.gate?.replacementHeld(error);
+          return null;
+        });
+        if (!replacement) {
+          await chain.broadcast(batch.rawTx);
+          continue;
+        }
         await db.transaction(async (tx) => {
           await replaceTransaction(tx, batch.id, replacement.hash, replacement.raw);
           for (const o of orders) await markSubmitted(tx, o, batch.id, replacement.hash);
@@ -323,6 +354,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     await chain.broadcast(signed.raw);
     if (options.fault === "crash-after-broadcast") process.kill(process.pid, "SIGKILL");
     log.info({ batch: signed.batch, nonce: signed.nonce, orders: signed.count }, "batch sent");
+    deps.metrics?.batchSent(signed.count);
     return signed.count;
   }
 
@@ -331,6 +363,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     async tick(): Promise<number> {
       await reconcile();
       await checkReorgs();
+      if ((deps.gate?.waiting().length ?? 0) > 0) return 0;
       return (await submitOperations()) + (await submit());
     },
   };
