@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { openPostgres } from "../../server/adapters/db/postgres";
 import { freshSchema } from "../helpers/postgres";
-import { type TestRelayer, call, startTestRelayer } from "../helpers/relayer";
+import { TEST_ADMIN_TOKEN, type TestRelayer, call, startTestRelayer } from "../helpers/relayer";
 import { startTcpProxy } from "../helpers/tcp-proxy";
 
 /** Polls /readyz until it answers `status`. */
@@ -54,6 +54,18 @@ describe("health", function () {
       expect(down.body.checks.database.ok).to.equal(true);
       expect(await call(relayer.url, "GET", "/healthz")).to.deep.include({ status: 200, body: { status: "ok", chainBlock: null } });
       expect((await call(relayer.url, "GET", "/livez")).status).to.equal(200);
+      // The admin status still answers, naming the chain, and keeps the relayer's failed rounds.
+      const deadline = Date.now() + 10_000;
+      let status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
+      while (!status.body.lastErrors?.some((e: { kind: string }) => e.kind === "chain") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
+      }
+      expect(status.status).to.equal(200);
+      expect([status.body.chain.answers, status.body.chain.head, status.body.wallet.balance]).to.deep.equal([false, null, null]);
+      expect(status.body.database.answers).to.equal(true);
+      expect(status.body.pending).to.deep.equal({ receivedOrders: 0, queuedOperations: 0, openTransactions: 0 });
+      expect(status.body.lastErrors.map((e: { kind: string }) => e.kind)).to.include("chain");
 
       await relayer.startChain();
       const back = await readyz(relayer.url, 200);
