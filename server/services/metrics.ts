@@ -82,8 +82,9 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
   const { db, chain, gas } = deps;
   const registry = new Registry();
   const lastErrors: { at: string; step: string; kind: FailureKind; message: string }[] = [];
-  /** The head the gas watch had read when the sender last finished a round. */
+  /** The head the sender's last finished round started at. */
   let lastRound: { head: number | null; at: Date } | null = null;
+  let headSeen: number | null = null;
 
   let snapshot: { at: number; value: Promise<Snapshot> } | null = null;
   async function readSnapshot(): Promise<Snapshot> {
@@ -206,7 +207,7 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
   });
   new Gauge({
     name: "gp_chain_blocks_behind",
-    help: "Blocks between the chain head and the head the relayer's sender last finished a round at.",
+    help: "Blocks between the chain head and the head the sender's last finished round started at.",
     registers: [registry],
     async collect() {
       const { wallet } = await read();
@@ -293,6 +294,9 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     },
     /** The sender's reports (services/sender.ts). */
     sender: {
+      headSeen: (head: number) => {
+        headSeen = head;
+      },
       batchSent: (orders: number) => batchOrders.observe(orders),
       orderConfirmed: (receivedAt: Date) => confirmSeconds.observe(Math.max(0, (Date.now() - receivedAt.getTime()) / 1000)),
     },
@@ -304,7 +308,7 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
       lastErrors.length = Math.min(lastErrors.length, LAST_ERRORS);
     },
     stepSucceeded(step: string): void {
-      if (step === "sender") lastRound = { head: gas.reading()?.head ?? null, at: new Date() };
+      if (step === "sender") lastRound = { head: headSeen, at: new Date() };
     },
     /** The relayer's state for the operator (GET /v1/admin/relayer): what the chain and database answer now, and what waits. */
     async status() {

@@ -78,6 +78,8 @@ export interface SenderGate {
 
 /** What the sender reports to the metrics (services/metrics.ts). */
 export interface SenderMetrics {
+  /** The head a round starts reconciling at (the metrics' blocks behind). */
+  headSeen(head: number): void;
   batchSent(orders: number): void;
   orderConfirmed(receivedAt: Date): void;
 }
@@ -143,6 +145,7 @@ export function createSender(deps: {
 
   async function reconcile() {
     const head = await chain.blockNumber();
+    deps.metrics?.headSeen(head);
     for (const batch of await openTransactions(db)) {
       let mined = await chain.mined(batch.txHash);
       if (!mined && (await chain.minedNonce()) > batch.nonce) {

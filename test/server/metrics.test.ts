@@ -167,15 +167,15 @@ describe("GET /metrics", function () {
     it("shows the wallet's balance and nonces and the chain head as the chain answers them", async function () {
       const samples = (await scrape(relayer.url)).samples;
       const balance = await relayer.chain.custody.runner!.provider!.getBalance(relayer.chain.sender);
-      expect(value(samples, "gp_relayer_balance_ether")).to.equal(Number(formatEther(balance)));
-      expect(value(samples, "gp_relayer_nonce", { block: "latest" })).to.equal(await relayer.chain.minedNonce());
-      expect(value(samples, "gp_relayer_nonce", { block: "pending" })).to.equal(await relayer.chain.pendingNonce());
-      expect(value(samples, "gp_chain_head_block")).to.equal(await relayer.chain.blockNumber());
-      expect(value(samples, "gp_chain_up")).to.equal(1);
-      expect(value(samples, "gp_database_up")).to.equal(1);
-      expect(value(samples, "gp_relayer_min_balance_ether")).to.equal(0.05);
-      expect(value(samples, "gp_relayer_waiting", { reason: "gas-balance" })).to.equal(0);
-      expect(value(samples, "gp_chain_blocks_behind")).to.be.within(0, 2);
+      expect(value(samples, "gp_relayer_balance_ether"), "gp_relayer_balance_ether").to.equal(Number(formatEther(balance)));
+      expect(value(samples, "gp_relayer_nonce", { block: "latest" }), "gp_relayer_nonce").to.equal(await relayer.chain.minedNonce());
+      expect(value(samples, "gp_relayer_nonce", { block: "pending" }), "gp_relayer_nonce").to.equal(await relayer.chain.pendingNonce());
+      expect(value(samples, "gp_chain_head_block"), "gp_chain_head_block").to.equal(await relayer.chain.blockNumber());
+      expect(value(samples, "gp_chain_up"), "gp_chain_up").to.equal(1);
+      expect(value(samples, "gp_database_up"), "gp_database_up").to.equal(1);
+      expect(value(samples, "gp_relayer_min_balance_ether"), "gp_relayer_min_balance_ether").to.equal(0.05);
+      expect(value(samples, "gp_relayer_waiting", { reason: "gas-balance" }), "gp_relayer_waiting").to.equal(0);
+      expect(value(samples, "gp_chain_blocks_behind"), "gp_chain_blocks_behind").to.be.within(0, 2);
     });
   });
 
