@@ -11,7 +11,7 @@ import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
 import type { TrustProxy } from "./config";
 import { findShop } from "./adapters/db/shops";
-import { adminRoutes } from "./http/admin";
+import { adminRoutes, relayerStatusRoute } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
 import { AppError } from "./errors";
@@ -19,6 +19,7 @@ import { type Principal, createAuthenticator } from "./http/auth";
 import { securityHeaders } from "./http/headers";
 import { DEFAULT_LIMITS, type RateLimits, createLimiters, createRelayLimiter } from "./http/limits";
 import { merchantRoutes } from "./http/merchants";
+import { metricsRouter } from "./http/metrics";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
 import { relayRoutes } from "./http/relay";
@@ -32,6 +33,8 @@ import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { inboundOrderRoutes } from "./http/inbound-orders";
 import type { RunningModule } from "./modules/module";
+import type { GasWatch } from "./services/gas-watch";
+import type { Metrics } from "./services/metrics";
 import { createOrderIntake } from "./services/order-intake";
 
 export interface AppDeps {
@@ -51,6 +54,11 @@ export interface AppDeps {
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client, so limits count clients, not the proxy. */
   trustProxy?: TrustProxy;
+  /** The relayer's figures (/metrics, the admin status) and its gas watch (/readyz). */
+  metrics: Metrics;
+  gas: GasWatch;
+  /** A bearer token that reads /metrics and nothing else; the admin token reads it too. */
+  metricsToken?: string | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -107,7 +115,14 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     extensions: deps.modules.flatMap((m) => (m.order ? [m.order] : [])),
   });
   // Each route parses its own body (JSON, or a signed request's raw bytes), so this order is free.
-  app.use(systemRouter({ db: deps.db, chain: deps.chain, registry }));
+  app.use("/v1/webhooks", (_req, res, next) => {
+    const done = deps.metrics.webhookStarted();
+    res.once("finish", () => done(res.statusCode));
+    next();
+  });
+  app.use(systemRouter({ db: deps.db, chain: deps.chain, registry, gas: deps.gas }));
+  app.use(metricsRouter({ metrics: deps.metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken ?? null, registry }));
+  relayerStatusRoute(host, { metrics: deps.metrics });
   inboundOrderRoutes(host, { intake });
   poolRoutes(host, { chain: deps.chain });
   orderRoutes(host, { settlementDecimals });

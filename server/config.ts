@@ -95,6 +95,20 @@ export interface RelayerConfig {
    * default 100000. It is refilled from the deployment's treasury to this, and its allowances are this.
    */
   readonly settlementFloat: string;
+  /**
+   * The least native balance (gas money) of the relayer's wallet, in ether (a decimal string):
+   * GP_MIN_GAS_BALANCE, default 0.05; "0" turns the watch off. Below it new chain work waits (orders
+   * are still accepted), the log says so once with alert `relayer-gas-low`, and /readyz answers 503.
+   */
+  readonly minGasBalance: string;
+  /**
+   * The most the relayer pays per gas, in gwei (a decimal string): GP_MAX_FEE_GWEI, default none.
+   * No transaction (nor a replacement of a stuck one) is signed with a max fee per gas above it;
+   * new chain work waits meanwhile (alert `relayer-fee-above-cap`).
+   */
+  readonly maxFeeGwei: string | null;
+  /** A bearer token that reads GET /metrics and nothing else: GP_METRICS_TOKEN; absent, only the admin token reads it. */
+  readonly metricsToken: string | null;
 }
 
 /** Whole settlement units, above zero (their decimals are the settlement token's, checked when the chain is known). */
@@ -174,6 +188,19 @@ const RelayerEnv = z
       .regex(/^\d{1,15}(\.\d{1,18})?$/, "GP_SETTLEMENT_FLOAT must be a decimal amount of settlement, e.g. 100000")
       .refine((v) => /[1-9]/.test(v), "GP_SETTLEMENT_FLOAT must be above zero")
       .optional(),
+    GP_MIN_GAS_BALANCE: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,18})?$/, "GP_MIN_GAS_BALANCE must be an amount in ether, like 0.05 (0 turns the watch off)")
+      .optional(),
+    GP_MAX_FEE_GWEI: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,9})?$/, "GP_MAX_FEE_GWEI must be a fee in gwei per gas, like 50")
+      .refine((v) => /[1-9]/.test(v), "GP_MAX_FEE_GWEI must be above zero (leave it unset for no cap)")
+      .optional(),
+    GP_METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,512}$/, "GP_METRICS_TOKEN must be 16 to 512 visible ASCII characters")
+      .optional(),
     ...MODULE_ENV,
   })
   .superRefine((env, ctx) => {
@@ -243,5 +270,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     relaysPerOwner: e.GP_RELAYS_PER_OWNER,
     relayDailyGas: e.GP_RELAY_DAILY_GAS,
     settlementFloat: e.GP_SETTLEMENT_FLOAT ?? "100000",
+    minGasBalance: e.GP_MIN_GAS_BALANCE ?? "0.05",
+    maxFeeGwei: e.GP_MAX_FEE_GWEI ?? null,
+    metricsToken: e.GP_METRICS_TOKEN ?? null,
   });
 }

@@ -9,7 +9,7 @@ import { type DataFolderLock, DataFolderInUseError, lockDataFolder } from "./ada
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseUnits } from "ethers";
+import { parseEther, parseUnits } from "ethers";
 import pino from "pino";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
 import { connectChain, readDeployments } from "./adapters/chain/chain";
@@ -86,7 +86,9 @@ async function main() {
   await migrate(db);
   const userSalt = await settingOrCreate(db, "user_salt", () => randomBytes(32).toString("hex"));
   const admin = adminToken(config);
-  const chain = connectChain(rpcUrl, privateKey, deployments);
+  const chain = connectChain(rpcUrl, privateKey, deployments, {
+    feeCap: config.maxFeeGwei === null ? null : parseUnits(config.maxFeeGwei, "gwei"),
+  });
 
   const relayer = await startRelayer({
     db,
@@ -109,6 +111,8 @@ async function main() {
     ...Object.assign({}, ...MODULES.map((m) => m.settings?.(config.moduleEnv, deployments.settlementDecimals))),
     orderLimits: config.orderLimits,
     trustProxy: config.trustProxy,
+    minGasBalance: parseEther(config.minGasBalance),
+    metricsToken: config.metricsToken,
     limits: {
       ...DEFAULT_LIMITS,
       relaysPerUser: config.relaysPerUser,

@@ -12,6 +12,9 @@ import { createApp } from "./app";
 import type { TrustProxy } from "./config";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
+import { parseEther } from "ethers";
+import { createGasWatch } from "./services/gas-watch";
+import { createMetrics } from "./services/metrics";
 import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
@@ -34,12 +37,27 @@ export interface RelayerDeps extends ModuleSettings {
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client (none by default). */
   trustProxy?: TrustProxy;
+  /** Below this native balance (wei) of the relayer's wallet, new chain work waits; 0 turns it off; default 0.05 ether. */
+  minGasBalance?: bigint;
+  /** A bearer token that reads /metrics only (the admin token reads it too). */
+  metricsToken?: string | null;
 }
+
+/** How often the gas watch reads the wallet's balance and the fees. */
+const GAS_CHECK_MS = 1_000;
 
 export async function startRelayer(deps: RelayerDeps) {
   for (const module of MODULES) for (const contract of module.contracts) deps.chain.register(contract);
   await checkRelayerKey(deps.chain, deps.log);
+  const gas = createGasWatch({
+    chain: deps.chain,
+    log: deps.log.child({ component: "gas-watch" }),
+    minBalance: deps.minGasBalance ?? parseEther("0.05"),
+  });
+  const metrics = createMetrics({ db: deps.db, chain: deps.chain, gas });
   const sender = createSender({
+    gate: gas,
+    metrics: metrics.sender,
     db: deps.db,
     chain: deps.chain,
     userSalt: deps.userSalt,
@@ -58,8 +76,20 @@ export async function startRelayer(deps: RelayerDeps) {
     }),
   );
   // The modules' steps first each round (they queue operations), then the sender, which sends them.
-  const steps = [...modules.flatMap((m) => m.steps), { name: "sender", tick: () => sender.tick() }];
-  const loop = createRelayerLoop({ steps, log: deps.log, batchSize: deps.sender.batchSize, waitMs: deps.batchWaitMs });
+  // The gas watch before both: the sender asks it whether new chain work waits.
+  const steps = [
+    { name: "gas-watch", everyMs: GAS_CHECK_MS, tick: () => gas.check() },
+    ...modules.flatMap((m) => m.steps),
+    { name: "sender", tick: () => sender.tick() },
+  ];
+  const loop = createRelayerLoop({
+    steps,
+    log: deps.log,
+    batchSize: deps.sender.batchSize,
+    waitMs: deps.batchWaitMs,
+    onFailure: metrics.stepFailed,
+    onSuccess: metrics.stepSucceeded,
+  });
   const app = await createApp({
     db: deps.db,
     chain: deps.chain,
@@ -71,6 +101,9 @@ export async function startRelayer(deps: RelayerDeps) {
     modules,
     orderLimits: deps.orderLimits,
     trustProxy: deps.trustProxy,
+    metrics,
+    gas,
+    metricsToken: deps.metricsToken,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +115,8 @@ export async function startRelayer(deps: RelayerDeps) {
   return {
     url: `http://${deps.listen.host}:${port}`,
     app,
+    metrics,
+    gas,
     /** Stops taking requests and lets the sender finish its round; the chain and database stay open. */
     async stop() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

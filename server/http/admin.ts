@@ -1,7 +1,8 @@
-/** The operator's API (admin token): shops and their webhook secrets, order lookups. */
+/** The operator's API (admin token): shops and their webhook secrets, order lookups, the relayer's status. */
 import { z } from "zod";
 import { listOrders } from "../adapters/db/orders";
 import type { OrderLimits } from "../domain/shop-limits";
+import type { Metrics } from "../services/metrics";
 import { createShops } from "../services/shops";
 import { orderView } from "./orders";
 import { type RouteHost, defineRoute } from "./route";
@@ -81,5 +82,62 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     }),
     responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(OrderView) }) } },
     handle: async ({ query, db }) => ({ status: 200, body: { orders: (await listOrders(db, query)).map((o) => orderView(o, d)) } }),
+  });
+}
+
+const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+const RelayerStatus = z
+  .object({
+    wallet: z.object({
+      address: z.string().meta({ example: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" }),
+      balance: Nullable(z.string()).meta({ description: "Native balance in ether (pays the gas); null while the chain does not answer." }),
+      minimumBalance: z.string().meta({ description: "GP_MIN_GAS_BALANCE in ether; below it new chain work waits (0: not watched)." }),
+      nonce: Nullable(z.object({ latest: z.number().int(), pending: z.number().int() })),
+    }),
+    chain: z.object({
+      answers: z.boolean(),
+      error: Nullable(z.string()),
+      head: Nullable(z.number().int()),
+      blocksBehind: Nullable(z.number().int()).meta({ description: "Blocks since the head the sender last finished a round at." }),
+      maxFeeGwei: Nullable(z.string()).meta({
+        description: "The max fee per gas a new transaction would be signed with, at the last check.",
+      }),
+      feeCapGwei: Nullable(z.string()).meta({ description: "GP_MAX_FEE_GWEI; null when there is no cap." }),
+    }),
+    database: z.object({ answers: z.boolean(), error: Nullable(z.string()) }),
+    pending: Nullable(
+      z.object({ receivedOrders: z.number().int(), queuedOperations: z.number().int(), openTransactions: z.number().int() }),
+    ).meta({ description: "Work not yet on the chain or not yet confirmed; null while the database does not answer." }),
+    waiting: z
+      .boolean()
+      .meta({ description: "Whether new chain work (batches, operations) waits; what is in flight is still seen through." }),
+    waits: z.array(
+      z.object({
+        reason: z.enum(["gas-balance", "fee-cap", "replacement-fee-cap"]),
+        alert: z.string().meta({ example: "relayer-gas-low" }),
+        message: z.string(),
+      }),
+    ),
+    lastRoundAt: Nullable(z.string()).meta({ description: "When the sender last finished a round." }),
+    lastErrors: z
+      .array(z.object({ at: z.string(), step: z.string(), kind: z.enum(["database", "chain", "other"]), message: z.string() }))
+      .meta({ description: "The relayer steps' last failures, newest first (at most 10)." }),
+  })
+  .meta({ id: "RelayerStatus" });
+
+/** `GET /v1/admin/relayer`: the relayer's wallet, the chain, pending work and what new work waits for (services/metrics.ts). */
+export function relayerStatusRoute(host: RouteHost, deps: { metrics: Metrics }): void {
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/admin/relayer",
+    tag: "admin",
+    summary: "The relayer's status",
+    description:
+      "The relayer wallet (address, native balance, nonces), the chain head and how far behind the sender is, the work pending, " +
+      "whether new chain work waits and why (gas balance, fee cap), and the relayer's last errors. It answers while the chain " +
+      "or the database is down, with their parts null and the error named.",
+    auth: ["admin"],
+    responses: { 200: { description: "The status now.", schema: RelayerStatus } },
+    handle: async () => ({ status: 200, body: await deps.metrics.status() }),
   });
 }

@@ -18,7 +18,8 @@ export type Principal =
 
 export type PrincipalKind = Exclude<Principal["kind"], "public">;
 
-function sameSecret(a: string, b: string): boolean {
+/** Compares two secrets in constant time (their hashes, so lengths do not show). */
+export function sameSecret(a: string, b: string): boolean {
   const x = createHash("sha256").update(a).digest();
   const y = createHash("sha256").update(b).digest();
   return timingSafeEqual(x, y);

@@ -1,10 +1,52 @@
-/** Health, the OpenAPI document and its browsable page (Swagger UI, served from the npm package). */
+/**
+ * Health, the OpenAPI document and its browsable page (Swagger UI, served from the npm package).
+ * Three health answers, for three askers: `/healthz` (SPEC section 10: the server can take orders),
+ * `/livez` (the process answers: restart it when it does not) and `/readyz` (the relayer can do its
+ * whole work now: the database and the chain answer and new chain work does not wait for gas).
+ */
 import * as path from "node:path";
 import { OpenApiGeneratorV3, type OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import express from "express";
 import { z } from "zod";
 import type { Db } from "../adapters/db/db";
 import type { ChainPort } from "../adapters/chain/chain";
+import type { GasWatch } from "../services/gas-watch";
+import { within } from "../services/metrics";
+
+const Check = z.object({ ok: z.boolean(), detail: z.string() });
+const Readiness = z.object({
+  status: z.enum(["ready", "unavailable"]),
+  checks: z.object({
+    database: Check.meta({ description: "The database answers a query." }),
+    chain: Check.meta({ description: "The chain node answers (its head block)." }),
+    gas: Check.meta({
+      description: "New chain work does not wait: the relayer's gas balance and the fees (GP_MIN_GAS_BALANCE, GP_MAX_FEE_GWEI).",
+    }),
+  }),
+});
+type Readiness = z.infer<typeof Readiness>;
+
+const failed = (error: unknown) => `does not answer: ${(error instanceof Error ? error.message : String(error)).slice(0, 200)}`;
+
+async function readiness(deps: { db: Db; chain: ChainPort; gas?: GasWatch }): Promise<Readiness> {
+  const [database, chain] = await Promise.all([
+    within(deps.db.query("SELECT 1")).then(
+      () => ({ ok: true, detail: "answers" }),
+      (error: unknown) => ({ ok: false, detail: failed(error) }),
+    ),
+    within(deps.chain.blockNumber()).then(
+      (block) => ({ ok: true, detail: `answers at block ${block}` }),
+      (error: unknown) => ({ ok: false, detail: failed(error) }),
+    ),
+  ]);
+  const waits = deps.gas?.waiting() ?? [];
+  const gas =
+    waits.length > 0
+      ? { ok: false, detail: waits.map((w) => `${w.alert}: ${w.message}`).join("; ") }
+      : { ok: true, detail: deps.gas?.reading() ? "new chain work goes on" : "not checked yet" };
+  const ok = database.ok && chain.ok && gas.ok;
+  return { status: ok ? "ready" : "unavailable", checks: { database, chain, gas } };
+}
 
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
@@ -36,8 +78,35 @@ export function openApiDocument(registry: OpenAPIRegistry) {
   });
 }
 
-export function systemRouter(deps: { db: Db; chain: ChainPort; registry: OpenAPIRegistry }): express.Router {
+export function systemRouter(deps: { db: Db; chain: ChainPort; registry: OpenAPIRegistry; gas?: GasWatch }): express.Router {
   const router = express.Router();
+  deps.registry.registerPath({
+    method: "get",
+    path: "/livez",
+    tags: ["system"],
+    summary: "200 while the process answers (it asks nothing of the database or the chain)",
+    responses: { 200: { description: "Alive.", content: { "application/json": { schema: z.object({ status: z.literal("alive") }) } } } },
+  });
+  router.get("/livez", (_req, res) => {
+    res.json({ status: "alive" });
+  });
+  deps.registry.registerPath({
+    method: "get",
+    path: "/readyz",
+    tags: ["system"],
+    summary: "200 when the relayer can do all its work now; 503 naming each failing check",
+    responses: {
+      200: { description: "Ready: every check passes.", content: { "application/json": { schema: Readiness } } },
+      503: {
+        description: "The database or the chain does not answer, or new chain work waits for gas or for fees to fall.",
+        content: { "application/json": { schema: Readiness } },
+      },
+    },
+  });
+  router.get("/readyz", async (_req, res) => {
+    const answer = await readiness(deps);
+    res.status(answer.status === "ready" ? 200 : 503).json(answer);
+  });
   deps.registry.registerPath({
     method: "get",
     path: "/healthz",

@@ -19,7 +19,16 @@ export interface RelayerStep {
   tick(): Promise<number | void>;
 }
 
-export function createRelayerLoop(deps: { steps: readonly RelayerStep[]; log: Logger; batchSize: number; waitMs: number }) {
+export function createRelayerLoop(deps: {
+  steps: readonly RelayerStep[];
+  log: Logger;
+  batchSize: number;
+  waitMs: number;
+  /** Told of each failed run (the metrics count them and keep the last ones for the admin status). */
+  onFailure?: (step: string, error: unknown) => void;
+  /** Told of each run that succeeded. */
+  onSuccess?: (step: string) => void;
+}) {
   let running = false;
   let wake: (() => void) | null = null;
   let done: Promise<void> = Promise.resolve();
@@ -44,11 +53,13 @@ export function createRelayerLoop(deps: { steps: readonly RelayerStep[]; log: Lo
         if (s.failures > 0) deps.log.info({ step: s.step.name, after: s.failures }, "relayer step succeeded again");
         s.failures = 0;
         s.dueAt = startedAt + (s.step.everyMs ?? 0);
+        deps.onSuccess?.(s.step.name);
       } catch (error) {
         s.failures++;
         const delay = Math.min(250 * 2 ** Math.min(s.failures, 5), 8_000);
         s.dueAt = Date.now() + delay;
         deps.log.warn({ err: error, step: s.step.name, failures: s.failures, retryInMs: delay }, "relayer step failed; retrying");
+        deps.onFailure?.(s.step.name, error);
       }
     }
     return sent;

@@ -14,7 +14,7 @@
 import type { Logger } from "pino";
 import type { Fault } from "../config";
 import { Transaction } from "ethers";
-import type { ChainOrder, ChainPort, MinedBatch } from "../adapters/chain/chain";
+import { type ChainOrder, type ChainPort, FeeCapError, type MinedBatch } from "../adapters/chain/chain";
 import type { ChainRevertError } from "../adapters/chain/errors";
 import { custodialUserId } from "../adapters/chain/ids";
 import {
@@ -69,12 +69,36 @@ export interface SenderOptions {
   settlement?: SettlementFloat | null;
 }
 
+/** What new chain work waits for (services/gas-watch.ts): gas in the wallet, fees under the cap. */
+export interface SenderGate {
+  /** Non-empty while new work must wait: the round then only sees what is in flight through. */
+  waiting(): readonly unknown[];
+  /** A stuck transaction's replacement would be above the fee cap; the old one was broadcast again. */
+  replacementHeld(error: FeeCapError): void;
+}
+
+/** What the sender reports to the metrics (services/metrics.ts). */
+export interface SenderMetrics {
+  /** The head a round starts reconciling at (the metrics' blocks behind). */
+  headSeen(head: number): void;
+  batchSent(orders: number): void;
+  orderConfirmed(receivedAt: Date): void;
+}
+
 /** What the settlement token answers when the relayer's float or its allowance to the pool ran low. */
 const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
 const MAX_PARK_MS = 10 * 60_000;
 
-export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string; log: Logger; options: SenderOptions }) {
+export function createSender(deps: {
+  db: Db;
+  chain: ChainPort;
+  userSalt: string;
+  log: Logger;
+  options: SenderOptions;
+  gate?: SenderGate;
+  metrics?: SenderMetrics;
+}) {
   const { db, chain, log, options } = deps;
   const toChain = (o: OrderRecord): ChainOrder => ({
     orderId: o.chainOrderId,
@@ -100,7 +124,8 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
           orderId: o.orderId,
         });
       }
-      await markConfirmed(tx, o, points, txHash);
+      const receivedAt = await markConfirmed(tx, o, points, txHash);
+      if (receivedAt) deps.metrics?.orderConfirmed(receivedAt);
     }
   }
 
@@ -169,7 +194,13 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     if (Date.now() - batch.sentAt.getTime() <= options.replaceAfterMs) return batch.rawTx;
     // The same call again, from the recorded transaction: only the fees change. Recorded before it is sent.
     const stuck = Transaction.from(batch.rawTx);
-    const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx);
+    const replacement = await chain.signCall({ to: stuck.to!, data: stuck.data }, batch.nonce, batch.rawTx).catch((error: unknown) => {
+      // Bumped above the fee cap: not signed; the stuck one is sent again as it is, and the wait shows.
+      if (!(error instanceof FeeCapError)) throw error;
+      deps.gate?.replacementHeld(error);
+      return null;
+    });
+    if (!replacement) return batch.rawTx;
     await replaceTransaction(tx, batch.id, replacement.hash, replacement.raw);
     for (const o of await ordersOfTransaction(tx, batch.id)) await markSubmitted(tx, o, batch.id, replacement.hash, chain.sender);
     for (const op of await operationsOfTransaction(tx, batch.id))
@@ -185,6 +216,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
    */
   async function reconcile() {
     const head = await chain.blockNumber();
+    deps.metrics?.headSeen(head);
     for (const open of await openTransactions(db, chain.sender)) {
       // The usual case, read without a lock: sent, not mined, its nonce unused, not due for a
       // replacement. It is sent again (the node may have dropped it); nothing is written.
@@ -342,6 +374,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     await chain.broadcast(signed.raw);
     if (options.fault === "crash-after-broadcast") process.kill(process.pid, "SIGKILL");
     log.info({ batch: signed.batch, nonce: signed.nonce, orders: signed.count }, "batch sent");
+    deps.metrics?.batchSent(signed.count);
     return signed.count;
   }
 
@@ -350,6 +383,7 @@ export function createSender(deps: { db: Db; chain: ChainPort; userSalt: string;
     async tick(): Promise<number> {
       await reconcile();
       await checkReorgs();
+      if ((deps.gate?.waiting().length ?? 0) > 0) return 0;
       return (await submitOperations()) + (await submit());
     },
   };

@@ -51,6 +51,10 @@ export async function startTestRelayer(
     orderLimits?: LimitUnits;
     trustProxy?: TrustProxy;
     settlementFloat?: bigint;
+    /** The gas watch's minimum (wei), the fee cap (wei per gas) and the metrics token (issue 14). */
+    minGasBalance?: bigint;
+    feeCap?: bigint;
+    metricsToken?: string;
   } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
@@ -61,7 +65,7 @@ export async function startTestRelayer(
     modules: MODULE_DEPLOYMENTS,
     settlementFloat: options.settlementFloat,
   });
-  const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments);
+  const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments, { feeCap: options.feeCap });
   const db = options.db ?? (await openPglite(null));
   await migrate(db);
   const relayer = await startRelayer({
@@ -83,6 +87,8 @@ export async function startTestRelayer(
     ads: options.ads,
     orderLimits: options.orderLimits,
     trustProxy: options.trustProxy,
+    minGasBalance: options.minGasBalance,
+    metricsToken: options.metricsToken,
   });
   return {
     url: relayer.url,

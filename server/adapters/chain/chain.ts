@@ -137,6 +137,23 @@ export interface ChainCall {
   data: string;
 }
 
+/** The fees a new transaction is signed with now: the node's tip, and the base fee's headroom plus the tip. */
+export interface FeeQuote {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+/** Thrown instead of signing a transaction whose max fee per gas would be above the configured cap. */
+export class FeeCapError extends Error {
+  constructor(
+    readonly maxFeePerGas: bigint,
+    readonly cap: bigint,
+  ) {
+    super(`the transaction's max fee ${maxFeePerGas} wei/gas is above the cap of ${cap} wei/gas`);
+    this.name = "FeeCapError";
+  }
+}
+
 export interface SignedBatch {
   hash: string;
   raw: string;
@@ -149,6 +166,12 @@ export interface ChainPort extends Readonly<ChainContracts> {
   readonly deployments: Deployments;
   /** The chain id the node answers now (not the deployments file's). */
   chainId(): Promise<bigint>;
+  /** No transaction is signed with a max fee per gas above this (wei); null, no cap. */
+  readonly feeCap: bigint | null;
+  /** The relayer wallet's native balance (wei), which pays the gas. */
+  nativeBalance(): Promise<bigint>;
+  /** The fees a new transaction would be signed with now. */
+  feeQuote(): Promise<FeeQuote>;
   /** Adds a module's contract; again under the same name, it replaces the entry. */
   register(entry: ContractEntry): void;
   /** The contract, typed; throws its entry's `unavailable()` on a deployment that lacks it. */
@@ -168,7 +191,7 @@ export interface ChainPort extends Readonly<ChainContracts> {
   simulateCall(call: ChainCall): Promise<ChainRevertError | undefined>;
   /** The gas one operation would use on the pending state; throws when the chain would refuse it. */
   estimateCall(call: ChainCall): Promise<bigint>;
-  /** Signs one operation at `nonce`; a replacement as for `signBatch`. */
+  /** Signs one operation at `nonce`; a replacement as for `signBatch`. Throws FeeCapError above the fee cap. */
   signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch>;
   /** The events that name `requestId` (their first indexed argument) of the contracts whose entries say `requests`. */
   requestEvents(requestId: string): Promise<ChainEvent[]>;
@@ -191,7 +214,12 @@ export interface ChainPort extends Readonly<ChainContracts> {
   close(): void;
 }
 
-export function connectChain(rpcUrl: string, privateKey: string, deployments: Deployments): ChainPort {
+export function connectChain(
+  rpcUrl: string,
+  privateKey: string,
+  deployments: Deployments,
+  options: { feeCap?: bigint | null } = {},
+): ChainPort {
   // No answer cache: receipts and block hashes are checked for reorgs and must be current.
   const provider = new JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
   provider.pollingInterval = 250;
@@ -247,18 +275,25 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
       present().map((r) => ({ name: r.name, iface: r.contract.interface })),
     );
 
+  const feeCap = options.feeCap ?? null;
+  async function feeQuote(): Promise<FeeQuote> {
+    const fees = await provider.getFeeData();
+    const priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+    return { maxPriorityFeePerGas: priority, maxFeePerGas: (fees.maxFeePerGas ?? 2n * priority) + priority };
+  }
+
   async function signCall(call: ChainCall, nonce: number, replacing?: string): Promise<SignedBatch> {
     const { to, data } = call;
     const previous = replacing ? Transaction.from(replacing) : null;
     const bump = (fee: bigint | null | undefined) => ((fee ?? 0n) * 5n) / 4n + 1n;
     const gasLimit = previous?.gasLimit ?? ((await provider.estimateGas({ from: sender, to, data, blockTag: "pending" })) * 12n) / 10n;
-    const fees = await provider.getFeeData();
-    let priority = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
-    let maxFeePerGas = (fees.maxFeePerGas ?? 2n * priority) + priority;
+    let { maxPriorityFeePerGas: priority, maxFeePerGas } = await feeQuote();
     if (previous) {
       if (priority < bump(previous.maxPriorityFeePerGas)) priority = bump(previous.maxPriorityFeePerGas);
       if (maxFeePerGas < bump(previous.maxFeePerGas)) maxFeePerGas = bump(previous.maxFeePerGas);
     }
+    // Checked after the bump: a replacement that would pay above the cap is not signed either.
+    if (feeCap !== null && maxFeePerGas > feeCap) throw new FeeCapError(maxFeePerGas, feeCap);
     const raw = await wallet.signTransaction({
       type: 2,
       chainId: BigInt(deployments.chainId),
@@ -294,6 +329,9 @@ export function connectChain(rpcUrl: string, privateKey: string, deployments: De
     sender,
     deployments,
     chainId: async () => BigInt(await provider.send("eth_chainId", [])),
+    feeCap,
+    nativeBalance: () => provider.getBalance(sender),
+    feeQuote,
     register: (entry: ContractEntry) => {
       const at = entries.findIndex((e) => e.name === entry.name);
       if (at >= 0) entries[at] = entry;

@@ -230,3 +230,11 @@ const REFILL_PENDING = `SELECT 1 FROM operations WHERE kind IN ('settlement-refi
 export async function settlementRefillPending(db: Queryable, sender: string): Promise<boolean> {
   return (await db.query(REFILL_PENDING, [sender])).length > 0;
 }
+
+const COUNT_BY_STATE = "SELECT state, count(*)::int AS n FROM operations GROUP BY state";
+/** How many operations are in each state (the metrics and the relayer's status). */
+export async function countOperationsByState(db: Queryable): Promise<Record<OperationState, number>> {
+  const counts: Record<OperationState, number> = { queued: 0, submitted: 0, confirmed: 0, rejected: 0 };
+  for (const row of await db.query<{ state: OperationState; n: number }>(COUNT_BY_STATE)) counts[row.state] = row.n;
+  return counts;
+}

@@ -105,9 +105,11 @@ export async function markSubmitted(tx: Queryable, o: OrderRecord, transactionId
 }
 
 const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, tx_hash = $4, reason = NULL, updated_at = now()
-  WHERE shop_id = $1 AND order_id = $2`;
-export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string | null): Promise<void> {
-  await tx.query(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
+  WHERE shop_id = $1 AND order_id = $2 RETURNING created_at`;
+/** Confirmed; returns when the order was received (the metrics' received-to-confirmed time), null when there is no such order. */
+export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string | null): Promise<Date | null> {
+  const [row] = await tx.query<{ created_at: Date | string }>(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
+  return row ? new Date(row.created_at) : null;
 }
 
 // A rejected order is paid by no one: its amount leaves what its shop owes the platform.
