@@ -53,7 +53,9 @@ export async function startExternalStack(options: { moreRelayerKeys?: number; se
     const admin = new NonceManager(new Wallet(fs.readFileSync(path.join(dir, "admin-key"), "utf8").trim(), reader));
     const addresses = deployments as unknown as Record<string, unknown>;
     const moduleContracts: DeployedContract[] = MODULE_DEPLOYMENTS.flatMap((m) =>
-      m.contracts.flatMap((entry) => (typeof addresses[entry.name] === "string" ? [{ entry, address: addresses[entry.name] as string }] : [])),
+      m.contracts.flatMap((entry) =>
+        typeof addresses[entry.name] === "string" ? [{ entry, address: addresses[entry.name] as string }] : [],
+      ),
     );
     /** A new relayer key with what the deployment gave the first: roles, gas, float, allowances, refill budget. */
     const addRelayerKey = async () => {

@@ -141,7 +141,8 @@ describe("several relayers on one chain and one PostgreSQL", function () {
           }
           // No answer: the shop sends it again, to the other process when this one is gone.
           life.unanswered++;
-          if (attempt === 5) throw new Error(`order ${i} got no answer 5 times; last from ${life.name}:\n${life.process.output().slice(-3_000)}`);
+          if (attempt === 5)
+            throw new Error(`order ${i} got no answer 5 times; last from ${life.name}:\n${life.process.output().slice(-3_000)}`);
           target = firstUp ? 1 - target : 1;
           await sleep(50);
         }
@@ -158,134 +159,197 @@ describe("several relayers on one chain and one PostgreSQL", function () {
       db = new pg.Client({ connectionString: schema.url });
       await db.connect();
       const client = db;
-      const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => (await client.query<T>(sql, params)).rows;
+      const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+        (await client.query<T>(sql, params)).rows;
       const progress = async () => {
         const counts = Object.fromEntries(
-          (await rows<{ state: string; n: number }>("SELECT state, count(*)::int AS n FROM orders GROUP BY state")).map((r) => [r.state, r.n]),
+          (await rows<{ state: string; n: number }>("SELECT state, count(*)::int AS n FROM orders GROUP BY state")).map((r) => [
+            r.state,
+            r.n,
+          ]),
         );
         const [open] = await rows<{ n: number }>("SELECT count(*)::int AS n FROM transactions WHERE state IN ('sent', 'mined')");
         const [queued] = await rows<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'submitted')");
         return { counts, open: open.n, queued: queued.n };
       };
-      // Every order confirmed, and nothing left in flight: no transaction or operation waiting on a nonce.
-      const settleBy = Date.now() + 120_000;
-      let seen = await progress();
-      while (!(seen.counts.confirmed === ORDERS && seen.open === 0 && seen.queued === 0)) {
-        const stuck = Date.now() > settleBy || (seen.counts.rejected ?? 0) > 0;
-        if (stuck) {
-          const lastLines = lives.map((l) => `--- ${l.name}\n${l.process.output().split("\n").filter((s) => !s.includes('"req"')).slice(-15).join("\n")}`);
-          throw new Error(`not settled: ${JSON.stringify(seen)}\n${lastLines.join("\n")}`);
-        }
-        await sleep(500);
-        seen = await progress();
-      }
-      const settledAt = Date.now();
-
-      // --- The database: each order once, confirmed with points; each (sender, nonce) confirmed once.
-      const orders = await rows<{ order_id: string; chain_order_id: string; gp_minted: string; tx_hash: string; amount: string }>(
-        "SELECT order_id, chain_order_id, gp_minted::text AS gp_minted, tx_hash, amount::text AS amount FROM orders WHERE shop_id = $1",
-        [shop.shopId],
-      );
-      expect(orders.length).to.equal(ORDERS);
-      expect(new Set(orders.map((o) => o.order_id)).size).to.equal(ORDERS);
-      for (const o of orders) expect(BigInt(o.gp_minted), o.order_id).to.be.greaterThan(0n);
-      const sharedNonces = await rows("SELECT sender, nonce, count(*)::int AS n FROM transactions WHERE state = 'confirmed' GROUP BY sender, nonce HAVING count(*) > 1");
-      expect(sharedNonces, "confirmed transactions sharing a sender's nonce").to.deep.equal([]);
-      const transactions = await rows<{ sender: string; nonce: string; tx_hash: string; kind: string; state: string }>(
-        "SELECT sender, nonce::text AS nonce, tx_hash, kind, state FROM transactions ORDER BY sender, nonce",
-      );
-      expect(
-        transactions.filter((t) => !senders.some((s) => s.toLowerCase() === t.sender.toLowerCase())),
-        "transactions of another sender",
-      ).to.deep.equal([]);
-
-      // --- The chain: each order recorded under exactly one relayer address, credited once, as the database says.
       const { provider, deployments } = stack;
-      const pool = Pool__factory.connect(deployments.pool, provider);
       const custody = Custody__factory.connect(deployments.custody, provider);
-      const points = GreenPoints__factory.connect(deployments.points, provider);
-      const credited = await custody.queryFilter(custody.filters.OrderCredited(), deployments.deployedAtBlock);
-      expect(credited.length, "OrderCredited events").to.equal(ORDERS);
-      const creditOf = new Map(credited.map((e) => [e.args.orderKey.toLowerCase(), { points: e.args.points, txHash: e.transactionHash }]));
-      expect(creditOf.size, "distinct order keys credited").to.equal(ORDERS);
       const fromOf = new Map<string, string>();
-      const mintedBy = new Map(senders.map((s) => [s, 0]));
-      let minted = 0n;
-      let assets = 0n;
-      const poolInfo = (await call(current[1].process.url, "GET", "/v1/pool")).body;
-      for (let i = 0; i < orders.length; i += 50) {
-        await Promise.all(
-          orders.slice(i, i + 50).map(async (o) => {
-            const recorded = await Promise.all(senders.map((s) => pool.isOrderRecorded(orderKey(s, o.chain_order_id))));
-            expect(recorded.filter(Boolean).length, `senders recording ${o.order_id}: ${JSON.stringify(recorded)}`).to.equal(1);
-            const sender = senders[recorded.indexOf(true)];
-            const credit = creditOf.get(orderKey(sender, o.chain_order_id).toLowerCase());
-            expect(credit, `${o.order_id}'s OrderCredited under ${sender}`).to.not.equal(undefined);
-            expect(credit!.points, `${o.order_id}'s GP, chain against database`).to.equal(BigInt(o.gp_minted));
-            expect(o.tx_hash, `${o.order_id}'s transaction, database against chain`).to.equal(credit!.txHash);
-            if (!fromOf.has(credit!.txHash)) fromOf.set(credit!.txHash, (await provider.getTransaction(credit!.txHash))!.from);
-            expect(fromOf.get(credit!.txHash), `the sender of ${o.order_id}'s transaction`).to.equal(sender);
-            mintedBy.set(sender, mintedBy.get(sender)! + 1);
-            minted += BigInt(o.gp_minted);
-            assets += contribution(BigInt(o.amount), BigInt(poolInfo.params.poolShareBps));
-          }),
+      const txFrom = async (hash: string) => {
+        if (!fromOf.has(hash)) fromOf.set(hash, (await provider.getTransaction(hash))!.from);
+        return fromOf.get(hash)!;
+      };
+      /** The figures, printed also when a check fails: per process life from its log, per sender from the database and the chain. */
+      const printFigures = async () => {
+        const byProcess = lives.map((l) => {
+          const batches = logLines(l.process.output(), "batch sent");
+          return {
+            process: l.name,
+            sender: new Wallet(keys[l.name.startsWith("process 1") ? 0 : 1]).address.slice(0, 10),
+            "orders accepted (202)": l.accepted,
+            "answered again (200)": l.replayed,
+            "got no answer": l.unanswered,
+            "batches sent": batches.length,
+            "orders in them": batches.reduce((n, b) => n + Number(b.orders), 0),
+            "operations sent": logLines(l.process.output(), "operation sent").length,
+            "steps failed": logLines(l.process.output(), "relayer step failed; retrying").length,
+          };
+        });
+        const transactions = await rows<{ sender: string; nonce: number; kind: string; state: string }>(
+          "SELECT sender, nonce::int AS nonce, kind, state FROM transactions",
         );
-      }
-      // Nothing minted but these orders (and the GP the first one locked in the pool), and the pool holds each contribution once.
-      expect(await points.totalSupply(), "GP supply").to.equal(minted + LOCKED_POINTS);
-      expect(await pool.assets(), "pool assets").to.equal(assets);
-      expect(parseUnits(poolInfo.assets, poolInfo.settlement.decimals)).to.equal(assets);
+        const credited = await custody.queryFilter(custody.filters.OrderCredited(), deployments.deployedAtBlock);
+        const creditedBy = new Map<string, number>();
+        for (const e of credited) {
+          const from = await txFrom(e.transactionHash);
+          creditedBy.set(from, (creditedBy.get(from) ?? 0) + 1);
+        }
+        const bySender = senders.map((s) => {
+          const own = transactions.filter((t) => t.sender.toLowerCase() === s.toLowerCase());
+          const count = (kind: string, state: string) => own.filter((t) => t.kind === kind && t.state === state).length;
+          const nonces = own.map((t) => t.nonce);
+          return {
+            sender: s.slice(0, 10),
+            "OrderCredited events": creditedBy.get(s) ?? 0,
+            "order batches confirmed": count("orders", "confirmed"),
+            "order batches abandoned": count("orders", "abandoned"),
+            "operations confirmed": count("operation", "confirmed"),
+            "operations abandoned": count("operation", "abandoned"),
+            "nonces recorded": nonces.length === 0 ? "-" : `${Math.min(...nonces)}..${Math.max(...nonces)} (${nonces.length})`,
+          };
+        });
+        const seconds = (from: number, to: number | null) => (to === null ? "-" : `${((to - from) / 1000).toFixed(1)} s`);
+        console.log(
+          `      ${scenario.name}: ${ORDERS} orders sent in ${seconds(sendingAt, sentAt)}, all confirmed ${seconds(sentAt, settledAt)} later; ` +
+            `${seconds(startedAt, Date.now())} in all with the checks`,
+        );
+        console.table(byProcess);
+        console.table(bySender);
+        for (const l of lives) {
+          const failures = new Map<string, number>();
+          for (const line of logLines(l.process.output(), "relayer step failed; retrying")) {
+            const why = String((line.err as { message?: string } | undefined)?.message ?? "?").slice(0, 160);
+            failures.set(why, (failures.get(why) ?? 0) + 1);
+          }
+          for (const [why, n] of failures) console.log(`      ${l.name}: step failed ${n}x: ${why}`);
+        }
+      };
+      let settledAt: number | null = null;
+      try {
+        // Every order confirmed, and nothing left in flight: no transaction or operation waiting on a nonce.
+        const settleBy = Date.now() + 120_000;
+        let seen = await progress();
+        while (!(seen.counts.confirmed === ORDERS && seen.open === 0 && seen.queued === 0)) {
+          const stuck = Date.now() > settleBy || (seen.counts.rejected ?? 0) > 0;
+          if (stuck) {
+            const lastLines = lives.map(
+              (l) =>
+                `--- ${l.name}\n${l.process
+                  .output()
+                  .split("\n")
+                  .filter((s) => !s.includes('"req"'))
+                  .slice(-15)
+                  .join("\n")}`,
+            );
+            throw new Error(`not settled: ${JSON.stringify(seen)}\n${lastLines.join("\n")}`);
+          }
+          await sleep(500);
+          seen = await progress();
+        }
+        settledAt = Date.now();
 
-      // --- Each key's nonces: none pending (a gap would hold everything after it), and each
-      // transaction the database calls confirmed mined at its recorded nonce, from its sender.
-      for (const s of senders) {
-        const [latest, pending] = await Promise.all([provider.getTransactionCount(s, "latest"), provider.getTransactionCount(s, "pending")]);
-        expect(pending, `${s}'s pending nonce against its latest`).to.equal(latest);
-      }
-      for (const t of transactions.filter((t) => t.state === "confirmed")) {
-        const mined = await provider.getTransaction(t.tx_hash);
-        expect(mined, `confirmed transaction ${t.tx_hash} on chain`).to.not.equal(null);
-        expect([mined!.from, mined!.nonce], `confirmed transaction ${t.tx_hash}`).to.deep.equal([
-          senders.find((s) => s.toLowerCase() === t.sender.toLowerCase()),
-          Number(t.nonce),
-        ]);
-        expect((await provider.getTransactionReceipt(t.tx_hash))!.status, `${t.tx_hash}'s status`).to.equal(1);
-      }
+        // --- The database: each order once, confirmed with points; each (sender, nonce) confirmed once.
+        const orders = await rows<{ order_id: string; chain_order_id: string; gp_minted: string; tx_hash: string; amount: string }>(
+          "SELECT order_id, chain_order_id, gp_minted::text AS gp_minted, tx_hash, amount::text AS amount FROM orders WHERE shop_id = $1",
+          [shop.shopId],
+        );
+        expect(orders.length).to.equal(ORDERS);
+        expect(new Set(orders.map((o) => o.order_id)).size).to.equal(ORDERS);
+        for (const o of orders) expect(BigInt(o.gp_minted), o.order_id).to.be.greaterThan(0n);
+        const sharedNonces = await rows(
+          "SELECT sender, nonce, count(*)::int AS n FROM transactions WHERE state = 'confirmed' GROUP BY sender, nonce HAVING count(*) > 1",
+        );
+        expect(sharedNonces, "confirmed transactions sharing a sender's nonce").to.deep.equal([]);
+        const transactions = await rows<{ id: string; sender: string; nonce: number; tx_hash: string; kind: string; state: string }>(
+          "SELECT id::text AS id, sender, nonce::int AS nonce, tx_hash, kind, state FROM transactions ORDER BY sender, nonce, id",
+        );
+        expect(
+          transactions.filter((t) => !senders.some((s) => s.toLowerCase() === t.sender.toLowerCase())),
+          "transactions of another sender",
+        ).to.deep.equal([]);
 
-      // --- The figures: per process life from its log, per sender from the database and the chain.
-      const byProcess = lives.map((l) => {
-        const batches = logLines(l.process.output(), "batch sent");
-        return {
-          process: l.name,
-          sender: new Wallet(keys[l.name.startsWith("process 1") ? 0 : 1]).address.slice(0, 10),
-          "orders accepted (202)": l.accepted,
-          "answered again (200)": l.replayed,
-          "got no answer": l.unanswered,
-          "batches sent": batches.length,
-          "orders in them": batches.reduce((n, b) => n + Number(b.orders), 0),
-          "operations sent": logLines(l.process.output(), "operation sent").length,
-          "steps failed": logLines(l.process.output(), "relayer step failed; retrying").length,
-        };
-      });
-      const bySender = senders.map((s) => {
-        const own = transactions.filter((t) => t.sender.toLowerCase() === s.toLowerCase());
-        const count = (kind: string, state: string) => own.filter((t) => t.kind === kind && t.state === state).length;
-        return {
-          sender: s.slice(0, 10),
-          "orders minted": mintedBy.get(s),
-          "order batches confirmed": count("orders", "confirmed"),
-          "order batches abandoned": count("orders", "abandoned"),
-          "operations confirmed": count("operation", "confirmed"),
-          "operations abandoned": count("operation", "abandoned"),
-          "nonces used": own.length === 0 ? "-" : `${own[0].nonce}..${own.at(-1)!.nonce}`,
-        };
-      });
-      console.log(
-        `      ${scenario.name}: ${ORDERS} orders sent in ${((sentAt - sendingAt) / 1000).toFixed(1)} s, all confirmed ` +
-          `${((settledAt - sentAt) / 1000).toFixed(1)} s later; ${((Date.now() - startedAt) / 1000).toFixed(1)} s in all with the checks`,
-      );
-      console.table(byProcess);
-      console.table(bySender);
+        // --- The chain: each order recorded under exactly one relayer address, credited once, as the database says.
+        const pool = Pool__factory.connect(deployments.pool, provider);
+        const points = GreenPoints__factory.connect(deployments.points, provider);
+        const credited = await custody.queryFilter(custody.filters.OrderCredited(), deployments.deployedAtBlock);
+        const creditsOf = new Map<string, { points: bigint; txHash: string; block: number }[]>();
+        for (const e of credited) {
+          const key = e.args.orderKey.toLowerCase();
+          creditsOf.set(key, [...(creditsOf.get(key) ?? []), { points: e.args.points, txHash: e.transactionHash, block: e.blockNumber }]);
+        }
+        const problems: string[] = [];
+        let minted = 0n;
+        let assets = 0n;
+        const poolInfo = (await call(current[1].process.url, "GET", "/v1/pool")).body;
+        for (let i = 0; i < orders.length; i += 50) {
+          await Promise.all(
+            orders.slice(i, i + 50).map(async (o) => {
+              const under = [];
+              for (const s of senders) {
+                const key = orderKey(s, o.chain_order_id);
+                const credits = creditsOf.get(key.toLowerCase()) ?? [];
+                if (await pool.isOrderRecorded(key)) under.push({ sender: s, credits });
+                else if (credits.length > 0) problems.push(`${o.order_id}: credited under ${s} but not recorded there`);
+              }
+              minted += BigInt(o.gp_minted);
+              assets += contribution(BigInt(o.amount), BigInt(poolInfo.params.poolShareBps));
+              const credits = under.flatMap((u) => u.credits.map((c) => ({ ...c, sender: u.sender })));
+              const facts = async () =>
+                JSON.stringify({
+                  db: { gpMinted: o.gp_minted, txHash: o.tx_hash },
+                  chain: await Promise.all(credits.map(async (c) => ({ ...c, points: String(c.points), from: await txFrom(c.txHash) }))),
+                  transactions: transactions.filter((t) => credits.some((c) => c.txHash === t.tx_hash) || t.tx_hash === o.tx_hash),
+                });
+              if (under.length !== 1 || credits.length !== 1) {
+                problems.push(`${o.order_id}: recorded under ${under.length} senders, credited ${credits.length} times: ${await facts()}`);
+                return;
+              }
+              const [credit] = credits;
+              if (credit.points !== BigInt(o.gp_minted) || credit.txHash !== o.tx_hash || (await txFrom(credit.txHash)) !== credit.sender)
+                problems.push(`${o.order_id}: the chain and the database disagree: ${await facts()}`);
+            }),
+          );
+        }
+        if (problems.length > 0)
+          console.log(`      ${problems.length} orders wrong on chain:\n        ${problems.slice(0, 20).join("\n        ")}`);
+        expect(problems.length, "orders not minted exactly once as the database says").to.equal(0);
+        expect(credited.length, "OrderCredited events").to.equal(ORDERS);
+        // Nothing minted but these orders (and the GP the first one locked in the pool), and the pool holds each contribution once.
+        expect(await points.totalSupply(), "GP supply").to.equal(minted + LOCKED_POINTS);
+        expect(await pool.assets(), "pool assets").to.equal(assets);
+        expect(parseUnits(poolInfo.assets, poolInfo.settlement.decimals)).to.equal(assets);
+
+        // --- Each key's nonces: none pending (a gap would hold everything after it), and each
+        // transaction the database calls confirmed mined at its recorded nonce, from its sender.
+        for (const s of senders) {
+          const [latest, pending] = await Promise.all([
+            provider.getTransactionCount(s, "latest"),
+            provider.getTransactionCount(s, "pending"),
+          ]);
+          expect(pending, `${s}'s pending nonce against its latest`).to.equal(latest);
+        }
+        for (const t of transactions.filter((t) => t.state === "confirmed")) {
+          const mined = await provider.getTransaction(t.tx_hash);
+          expect(mined, `confirmed transaction ${t.tx_hash} on chain`).to.not.equal(null);
+          expect([mined!.from, mined!.nonce], `confirmed transaction ${t.tx_hash}`).to.deep.equal([
+            senders.find((s) => s.toLowerCase() === t.sender.toLowerCase()),
+            t.nonce,
+          ]);
+          expect((await provider.getTransactionReceipt(t.tx_hash))!.status, `${t.tx_hash}'s status`).to.equal(1);
+        }
+      } finally {
+        await printFigures();
+      }
       // An order answered 200 was recorded by a process that died before its answer: one the shop had to send again.
       const total = (field: "replayed" | "unanswered") => lives.reduce((n, l) => n + l[field], 0);
       expect(total("replayed"), "orders answered 200 against the ones sent again").to.be.at.most(total("unanswered"));
