@@ -4,8 +4,9 @@
  * anvil's funded account, the admin key beside the file is also the treasury), mining a block a
  * second as `npm start` makes its chain do. More relayer keys get what the first one got from the
  * deployment: its roles, gas, a settlement float, allowances bounded by that float, and a refill
- * budget from the treasury. They are made before the chain turns to a block a second, while each
- * transaction is still mined at once.
+ * budget from the treasury (or, with `withFloat: false`, only the roles, gas and refill budget: the
+ * relayer must pull its float and approve the pool itself). They are made before the chain turns to
+ * a block a second, while each transaction is still mined at once.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -36,7 +37,9 @@ export interface ExternalStack {
   stop(): Promise<void>;
 }
 
-export async function startExternalStack(options: { moreRelayerKeys?: number; settlementFloat?: bigint } = {}): Promise<ExternalStack> {
+export async function startExternalStack(
+  options: { moreRelayerKeys?: number; withFloat?: boolean; settlementFloat?: bigint } = {},
+): Promise<ExternalStack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-external-"));
   const float = options.settlementFloat ?? DEFAULT_SETTLEMENT_FLOAT;
   let anvil: EmbeddedChain | null = null;
@@ -57,7 +60,7 @@ export async function startExternalStack(options: { moreRelayerKeys?: number; se
         typeof addresses[entry.name] === "string" ? [{ entry, address: addresses[entry.name] as string }] : [],
       ),
     );
-    /** A new relayer key with what the deployment gave the first: roles, gas, float, allowances, refill budget. */
+    /** A new relayer key with what the deployment gave the first: roles, gas, refill budget, float, allowances. */
     const addRelayerKey = async () => {
       const key = Wallet.createRandom().privateKey;
       const relayer = new Wallet(key, reader);
@@ -70,8 +73,9 @@ export async function startExternalStack(options: { moreRelayerKeys?: number; se
       );
       await (await admin.sendTransaction({ to: relayer.address, value: parseEther("100") })).wait();
       const settlement = MockStablecoin__factory.connect(deployments.settlement, admin);
-      await (await settlement.transfer(relayer.address, float)).wait();
       await (await settlement.approve(relayer.address, EMBEDDED_REFILL_BUDGET)).wait();
+      if (options.withFloat === false) return key;
+      await (await settlement.transfer(relayer.address, float)).wait();
       const asRelayer = settlement.connect(new NonceManager(relayer));
       await (await asRelayer.approve(deployments.pool, float)).wait();
       for (const { entry, address } of moduleContracts) if (entry.spender) await (await asRelayer.approve(address, float)).wait();

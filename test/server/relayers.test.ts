@@ -13,10 +13,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Wallet, parseUnits } from "ethers";
 import pg from "pg";
+import { DEFAULT_SETTLEMENT_FLOAT } from "../../server/adapters/chain/local-deployment";
 import { orderKey } from "../../server/adapters/chain/order-key";
 import { contribution } from "../../server/domain/points-math";
 import { LOCKED_POINTS } from "../../models/pool-model";
-import { Custody__factory, GreenPoints__factory, Pool__factory } from "../../typechain-types";
+import { Custody__factory, GreenPoints__factory, MockStablecoin__factory, Pool__factory } from "../../typechain-types";
 import { type ExternalStack, startExternalStack } from "../helpers/external-stack";
 import { freshSchema } from "../helpers/postgres";
 import { type RelayerProcess, killHard, startRelayerProcess } from "../helpers/process";
@@ -360,4 +361,59 @@ describe("several relayers on one chain and one PostgreSQL", function () {
       }
     });
   }
+
+  it("gives a second key no float: it pulls its float from the treasury and approves the pool itself, as npm start runs it", async function () {
+    stack = await startExternalStack({ moreRelayerKeys: 1, withFloat: false });
+    schema = await freshSchema(process.env.DATABASE_URL!);
+    const key = stack.relayerKeys[1];
+    const sender = new Wallet(key).address;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayers-"));
+    dirs.push(dir);
+    const env = {
+      RPC_URL: stack.rpcUrl,
+      RELAYER_PRIVATE_KEY: key,
+      DEPLOYMENTS_FILE: stack.deploymentsFile,
+      DATABASE_URL: schema.url,
+      GP_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    };
+    const life: Life = { name: "second key", process: await startRelayerProcess(dir, env), accepted: 0, replayed: 0, unanswered: 0 };
+    lives.push(life);
+    const { provider, deployments } = stack;
+    const settlement = MockStablecoin__factory.connect(deployments.settlement, provider);
+    expect([await settlement.balanceOf(sender), await settlement.allowance(sender, deployments.pool)]).to.deep.equal([0n, 0n]);
+    const shop = await createShop(life.process.url, "Second key");
+    const ids = Array.from({ length: 20 }, (_, i) => i);
+    for (const i of ids) expect((await postOrder(life.process.url, shop, orderOf(i))).status).to.equal(202);
+    db = new pg.Client({ connectionString: schema.url });
+    await db.connect();
+    const client = db;
+    const confirmedBy = Date.now() + 60_000;
+    for (;;) {
+      const [row] = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE state = 'confirmed'")).rows;
+      if (row.n === ids.length) break;
+      if (Date.now() > confirmedBy) throw new Error(`${row.n} of ${ids.length} confirmed:\n${life.process.output().slice(-3_000)}`);
+      await sleep(250);
+    }
+    const pool = Pool__factory.connect(deployments.pool, provider);
+    const chainOrderIds = (await client.query<{ chain_order_id: string }>("SELECT chain_order_id FROM orders")).rows;
+    for (const { chain_order_id } of chainOrderIds) expect(await pool.isOrderRecorded(orderKey(sender, chain_order_id))).to.equal(true);
+    // The float was pulled once, in full; the orders then took the pool's contributions from it and from its allowance.
+    const paid = await pool.assets();
+    const float = DEFAULT_SETTLEMENT_FLOAT;
+    expect([await settlement.balanceOf(sender), await settlement.allowance(sender, deployments.pool)]).to.deep.equal([
+      float - paid,
+      float - paid,
+    ]);
+    const operations = (
+      await client.query<{ kind: string; state: string }>("SELECT kind, state FROM operations WHERE kind LIKE 'settlement-%' ORDER BY kind")
+    ).rows;
+    expect(operations).to.deep.equal([
+      { kind: "settlement-approve", state: "confirmed" },
+      { kind: "settlement-refill", state: "confirmed" },
+    ]);
+    const senders = (await client.query<{ sender: string }>("SELECT DISTINCT sender FROM transactions")).rows.map((r) => r.sender);
+    expect(senders).to.deep.equal([sender]);
+    life.process.child.kill("SIGINT");
+    expect(await life.process.exited, life.process.output()).to.equal(0);
+  });
 });
