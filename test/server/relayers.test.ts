@@ -110,16 +110,30 @@ describe("several relayers on one chain and one PostgreSQL", function () {
       };
       // One after the other: the first migrates the schema.
       const current: Life[] = [await startLife(0, "process 1"), await startLife(1, "process 2")];
+      db = new pg.Client({ connectionString: schema.url });
+      await db.connect();
+      const client = db;
+      const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+        (await client.query<T>(sql, params)).rows;
       let firstUp = true;
       const shop = await createShop(current[0].process.url, "Two relayers");
       const sendingAt = Date.now();
 
       let answered = 0;
       let restart: Promise<void> | null = null;
+      let atKill: Promise<{ orders: string; open: number }> | null = null;
       const killFirst = () => {
         firstUp = false;
         const killed = current[0];
         killHard(killed.process.child.pid);
+        // What the kill cut into: orders not yet minted, and transactions sent and not yet confirmed.
+        atKill = (async () => {
+          const states = await rows<{ state: string; n: number }>(
+            "SELECT state, count(*)::int AS n FROM orders GROUP BY state ORDER BY state",
+          );
+          const [open] = await rows<{ n: number }>("SELECT count(*)::int AS n FROM transactions WHERE state IN ('sent', 'mined')");
+          return { orders: states.map((r) => `${r.n} ${r.state}`).join(", "), open: open.n };
+        })();
         restart = (async () => {
           expect(await killed.process.exited).to.equal("SIGKILL");
           current[0] = await startLife(0, "process 1, restarted");
@@ -157,11 +171,6 @@ describe("several relayers on one chain and one PostgreSQL", function () {
       const sentAt = Date.now();
       expect(restart, "process 1 was killed").to.not.equal(null);
 
-      db = new pg.Client({ connectionString: schema.url });
-      await db.connect();
-      const client = db;
-      const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) =>
-        (await client.query<T>(sql, params)).rows;
       const progress = async () => {
         const counts = Object.fromEntries(
           (await rows<{ state: string; n: number }>("SELECT state, count(*)::int AS n FROM orders GROUP BY state")).map((r) => [
@@ -209,6 +218,7 @@ describe("several relayers on one chain and one PostgreSQL", function () {
           const own = transactions.filter((t) => t.sender.toLowerCase() === s.toLowerCase());
           const count = (kind: string, state: string) => own.filter((t) => t.kind === kind && t.state === state).length;
           const nonces = own.map((t) => t.nonce);
+          const distinct = new Set(nonces).size;
           return {
             sender: s.slice(0, 10),
             "OrderCredited events": creditedBy.get(s) ?? 0,
@@ -216,10 +226,13 @@ describe("several relayers on one chain and one PostgreSQL", function () {
             "order batches abandoned": count("orders", "abandoned"),
             "operations confirmed": count("operation", "confirmed"),
             "operations abandoned": count("operation", "abandoned"),
-            "nonces recorded": nonces.length === 0 ? "-" : `${Math.min(...nonces)}..${Math.max(...nonces)} (${nonces.length})`,
+            "nonces recorded": nonces.length === 0 ? "-" : `${Math.min(...nonces)}..${Math.max(...nonces)}`,
+            "recorded twice": nonces.length - distinct,
           };
         });
         const seconds = (from: number, to: number | null) => (to === null ? "-" : `${((to - from) / 1000).toFixed(1)} s`);
+        const cut = await atKill;
+        if (cut) console.log(`      at the SIGKILL: orders ${cut.orders}; ${cut.open} transactions sent and not yet confirmed`);
         console.log(
           `      ${scenario.name}: ${ORDERS} orders sent in ${seconds(sendingAt, sentAt)}, all confirmed ${seconds(sentAt, settledAt)} later; ` +
             `${seconds(startedAt, Date.now())} in all with the checks`,
@@ -348,6 +361,26 @@ describe("several relayers on one chain and one PostgreSQL", function () {
           ]);
           expect((await provider.getTransactionReceipt(t.tx_hash))!.status, `${t.tx_hash}'s status`).to.equal(1);
         }
+        // A nonce is taken once: a replacement keeps its row, so a second row at one (sender, nonce) is a
+        // nonce handed out twice, whose loser is abandoned and its orders queued again.
+        const twice = await rows(
+          `SELECT sender, nonce::int AS nonce, array_agg(state || ' ' || tx_hash ORDER BY id) AS recorded FROM transactions
+             GROUP BY sender, nonce HAVING count(*) > 1 ORDER BY sender, nonce`,
+        );
+        for (const t of twice) {
+          const recorded = t.recorded as string[];
+          t.onChain = await Promise.all(
+            recorded.map(async (r) => ((await provider.getTransaction(r.split(" ")[1])) ? "mined" : "not on chain")),
+          );
+        }
+        expect(twice, "transactions recorded at a nonce already handed out").to.deep.equal([]);
+      } catch (error) {
+        // The processes' logs, kept for whoever reads the failure (the data folders are removed).
+        const logs = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayers-logs-"));
+        for (const [i, l] of lives.entries())
+          fs.writeFileSync(path.join(logs, `${i + 1}-${l.name.replace(/\W+/g, "-")}.log`), l.process.output());
+        console.log(`      the processes' logs: ${logs}`);
+        throw error;
       } finally {
         await printFigures();
       }
