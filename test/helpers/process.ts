@@ -1,6 +1,7 @@
 /**
  * `server/main.ts` as its own process, the way `npm start` runs it, for the tests that kill it.
- * Its embedded anvil is a child process whose pid is kept beside the chain state.
+ * Its embedded anvil is a child process whose pid is kept beside the chain state; given RPC_URL
+ * (with RELAYER_PRIVATE_KEY and DEPLOYMENTS_FILE) it starts none and uses that chain.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -16,24 +17,26 @@ export interface RelayerProcess {
   output(): string;
   /** Resolves with the exit code, or the signal that ended it. */
   exited: Promise<number | string>;
-  /** The embedded anvil's pid, from the pid file. */
+  /** The embedded anvil's pid, from the pid file; null on an external chain (RPC_URL). */
   anvilPid(): number | null;
 }
 
+/** Settings of the test process that must reach the child only when the test gives them. */
+const OWN_SETTINGS = ["DATABASE_URL", "RPC_URL", "RELAYER_PRIVATE_KEY", "DEPLOYMENTS_FILE"];
+
 export async function startRelayerProcess(dataDir: string, env: Record<string, string> = {}): Promise<RelayerProcess> {
   const port = await freePort();
-  const chainPort = await freePort();
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
+  const external = Boolean(env.RPC_URL);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of OWN_SETTINGS) delete childEnv[name];
+  Object.assign(childEnv, {
     PORT: String(port),
-    GP_CHAIN_PORT: String(chainPort),
+    ...(external ? {} : { GP_CHAIN_PORT: String(await freePort()) }),
     GP_DATA_DIR: dataDir,
     LOG_LEVEL: "warn",
     GP_BATCH_WAIT_MS: "50",
     ...env,
-  };
-  delete childEnv.DATABASE_URL;
-  if (env.DATABASE_URL) childEnv.DATABASE_URL = env.DATABASE_URL;
+  });
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join("server", "main.ts")], {
     cwd: ROOT,
     env: childEnv,
@@ -52,14 +55,14 @@ export async function startRelayerProcess(dataDir: string, env: Record<string, s
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const pidFile = path.join(dataDir, "chain", "state.json.pid");
+  const pidFile = external ? null : path.join(dataDir, "chain", "state.json.pid");
   return {
     url: `http://127.0.0.1:${port}`,
     adminToken: env.GP_ADMIN_TOKEN ?? fs.readFileSync(path.join(dataDir, "admin-token"), "utf8").trim(),
     child,
     output: () => output,
     exited,
-    anvilPid: () => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : null),
+    anvilPid: () => (pidFile && fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : null),
   };
 }
 
