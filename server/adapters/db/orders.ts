@@ -132,10 +132,13 @@ export async function parkOrder(tx: Queryable, o: OrderRecord, reason: string, r
 }
 
 const RETURN_TO_RECEIVED = `UPDATE orders SET state = 'received', transaction_id = NULL, tx_hash = NULL, updated_at = now()
-  WHERE shop_id = $1 AND order_id = $2`;
-/** Back to the queue: its transaction never reached the chain (or its block was lost). */
+  WHERE shop_id = $1 AND order_id = $2 AND transaction_id IS NOT DISTINCT FROM $3`;
+/**
+ * Back to the queue: its transaction never reached the chain (or its block was lost). Only while
+ * it is still in the transaction `o` was read with: one sent again since stays where it is.
+ */
 export async function returnToReceived(tx: Queryable, o: OrderRecord): Promise<void> {
-  await tx.query(RETURN_TO_RECEIVED, [o.shopId, o.orderId]);
+  await tx.query(RETURN_TO_RECEIVED, [o.shopId, o.orderId, o.transactionId]);
 }
 
 const ORDERS_OF_TRANSACTION = `SELECT ${COLUMNS} FROM orders WHERE transaction_id = $1 ORDER BY shop_id, order_id`;
