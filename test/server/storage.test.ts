@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { claimReceived, countByState, findOrder } from "../../server/adapters/db/orders";
+import { claimQueued, insertOperation, settlementRefillPending } from "../../server/adapters/db/operations";
 import { allocateNonce, insertTransaction, lockTransaction, openTransactions } from "../../server/adapters/db/transactions";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { openPostgres } from "../../server/adapters/db/postgres";
@@ -141,6 +142,20 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       const claimedBy = (key: string) => db.transaction(async (tx) => (await claimReceived(tx, 10, key)).map((o) => o.orderId));
       expect(await claimedBy(keyB)).to.deep.equal(["K-2"]);
       expect(await claimedBy(keyA)).to.deep.equal(["K-1", "K-2"]);
+    });
+
+    it("leaves a refill of one relayer's float to that relayer", async function () {
+      const [keyA, keyB] = ["0x00000000000000000000000000000000000000aA", "0x00000000000000000000000000000000000000bB"];
+      await db.query("UPDATE operations SET state = 'rejected' WHERE state = 'queued'");
+      const base = { actor: "relayer", account: null, counterparty: null, requestId: null, target: "settlement", calldata: null };
+      const refill = await insertOperation(db, { ...base, id: `op_${randomUUID()}`, kind: "settlement-refill", details: {}, sentBy: keyA });
+      const anyone = await insertOperation(db, { ...base, id: `op_${randomUUID()}`, kind: "pause", details: {} });
+      const claimedBy = (key: string) => db.transaction(async (tx) => (await claimQueued(tx, 10, key)).map((o) => o.id));
+      expect(await claimedBy(keyB)).to.deep.equal([anyone.id]);
+      expect(await claimedBy(keyA)).to.deep.equal([refill.id, anyone.id]);
+      expect(await settlementRefillPending(db, keyA)).to.equal(true);
+      expect(await settlementRefillPending(db, keyB)).to.equal(false);
+      await db.query("UPDATE operations SET state = 'rejected' WHERE state = 'queued'");
     });
 
     it("never gives two processes sharing a key the same nonce, even when one records its transaction while the other waits", async function () {
