@@ -28,7 +28,7 @@ export function metricsRouter(deps: {
     method: "get",
     path: "/metrics",
     tags: ["system"],
-    summary: "The relayer's figures in Prometheus text format (docs/monitoring.md)",
+    summary: "The relayer's figures in Prometheus text format (docs/operations.md, Monitoring)",
     security: [{ metrics: [] }, { admin: [] }],
     responses: {
       200: { description: "Prometheus text exposition format 0.0.4.", content: { "text/plain": { schema: z.string() } } },

@@ -2,7 +2,7 @@
  * The relayer's figures, for Prometheus (`GET /metrics`) and the operator (`GET /v1/admin/relayer`):
  * one Registry per relayer (tests run many in one process; the global default registry is never
  * used). What the database and the chain hold is read when scraped; what happens (webhooks, batches,
- * confirmations, failed relayer steps) is counted as it happens. docs/monitoring.md lists each one.
+ * confirmations, failed relayer steps) is counted as it happens. docs/operations.md ("Monitoring") lists each one.
  */
 import { formatEther } from "ethers";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
