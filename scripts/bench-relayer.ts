@@ -262,6 +262,7 @@ async function endToEnd(label: string, db: Db, relayers: 1 | 2) {
       ordersConfirmedPerSecond: round(counts.confirmed / seconds, 1),
       gasPerOrder: Math.round(gas.gas / E2E_ORDERS),
       transactions: gas.transactions,
+      transactionsPerSender: senders.map((s) => gas.perSender[s.toLowerCase()] ?? 0),
       revertedTransactions: gas.reverted,
       direct: {
         seconds: round(directSeconds, 3),
@@ -294,7 +295,7 @@ async function gasSince(relayer: TestRelayer, fromBlock: number, senders: string
       gas += Number(receipt!.gasUsed);
       transactions++;
       if (receipt!.status !== 1) reverted++;
-      perSender[tx.from] = (perSender[tx.from] ?? 0) + 1;
+      perSender[tx.from.toLowerCase()] = (perSender[tx.from.toLowerCase()] ?? 0) + 1;
     }
   }
   return { gas, transactions, reverted, perSender };
@@ -387,7 +388,7 @@ async function main() {
       endToEndRuns.push(r);
       console.log(
         `  ${r.database.padEnd(11)} ${r.relayers} relayer${r.relayers > 1 ? "s" : " "} ${r.ordersConfirmedPerSecond}/s confirmed, ` +
-          `last after ${r.secondsToLastConfirmation} s, ${r.gasPerOrder} gas/order in ${r.transactions} tx (${r.revertedTransactions} reverted); ` +
+          `last after ${r.secondsToLastConfirmation} s, ${r.gasPerOrder} gas/order in ${r.transactions} tx (${r.transactionsPerSender.join(" + ")} by sender, ${r.revertedTransactions} reverted); ` +
           `direct batch calls ${r.direct.ordersPerSecond}/s, ${r.direct.gasPerOrder} gas/order; relayer/direct rate ${r.relayerToDirectRate}`,
       );
       if (r.stalled || r.credits.creditedTwiceOrMore > 0 || r.credits.neverCredited > 0)
