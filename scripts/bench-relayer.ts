@@ -1,9 +1,12 @@
 /**
- * `npm run bench`, the relayer's part: webhook ingestion beside a bare Express handler that only
- * verifies the HMAC, and 1,000 orders end to end (webhook -> confirmed on the local chain) on
- * PGlite and, when DATABASE_URL is set, PostgreSQL, beside calling the custody's batch function
- * directly with the same orders on the same chain; and webhooks beside a shop registering users.
- * Prints the figures and adds them to bench/results.json under "relayer". Wall-clock figures: they vary with the machine.
+ * `npm run bench`, the relayer's part: webhook ingestion on PGlite and, when DATABASE_URL is set,
+ * on PostgreSQL (a fresh schema), each beside a bare Express handler that only verifies the HMAC,
+ * measured just before it; webhooks beside a shop registering users; and 1,000 orders end to end
+ * (webhook -> confirmed on the local chain) on PGlite, on PostgreSQL with one relayer and with two
+ * (two relayers in this process on one database, each with its own key, half the webhooks to
+ * each), each beside calling the custody's batch function directly with the same orders on the
+ * same chain. BENCH_PARTS (ingestion,registrations,e2e by default) picks parts. Prints the figures
+ * and adds them to bench/results.json under "relayer". Wall-clock figures: they vary with the machine.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
