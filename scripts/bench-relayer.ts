@@ -394,11 +394,13 @@ async function main() {
           `last after ${r.secondsToLastConfirmation} s, ${r.gasPerOrder} gas/order in ${r.transactions} tx (${r.transactionsPerSender.join(" + ")} by sender, ${r.revertedTransactions} reverted); ` +
           `direct batch calls ${r.direct.ordersPerSecond}/s, ${r.direct.gasPerOrder} gas/order; relayer/direct rate ${r.relayerToDirectRate}`,
       );
-      if (r.stalled || r.credits.creditedTwiceOrMore > 0 || r.credits.neverCredited > 0)
+      if (r.stalled || r.credits.creditedTwiceOrMore > 0 || r.credits.neverCredited > 0) {
+        process.exitCode = 1;
         console.log(
           `    NOT RIGHT: states ${JSON.stringify(r.states)}${r.stalled ? ` still open after ${E2E_DEADLINE_MS / 1000} s` : ""}; ` +
             `credited on the chain ${r.credits.credited}, twice or more ${r.credits.creditedTwiceOrMore}, never ${r.credits.neverCredited}`,
         );
+      }
     }
   }
 
