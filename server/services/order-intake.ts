@@ -177,7 +177,6 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         if (!order) return null;
         // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
         for (const extension of extensions) await extension.accepted(tx, { shop, body, amount });
-        await holdToLimits(tx, shop, amount);
         const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
         // Only the order that creates the user id chooses its referrer (that order is the user's
         // registration); a later order, from this shop or another, cannot give anyone a referrer.
@@ -190,6 +189,10 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
             referrer: custodialUserId(deps.userSalt, body.referrerId),
           });
         }
+        // Last before the commit: counting locks the shop's rows and the deployment's day, which
+        // every order of every shop needs, so on PostgreSQL each statement after it would be a
+        // round trip that all other orders wait behind. A refusal still rolls back all of the above.
+        await holdToLimits(tx, shop, amount);
         return order;
       });
       if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };

@@ -4,7 +4,16 @@
  * recorded) before it is broadcast.
  */
 import * as fs from "node:fs";
-import { type BaseContract, type ContractRunner, Interface, JsonRpcProvider, Transaction, Wallet, isCallException } from "ethers";
+import {
+  type BaseContract,
+  type ContractRunner,
+  type EventFragment,
+  Interface,
+  JsonRpcProvider,
+  Transaction,
+  Wallet,
+  isCallException,
+} from "ethers";
 import {
   type Custody,
   Custody__factory,
@@ -248,10 +257,19 @@ export function connectChain(
   };
   // What the port knows, made again only when a contract is registered (events are parsed per receipt log).
   let known: RegisteredContract[] = [];
-  let emitters = new Map<string, RegisteredContract>();
+  // Each emitter's events by topic: ethers' parseLog hashes every event signature of the ABI per log.
+  let emitters = new Map<string, { contract: RegisteredContract; events: Map<string, EventFragment> }>();
   const refresh = () => {
     known = entries.flatMap((e) => registered.get(e.name) ?? []);
-    emitters = new Map(known.filter((r) => r.entry.emits !== false).map((r) => [r.address.toLowerCase(), r]));
+    emitters = new Map(
+      known
+        .filter((r) => r.entry.emits !== false)
+        .map((r) => {
+          const events = new Map<string, EventFragment>();
+          r.contract.interface.forEachEvent((f) => events.set(f.topicHash, f));
+          return [r.address.toLowerCase(), { contract: r, events }];
+        }),
+    );
   };
   const present = () => known;
   const find = (key: (e: ContractEntry) => string, value: string) => {
@@ -309,11 +327,12 @@ export function connectChain(
 
   const parseEvent = (log: { address: string; topics: readonly string[]; data: string }): ChainEvent | null => {
     const source = emitters.get(log.address.toLowerCase());
-    const parsed = source?.contract.interface.parseLog(log);
-    if (!parsed) return null;
+    const fragment = source?.events.get(log.topics[0]?.toLowerCase());
+    if (!source || !fragment || fragment.anonymous) return null;
+    const decoded = source.contract.contract.interface.decodeEventLog(fragment, log.data, log.topics);
     const args: Record<string, string> = {};
-    parsed.fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed.args[i]).toLowerCase()));
-    return { name: parsed.name, args };
+    fragment.inputs.forEach((input, i) => (args[input.name] = String(decoded[i]).toLowerCase()));
+    return { name: fragment.name, args };
   };
 
   const requestLogs = (requestId: string) =>
@@ -398,17 +417,26 @@ export function connectChain(
     mined: async (txHash) => {
       const receipt = await provider.getTransactionReceipt(txHash);
       if (!receipt) return null;
-      const credited = new Map<string, bigint>();
-      const events = receipt.logs.flatMap((log) => parseEvent(log) ?? []);
-      for (const e of events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
-      return {
+      // Parsed when first read: the reorg check asks for recent receipts each round and reads only their block.
+      let events: ChainEvent[] | undefined;
+      let credited: Map<string, bigint> | undefined;
+      const batch: MinedBatch = {
         status: receipt.status ?? 0,
         blockNumber: receipt.blockNumber,
         blockHash: receipt.blockHash,
-        credited,
-        events,
+        get events() {
+          return (events ??= receipt.logs.flatMap((log) => parseEvent(log) ?? []));
+        },
+        get credited() {
+          if (!credited) {
+            credited = new Map();
+            for (const e of batch.events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
+          }
+          return credited;
+        },
         gasUsed: receipt.gasUsed,
       };
+      return batch;
     },
     isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
     creditedPoints: async (id) => {
