@@ -34,6 +34,7 @@ import {
   markOperationConfirmed,
   markOperationRejected,
   markOperationSubmitted,
+  olderOperationUnsettled,
   operationsOfTransaction,
   pendingRegistrations,
   requeueOperation,
@@ -106,8 +107,19 @@ export function createSender(deps: {
     amount: o.amount,
   });
 
+  /**
+   * The fee rose above the cap between the gas watch's reading and the signature: the database
+   * transaction (and its nonce) rolled back, nothing was sent; the work waits, as the gas watch will
+   * say at its next reading, instead of failing the round.
+   */
+  const heldByFeeCap = (error: unknown): null => {
+    if (!(error instanceof FeeCapError)) throw error;
+    log.info({ maxFeePerGas: error.maxFeePerGas.toString(), cap: error.cap.toString() }, "not signed: the fee is above the cap");
+    return null;
+  };
+
   /** Confirms the orders (or the operation) of a mined transaction from its receipt. */
-  async function confirm(tx: Queryable, batch: TransactionRecord, mined: MinedBatch, txHash: string) {
+  async function confirm(tx: Queryable, batch: TransactionRecord, mined: MinedBatch, txHash: string, receivedAt: Date[]) {
     if (batch.kind === "operation") {
       for (const op of await operationsOfTransaction(tx, batch.id))
         await markOperationConfirmed(tx, op.id, mined.events, txHash, mined.gasUsed);
@@ -124,8 +136,8 @@ export function createSender(deps: {
           orderId: o.orderId,
         });
       }
-      const receivedAt = await markConfirmed(tx, o, points, txHash);
-      if (receivedAt) deps.metrics?.orderConfirmed(receivedAt);
+      const received = await markConfirmed(tx, o, points, txHash);
+      if (received) receivedAt.push(received);
     }
   }
 
@@ -149,7 +161,7 @@ export function createSender(deps: {
    * chain used for something else, a revert, a replacement when it is not mined in time). Answers
    * the signed transaction to broadcast once `tx` commits, or null.
    */
-  async function reconcileOne(tx: Queryable, batch: TransactionRecord, head: number): Promise<string | null> {
+  async function reconcileOne(tx: Queryable, batch: TransactionRecord, head: number, receivedAt: Date[]): Promise<string | null> {
     let mined = await chain.mined(batch.txHash);
     if (!mined && (await chain.minedNonce()) > batch.nonce) {
       // The nonce is used: by this transaction, mined since its receipt was asked for, or by another
@@ -162,7 +174,7 @@ export function createSender(deps: {
     }
     if (mined && mined.status === 1) {
       if (head - mined.blockNumber >= options.confirmations) {
-        await confirm(tx, batch, mined, batch.txHash);
+        await confirm(tx, batch, mined, batch.txHash, receivedAt);
         await setTransactionState(tx, batch.id, "confirmed", { number: mined.blockNumber, hash: mined.blockHash });
       } else {
         await setTransactionState(tx, batch.id, "mined", { number: mined.blockNumber, hash: mined.blockHash });
@@ -229,10 +241,13 @@ export function createSender(deps: {
         await chain.broadcast(open.rawTx);
         continue;
       }
+      // When the orders were received, observed once their confirmation commits.
+      const receivedAt: Date[] = [];
       const raw = await db.transaction(async (tx) => {
         const batch = await lockTransaction(tx, open.id, "open");
-        return batch ? reconcileOne(tx, batch, head) : null;
+        return batch ? reconcileOne(tx, batch, head, receivedAt) : null;
       });
+      for (const at of receivedAt) deps.metrics?.orderConfirmed(at);
       if (raw) await chain.broadcast(raw);
     }
   }
@@ -252,7 +267,7 @@ export function createSender(deps: {
         if (!batch) return;
         log.warn({ batch: batch.id, block: batch.blockNumber }, "a confirmed batch's block is gone; checking its orders");
         await settleFromChain(tx, batch);
-        await resetNonce(tx, chain.sender, await chain.pendingNonce());
+        await resetNonce(tx, chain.sender, () => chain.pendingNonce());
       });
     }
   }
@@ -267,30 +282,35 @@ export function createSender(deps: {
     // One database transaction per operation, broadcast before the next is simulated: an
     // operation may rely on the one before it (a merchant flagged, then paid).
     for (let i = 0; i < (options.operationsPerRound ?? 20); i++) {
-      const step = await db.transaction(async (tx) => {
-        const [op] = await claimQueued(tx, 1, chain.sender);
-        if (!op) return null;
-        const call = await callOf(chain, op);
-        const refusal = call ? await chain.simulateCall(call) : undefined;
-        if (!call || refusal) {
-          // Refused: done already (sent before, its record lost), or refused with the chain's reason.
-          const done = await doneOnChain(tx, chain, op);
-          if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
-          else
-            await markOperationRejected(
-              tx,
-              op.id,
-              refusal ? reasonOf(refusal) : "the user has another referrer already (a referrer is set once)",
-            );
-          return { op: op.id };
-        }
-        const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
-        const opTx = await chain.signCall(call, nonce);
-        const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
-        await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
-        return { op: op.id, raw: opTx.raw, batch: batch.id, nonce };
-      });
-      if (!step) break;
+      const step = await db
+        .transaction(async (tx) => {
+          const [op] = await claimQueued(tx, 1, chain.sender);
+          if (!op) return null;
+          const call = await callOf(chain, op);
+          const refusal = call ? await chain.simulateCall(call) : undefined;
+          if (!call || refusal) {
+            // Refused: done already (sent before, its record lost), or refused with the chain's reason;
+            // not final while an older operation has yet to apply (another process may hold it): it
+            // waits, and the ones after it with it, for a later round.
+            const done = await doneOnChain(tx, chain, op);
+            if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
+            else if (await olderOperationUnsettled(tx, op, chain.sender)) return { op: op.id, deferred: true };
+            else
+              await markOperationRejected(
+                tx,
+                op.id,
+                refusal ? reasonOf(refusal) : "the user has another referrer already (a referrer is set once)",
+              );
+            return { op: op.id, deferred: false };
+          }
+          const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
+          const opTx = await chain.signCall(call, nonce);
+          const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: opTx.hash, rawTx: opTx.raw, kind: "operation" });
+          await markOperationSubmitted(tx, op.id, call.data, batch.id, opTx.hash);
+          return { op: op.id, raw: opTx.raw, batch: batch.id, nonce, deferred: false };
+        })
+        .catch(heldByFeeCap);
+      if (!step || step.deferred) break;
       if (step.raw) {
         await chain.broadcast(step.raw);
         log.info({ batch: step.batch, nonce: step.nonce, operation: step.op }, "operation sent");
@@ -326,49 +346,53 @@ export function createSender(deps: {
   }
 
   async function submit(): Promise<number> {
-    const signed = await db.transaction(async (tx) => {
-      let orders = await claimReceived(tx, options.batchSize, chain.sender);
-      const waiting = orders.length > 0 ? await pendingRegistrations(tx) : new Set<string>();
-      // A buyer's registration with its referrer goes first, so the referrer earns from the order.
-      if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
-      while (orders.length > 0) {
-        const refusal: ChainRevertError | undefined = await chain.simulate(orders.map(toChain));
-        if (!refusal) break;
-        const named = refusal.orderKey ? orders.find((o) => chain.orderKey(o.chainOrderId).toLowerCase() === refusal.orderKey) : undefined;
-        if (named && refusal.name === "PoolOrderAlreadyRecorded") {
-          // Recorded by an earlier transaction whose outcome this database missed: the chain is the truth.
-          await markConfirmed(tx, named, (await chain.creditedPoints(named.chainOrderId)) ?? 0n, named.txHash);
-          orders = orders.filter((o) => o !== named);
-        } else if (named) {
-          await markRejected(tx, named, orderRejection(refusal));
-          orders = orders.filter((o) => o !== named);
-        } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
-          await markRejected(tx, orders[0], orderRejection(refusal));
-          orders = [];
-        } else if (SETTLEMENT_SHORT.includes(refusal.name) && (await waitsForRefill(tx))) {
-          // The float or its allowance ran low: the orders wait (received) for a refill from the
-          // treasury, which the next rounds send before them.
-          return null;
-        } else if (refusal.name === "EnforcedPause") {
-          // The operator paused the pool: the orders stay received until it is unpaused.
-          return null;
-        } else if (orders.length === 1) {
-          // Refused alone, for a reason that may pass (a top-up of the relayer's wallet): parked, not rejected.
-          await park(tx, orders[0], refusal);
-          orders = [];
-        } else {
-          // The error names no order: send the first half if it passes; the rest stay received for
-          // the next round. Halving again finds the order that fails alone, so one cannot stop all.
-          orders = orders.slice(0, Math.ceil(orders.length / 2));
+    const signed = await db
+      .transaction(async (tx) => {
+        let orders = await claimReceived(tx, options.batchSize, chain.sender);
+        const waiting = orders.length > 0 ? await pendingRegistrations(tx) : new Set<string>();
+        // A buyer's registration with its referrer goes first, so the referrer earns from the order.
+        if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
+        while (orders.length > 0) {
+          const refusal: ChainRevertError | undefined = await chain.simulate(orders.map(toChain));
+          if (!refusal) break;
+          const named = refusal.orderKey
+            ? orders.find((o) => chain.orderKey(o.chainOrderId).toLowerCase() === refusal.orderKey)
+            : undefined;
+          if (named && refusal.name === "PoolOrderAlreadyRecorded") {
+            // Recorded by an earlier transaction whose outcome this database missed: the chain is the truth.
+            await markConfirmed(tx, named, (await chain.creditedPoints(named.chainOrderId)) ?? 0n, named.txHash);
+            orders = orders.filter((o) => o !== named);
+          } else if (named) {
+            await markRejected(tx, named, orderRejection(refusal));
+            orders = orders.filter((o) => o !== named);
+          } else if (refusal.name === "GreenPointsCapExceeded" && orders.length === 1) {
+            await markRejected(tx, orders[0], orderRejection(refusal));
+            orders = [];
+          } else if (SETTLEMENT_SHORT.includes(refusal.name) && (await waitsForRefill(tx))) {
+            // The float or its allowance ran low: the orders wait (received) for a refill from the
+            // treasury, which the next rounds send before them.
+            return null;
+          } else if (refusal.name === "EnforcedPause") {
+            // The operator paused the pool: the orders stay received until it is unpaused.
+            return null;
+          } else if (orders.length === 1) {
+            // Refused alone, for a reason that may pass (a top-up of the relayer's wallet): parked, not rejected.
+            await park(tx, orders[0], refusal);
+            orders = [];
+          } else {
+            // The error names no order: send the first half if it passes; the rest stay received for
+            // the next round. Halving again finds the order that fails alone, so one cannot stop all.
+            orders = orders.slice(0, Math.ceil(orders.length / 2));
+          }
         }
-      }
-      if (orders.length === 0) return null;
-      const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
-      const batchTx = await chain.signBatch(orders.map(toChain), nonce);
-      const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
-      for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender);
-      return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
-    });
+        if (orders.length === 0) return null;
+        const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
+        const batchTx = await chain.signBatch(orders.map(toChain), nonce);
+        const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
+        for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender);
+        return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
+      })
+      .catch(heldByFeeCap);
     if (!signed) return 0;
     if (options.fault === "crash-before-broadcast") process.kill(process.pid, "SIGKILL");
     await chain.broadcast(signed.raw);

@@ -160,6 +160,14 @@ describe("a data folder made before the upgrade", function () {
       const ordersSent = rows.reduce((n, r) => n + Number(r.orders), 0);
       const operationsSent = rows.reduce((n, r) => n + Number(r.operations), 0);
       expect([ordersSent, operationsSent]).to.deep.equal([Object.keys(made.orders).length + 1, Object.keys(made.operations).length]);
+      // Every order sent, before the upgrade or after, is bound to the key of its transaction (migration 9 for the old ones).
+      const unbound = await db.query(
+        `SELECT o.order_id, o.sent_by, t.sender FROM orders o JOIN transactions t ON t.id = o.transaction_id
+         WHERE o.sent_by IS DISTINCT FROM t.sender`,
+      );
+      expect(unbound, JSON.stringify(unbound)).to.deep.equal([]);
+      const [{ bound }] = await db.query<{ bound: number }>("SELECT count(*)::int AS bound FROM orders WHERE sent_by IS NOT NULL");
+      expect(bound).to.equal(ordersSent);
     } finally {
       await db.close();
     }

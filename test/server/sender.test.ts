@@ -88,6 +88,11 @@ describe("the sender on anvil and PGlite", function () {
     ]);
     expect(await gp("tiny")).to.deep.include({ state: "rejected", reason: "the amount is too small to mint any GP at the current price" });
     expect(formatAmount(await chain.points.totalSupply(), 18)).to.equal("48.195");
+    // Each sent order is bound to the key that sent it: only that key may send it again.
+    for (const id of ["A", "B", "C"])
+      expect(
+        (await db.query<{ sent_by: string }>("SELECT sent_by FROM orders WHERE shop_id = $1 AND order_id = $2", [shopId, id]))[0],
+      ).to.deep.equal({ sent_by: chain.sender });
   });
 
   it("re-sends a recorded batch whose broadcast was lost, and mints it once", async function () {

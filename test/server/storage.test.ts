@@ -7,7 +7,14 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../../server/adapters/db/db";
 import { migrate } from "../../server/adapters/db/migrations";
 import { claimReceived, countByState, findOrder } from "../../server/adapters/db/orders";
-import { claimQueued, insertOperation, settlementRefillPending } from "../../server/adapters/db/operations";
+import {
+  claimQueued,
+  insertOperation,
+  markOperationConfirmed,
+  markOperationSubmitted,
+  olderOperationUnsettled,
+  settlementRefillPending,
+} from "../../server/adapters/db/operations";
 import { allocateNonce, insertTransaction, lockTransaction, openTransactions } from "../../server/adapters/db/transactions";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { openPostgres } from "../../server/adapters/db/postgres";
@@ -120,7 +127,11 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
           const claimed = await claimReceived(tx, 4, "0x0000000000000000000000000000000000000001");
           await new Promise((r) => setTimeout(r, 150));
           for (const o of claimed) {
-            await tx.query("UPDATE orders SET state = 'submitted' WHERE shop_id = $1 AND order_id = $2", [o.shopId, o.orderId]);
+            await tx.query("UPDATE orders SET state = 'submitted', sent_by = $3 WHERE shop_id = $1 AND order_id = $2", [
+              o.shopId,
+              o.orderId,
+              "0x0000000000000000000000000000000000000001",
+            ]);
           }
           return claimed.map((o) => o.orderId);
         });
@@ -156,6 +167,37 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       expect(await settlementRefillPending(db, keyA)).to.equal(true);
       expect(await settlementRefillPending(db, keyB)).to.equal(false);
       await db.query("UPDATE operations SET state = 'rejected' WHERE state = 'queued'");
+    });
+
+    it("refuses an order marked sent without its key, as a process of an earlier version would", async function () {
+      await intake().receive(signedInboundOrder(shopId, secret, { orderId: "OLD-1", userId: "olga", amount: "5" }, NOW));
+      const code = await db.query("UPDATE orders SET state = 'submitted' WHERE shop_id = $1 AND order_id = $2", [shopId, "OLD-1"]).then(
+        () => "updated",
+        (error: { code?: string; cause?: { code?: string } }) => error.code ?? error.cause?.code,
+      );
+      expect(code).to.equal("23514"); // check_violation
+      expect((await findOrder(db, shopId, "OLD-1"))?.state).to.equal("received");
+    });
+
+    it("holds an operation back while an older one is in flight under another key, and knows a refusal then is not final", async function () {
+      const [keyA, keyB] = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000b1"];
+      await db.query("UPDATE operations SET state = 'rejected' WHERE state IN ('queued', 'submitted')");
+      const base = { actor: "admin", account: null, counterparty: null, requestId: null, target: "pool", calldata: "0x" };
+      const first = await insertOperation(db, { ...base, id: `op_${randomUUID()}`, kind: "pause", details: {} });
+      const second = await insertOperation(db, { ...base, id: `op_${randomUUID()}`, kind: "unpause", details: {} });
+      expect(await olderOperationUnsettled(db, second, keyB), "the first is still queued").to.equal(true);
+      expect(await olderOperationUnsettled(db, first, keyB)).to.equal(false);
+      // Key A sends the first; until it is confirmed, key B may not send the second (nonces order one key, not two).
+      const sent = await insertTransaction(db, { sender: keyA, nonce: 1, txHash: `0x${randomUUID()}`, rawTx: "0x", kind: "operation" });
+      await markOperationSubmitted(db, first.id, "0x", sent.id, sent.txHash);
+      const claimedBy = (key: string) => db.transaction(async (tx) => (await claimQueued(tx, 10, key)).map((o) => o.id));
+      expect(await claimedBy(keyB)).to.deep.equal([]);
+      expect(await claimedBy(keyA)).to.deep.equal([second.id]);
+      await markOperationConfirmed(db, first.id, [], sent.txHash);
+      expect(await claimedBy(keyB)).to.deep.equal([second.id]);
+      expect(await olderOperationUnsettled(db, second, keyB)).to.equal(false);
+      await db.query("UPDATE operations SET state = 'rejected' WHERE id = $1", [second.id]);
+      await db.query("UPDATE transactions SET state = 'abandoned' WHERE id = $1", [sent.id]);
     });
 
     it("never gives two processes sharing a key the same nonce, even when one records its transaction while the other waits", async function () {

@@ -246,6 +246,10 @@ const MIGRATIONS: readonly string[] = [
    UPDATE operations SET sent_by = t.sender FROM transactions t
      WHERE operations.transaction_id = t.id AND operations.kind IN ('settlement-refill', 'settlement-approve');
    CREATE INDEX transactions_sender_open ON transactions (sender, nonce) WHERE state IN ('sent', 'mined');`,
+  // A process of an earlier version left running beside this schema cannot send an order: its
+  // update to submitted names no key, which this refuses, so its transaction rolls back before
+  // anything is broadcast.
+  `ALTER TABLE orders ADD CONSTRAINT orders_sent_by_bound CHECK (state <> 'submitted' OR sent_by IS NOT NULL) NOT VALID;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

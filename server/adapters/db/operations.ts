@@ -126,13 +126,28 @@ export async function findOperation(db: Queryable, id: string): Promise<Operatio
 }
 
 const CLAIM_QUEUED = `SELECT ${COLUMNS} FROM operations WHERE state = 'queued' AND (sent_by IS NULL OR sent_by = $2)
+  AND NOT EXISTS (SELECT 1 FROM operations older JOIN transactions t ON t.id = older.transaction_id
+    WHERE older.state = 'submitted' AND t.sender <> $2 AND (older.created_at, older.id) < (operations.created_at, operations.id))
   ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`;
 /**
  * Queued operations, oldest first, locked for this transaction; other relayers skip them, and
- * leave one bound to another relayer key (the refill of that relayer's own float).
+ * leave one bound to another relayer key (the refill of that relayer's own float). None while an
+ * older one is in flight under another key: nonces order one key's transactions, not two keys',
+ * and an operation may rely on the one before it (a merchant flagged, then paid).
  */
 export async function claimQueued(tx: Queryable, limit: number, sender: string): Promise<OperationRecord[]> {
   return (await tx.query<OperationRow>(CLAIM_QUEUED, [limit, sender])).map(toRecord);
+}
+
+const OLDER_UNSETTLED = `SELECT 1 FROM operations WHERE state IN ('queued', 'submitted') AND (sent_by IS NULL OR sent_by = $2)
+  AND (created_at, id) < (SELECT created_at, id FROM operations WHERE id = $1) LIMIT 1`;
+/**
+ * Whether an operation older than `op` is still queued (another relayer process may hold it) or
+ * in flight: a refusal of `op` on the pending state may then be only that its predecessor has not
+ * applied yet, so it is not final.
+ */
+export async function olderOperationUnsettled(tx: Queryable, op: OperationRecord, sender: string): Promise<boolean> {
+  return (await tx.query(OLDER_UNSETTLED, [op.id, sender])).length > 0;
 }
 
 const OF_TRANSACTION = `SELECT ${COLUMNS} FROM operations WHERE transaction_id = $1`;

@@ -120,8 +120,16 @@ export async function allocateNonce(tx: Queryable, sender: string, chainNonce: (
   return nonce;
 }
 
-const RESET_NONCE = "UPDATE nonces SET next_nonce = $2 WHERE sender = $1";
-/** After a lost block (reorg), the chain's count is the truth again. */
-export async function resetNonce(tx: Queryable, sender: string, chainNonce: number): Promise<void> {
-  await tx.query(RESET_NONCE, [sender, chainNonce]);
+const MAX_IN_FLIGHT = "SELECT max(nonce) AS n FROM transactions WHERE sender = $1 AND state IN ('sent', 'mined')";
+/**
+ * After a lost block (reorg), the chain's count is the truth again, but never below a nonce still
+ * in flight (it is sent again). The nonce lock is taken before the chain is asked, as in
+ * allocateNonce: another process sharing the key may be recording a transaction meanwhile.
+ */
+export async function resetNonce(tx: Queryable, sender: string, chainNonce: () => Promise<number>): Promise<void> {
+  await tx.query(INIT_NONCE, [sender]);
+  await tx.query(LOCK_NONCE, [sender]);
+  const [{ n }] = await tx.query<{ n: string | number | null }>(MAX_IN_FLIGHT, [sender]);
+  const counted = await chainNonce();
+  await tx.query(BUMP_NONCE, [sender, n === null ? counted : Math.max(counted, Number(n) + 1)]);
 }
