@@ -54,7 +54,11 @@ export interface DataFolderLock {
 
 /** Takes the data folder's lock for this process, or throws DataFolderInUseError naming the holder. */
 export function lockDataFolder(dataDir: string): DataFolderLock {
-  const file = path.join(dataDir, LOCK_FILE);
+  return lockFile(path.join(dataDir, LOCK_FILE), (pid) => new DataFolderInUseError(dataDir, pid));
+}
+
+/** Takes the lock `file` for this process (the deploy's journal has one too), or throws `inUse(holder)`. */
+export function lockFile(file: string, inUse: (pid: number) => Error): DataFolderLock {
   let tookOverFrom: number | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -70,7 +74,7 @@ export function lockDataFolder(dataDir: string): DataFolderLock {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = readPid(file);
-    if (holder === process.pid || isRunning(holder)) throw new DataFolderInUseError(dataDir, holder);
+    if (holder === process.pid || isRunning(holder)) throw inUse(holder);
     // A dead holder's lock: move it aside under a name of our own, so that of two starts taking it
     // over at once only one moves it; the other finds the winner's lock on its next attempt.
     const aside = `${file}.stale.${process.pid}`;
@@ -84,7 +88,7 @@ export function lockDataFolder(dataDir: string): DataFolderLock {
     if (moved !== holder && isRunning(moved)) {
       // What was moved is a live start's fresh lock, made since we read the dead one: put it back.
       fs.renameSync(aside, file);
-      throw new DataFolderInUseError(dataDir, moved);
+      throw inUse(moved);
     }
     fs.rmSync(aside, { force: true });
     tookOverFrom = Number.isInteger(holder) ? holder : null;

@@ -1,12 +1,14 @@
 /**
  * After a deploy, everything read back from the chain and compared with what was asked: the
  * contracts' code and links, every parameter and cap, the contracts' own bounds against the ones
- * the configuration was checked with, and every role of every contract for the admin, the
- * relayer and the deployer (the deployer, when it is neither, holds none). One line per item;
+ * the configuration was checked with, every role of every contract for the admin, the relayer and
+ * the deployer (the deployer, when it is neither, holds none), and each role's holders as its
+ * RoleGranted and RoleRevoked events since the deployment's first block have them, confirmed with
+ * hasRole, against the expected set: a role granted to anyone else is a FAIL. One line per item;
  * any FAIL makes the command fail. The relayer's gas and the treasury's allowance are reported
  * as information: they are funded after the deploy.
  */
-import { type JsonRpcProvider, formatEther, formatUnits } from "ethers";
+import { type JsonRpcProvider, dataSlice, formatEther, formatUnits, getAddress } from "ethers";
 import {
   AdCredit__factory,
   Custody__factory,
@@ -33,10 +35,42 @@ export interface CheckInput {
   deployer: string;
   chainId: string;
   steps: readonly DeployStep[];
+  /** The deployment's first block (the pool's): the role events are read from there. */
+  fromBlock: number;
   addresses: { pool: string; points: string; custody: string; adCredit: string };
 }
 
 const AD_CREDIT_PARAMETERS = ["adShare", "noticePeriod"] as const;
+
+/** Blocks per eth_getLogs request: public RPC providers refuse wider ranges. */
+const LOG_WINDOW = 5_000;
+
+/** Each role's accounts on `address` as its RoleGranted/RoleRevoked events have them: account -> held after its last event. */
+export async function roleEvents(
+  provider: JsonRpcProvider,
+  address: string,
+  fromBlock: number,
+): Promise<Map<string, Map<string, boolean>>> {
+  const access = IAccessControl__factory.createInterface();
+  const granted = access.getEvent("RoleGranted").topicHash;
+  const revoked = access.getEvent("RoleRevoked").topicHash;
+  const head = await provider.getBlockNumber();
+  const roles = new Map<string, Map<string, boolean>>();
+  for (let from = fromBlock; from <= head; from += LOG_WINDOW) {
+    const logs = await provider.getLogs({
+      address,
+      fromBlock: from,
+      toBlock: Math.min(head, from + LOG_WINDOW - 1),
+      topics: [[granted, revoked]],
+    });
+    for (const log of logs) {
+      const accounts = roles.get(log.topics[1]) ?? new Map<string, boolean>();
+      roles.set(log.topics[1], accounts);
+      accounts.set(getAddress(dataSlice(log.topics[2], 12)), log.topics[0] === granted);
+    }
+  }
+  return roles;
+}
 
 export async function checkDeployment(input: CheckInput): Promise<CheckItem[]> {
   const { provider, config, deployer, addresses } = input;
@@ -119,6 +153,39 @@ export async function checkDeployment(input: CheckInput): Promise<CheckItem[]> {
         const held = await access.hasRole(roleHash(role), address);
         same(`${on}.${role} of ${label}`, expected ? "held" : "not held", held ? "held" : "not held");
       }
+    }
+  }
+
+  // Each role's holders, whoever they are: the lines above only ask about the accounts we know.
+  const known = new Map<string, string>();
+  for (const [address, holders] of people) known.set(address, holders.join("/"));
+  for (const name of Object.keys(CONTRACT_ROLES) as DeployedName[]) known.set(addresses[name], name);
+  const label = (address: string) => known.get(address) ?? `${address} (unexpected)`;
+  for (const on of Object.keys(CONTRACT_ROLES) as DeployedName[]) {
+    const access = IAccessControl__factory.connect(addresses[on], provider);
+    const events = await roleEvents(provider, addresses[on], input.fromBlock);
+    const names = new Map(CONTRACT_ROLES[on].map((role) => [roleHash(role), role]));
+    for (const hash of [...names.keys(), ...[...events.keys()].filter((h) => !names.has(h))]) {
+      const role = names.get(hash) ?? hash;
+      const wanted = names.has(hash)
+        ? [...expectedHolders(input.steps, config, deployer, on, role)].map((h) => holderAddress(h, ctx, addresses))
+        : [];
+      const accounts = events.get(hash) ?? new Map<string, boolean>();
+      const held: string[] = [];
+      let agree = true;
+      for (const account of new Set([...accounts.keys(), ...wanted])) {
+        const has = await access.hasRole(hash, account);
+        if (has) held.push(account);
+        if (has !== (accounts.get(account) ?? false)) agree = false;
+      }
+      const list = (set: readonly string[]) => [...new Set(set)].map(label).sort().join(", ") || "none";
+      const differs = held.length !== new Set(wanted).size || held.some((a) => !wanted.includes(a));
+      items.push({
+        status: differs || !agree ? "FAIL" : "ok",
+        name: `${on}.${role} holders (events since block ${input.fromBlock})`,
+        expected: list(wanted),
+        actual: list(held) + (agree ? "" : "; the events and hasRole disagree"),
+      });
     }
   }
 

@@ -230,6 +230,8 @@ export function resolveDeployConfig(file: DeployFile, settlement: { decimals: nu
 export interface DeployEnv {
   rpcUrl: string;
   deployerKey: string;
+  /** GP_DEPLOY_REPLACE_AFTER (seconds, 180): a transaction pending this long is replaced with higher fees. */
+  replaceAfterMs: number;
   /** Test-only (GP_DEPLOY_FAULT): `after:<step>` or `sent:<step>` kills the process there (SIGKILL). */
   fault: { at: "after" | "sent"; step: string } | null;
 }
@@ -239,6 +241,10 @@ const EnvSchema = z.object({
   DEPLOYER_PRIVATE_KEY: z
     .string({ message: "must be set (0x and 64 hex digits)" })
     .regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x and 64 hex digits"),
+  GP_DEPLOY_REPLACE_AFTER: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, "must be a whole number of seconds, at least 1")
+    .optional(),
   GP_DEPLOY_FAULT: z
     .string()
     .regex(/^(after|sent):[\w:.-]+$/, "must be after:<step> or sent:<step> (test-only)")
@@ -257,6 +263,7 @@ export function loadDeployEnv(env: NodeJS.ProcessEnv): DeployEnv {
   return {
     rpcUrl: e.RPC_URL,
     deployerKey: e.DEPLOYER_PRIVATE_KEY,
+    replaceAfterMs: Number(e.GP_DEPLOY_REPLACE_AFTER ?? 180) * 1000,
     fault: fault ? { at: fault[0] as "after" | "sent", step: fault[1] } : null,
   };
 }

@@ -5,12 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { JsonRpcProvider, Wallet, formatEther, formatUnits } from "ethers";
+import { JsonRpcProvider, Wallet, formatEther, formatUnits, isError } from "ethers";
+import { type DataFolderLock, lockFile } from "../adapters/data-folder-lock";
 import type { Deployments } from "../adapters/chain/chain";
 import { MockStablecoin__factory, Pool__factory } from "../../typechain-types";
 import { type CheckItem, checkDeployment, formatChecklist } from "./checklist";
 import { type DeployConfig, DeployConfigError, type DeployEnv, readDeployFile, resolveDeployConfig } from "./config";
-import { configDigest, openJournal } from "./journal";
+import { legacyDigest, openJournal, planDigest } from "./journal";
 import { type DeployStep, deploySteps, pointsConstructorArguments } from "./plan";
 import { type DeployContext, type StepState, deployedAddresses, holderAddress, runStep, stepState } from "./runner";
 import { writeVerificationInput } from "./verification";
@@ -31,6 +32,8 @@ export interface DeployOptions {
   /** Answers the question before sending; null without a terminal (then only --yes sends). */
   confirm: ((question: string) => Promise<boolean>) | null;
   yes: boolean;
+  /** Deploy although no journal is found and the deployer has sent transactions on this chain before. */
+  fresh: boolean;
   print(text: string): void;
 }
 
@@ -44,20 +47,27 @@ export interface DeployResult {
 /** The files beside the deployments file. */
 export function besideDeployments(out: string) {
   const base = out.replace(/\.json$/, "");
-  return { journal: `${base}.journal.json`, verification: `${base}.verification` };
+  return { journal: `${base}.journal.json`, lock: `${base}.journal.json.lock`, verification: `${base}.verification` };
 }
 
 async function settlementToken(provider: JsonRpcProvider, address: string) {
   if ((await provider.getCode(address)) === "0x")
     throw new DeployConfigError("settlement", `there is no contract at ${address} on this chain`);
   const token = MockStablecoin__factory.connect(address, provider);
+  // A call the contract refuses is an answer about the token; any other failure (the node's) is not
+  // and fails the run, to be run again: it must not change what is deployed.
   let decimals: number;
   try {
     decimals = Number(await token.decimals());
-  } catch {
+  } catch (error) {
+    if (!isError(error, "CALL_EXCEPTION")) throw error;
     throw new DeployConfigError("settlement", `the contract at ${address} does not answer decimals(): is it an ERC-20?`);
   }
-  const symbol = await token.symbol().catch(() => "units");
+  // symbol() is optional in ERC-20; it is only shown, never deployed.
+  const symbol = await token.symbol().catch((error: unknown) => {
+    if (isError(error, "CALL_EXCEPTION")) return "units";
+    throw error;
+  });
   return { decimals, symbol };
 }
 
@@ -81,7 +91,9 @@ function planText(config: DeployConfig, chainId: string, deployer: string, deplo
     `  custody:    withdrawalFee ${config.custody.withdrawalFee} bps, exitMultiple ${config.custody.exitMultiple} bps`,
     `  ad credit:  adShare ${config.adCredit.adShare} bps, noticePeriod ${config.adCredit.noticePeriod} s`,
     `Steps (${rows.filter(([, s]) => s !== "done").length} of ${rows.length} to do):`,
-    ...rows.map(([step, state]) => `  [${state === "done" ? "done" : state === "in flight" ? "wait" : "    "}] ${describeStep(step)}`),
+    ...rows.map(
+      ([step, state]) => `  [${{ done: "done", "in flight": "wait", reverted: "redo", "to send": "    " }[state]}] ${describeStep(step)}`,
+    ),
   ];
   return lines.join("\n");
 }
@@ -91,18 +103,42 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const file = readDeployFile(options.configFile);
   const provider = new JsonRpcProvider(env.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 });
   provider.pollingInterval = 250;
+  let lock: DataFolderLock | null = null;
   try {
     const chainId = BigInt(await provider.send("eth_chainId", [])).toString();
     const wallet = new Wallet(env.deployerKey, provider);
     const deployer = wallet.address;
+    if (file.relayer === deployer)
+      throw new DeployConfigError(
+        "relayer",
+        `must differ from the deployer ${deployer} (DEPLOYER_PRIVATE_KEY): the deployer ends holding no role, the relayer holds its roles`,
+      );
     const config = resolveDeployConfig(file, await settlementToken(provider, file.settlement));
     const gas = await provider.getBalance(deployer);
 
     const files = besideDeployments(options.out);
-    // How deep each transaction is awaited may change between runs; what is deployed may not.
-    const journal = openJournal(files.journal, { chainId, deployer, config: configDigest({ ...config, confirmations: undefined }) });
+    fs.mkdirSync(path.dirname(path.resolve(files.lock)), { recursive: true });
+    lock = lockFile(
+      files.lock,
+      (pid) =>
+        new DeployConfigError(
+          "--out",
+          `the journal ${files.journal} is in use by the deploy running as process ${pid} (its lock ${files.lock}); let it finish or stop it first`,
+        ),
+    );
+    if (lock.tookOverFrom !== null) print(`Took over the lock ${files.lock} of process ${lock.tookOverFrom}, which is gone.`);
+    const journal = openJournal(files.journal, { chainId, deployer, config: planDigest(config) }, [legacyDigest(config)]);
+    if (!journal.found && !options.fresh) {
+      const sentBefore = await provider.getTransactionCount(deployer, "pending");
+      if (sentBefore > 0)
+        throw new DeployConfigError(
+          "--fresh",
+          `no journal at ${files.journal}, but the deployer ${deployer} has sent ${sentBefore} transactions on chain id ${chainId}: ` +
+            "to resume a deploy, give the --out it was run with (its journal is beside it); to deploy another, separate set of contracts, pass --fresh",
+        );
+    }
     const steps = deploySteps(config, deployer);
-    const ctx: DeployContext = { provider, wallet, config, journal, fault: env.fault, say: print };
+    const ctx: DeployContext = { provider, wallet, config, journal, fault: env.fault, replaceAfterMs: env.replaceAfterMs, say: print };
     const rows: [DeployStep, StepState][] = [];
     for (const step of steps) rows.push([step, await stepState(ctx, step, deployedAddresses(journal, steps))]);
     print(planText(config, chainId, deployer, gas, rows));
@@ -184,6 +220,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
       deployer,
       chainId,
       steps,
+      fromBlock: entry("deploy:pool").block!,
       addresses: { pool: addresses.pool, points, custody: addresses.custody, adCredit: addresses.adCredit },
     });
     const failed = checklist.filter((i) => i.status === "FAIL").length;
@@ -201,6 +238,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     );
     return { deployments, checklist, sent, ok: failed === 0 };
   } finally {
+    lock?.release();
     provider.destroy();
   }
 }

@@ -6,9 +6,15 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import type { DeployConfig } from "./config";
 
 export interface JournalEntry {
   hash?: string;
+  /**
+   * Earlier transactions at the same nonce, replaced by `hash` with higher fees while pending: any
+   * of them may be the one mined.
+   */
+  replaced?: string[];
   /** The signed transaction, broadcast again when the node lost it. */
   raw?: string;
   nonce?: number;
@@ -34,17 +40,37 @@ export function configDigest(config: unknown): string {
     .digest("hex");
 }
 
+/**
+ * The digest of what the steps are made from, and nothing else: the treasury, the settlement's
+ * symbol and decimals (its amounts are in base units already) and the confirmations awaited may
+ * change between runs without changing a transaction.
+ */
+export function planDigest(config: DeployConfig): string {
+  const { settlement, admin, relayer, cap, pointsName, pointsSymbol, pool, custody, adCredit } = config;
+  return configDigest({ settlement, admin, relayer, cap, pointsName, pointsSymbol, pool, custody, adCredit });
+}
+
+/** The digest journals were written with before planDigest: the whole configuration but its confirmations. */
+export function legacyDigest(config: DeployConfig): string {
+  return configDigest({ ...config, confirmations: undefined });
+}
+
 export interface OpenJournal {
   readonly file: string;
+  /** Whether the file was there before this run. */
+  readonly found: boolean;
   readonly data: Journal;
   /** Merges `entry` into the step's and writes the journal. */
   record(step: string, entry: JournalEntry): void;
 }
 
-export function openJournal(file: string, expected: Omit<Journal, "steps">): OpenJournal {
+/** `accepted`: other configuration digests the journal may have been written with (an earlier version's). */
+export function openJournal(file: string, expected: Omit<Journal, "steps">, accepted: readonly string[] = []): OpenJournal {
   let data: Journal = { ...expected, steps: {} };
-  if (fs.existsSync(file)) {
+  const exists = fs.existsSync(file);
+  if (exists) {
     const found = JSON.parse(fs.readFileSync(file, "utf8")) as Journal;
+    if (accepted.includes(found.config)) found.config = expected.config;
     for (const key of ["chainId", "deployer", "config"] as const) {
       if (found[key] !== expected[key])
         throw new Error(
@@ -61,6 +87,7 @@ export function openJournal(file: string, expected: Omit<Journal, "steps">): Ope
   };
   return {
     file,
+    found: exists,
     data,
     record: (step, entry) => {
       data.steps[step] = { ...data.steps[step], ...entry };

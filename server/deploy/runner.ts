@@ -1,13 +1,24 @@
 /**
  * Runs the deploy's steps one transaction at a time, each mined (and `confirmations` deep) before
  * the next is signed. Nothing is done twice: a contract whose recorded address has code is not
- * deployed again, a recorded transaction is awaited (broadcast again if the node lost it), and a
- * role already as wanted is not granted or renounced again.
+ * deployed again, a recorded transaction is awaited (broadcast again if the node lost it, replaced
+ * at its nonce with higher fees when pending too long), and a role already as wanted is not
+ * granted or renounced again. A step whose transaction reverted is not done: the run stops there,
+ * and the next one signs it anew at a fresh nonce.
  */
-import { type JsonRpcProvider, Transaction, type Wallet, ZeroHash, getCreateAddress, id as keccakOfText } from "ethers";
+import {
+  type JsonRpcProvider,
+  type TransactionReceipt,
+  type TransactionRequest,
+  Transaction,
+  type Wallet,
+  ZeroHash,
+  getCreateAddress,
+  id as keccakOfText,
+} from "ethers";
 import { IAccessControl__factory } from "../../typechain-types";
 import type { DeployConfig } from "./config";
-import type { OpenJournal } from "./journal";
+import type { JournalEntry, OpenJournal } from "./journal";
 import type { DeployStep, Holder } from "./plan";
 
 export interface DeployContext {
@@ -16,6 +27,8 @@ export interface DeployContext {
   config: DeployConfig;
   journal: OpenJournal;
   fault: { at: "after" | "sent"; step: string } | null;
+  /** How long a transaction may stay pending before it is replaced at its nonce with higher fees. */
+  replaceAfterMs: number;
   /** A line of progress. */
   say(line: string): void;
 }
@@ -40,7 +53,46 @@ export function holderAddress(holder: Holder, ctx: { config: DeployConfig; deplo
   return addresses[holder];
 }
 
-export type StepState = "done" | "in flight" | "to send";
+export type StepState = "done" | "in flight" | "reverted" | "to send";
+
+/** A step's transaction reverted: the run stops there, nothing after it sent. */
+export class StepReverted extends Error {
+  constructor(
+    readonly step: string,
+    readonly hash: string,
+    readonly block: number,
+  ) {
+    super(
+      `step ${step} reverted: its transaction ${hash} (block ${block}) failed, and nothing after it was sent. ` +
+        "Look the transaction up (out of gas? a role or a parameter changed by someone else?), put that right, then run the same " +
+        "command again: the steps done stay done, and this one is signed anew at a fresh nonce.",
+    );
+    this.name = "StepReverted";
+  }
+}
+
+/**
+ * A replacement's fees over the replaced transaction's, in percent: nodes take a replacement only
+ * 10% (geth, Hardhat) or 12.5% (some clients) above; the relayer raises by 25% too.
+ */
+const FEE_BUMP_PERCENT = 125n;
+/** Replacements in one run before it gives up (the fees then are about twice the first's). */
+const MAX_REPLACEMENTS = 3;
+
+type Outcome = { kind: "mined" | "reverted"; hash: string; block: number } | { kind: "lost" };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Every transaction journalled at the step's nonce, the current one last. */
+const hashesOf = (entry: JournalEntry) => [...(entry.replaced ?? []), entry.hash!];
+
+async function receiptOf(ctx: DeployContext, hashes: readonly string[]): Promise<TransactionReceipt | null> {
+  for (const hash of hashes) {
+    const receipt = await ctx.provider.getTransactionReceipt(hash);
+    if (receipt) return receipt;
+  }
+  return null;
+}
 
 /** Whether the chain already has the step's effect; undefined when that cannot be known yet (its contract is not deployed). */
 async function effectPresent(ctx: DeployContext, step: DeployStep, addresses: Record<string, string>): Promise<boolean | undefined> {
@@ -59,7 +111,8 @@ async function effectPresent(ctx: DeployContext, step: DeployStep, addresses: Re
 export async function stepState(ctx: DeployContext, step: DeployStep, addresses: Record<string, string>): Promise<StepState> {
   if (await effectPresent(ctx, step, addresses)) return "done";
   const entry = ctx.journal.data.steps[step.id];
-  return entry?.hash && !entry.done ? "in flight" : "to send";
+  if (!entry?.hash || entry.done) return "to send";
+  return (await receiptOf(ctx, hashesOf(entry)))?.status === 0 ? "reverted" : "in flight";
 }
 
 function die(ctx: DeployContext, at: "after" | "sent", step: string) {
@@ -69,11 +122,88 @@ function die(ctx: DeployContext, at: "after" | "sent", step: string) {
   }
 }
 
-async function awaitMined(ctx: DeployContext, step: DeployStep, hash: string): Promise<number> {
-  const receipt = await ctx.provider.waitForTransaction(hash, ctx.config.confirmations, 600_000);
-  if (!receipt) throw new Error(`${step.id}: transaction ${hash} was not mined in 10 minutes; run again to keep waiting`);
-  if (receipt.status !== 1) throw new Error(`${step.id}: transaction ${hash} reverted (block ${receipt.blockNumber})`);
-  return receipt.blockNumber;
+/** The pending transaction `raw` signed again at its nonce, its fees raised by FEE_BUMP_PERCENT (or to the chain's, if higher). */
+export async function replacementOf(ctx: Pick<DeployContext, "provider" | "wallet">, raw: string): Promise<string> {
+  const old = Transaction.from(raw);
+  const fees = await ctx.provider.getFeeData();
+  const raised = (v: bigint | null, now: bigint | null) => {
+    const bumped = ((v ?? 0n) * FEE_BUMP_PERCENT + 99n) / 100n;
+    return now !== null && now > bumped ? now : bumped;
+  };
+  const request: TransactionRequest = {
+    type: old.type,
+    to: old.to,
+    data: old.data,
+    value: old.value,
+    nonce: old.nonce,
+    gasLimit: old.gasLimit,
+    chainId: old.chainId,
+  };
+  if (old.type === 2) {
+    request.maxFeePerGas = raised(old.maxFeePerGas, fees.maxFeePerGas);
+    const tip = raised(old.maxPriorityFeePerGas, fees.maxPriorityFeePerGas);
+    request.maxPriorityFeePerGas = tip < request.maxFeePerGas ? tip : request.maxFeePerGas;
+  } else request.gasPrice = raised(old.gasPrice, fees.gasPrice);
+  return ctx.wallet.signTransaction(request);
+}
+
+/**
+ * Waits for the step's journalled transaction (or one it replaced) to be mined and `confirmations`
+ * deep. One pending for `replaceAfterMs` is replaced at the same nonce with higher fees, the new
+ * one journalled before it is broadcast. `resumed`: journalled by an earlier run, so the node may
+ * have lost it (it is broadcast again). `lost`: the nonce went to a transaction not journalled.
+ */
+export async function settle(ctx: DeployContext, step: DeployStep, resumed: boolean): Promise<Outcome> {
+  const { journal, provider, wallet } = ctx;
+  const entry = () => journal.data.steps[step.id];
+  const nonceTaken = async () => (await provider.getTransactionCount(wallet.address, "latest")) > entry().nonce!;
+  let pendingSince = Date.now();
+  let replacements = 0;
+  if (resumed && !(await receiptOf(ctx, hashesOf(entry()))) && !(await provider.getTransaction(entry().hash!)) && !(await nonceTaken())) {
+    ctx.say(`${step.id}: the node lost ${entry().hash}; broadcasting it again`);
+    await provider.broadcastTransaction(entry().raw!).catch((error: Error) => {
+      ctx.say(`${step.id}: the node refused it again (${error.message.split("\n")[0]}); replacing it`);
+      pendingSince = -Infinity;
+    });
+  }
+  for (;;) {
+    const receipt = await receiptOf(ctx, hashesOf(entry()));
+    if (receipt) {
+      while ((await provider.getBlockNumber()) - receipt.blockNumber + 1 < ctx.config.confirmations) await sleep(provider.pollingInterval);
+      // A reorganisation may have dropped it meanwhile: look again.
+      const deep = await provider.getTransactionReceipt(receipt.hash);
+      if (deep?.blockHash === receipt.blockHash)
+        return { kind: receipt.status === 1 ? "mined" : "reverted", hash: receipt.hash, block: receipt.blockNumber };
+      continue;
+    }
+    if (await nonceTaken()) {
+      // Mined between the two reads, or the nonce went to another transaction.
+      if (await receiptOf(ctx, hashesOf(entry()))) continue;
+      return { kind: "lost" };
+    }
+    if (Date.now() - pendingSince >= ctx.replaceAfterMs) {
+      const old = entry();
+      if (replacements >= MAX_REPLACEMENTS)
+        throw new Error(
+          `${step.id}: ${old.hash} is still pending after ${MAX_REPLACEMENTS} replacements with higher fees; ` +
+            "run again to keep waiting (it is replaced again, with higher fees still)",
+        );
+      const raw = await replacementOf(ctx, old.raw!);
+      const hash = Transaction.from(raw).hash!;
+      journal.record(step.id, { hash, raw, replaced: hashesOf(old) });
+      try {
+        await provider.broadcastTransaction(raw);
+      } catch (error) {
+        if (!(await nonceTaken())) throw error;
+      }
+      ctx.say(
+        `${step.id}: ${old.hash} pending for ${Math.round(ctx.replaceAfterMs / 1000)} s; replaced at nonce ${old.nonce} with fees raised 25%: ${hash}`,
+      );
+      replacements++;
+      pendingSince = Date.now();
+    }
+    await sleep(provider.pollingInterval);
+  }
 }
 
 /** Runs one step; answers whether it sent a transaction. */
@@ -83,25 +213,30 @@ export async function runStep(ctx: DeployContext, step: DeployStep, steps: reado
   const entry = journal.data.steps[step.id];
   if (await effectPresent(ctx, step, addresses)) {
     if (!entry?.done) {
-      const block = entry?.hash ? await awaitMined(ctx, step, entry.hash) : undefined;
-      journal.record(step.id, { done: true, block });
+      const outcome = entry?.hash ? await settle(ctx, step, true) : null;
+      // Done by someone else when our transaction reverted or lost its nonce: it is not this step's.
+      journal.record(
+        step.id,
+        outcome?.kind === "mined"
+          ? { done: true, hash: outcome.hash, block: outcome.block }
+          : { done: true, hash: undefined, raw: undefined, replaced: undefined, block: undefined },
+      );
     }
     return false;
   }
   if (entry?.hash && !entry.done) {
-    const receipt = await provider.getTransactionReceipt(entry.hash);
-    const known = receipt ?? (await provider.getTransaction(entry.hash));
-    const mined = await provider.getTransactionCount(wallet.address, "latest");
-    if (known || mined <= entry.nonce!) {
-      if (!known) {
-        ctx.say(`${step.id}: the node lost ${entry.hash}; broadcasting it again`);
-        await provider.broadcastTransaction(entry.raw!);
-      } else ctx.say(`${step.id}: waiting for ${entry.hash}, sent by an earlier run`);
-      journal.record(step.id, { done: true, block: await awaitMined(ctx, step, entry.hash) });
+    ctx.say(`${step.id}: waiting for ${entry.hash}, sent by an earlier run`);
+    const outcome = await settle(ctx, step, true);
+    if (outcome.kind === "mined") {
+      journal.record(step.id, { done: true, hash: outcome.hash, block: outcome.block });
       die(ctx, "after", step.id);
       return true;
     }
-    // Its nonce went to another transaction and the effect is absent: sign it anew.
+    ctx.say(
+      outcome.kind === "reverted"
+        ? `${step.id}: its transaction ${outcome.hash} reverted (block ${outcome.block}); signing the step anew at a fresh nonce`
+        : `${step.id}: its nonce ${entry.nonce} went to another transaction and its effect is absent; signing the step anew`,
+    );
   }
   const nonce = await provider.getTransactionCount(wallet.address, "pending");
   let request: { to?: string; data: string };
@@ -122,11 +257,21 @@ export async function runStep(ctx: DeployContext, step: DeployStep, steps: reado
   }
   const raw = await wallet.signTransaction(await wallet.populateTransaction({ ...request, nonce }));
   const hash = Transaction.from(raw).hash!;
-  journal.record(step.id, { hash, raw, nonce, ...(address ? { address } : {}), done: false });
-  await provider.broadcastTransaction(raw);
+  journal.record(step.id, { hash, raw, nonce, replaced: undefined, ...(address ? { address } : {}), done: false });
+  // Some nodes (Hardhat's, mining each transaction) mine a reverting one and answer an error.
+  await provider.broadcastTransaction(raw).catch(async (error: unknown) => {
+    if (!(await provider.getTransactionReceipt(hash))) throw error;
+  });
   ctx.say(`${step.id}: sent ${hash}${address ? ` (${address})` : ""}`);
   die(ctx, "sent", step.id);
-  journal.record(step.id, { done: true, block: await awaitMined(ctx, step, hash) });
+  const outcome = await settle(ctx, step, false);
+  if (outcome.kind === "reverted") throw new StepReverted(step.id, outcome.hash, outcome.block);
+  if (outcome.kind === "lost")
+    throw new Error(
+      `${step.id}: the deployer's nonce ${nonce} went to a transaction this deploy did not send (is its key in use elsewhere?); ` +
+        "run again to sign the step anew",
+    );
+  journal.record(step.id, { done: true, hash: outcome.hash, block: outcome.block });
   die(ctx, "after", step.id);
   return true;
 }

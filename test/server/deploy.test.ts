@@ -9,13 +9,29 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { JsonRpcProvider, NonceManager, Wallet, ZeroHash, id as keccakOfText, parseUnits } from "ethers";
+import {
+  JsonRpcProvider,
+  NonceManager,
+  Transaction,
+  type TransactionRequest,
+  Wallet,
+  ZeroHash,
+  getCreateAddress,
+  id as keccakOfText,
+  parseUnits,
+} from "ethers";
 import { readDeployments } from "../../server/adapters/chain/chain";
 import { DeployConfigError, readDeployFile, resolveDeployConfig } from "../../server/deploy/config";
-import { IAccessControl__factory, MockStablecoin__factory } from "../../typechain-types";
-import { type HardhatNode, startHardhatNode } from "../helpers/hardhat-node";
+import { legacyDigest, openJournal, planDigest } from "../../server/deploy/journal";
+import { deploySteps } from "../../server/deploy/plan";
+import { type DeployContext, StepReverted, runStep } from "../../server/deploy/runner";
+import { withoutUrlPaths } from "../../server/deploy/redact";
+import { Custody__factory, IAccessControl__factory, MockStablecoin__factory } from "../../typechain-types";
+import { type HardhatNode, rpc, startHardhatNode } from "../helpers/hardhat-node";
+import { freePort } from "../helpers/net";
 import { type RelayerProcess, killHard, startRelayerProcess } from "../helpers/process";
 import { TEST_ADMIN_TOKEN, call, createShop, postOrder, settledOrder } from "../helpers/relayer";
 
@@ -49,6 +65,38 @@ describe("deploy.example.json", function () {
       .to.throw(DeployConfigError)
       .with.property("field", "settlement");
   });
+
+  it("has a journal digest of what the steps use only, and resumes a journal written with the earlier digest", function () {
+    const file = readDeployFile(path.join(ROOT, "deploy.example.json"));
+    const config = resolveDeployConfig(file, { decimals: 6, symbol: "TUSD" });
+    const same = planDigest(config);
+    expect(planDigest({ ...config, treasury: null, settlementSymbol: "units", confirmations: 9 })).to.equal(same);
+    expect(planDigest({ ...config, cap: config.cap + 1n })).to.not.equal(same);
+    expect(planDigest({ ...config, pool: { ...config.pool, exitFee: 0n } })).to.not.equal(same);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-journal-"));
+    try {
+      const journal = path.join(dir, "deployments.journal.json");
+      const header = { chainId: "31337", deployer: "0x0000000000000000000000000000000000000001" };
+      fs.writeFileSync(journal, JSON.stringify({ ...header, config: legacyDigest(config), steps: { "deploy:pool": { done: true } } }));
+      expect(() => openJournal(journal, { ...header, config: same })).to.throw(/written for another configuration/);
+      const opened = openJournal(journal, { ...header, config: same }, [legacyDigest(config)]);
+      expect([opened.found, opened.data.config, opened.data.steps["deploy:pool"].done]).to.deep.equal([true, same, true]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the deploy's failure output", function () {
+  it("cuts every URL to its scheme and host, and removes the RPC URL's path, query and user part anywhere", function () {
+    const rpcUrl = "https://user:pw123@rpc.example:8545/v3/KEY123?apikey=KEY456";
+    const text = `server response 401 (request={ }, info={ "requestUrl": "${rpcUrl}" }) and https://other.example/a/b?c=d /v3/KEY123`;
+    const out = withoutUrlPaths(text, rpcUrl);
+    expect(out).to.contain("https://rpc.example:8545");
+    expect(out).to.contain("https://other.example");
+    for (const secret of ["KEY123", "KEY456", "pw123", "/a/b", "c=d"]) expect(out).to.not.contain(secret);
+  });
 });
 
 describe("npm run deploy, against Hardhat's node", function () {
@@ -80,8 +128,8 @@ describe("npm run deploy, against Hardhat's node", function () {
     return file;
   };
 
-  function deploy(config: string, out: string, env: Record<string, string> = {}, yes = true): Promise<Run> {
-    const args = ["-r", "ts-node/register/transpile-only", path.join("scripts", "deploy.ts"), "--config", config, "--out", out];
+  function launch(config: string, out: string, env: Record<string, string> = {}, yes = true, extra: string[] = []) {
+    const args = ["-r", "ts-node/register/transpile-only", path.join("scripts", "deploy.ts"), "--config", config, "--out", out, ...extra];
     const child = spawn(process.execPath, yes ? [...args, "--yes"] : args, {
       cwd: ROOT,
       env: { ...process.env, RPC_URL: node.url, DEPLOYER_PRIVATE_KEY: keys.deployer, ...env },
@@ -92,8 +140,13 @@ describe("npm run deploy, against Hardhat's node", function () {
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.stdin.end();
-    return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code: code ?? signal ?? "unknown", stdout, stderr })));
+    const done = new Promise<Run>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code: code ?? signal ?? "unknown", stdout, stderr })),
+    );
+    return { pid: child.pid!, done, stdout: () => stdout };
   }
+  const deploy = (config: string, out: string, env: Record<string, string> = {}, yes = true, extra: string[] = []) =>
+    launch(config, out, env, yes, extra).done;
   const deployerNonce = () => provider.getTransactionCount(addresses.deployer, "latest");
   const checklistLines = (run: Run) => run.stdout.split("\n").filter((l) => /^(ok|FAIL|info|warn) {1,4} /.test(l));
 
@@ -201,12 +254,184 @@ describe("npm run deploy, against Hardhat's node", function () {
     });
   });
 
+  describe("a role held by anyone else", function () {
+    it("is a FAIL naming the role and the address, and ok again once revoked", async function () {
+      const d = readDeployments(out)!;
+      const stranger = Wallet.createRandom().address;
+      const admin = new NonceManager(new Wallet(keys.admin, provider));
+      const pool = IAccessControl__factory.connect(d.pool, admin);
+      const custody = IAccessControl__factory.connect(d.custody, admin);
+      const minter = keccakOfText("MINTER_ROLE");
+      await (await pool.grantRole(keccakOfText("PAUSER_ROLE"), stranger)).wait();
+      await (await custody.grantRole(minter, stranger)).wait();
+      const run = await deploy(path.join(dir, "deploy.json"), out);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      const failed = checklistLines(run).filter((l) => l.startsWith("FAIL"));
+      expect(failed).to.have.length(2);
+      expect(failed[0]).to.match(
+        new RegExp(`^FAIL +pool\\.PAUSER_ROLE holders .* expected admin, relayer, actual ${stranger} \\(unexpected\\), admin, relayer$`),
+      );
+      expect(failed[1]).to.match(new RegExp(`^FAIL +custody\\.${minter} holders .* expected none, actual ${stranger} \\(unexpected\\)$`));
+
+      await (await pool.revokeRole(keccakOfText("PAUSER_ROLE"), stranger)).wait();
+      await (await custody.revokeRole(minter, stranger)).wait();
+      const again = await deploy(path.join(dir, "deploy.json"), out);
+      expect(again.code, again.stdout + again.stderr).to.equal(0);
+      const lines = checklistLines(again);
+      expect(lines.filter((l) => l.startsWith("FAIL"))).to.deep.equal([]);
+      expect(lines.filter((l) => / holders \(events since block /.test(l))).to.have.length(11);
+    });
+  });
+
+  describe("a transaction pending too long", function () {
+    it("is replaced at its nonce with higher fees, journalled first; a second run meanwhile is refused naming the first's pid", async function () {
+      const key = node.keys[5];
+      const deployer = new Wallet(key).address;
+      const stuck = path.join(dir, "stuck.json");
+      const journal = () => JSON.parse(fs.readFileSync(path.join(dir, "stuck.journal.json"), "utf8"));
+      const until = async (what: string, ok: () => boolean) => {
+        for (const deadline = Date.now() + 60_000; !ok(); await new Promise((r) => setTimeout(r, 100)))
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      };
+      await rpc(node.url, "evm_setAutomine", [false]);
+      await rpc(node.url, "evm_setIntervalMining", [0]);
+      let first: ReturnType<typeof launch> | null = null;
+      let firstRaw = "";
+      try {
+        first = launch(path.join(dir, "deploy.json"), stuck, { DEPLOYER_PRIVATE_KEY: key, GP_DEPLOY_REPLACE_AFTER: "3" });
+        await until("the pool's transaction to be journalled", () => fs.existsSync(path.join(dir, "stuck.journal.json")));
+        firstRaw = journal().steps["deploy:pool"].raw;
+        const second = await deploy(path.join(dir, "deploy.json"), stuck, { DEPLOYER_PRIVATE_KEY: key });
+        expect(second.code, second.stdout + second.stderr).to.equal(2);
+        expect(second.stderr).to.contain(`is in use by the deploy running as process ${first.pid}`);
+        // Broadcast, not only journalled: Hardhat refuses a replacement once it mines each transaction again.
+        await until("a replacement", () => / replaced at nonce 0 /.test(first!.stdout()));
+      } finally {
+        await rpc(node.url, "evm_setAutomine", [true]);
+        await rpc(node.url, "evm_setIntervalMining", [1000]);
+      }
+      const run = await first.done;
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.match(/deploy:pool: 0x[0-9a-f]{64} pending for 3 s; replaced at nonce 0 with fees raised 25%/);
+      const entry = journal().steps["deploy:pool"];
+      const d = readDeployments(stuck)! as unknown as {
+        pool: string;
+        contracts: { pool: { transaction: string } };
+        transactions: unknown[];
+      };
+      expect(d.contracts.pool.transaction).to.equal(entry.hash);
+      expect(entry.replaced).to.not.include(entry.hash);
+      for (const replaced of entry.replaced) expect(await provider.getTransactionReceipt(replaced)).to.equal(null);
+      expect(Transaction.from(firstRaw).hash).to.equal(entry.replaced[0]);
+      const [was, now] = await Promise.all([provider.getTransaction(entry.replaced[0]), provider.getTransaction(entry.hash)]);
+      expect(was).to.equal(null);
+      expect(now!.nonce).to.equal(0);
+      expect(now!.maxFeePerGas! * 100n).to.be.at.least(125n * Transaction.from(firstRaw).maxFeePerGas!);
+      expect(now!.maxPriorityFeePerGas! * 100n).to.be.at.least(125n * Transaction.from(firstRaw).maxPriorityFeePerGas!);
+      expect(d.pool).to.equal(getCreateAddress({ from: deployer, nonce: 0 }));
+      expect(await provider.getTransactionCount(deployer, "latest")).to.equal(d.transactions.length);
+      expect(fs.existsSync(path.join(dir, "stuck.journal.json.lock"))).to.equal(false);
+    });
+  });
+
+  describe("a step whose transaction reverted", function () {
+    it("stops the run naming the step, the transaction and what to do; run again, it is signed anew (in process)", async function () {
+      // Out of gas for real: a signer that gives the pool's creation too little gas.
+      class ShortOfGas extends Wallet {
+        override async populateTransaction(tx: TransactionRequest) {
+          return { ...(await super.populateTransaction(tx)), gasLimit: 1_500_000n };
+        }
+      }
+      const key = node.keys[7];
+      const config = resolveDeployConfig(readDeployFile(path.join(dir, "deploy.json")), { decimals: 6, symbol: "TUSD" });
+      const journalDir = fs.mkdtempSync(path.join(dir, "in-process-"));
+      const said: string[] = [];
+      const context = (wallet: Wallet): DeployContext => ({
+        provider,
+        wallet,
+        config,
+        journal: openJournal(path.join(journalDir, "journal.json"), {
+          chainId: "31337",
+          deployer: wallet.address,
+          config: planDigest(config),
+        }),
+        fault: null,
+        replaceAfterMs: 60_000,
+        say: (line) => said.push(line),
+      });
+      const short = new ShortOfGas(key, provider);
+      const steps = deploySteps(config, short.address);
+      const nonce = await provider.getTransactionCount(short.address, "latest");
+      const failed = await runStep(context(short), steps[0], steps).then(
+        () => null,
+        (error: Error) => error,
+      );
+      expect(failed).to.be.instanceOf(StepReverted);
+      const hash = JSON.parse(fs.readFileSync(path.join(journalDir, "journal.json"), "utf8")).steps["deploy:pool"].hash;
+      expect((await provider.getTransactionReceipt(hash))!.status).to.equal(0);
+      expect(failed!.message).to.match(
+        new RegExp(`^step deploy:pool reverted: its transaction ${hash} \\(block \\d+\\) failed, .* run the same command again`),
+      );
+
+      const wallet = new Wallet(key, provider);
+      expect(await runStep(context(wallet), steps[0], steps)).to.equal(true);
+      expect(said).to.include(
+        `deploy:pool: its transaction ${hash} reverted (block ${(await provider.getTransactionReceipt(hash))!.blockNumber}); signing the step anew at a fresh nonce`,
+      );
+      const pool = getCreateAddress({ from: wallet.address, nonce: nonce + 1 });
+      expect(JSON.parse(fs.readFileSync(path.join(journalDir, "journal.json"), "utf8")).steps["deploy:pool"]).to.include({
+        address: pool,
+        done: true,
+        nonce: nonce + 1,
+      });
+      expect(await provider.getCode(pool)).to.not.equal("0x");
+    });
+
+    it("is signed anew at a fresh nonce by the next run, the rest resumed", async function () {
+      const key = node.keys[6];
+      const signer = new Wallet(key, provider);
+      const reverted = path.join(dir, "reverted.json");
+      const journalFile = path.join(dir, "reverted.journal.json");
+      const killed = await deploy(path.join(dir, "deploy.json"), reverted, {
+        DEPLOYER_PRIVATE_KEY: key,
+        GP_DEPLOY_FAULT: "after:deploy:pool",
+      });
+      expect(killed.code, killed.stdout + killed.stderr).to.equal("SIGKILL");
+      const journal = JSON.parse(fs.readFileSync(journalFile, "utf8"));
+      // The custody's step journalled with a transaction that reverts: a withdrawal fee past its bound.
+      const nonce = await provider.getTransactionCount(signer.address, "latest");
+      const bad = await new Custody__factory().getDeployTransaction(
+        journal.steps["deploy:pool"].address,
+        { withdrawalFee: 5000, exitMultiple: 0 },
+        signer.address,
+      );
+      const raw = await signer.signTransaction(await signer.populateTransaction({ ...bad, nonce, gasLimit: 5_000_000 }));
+      const sent = Transaction.from(raw);
+      // Hardhat's node mines it and answers the revert as an error.
+      await provider.broadcastTransaction(raw).catch((error: Error) => expect(error.message).to.contain("CustodyParameterOutOfRange"));
+      expect((await provider.waitForTransaction(sent.hash!))!.status).to.equal(0);
+      const badAddress = getCreateAddress({ from: signer.address, nonce });
+      journal.steps["deploy:custody"] = { hash: sent.hash!, raw, nonce, address: badAddress, done: false };
+      fs.writeFileSync(journalFile, JSON.stringify(journal));
+
+      const run = await deploy(path.join(dir, "deploy.json"), reverted, { DEPLOYER_PRIVATE_KEY: key });
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      expect(run.stdout).to.contain("[redo] deploy Custody");
+      expect(run.stdout).to.contain(`deploy:custody: its transaction ${sent.hash} reverted (block`);
+      expect(run.stdout).to.contain("signing the step anew at a fresh nonce");
+      const d = readDeployments(reverted)!;
+      expect(d.custody).to.equal(getCreateAddress({ from: signer.address, nonce: nonce + 1 }));
+      expect(await provider.getCode(badAddress)).to.equal("0x");
+      expect(checklistLines(run).filter((l) => l.startsWith("FAIL"))).to.deep.equal([]);
+    });
+  });
+
   describe("a run killed halfway", function () {
     it("resumes with the same addresses, sending no transaction twice", async function () {
       const resumed = path.join(dir, "resumed.json");
       const config = path.join(dir, "deploy.json");
       const before = await deployerNonce();
-      const killed = await deploy(config, resumed, { GP_DEPLOY_FAULT: "after:deploy:custody" });
+      const killed = await deploy(config, resumed, { GP_DEPLOY_FAULT: "after:deploy:custody" }, true, ["--fresh"]);
       expect(killed.code, killed.stdout + killed.stderr).to.equal("SIGKILL");
       expect(fs.existsSync(resumed)).to.equal(false);
       const journal = () => JSON.parse(fs.readFileSync(path.join(dir, "resumed.journal.json"), "utf8"));
@@ -217,9 +442,12 @@ describe("npm run deploy, against Hardhat's node", function () {
       // Killed again with a grant broadcast and not yet recorded as mined.
       const again = await deploy(config, resumed, { GP_DEPLOY_FAULT: "sent:grant:custody.RELAYER_ROLE:relayer" });
       expect(again.code, again.stdout + again.stderr).to.equal("SIGKILL");
+      expect(again.stdout).to.match(/Took over the lock .*resumed\.journal\.json\.lock of process \d+, which is gone/);
       expect(journal().steps["grant:custody.RELAYER_ROLE:relayer"].done).to.equal(false);
 
-      const last = await deploy(config, resumed);
+      // The treasury and the confirmations are not part of the plan: changing them still resumes.
+      const changed = writeConfig("resumed-changed.json", { ...configOf(), treasury: undefined, confirmations: 2 });
+      const last = await deploy(changed, resumed);
       expect(last.code, last.stdout + last.stderr).to.equal(0);
       const d = readDeployments(resumed)!;
       expect([d.pool, d.custody]).to.deep.equal([pool, custody]);
@@ -239,16 +467,19 @@ describe("npm run deploy, against Hardhat's node", function () {
       const run = await deploy(path.join(dir, "deploy.json"), path.join(dir, "resumed.json"));
       expect(run.code, run.stdout + run.stderr).to.equal(1);
       const failed = checklistLines(run).filter((l) => l.startsWith("FAIL"));
-      expect(failed).to.have.length(1);
+      expect(failed).to.have.length(2);
       expect(failed[0]).to.match(/^FAIL +pool\.PARAMETER_ROLE of deployer +expected not held, actual held$/);
-      expect(run.stdout).to.contain("1 checks FAILED.");
+      expect(failed[1]).to.match(
+        /^FAIL +pool\.PARAMETER_ROLE holders \(events since block \d+\) +expected admin, relayer, actual admin, deployer, relayer$/,
+      );
+      expect(run.stdout).to.contain("2 checks FAILED.");
     });
   });
 
   describe("with the deployer as its own admin", function () {
     it("keeps the admin's roles on the deployer, renounces nothing, and checks all ok", async function () {
       const own = path.join(dir, "own-admin.json");
-      const run = await deploy(writeConfig("own-admin.config.json", configOf({ admin: addresses.deployer })), own);
+      const run = await deploy(writeConfig("own-admin.config.json", configOf({ admin: addresses.deployer })), own, {}, true, ["--fresh"]);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       expect(run.stdout).to.not.contain("renounce");
       const lines = checklistLines(run);
@@ -260,10 +491,16 @@ describe("npm run deploy, against Hardhat's node", function () {
   });
 
   describe("a refused configuration", function () {
-    const refusedWith = async (config: unknown, field: RegExp, extra: { yes?: boolean } = {}) => {
+    const refusedWith = async (config: unknown, field: RegExp, extra: { yes?: boolean; args?: string[] } = {}) => {
       const before = await deployerNonce();
       const name = `refused-${Math.random().toString(36).slice(2)}`;
-      const run = await deploy(writeConfig(`${name}.config.json`, config), path.join(dir, `${name}.json`), {}, extra.yes ?? true);
+      const run = await deploy(
+        writeConfig(`${name}.config.json`, config),
+        path.join(dir, `${name}.json`),
+        {},
+        extra.yes ?? true,
+        extra.args,
+      );
       expect(run.code, run.stdout + run.stderr).to.equal(2);
       expect(run.stderr).to.match(field);
       expect(await deployerNonce()).to.equal(before);
@@ -293,8 +530,46 @@ describe("npm run deploy, against Hardhat's node", function () {
     });
 
     it("refuses to send without a terminal and without --yes", async function () {
-      const run = await refusedWith(configOf(), /Deploy refused: --yes: not a terminal/, { yes: false });
+      const run = await refusedWith(configOf(), /Deploy refused: --yes: not a terminal/, { yes: false, args: ["--fresh"] });
       expect(run.stdout).to.contain("Green Points deploy on chain id 31337");
+    });
+
+    it("refuses a relayer that is the deployer, naming the field", async function () {
+      await refusedWith(
+        configOf({ relayer: addresses.deployer }),
+        /Deploy refused: relayer: must differ from the deployer 0x[0-9a-fA-F]{40}/,
+      );
+    });
+
+    it("refuses, without --fresh, a new --out when the deployer has sent transactions on this chain", async function () {
+      const run = await refusedWith(
+        configOf(),
+        /Deploy refused: --fresh: no journal at .*refused-\w+\.journal\.json, but the deployer 0x[0-9a-fA-F]{40} has sent \d+ transactions on chain id 31337: .*pass --fresh/,
+      );
+      expect(run.stdout).to.not.contain("Steps (");
+    });
+  });
+
+  describe("an RPC URL carrying an API key", function () {
+    it("is never printed: the failure names the scheme and host only", async function () {
+      const server = http.createServer((_, res) => {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "invalid API key" }));
+      });
+      const port = await freePort();
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+      try {
+        const rpcUrl = `http://127.0.0.1:${port}/v3/SECRETPATHKEY?apikey=SECRETQUERYKEY`;
+        const run = await deploy(path.join(dir, "deploy.json"), path.join(dir, "unauthorised.json"), { RPC_URL: rpcUrl });
+        expect(run.code, run.stdout + run.stderr).to.equal(1);
+        expect(run.stderr).to.match(/^Deploy failed: /);
+        expect(run.stderr).to.contain(`http://127.0.0.1:${port}`);
+        for (const secret of ["SECRETPATHKEY", "SECRETQUERYKEY", "/v3/", "apikey"]) expect(run.stdout + run.stderr).to.not.contain(secret);
+        expect(run.stderr).to.not.match(/\n\s+at /);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 
