@@ -33,37 +33,34 @@ interface Reading {
   database: boolean;
   /** The chain head; null when the node did not answer. */
   head: number | null;
-  /** When its oldest part was read (ms since the epoch). */
+  /** When it was started (ms since the epoch). */
   at: number;
 }
 
 /**
  * The readings /readyz and /healthz answer from. Their callers are anonymous, so however many ask,
- * one reading is in flight at a time and it serves every caller until it is READING_MS old: a
- * flood of health checks must not spend a paid RPC's quota (the relayer itself would then be
- * throttled). The gas watch's head serves while it is that fresh, so a healthy relayer adds no
- * chain call. Only whether each answered is kept, never an error's message: ethers' messages
- * carry the RPC URL, and with it the API key many providers put in the path or query.
+ * one reading is in flight at a time and it serves every caller until it is READING_MS old: at
+ * most one chain call and one query a second, whatever the traffic (a flood of health checks
+ * must not spend a paid RPC's quota and get the relayer itself throttled). The gas watch's head is
+ * not reused: it may be a second old when an outage starts, and the first health check after it
+ * should see it. Only whether each answered is kept, never an error's message: ethers' messages
+ * carry the RPC URL, and with it the API key many providers put in its path or query.
  */
-function createReadings(deps: { db: Db; chain: ChainPort; gas?: GasWatch }): () => Promise<Reading> {
+function createReadings(deps: { db: Db; chain: ChainPort }): () => Promise<Reading> {
   let last: { value: Promise<Reading>; settled: Reading | null } | null = null;
   async function readNow(): Promise<Reading> {
-    const startedAt = Date.now();
-    const watched = deps.gas?.reading();
-    const reuse = watched && startedAt - watched.at.getTime() <= READING_MS ? watched : null;
+    const at = Date.now();
     const [database, head] = await Promise.all([
       within(deps.db.query("SELECT 1")).then(
         () => true,
         () => false,
       ),
-      reuse
-        ? reuse.head
-        : within(deps.chain.blockNumber()).then(
-            (block) => block,
-            () => null,
-          ),
+      within(deps.chain.blockNumber()).then(
+        (block) => block,
+        () => null,
+      ),
     ]);
-    return { database, head, at: reuse ? reuse.at.getTime() : startedAt };
+    return { database, head, at };
   }
   return () => {
     if (last && (last.settled === null || Date.now() - last.settled.at <= READING_MS)) return last.value;

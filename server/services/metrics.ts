@@ -3,6 +3,9 @@
  * one Registry per relayer (tests run many in one process; the global default registry is never
  * used). What the database and the chain hold is read when scraped; what happens (webhooks, batches,
  * confirmations, failed relayer steps) is counted as it happens. docs/operations.md ("Monitoring") lists each one.
+ * A figure whose source did not answer this scrape is absent, never its last value (`gp_database_up`
+ * and `gp_chain_up` say which source), and so is one not known yet. An unlabelled gauge shows 0
+ * until set, so those are removed (`remove({})`), not reset.
  */
 import { formatEther } from "ethers";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -237,7 +240,6 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     help: "When the sender last finished a round (seconds since the epoch).",
     registers: [registry],
     collect() {
-      // An unlabelled gauge shows 0 until set: remove it instead, so "never" is absent rather than 1970.
       if (!lastRound) this.remove({});
       else this.set(lastRound.at.getTime() / 1000);
     },
