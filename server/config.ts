@@ -158,7 +158,11 @@ const RelayerEnv = z
     GP_HOST: z.string().optional(),
     GP_DATA_DIR: z.string().optional(),
     GP_CHAIN_PORT: int(8545, 1, 65535),
-    GP_ADMIN_TOKEN: z.string().min(16, "GP_ADMIN_TOKEN must have at least 16 characters").optional(),
+    GP_ADMIN_TOKEN: z
+      .string()
+      .min(16, "GP_ADMIN_TOKEN must have at least 16 characters")
+      .regex(/^[\x21-\x7e]{1,512}$/, "GP_ADMIN_TOKEN must be at most 512 visible ASCII characters (a bearer token; no spaces)")
+      .optional(),
     RPC_URL: z.url({ message: "RPC_URL must be a URL" }).optional(),
     RELAYER_PRIVATE_KEY: z
       .string()

@@ -86,6 +86,9 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
 }
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+const ErrorMessage = z
+  .string()
+  .meta({ description: "The error's message, its URLs cut to their scheme and host (an RPC URL's path or query often holds an API key)." });
 const RelayerStatus = z
   .object({
     wallet: z.object({
@@ -96,7 +99,7 @@ const RelayerStatus = z
     }),
     chain: z.object({
       answers: z.boolean(),
-      error: Nullable(z.string()),
+      error: Nullable(ErrorMessage),
       head: Nullable(z.number().int()),
       blocksBehind: Nullable(z.number().int()).meta({ description: "Blocks since the head the sender last finished a round at." }),
       maxFeeGwei: Nullable(z.string()).meta({
@@ -104,7 +107,7 @@ const RelayerStatus = z
       }),
       feeCapGwei: Nullable(z.string()).meta({ description: "GP_MAX_FEE_GWEI; null when there is no cap." }),
     }),
-    database: z.object({ answers: z.boolean(), error: Nullable(z.string()) }),
+    database: z.object({ answers: z.boolean(), error: Nullable(ErrorMessage) }),
     pending: Nullable(
       z.object({ receivedOrders: z.number().int(), queuedOperations: z.number().int(), openTransactions: z.number().int() }),
     ).meta({ description: "Work not yet on the chain or not yet confirmed; null while the database does not answer." }),
@@ -120,7 +123,7 @@ const RelayerStatus = z
     ),
     lastRoundAt: Nullable(z.string()).meta({ description: "When the sender last finished a round." }),
     lastErrors: z
-      .array(z.object({ at: z.string(), step: z.string(), kind: z.enum(["database", "chain", "other"]), message: z.string() }))
+      .array(z.object({ at: z.string(), step: z.string(), kind: z.enum(["database", "chain", "other"]), message: ErrorMessage }))
       .meta({ description: "The relayer steps' last failures, newest first (at most 10)." }),
   })
   .meta({ id: "RelayerStatus" });
@@ -135,7 +138,7 @@ export function relayerStatusRoute(host: RouteHost, deps: { metrics: Metrics }):
     description:
       "The relayer wallet (address, native balance, nonces), the chain head and how far behind the sender is, the work pending, " +
       "whether new chain work waits and why (gas balance, fee cap), and the relayer's last errors. It answers while the chain " +
-      "or the database is down, with their parts null and the error named.",
+      "or the database is down, with their parts null and the error named (its URLs cut to scheme and host).",
     auth: ["admin"],
     responses: { 200: { description: "The status now.", schema: RelayerStatus } },
     handle: async () => ({ status: 200, body: await deps.metrics.status() }),

@@ -25,6 +25,14 @@ export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header: 1 to 512 visible ASCII characters (what
+ * config.ts lets GP_ADMIN_TOKEN and GP_METRICS_TOKEN be); null for anything else.
+ */
+export function bearerToken(header: string | undefined): string | null {
+  return /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "")?.[1] ?? null;
+}
+
 export interface AuthLookups {
   adminToken: string;
   shopSecret(shopId: string): Promise<string | null>;
@@ -37,8 +45,7 @@ export interface AuthLookups {
 export function createAuthenticator(deps: AuthLookups) {
   return async function authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal> {
     if (accepted.length === 0) return { kind: "public" };
-    const header = req.headers.authorization ?? "";
-    const token = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header)?.[1];
+    const token = bearerToken(req.headers.authorization);
     const refuse = () => new AppError("UNAUTHORIZED", `this endpoint needs a bearer token of: ${accepted.join(", ")}`);
     if (!token) throw refuse();
     if (accepted.includes("admin") && sameSecret(token, deps.adminToken)) return { kind: "admin" };

@@ -9,7 +9,7 @@ import express from "express";
 import { z } from "zod";
 import { AppError } from "../errors";
 import type { Metrics } from "../services/metrics";
-import { sameSecret } from "./auth";
+import { bearerToken, sameSecret } from "./auth";
 
 export function metricsRouter(deps: {
   metrics: Metrics;
@@ -37,9 +37,10 @@ export function metricsRouter(deps: {
   });
   const accepted = [deps.adminToken, ...(deps.metricsToken ? [deps.metricsToken] : [])];
   router.get("/metrics", async (req, res) => {
-    const token = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.headers.authorization ?? "")?.[1];
+    // The admin API's parsing (auth.ts), so the admin token reads /metrics exactly where it reads the admin API.
+    const token = bearerToken(req.headers.authorization);
     // Every accepted token is compared, so the time taken does not tell which one came close.
-    const matches = token === undefined ? [] : accepted.filter((secret) => sameSecret(token, secret));
+    const matches = token === null ? [] : accepted.filter((secret) => sameSecret(token, secret));
     if (matches.length === 0) throw new AppError("UNAUTHORIZED", "/metrics needs a bearer token: the metrics token or the admin token");
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

@@ -26,24 +26,60 @@ const Readiness = z.object({
 });
 type Readiness = z.infer<typeof Readiness>;
 
-const failed = (error: unknown) => `does not answer: ${(error instanceof Error ? error.message : String(error)).slice(0, 200)}`;
+/** The oldest a reading of the database and the chain may be and still answer /readyz and /healthz. */
+const READING_MS = 1_000;
 
-async function readiness(deps: { db: Db; chain: ChainPort; gas?: GasWatch }): Promise<Readiness> {
-  const [database, chain] = await Promise.all([
-    within(deps.db.query("SELECT 1")).then(
-      () => ({ ok: true, detail: "answers" }),
-      (error: unknown) => ({ ok: false, detail: failed(error) }),
-    ),
-    within(deps.chain.blockNumber()).then(
-      (block) => ({ ok: true, detail: `answers at block ${block}` }),
-      (error: unknown) => ({ ok: false, detail: failed(error) }),
-    ),
-  ]);
-  const waits = deps.gas?.waiting() ?? [];
+interface Reading {
+  database: boolean;
+  /** The chain head; null when the node did not answer. */
+  head: number | null;
+  /** When it was started (ms since the epoch). */
+  at: number;
+}
+
+/**
+ * The readings /readyz and /healthz answer from. Their callers are anonymous, so however many ask,
+ * one reading is in flight at a time and it serves every caller until it is READING_MS old: at
+ * most one chain call and one query a second, whatever the traffic (a flood of health checks
+ * must not spend a paid RPC's quota and get the relayer itself throttled). The gas watch's head is
+ * not reused: it may be a second old when an outage starts, and the first health check after it
+ * should see it. Only whether each answered is kept, never an error's message: ethers' messages
+ * carry the RPC URL, and with it the API key many providers put in its path or query.
+ */
+function createReadings(deps: { db: Db; chain: ChainPort }): () => Promise<Reading> {
+  let last: { value: Promise<Reading>; settled: Reading | null } | null = null;
+  async function readNow(): Promise<Reading> {
+    const at = Date.now();
+    const [database, head] = await Promise.all([
+      within(deps.db.query("SELECT 1")).then(
+        () => true,
+        () => false,
+      ),
+      within(deps.chain.blockNumber()).then(
+        (block) => block,
+        () => null,
+      ),
+    ]);
+    return { database, head, at };
+  }
+  return () => {
+    if (last && (last.settled === null || Date.now() - last.settled.at <= READING_MS)) return last.value;
+    const current: { value: Promise<Reading>; settled: Reading | null } = { value: readNow(), settled: null };
+    void current.value.then((reading) => (current.settled = reading));
+    last = current;
+    return current.value;
+  };
+}
+
+function readiness(reading: Reading, gasWatch: GasWatch | undefined): Readiness {
+  const database = reading.database ? { ok: true, detail: "answers" } : { ok: false, detail: "does not answer" };
+  const chain = reading.head !== null ? { ok: true, detail: `answers at block ${reading.head}` } : { ok: false, detail: "does not answer" };
+  // The waits' messages are composed by the gas watch from figures, never from an error.
+  const waits = gasWatch?.waiting() ?? [];
   const gas =
     waits.length > 0
       ? { ok: false, detail: waits.map((w) => `${w.alert}: ${w.message}`).join("; ") }
-      : { ok: true, detail: deps.gas?.reading() ? "new chain work goes on" : "not checked yet" };
+      : { ok: true, detail: gasWatch?.reading() ? "new chain work goes on" : "not checked yet" };
   const ok = database.ok && chain.ok && gas.ok;
   return { status: ok ? "ready" : "unavailable", checks: { database, chain, gas } };
 }
@@ -103,8 +139,9 @@ export function systemRouter(deps: { db: Db; chain: ChainPort; registry: OpenAPI
       },
     },
   });
+  const read = createReadings(deps);
   router.get("/readyz", async (_req, res) => {
-    const answer = await readiness(deps);
+    const answer = readiness(await read(), deps.gas);
     res.status(answer.status === "ready" ? 200 : 503).json(answer);
   });
   deps.registry.registerPath({
@@ -124,14 +161,9 @@ export function systemRouter(deps: { db: Db; chain: ChainPort; registry: OpenAPI
     },
   });
   router.get("/healthz", async (_req, res) => {
-    try {
-      await deps.db.query("SELECT 1");
-    } catch {
-      res.status(503).json({ status: "unavailable" });
-      return;
-    }
-    const chainBlock = await deps.chain.blockNumber().catch(() => null);
-    res.json({ status: "ok", chainBlock });
+    const { database, head } = await read();
+    if (!database) res.status(503).json({ status: "unavailable" });
+    else res.json({ status: "ok", chainBlock: head });
   });
   let document: unknown;
   router.get("/v1/openapi.json", (_req, res) => {

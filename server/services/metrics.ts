@@ -3,6 +3,9 @@
  * one Registry per relayer (tests run many in one process; the global default registry is never
  * used). What the database and the chain hold is read when scraped; what happens (webhooks, batches,
  * confirmations, failed relayer steps) is counted as it happens. docs/operations.md ("Monitoring") lists each one.
+ * A figure whose source did not answer this scrape is absent, never its last value (`gp_database_up`
+ * and `gp_chain_up` say which source), and so is one not known yet. An unlabelled gauge shows 0
+ * until set, so those are removed (`remove({})`), not reset.
  */
 import { formatEther } from "ethers";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -74,7 +77,16 @@ interface Snapshot {
   walletError: string | null;
 }
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 300);
+/**
+ * Scheme, optional user info, host, then the rest up to a space or quote. Node URLs (RPC_URL) often carry an
+ * API key in their path or query, and ethers puts the whole request URL in its error messages.
+ */
+const URL_IN_TEXT = /\b(https?|wss?|postgres(?:ql)?):\/\/(?:[^\s/?#@"'<>]*@)?([^\s/?#"'<>]*)[^\s"'<>]*/gi;
+
+/** `text` with every http(s), ws(s) and postgres URL cut to its scheme and host: no user, path or query is kept or shown. */
+export const withoutUrls = (text: string) => text.replace(URL_IN_TEXT, "$1://$2");
+
+const messageOf = (error: unknown) => withoutUrls(error instanceof Error ? error.message : String(error)).slice(0, 300);
 /** Ether as a float, for Prometheus only (its values are floats); amounts stay bigint everywhere else. */
 const etherFloat = (wei: bigint) => Number(formatEther(wei));
 
@@ -123,31 +135,34 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
 
   new Gauge({
     name: "gp_orders",
-    help: "Orders by state, read from the database when scraped.",
+    help: "Orders by state in the whole database (every relayer's, not this process's: do not sum across relayers); absent while the database does not answer.",
     labelNames: ["state"],
     registers: [registry],
     async collect() {
       const { work } = await read();
-      if (work) for (const state of ORDER_STATES) this.set({ state }, work.orders[state]);
+      if (!work) this.reset();
+      else for (const state of ORDER_STATES) this.set({ state }, work.orders[state]);
     },
   });
   new Gauge({
     name: "gp_operations",
-    help: "Custodial and admin operations by state, read from the database when scraped.",
+    help: "Custodial and admin operations by state in the whole database (every relayer's: do not sum across relayers); absent while the database does not answer.",
     labelNames: ["state"],
     registers: [registry],
     async collect() {
       const { work } = await read();
-      if (work) for (const state of OPERATION_STATES) this.set({ state }, work.operations[state]);
+      if (!work) this.reset();
+      else for (const state of OPERATION_STATES) this.set({ state }, work.operations[state]);
     },
   });
   new Gauge({
     name: "gp_open_transactions",
-    help: "The relayer's transactions sent and not yet confirmed (or abandoned).",
+    help: "This relayer's own transactions (its wallet's) sent and not yet confirmed or abandoned; absent while the database does not answer.",
     registers: [registry],
     async collect() {
       const { work } = await read();
-      if (work) this.set(work.openTransactions);
+      if (!work) this.remove({});
+      else this.set(work.openTransactions);
     },
   });
   new Gauge({
@@ -168,11 +183,12 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
   });
   new Gauge({
     name: "gp_relayer_balance_ether",
-    help: "The relayer wallet's native balance (pays the gas), in ether; the last read while the chain does not answer.",
+    help: "The relayer wallet's native balance (pays the gas), in ether; absent while the chain node does not answer.",
     registers: [registry],
     async collect() {
       const { wallet } = await read();
-      if (wallet) this.set(etherFloat(wallet.balance));
+      if (!wallet) this.remove({});
+      else this.set(etherFloat(wallet.balance));
     },
   });
   new Gauge({
@@ -185,34 +201,38 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
   });
   new Gauge({
     name: "gp_relayer_nonce",
-    help: "The relayer wallet's nonce: transactions mined (block=latest) and known to the node (block=pending).",
+    help: "The relayer wallet's nonce: transactions mined (block=latest) and known to the node (block=pending); absent while the chain node does not answer.",
     labelNames: ["block"],
     registers: [registry],
     async collect() {
       const { wallet } = await read();
-      if (wallet) {
-        this.set({ block: "latest" }, wallet.latestNonce);
-        this.set({ block: "pending" }, wallet.pendingNonce);
+      if (!wallet) {
+        this.reset();
+        return;
       }
+      this.set({ block: "latest" }, wallet.latestNonce);
+      this.set({ block: "pending" }, wallet.pendingNonce);
     },
   });
   new Gauge({
     name: "gp_chain_head_block",
-    help: "The chain node's latest block number.",
+    help: "The chain node's latest block number; absent while the node does not answer.",
     registers: [registry],
     async collect() {
       const { wallet } = await read();
-      if (wallet) this.set(wallet.head);
+      if (!wallet) this.remove({});
+      else this.set(wallet.head);
     },
   });
   new Gauge({
     name: "gp_chain_blocks_behind",
-    help: "Blocks between the chain head and the head the sender's last finished round started at.",
+    help: "Blocks between the chain head and the head the sender's last finished round started at; absent while the node does not answer.",
     registers: [registry],
     async collect() {
       const { wallet } = await read();
       const behind = wallet ? blocksBehind(wallet.head) : null;
-      if (behind !== null) this.set(behind);
+      if (behind === null) this.remove({});
+      else this.set(behind);
     },
   });
   new Gauge({
@@ -220,7 +240,8 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     help: "When the sender last finished a round (seconds since the epoch).",
     registers: [registry],
     collect() {
-      if (lastRound) this.set(lastRound.at.getTime() / 1000);
+      if (!lastRound) this.remove({});
+      else this.set(lastRound.at.getTime() / 1000);
     },
   });
   new Gauge({
@@ -229,7 +250,8 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     registers: [registry],
     collect() {
       const reading = gas.reading();
-      if (reading) this.set(Number(gwei(reading.maxFeePerGas)));
+      if (!reading) this.remove({});
+      else this.set(Number(gwei(reading.maxFeePerGas)));
     },
   });
   new Gauge({
@@ -237,7 +259,8 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     help: "GP_MAX_FEE_GWEI: no transaction is signed above it (absent when there is no cap).",
     registers: [registry],
     collect() {
-      if (chain.feeCap !== null) this.set(Number(gwei(chain.feeCap)));
+      if (chain.feeCap === null) this.remove({});
+      else this.set(Number(gwei(chain.feeCap)));
     },
   });
   new Gauge({

@@ -55,6 +55,8 @@ export async function startTestRelayer(
     minGasBalance?: bigint;
     feeCap?: bigint;
     metricsToken?: string;
+    /** The RPC URL the relayer uses, given anvil's (a proxy in front of it); anvil's own by default. */
+    rpcUrl?: (anvilUrl: string) => string;
   } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
@@ -65,7 +67,7 @@ export async function startTestRelayer(
     modules: MODULE_DEPLOYMENTS,
     settlementFloat: options.settlementFloat,
   });
-  const chain = connectChain(anvil.url, ANVIL_DEV_KEY, deployments, { feeCap: options.feeCap });
+  const chain = connectChain(options.rpcUrl?.(anvil.url) ?? anvil.url, ANVIL_DEV_KEY, deployments, { feeCap: options.feeCap });
   const db = options.db ?? (await openPglite(null));
   await migrate(db);
   const relayer = await startRelayer({

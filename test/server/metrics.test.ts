@@ -5,6 +5,9 @@
  */
 import { expect } from "chai";
 import { formatEther } from "ethers";
+import { ConfigError, loadConfig } from "../../server/config";
+import { bearerToken } from "../../server/http/auth";
+import { withoutUrls } from "../../server/services/metrics";
 import { TEST_ADMIN_TOKEN, type TestRelayer, call, createShop, postOrder, settledOrder, startTestRelayer } from "../helpers/relayer";
 
 const METRICS_TOKEN = "gpm_test_metrics_token_0123456789";
@@ -107,6 +110,55 @@ describe("GET /metrics", function () {
       await scrape(relayer.url, TEST_ADMIN_TOKEN);
     });
 
+    it("takes the admin token in exactly the forms the admin API takes it", async function () {
+      const forms = [
+        `Bearer ${TEST_ADMIN_TOKEN}`,
+        `bearer ${TEST_ADMIN_TOKEN}`,
+        `Bearer  ${TEST_ADMIN_TOKEN}`,
+        `Bearer ${TEST_ADMIN_TOKEN}x`,
+        `Bearer ${TEST_ADMIN_TOKEN.padEnd(513, "x")}`,
+        `Basic ${TEST_ADMIN_TOKEN}`,
+        TEST_ADMIN_TOKEN,
+      ];
+      const statuses = [];
+      for (const authorization of forms) {
+        const metrics = await call(relayer.url, "GET", "/metrics", { headers: { authorization } });
+        const admin = await call(relayer.url, "GET", "/v1/admin/relayer", { headers: { authorization } });
+        expect(metrics.status, authorization).to.equal(admin.status);
+        statuses.push(metrics.status);
+      }
+      expect(statuses).to.deep.equal([200, 401, 401, 401, 401, 401, 401]);
+    });
+
+    it("accepts as a bearer token every admin and metrics token the settings allow, and the settings allow no other", function () {
+      const allowed = (name: string, token: string) => {
+        try {
+          loadConfig({ [name]: token }, "/srv/gp");
+          return true;
+        } catch (error) {
+          if (error instanceof ConfigError) return false;
+          throw error;
+        }
+      };
+      const visible = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).join("");
+      const tokens = [
+        "a".repeat(15),
+        "a".repeat(16),
+        "a".repeat(512),
+        "a".repeat(513),
+        visible,
+        "gpa_with space_0123456789",
+        "gpa_with\ttab_0123456789",
+        "gpa_ünïcode_0123456789",
+        "gpa_0123456789abcdef\n",
+      ];
+      for (const name of ["GP_ADMIN_TOKEN", "GP_METRICS_TOKEN"])
+        for (const token of tokens) {
+          const parsed = bearerToken(`Bearer ${token}`) === token;
+          expect(allowed(name, token), `${name} ${JSON.stringify(token)}`).to.equal(parsed && token.length >= 16);
+        }
+    });
+
     it("gives the metrics token nothing else: the admin API refuses it", async function () {
       const res = await call(relayer.url, "GET", "/v1/admin/relayer", { token: METRICS_TOKEN });
       expect([res.status, res.body.error.code]).to.deep.equal([401, "UNAUTHORIZED"]);
@@ -187,6 +239,23 @@ describe("GET /metrics", function () {
       expect(value(samples, "gp_batch_orders_count")).to.equal(0);
       expect(value(samples, "gp_orders", { state: "confirmed" })).to.equal(0);
       expect(value((await scrape(relayer.url)).samples, "gp_orders", { state: "confirmed" })).to.equal(7);
+    });
+  });
+
+  describe("the errors kept for the admin status", function () {
+    it("keep of a URL its scheme and host only: no user, password, path or query", function () {
+      const cases: [string, string][] = [
+        [
+          'server response 401 (request={ }, response={ }, error=null, info={ "requestUrl": "https://eth.example.io/v3/KEY1", "responseStatus": "401" })',
+          'server response 401 (request={ }, response={ }, error=null, info={ "requestUrl": "https://eth.example.io", "responseStatus": "401" })',
+        ],
+        ["connect to http://127.0.0.1:8545/?apikey=KEY2 failed", "connect to http://127.0.0.1:8545 failed"],
+        ["wss://user:KEY3@ws.example.io:8443/ws#x closed", "wss://ws.example.io:8443 closed"],
+        ["postgres://gp:KEY4@db/gp refused", "postgres://db refused"],
+        ["HTTPS://Node.Example.io/KEY5", "HTTPS://Node.Example.io"],
+        ["no url here: ECONNREFUSED 127.0.0.1:8545", "no url here: ECONNREFUSED 127.0.0.1:8545"],
+      ];
+      for (const [message, kept] of cases) expect(withoutUrls(message)).to.equal(kept);
     });
   });
 });
