@@ -6,7 +6,7 @@
 import * as readline from "node:readline/promises";
 import { DeployConfigError, loadDeployEnv } from "../server/deploy/config";
 import { DeployDeclined, runDeploy } from "../server/deploy/deploy";
-import { withoutUrlPaths } from "../server/deploy/redact";
+import { withoutUrls } from "../server/redact";
 
 function argument(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
 // query often holds the provider's API key.
 // Signed transactions and call data quoted in it are cut to their start.
 const say = (text: string) =>
-  process.stderr.write(withoutUrlPaths(text, process.env.RPC_URL).replace(/(0x[0-9a-fA-F]{16})[0-9a-fA-F]{184,}/g, "$1…") + "\n");
+  process.stderr.write(withoutUrls(text, process.env.RPC_URL).replace(/(0x[0-9a-fA-F]{16})[0-9a-fA-F]{184,}/g, "$1…") + "\n");
 
 main().then(
   (code) => process.exit(code),

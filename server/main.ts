@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseEther, parseUnits } from "ethers";
 import pino from "pino";
+import { withoutUrls } from "./redact";
 import { ANVIL_DEV_KEY, type EmbeddedChain, startAnvil } from "./adapters/chain/anvil";
 import { connectChain, readDeployments } from "./adapters/chain/chain";
 import { LOCAL_SETTLEMENT_DECIMALS, ensureLocalDeployment } from "./adapters/chain/local-deployment";
@@ -50,10 +51,23 @@ function adminTokenLine(admin: ReturnType<typeof adminToken>): string {
 /** What a failed start must not leave running, or holding the data folder. */
 let embedded: EmbeddedChain | null = null;
 let folderLock: DataFolderLock | null = null;
+/** The node's URL, whose path and query are kept out of what a failed start prints. */
+let rpcForErrors: string | undefined;
 
 async function main() {
   const config = loadConfig();
-  const log = pino({ level: config.logLevel });
+  // An error logged as `err` (a failed relayer step, say) is kept without URL paths or queries: the
+  // node's URL may carry an API key, and ethers quotes it in its messages.
+  const rpc = (rpcForErrors = config.chain.kind === "external" ? config.chain.rpcUrl : undefined);
+  const log = pino({
+    level: config.logLevel,
+    serializers: {
+      err: (error: Error) => {
+        const e = pino.stdSerializers.err(error);
+        return { type: e.type, message: withoutUrls(e.message, rpc), stack: withoutUrls(e.stack, rpc) };
+      },
+    },
+  });
   fs.mkdirSync(config.dataDir, { recursive: true });
   folderLock = lockDataFolder(config.dataDir);
   if (folderLock.tookOverFrom !== null)
@@ -159,7 +173,8 @@ main().catch(async (error) => {
   } else if (error instanceof DataFolderInUseError) {
     process.stderr.write(`Green Points could not start: ${error.message}\n`);
   } else {
-    process.stderr.write(`Green Points could not start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`Green Points could not start: ${withoutUrls(text, rpcForErrors)}\n`);
   }
   process.exit(1);
 });

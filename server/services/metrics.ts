@@ -7,6 +7,7 @@
  * and `gp_chain_up` say which source), and so is one not known yet. An unlabelled gauge shows 0
  * until set, so those are removed (`remove({})`), not reset.
  */
+import { withoutUrls } from "../redact";
 import { formatEther } from "ethers";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ChainPort } from "../adapters/chain/chain";
@@ -77,14 +78,8 @@ interface Snapshot {
   walletError: string | null;
 }
 
-/**
- * Scheme, optional user info, host, then the rest up to a space or quote. Node URLs (RPC_URL) often carry an
- * API key in their path or query, and ethers puts the whole request URL in its error messages.
- */
-const URL_IN_TEXT = /\b(https?|wss?|postgres(?:ql)?):\/\/(?:[^\s/?#@"'<>]*@)?([^\s/?#"'<>]*)[^\s"'<>]*/gi;
-
-/** `text` with every http(s), ws(s) and postgres URL cut to its scheme and host: no user, path or query is kept or shown. */
-export const withoutUrls = (text: string) => text.replace(URL_IN_TEXT, "$1://$2");
+/** Every URL cut to its scheme and host (server/redact.ts): RPC URLs often carry an API key, and ethers quotes them. */
+export { withoutUrls };
 
 const messageOf = (error: unknown) => withoutUrls(error instanceof Error ? error.message : String(error)).slice(0, 300);
 /** Ether as a float, for Prometheus only (its values are floats); amounts stay bigint everywhere else. */

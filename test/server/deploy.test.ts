@@ -28,7 +28,7 @@ import { DeployConfigError, readDeployFile, resolveDeployConfig } from "../../se
 import { legacyDigest, openJournal, planDigest } from "../../server/deploy/journal";
 import { deploySteps } from "../../server/deploy/plan";
 import { type DeployContext, StepReverted, runStep } from "../../server/deploy/runner";
-import { withoutUrlPaths } from "../../server/deploy/redact";
+import { withoutUrls } from "../../server/redact";
 import { Custody__factory, IAccessControl__factory, MockStablecoin__factory } from "../../typechain-types";
 import { type HardhatNode, rpc, startHardhatNode } from "../helpers/hardhat-node";
 import { freePort } from "../helpers/net";
@@ -92,7 +92,7 @@ describe("the deploy's failure output", function () {
   it("cuts every URL to its scheme and host, and removes the RPC URL's path, query and user part anywhere", function () {
     const rpcUrl = "https://user:pw123@rpc.example:8545/v3/KEY123?apikey=KEY456";
     const text = `server response 401 (request={ }, info={ "requestUrl": "${rpcUrl}" }) and https://other.example/a/b?c=d /v3/KEY123`;
-    const out = withoutUrlPaths(text, rpcUrl);
+    const out = withoutUrls(text, rpcUrl);
     expect(out).to.contain("https://rpc.example:8545");
     expect(out).to.contain("https://other.example");
     for (const secret of ["KEY123", "KEY456", "pw123", "/a/b", "c=d"]) expect(out).to.not.contain(secret);

@@ -8,7 +8,7 @@
 const URL_PATTERN = /\b([a-z][a-z0-9+.-]*):\/\/(?:[^\s/?#@"'<>]*@)?([^\s/?#"'<>]+)[^\s"'<>]*/gi;
 
 /** `text` with each URL as `scheme://host[:port]`, and `rpcUrl`'s path, query and user part nowhere. */
-export function withoutUrlPaths(text: string, rpcUrl?: string): string {
+export function withoutUrls(text: string, rpcUrl?: string): string {
   let out = text.replace(URL_PATTERN, (_, scheme: string, host: string) => `${scheme}://${host}`);
   if (rpcUrl) {
     let secrets: string[] = [];
