@@ -3,6 +3,7 @@
  * beside anvil. It mines a block each second (as well as on each transaction), so that
  * confirmations come without traffic. Its funded accounts' keys are read from its own listing.
  */
+import { jsonRpc } from "../../server/adapters/chain/anvil";
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { freePort } from "./net";
@@ -17,16 +18,8 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
+/** One JSON-RPC call to the node. */
+export const rpc = jsonRpc;
 
 export async function startHardhatNode(): Promise<HardhatNode> {
   const port = await freePort();

@@ -4,6 +4,7 @@
  * admin status, /metrics and the log say why; topped up, or with the fee fallen, they confirm.
  * A replacement whose bump would go above the cap is not signed.
  */
+import { jsonRpc } from "../../server/adapters/chain/anvil";
 import { Writable } from "node:stream";
 import { expect } from "chai";
 import { Wallet, parseEther, parseUnits, toBeHex } from "ethers";
@@ -22,17 +23,6 @@ function capturedLog() {
     },
   });
   return { log: pino({ level: "info" }, stream), lines };
-}
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const answer = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
-  return answer.result;
 }
 
 /** Polls `read` until `done` holds of it. */
@@ -70,7 +60,7 @@ describe("gas watch", function () {
     it("accepts orders but sends nothing, says why, and confirms them after a top-up", async function () {
       const shop = await createShop(relayer.url, "Gas watch");
       const sentBefore = await relayer.chain.minedNonce();
-      await rpc(relayer.anvil.url, "anvil_setBalance", [relayer.chain.sender, toBeHex(parseEther("0.5"))]);
+      await jsonRpc(relayer.anvil.url, "anvil_setBalance", [relayer.chain.sender, toBeHex(parseEther("0.5"))]);
       const low = await until(
         () => status(relayer),
         (s) => s.body.waiting === true,
@@ -99,7 +89,7 @@ describe("gas watch", function () {
       expect(alerts, "logged once, with its alert name").to.have.length(1);
       expect(alerts[0]).to.include({ level: 50, wait: "gas-balance" });
 
-      await rpc(relayer.anvil.url, "anvil_setBalance", [relayer.chain.sender, toBeHex(parseEther("100"))]);
+      await jsonRpc(relayer.anvil.url, "anvil_setBalance", [relayer.chain.sender, toBeHex(parseEther("100"))]);
       for (const orderId of ["g-1", "g-2"]) expect((await settledOrder(relayer.url, shop.shopId, orderId)).state).to.equal("confirmed");
       expect((await status(relayer)).body.waiting).to.equal(false);
       expect((await call(relayer.url, "GET", "/readyz")).status).to.equal(200);
@@ -121,8 +111,8 @@ describe("gas watch", function () {
       await relayer?.stop();
     });
     const baseFee = async (gwei: string) => {
-      await rpc(relayer.anvil.url, "anvil_setNextBlockBaseFeePerGas", [toBeHex(parseUnits(gwei, "gwei"))]);
-      await rpc(relayer.anvil.url, "evm_mine");
+      await jsonRpc(relayer.anvil.url, "anvil_setNextBlockBaseFeePerGas", [toBeHex(parseUnits(gwei, "gwei"))]);
+      await jsonRpc(relayer.anvil.url, "evm_mine");
     };
 
     it("sends nothing while the fee is above it, says why, and sends once the base fee falls", async function () {

@@ -10,10 +10,8 @@ import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "chai";
-import { openPostgres } from "../../server/adapters/db/postgres";
-import { freshSchema } from "../helpers/postgres";
+import { type RelayerBehindCuttableDatabase, relayerBehindCuttableDatabase } from "../helpers/database-outage";
 import { TEST_ADMIN_TOKEN, type TestRelayer, call, startTestRelayer } from "../helpers/relayer";
-import { startTcpProxy } from "../helpers/tcp-proxy";
 
 /** Polls /readyz until it answers `status`. */
 async function readyz(url: string, status: number, timeoutMs = 20_000) {
@@ -237,23 +235,15 @@ describe("health", function () {
 
   describe("when the database is down (PostgreSQL)", function () {
     let relayer: TestRelayer;
-    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
-    let schema: Awaited<ReturnType<typeof freshSchema>>;
+    let proxy: RelayerBehindCuttableDatabase["proxy"];
+    let stack: RelayerBehindCuttableDatabase | undefined;
     before(async function () {
       if (!process.env.DATABASE_URL) this.skip(); // needs a PostgreSQL server behind the cuttable proxy
-      schema = await freshSchema(process.env.DATABASE_URL);
-      const target = new URL(schema.url);
-      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      const viaProxy = new URL(schema.url);
-      viaProxy.hostname = "127.0.0.1";
-      viaProxy.port = String(proxy.port);
-      relayer = await startTestRelayer({ db: await openPostgres(viaProxy.toString()) });
+      stack = await relayerBehindCuttableDatabase(process.env.DATABASE_URL);
+      ({ relayer, proxy } = stack);
     });
     after(async function () {
-      await relayer?.stop();
-      await relayer?.db.close();
-      await proxy?.close();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it("answers /readyz 503 naming the database, /healthz 503 as before, and is ready again when it is back", async function () {

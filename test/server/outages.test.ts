@@ -6,8 +6,7 @@
  */
 import { expect } from "chai";
 import { parseUnits } from "ethers";
-import { openPostgres } from "../../server/adapters/db/postgres";
-import { freshSchema } from "../helpers/postgres";
+import { type RelayerBehindCuttableDatabase, relayerBehindCuttableDatabase } from "../helpers/database-outage";
 import {
   TEST_ADMIN_TOKEN,
   type TestRelayer,
@@ -18,7 +17,6 @@ import {
   settledOrder,
   startTestRelayer,
 } from "../helpers/relayer";
-import { startTcpProxy } from "../helpers/tcp-proxy";
 
 describe("outages", function () {
   this.timeout(180_000);
@@ -85,23 +83,15 @@ describe("outages", function () {
 
   describe("when the database is down (PostgreSQL)", function () {
     let relayer: TestRelayer;
-    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
-    let schema: Awaited<ReturnType<typeof freshSchema>>;
+    let proxy: RelayerBehindCuttableDatabase["proxy"];
+    let stack: RelayerBehindCuttableDatabase | undefined;
     before(async function () {
       if (!process.env.DATABASE_URL) this.skip();
-      schema = await freshSchema(process.env.DATABASE_URL);
-      const target = new URL(schema.url);
-      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      const viaProxy = new URL(schema.url);
-      viaProxy.hostname = "127.0.0.1";
-      viaProxy.port = String(proxy.port);
-      relayer = await startTestRelayer({ db: await openPostgres(viaProxy.toString()) });
+      stack = await relayerBehindCuttableDatabase(process.env.DATABASE_URL);
+      ({ relayer, proxy } = stack);
     });
     after(async function () {
-      await relayer?.stop();
-      await relayer?.db.close();
-      await proxy?.close();
-      await schema?.drop();
+      await stack?.close();
     });
 
     it("refuses orders with 503 UNAVAILABLE, accepts nothing, and takes the retry once it is back", async function () {

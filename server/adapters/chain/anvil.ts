@@ -19,16 +19,16 @@ export interface EmbeddedChain {
   process: ChildProcess;
 }
 
-/** One JSON-RPC call to the node; its error, if it answers one, is thrown. */
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+/** One JSON-RPC call to a node (anvil, Hardhat's); its error, if it answers one, is thrown naming the method. */
+export async function jsonRpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
   });
-  const answer = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (answer.error) throw new Error(`anvil refused ${method}: ${answer.error.message}`);
-  return answer.result;
+  const answer = (await res.json()) as { result?: T; error?: { message: string } };
+  if (answer.error) throw new Error(`the node refused ${method}: ${answer.error.message}`);
+  return answer.result as T;
 }
 
 function anvilBinary(): string {
@@ -81,7 +81,7 @@ export async function startAnvil(options: { port: number; stateFile: string }): 
     url,
     process: child,
     setBlockTime: async (seconds) => {
-      await rpc(url, "evm_setIntervalMining", [seconds]);
+      await jsonRpc(url, "evm_setIntervalMining", [seconds]);
     },
     stop: async () => {
       if (child.exitCode === null) child.kill("SIGTERM");
@@ -91,7 +91,7 @@ export async function startAnvil(options: { port: number; stateFile: string }): 
   };
   for (let attempt = 0; attempt < 200 && child.exitCode === null; attempt++) {
     try {
-      await rpc(url, "eth_chainId");
+      await jsonRpc(url, "eth_chainId");
       return chain;
     } catch {
       // not listening yet
