@@ -7,6 +7,8 @@
 import * as fs from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import type { CustodyParameters, PoolParameters } from "../adapters/chain/deploy";
+import type { AdCreditParameters } from "../modules/ads/deploy";
 import { AppError } from "../errors";
 import { parseAmount } from "../domain/amounts";
 
@@ -135,17 +137,9 @@ export interface DeployConfig {
   cap: bigint;
   pointsName: string;
   pointsSymbol: string;
-  pool: {
-    poolShare: bigint;
-    mintShare: bigint;
-    exitFee: bigint;
-    /** Settlement base units per whole GP while no GP exist. */
-    initialPrice: bigint;
-    referralShare1: bigint;
-    referralShare2: bigint;
-  };
-  custody: { withdrawalFee: bigint; exitMultiple: bigint };
-  adCredit: { adShare: bigint; noticePeriod: bigint };
+  pool: PoolParameters;
+  custody: CustodyParameters;
+  adCredit: AdCreditParameters;
   confirmations: number;
 }
 
