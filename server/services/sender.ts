@@ -90,6 +90,8 @@ export interface SenderMetrics {
 const SETTLEMENT_SHORT = ["ERC20InsufficientBalance", "ERC20InsufficientAllowance"];
 
 const MAX_PARK_MS = 10 * 60_000;
+/** The longest the receipts of recent confirmed batches go unchecked for a reorg while the head stays the same. */
+const REORG_RECHECK_MS = 5_000;
 
 export function createSender(deps: {
   db: Db;
@@ -257,8 +259,16 @@ export function createSender(deps: {
    * reorg, or the embedded chain restarting without its last blocks). The receipt is the test:
    * anvil can still answer the old hash for a height after reverting it.
    */
+  let lastReorgCheck: { head: number; hash: string | null; at: number } | null = null;
   async function checkReorgs() {
     const head = await chain.blockNumber();
+    // Rounds run every few tens of milliseconds and blocks come every second or more: while the head
+    // is the same block as at the last check, the receipts are not fetched again, but at least every
+    // REORG_RECHECK_MS they are (a node can answer a reverted height's old hash for a while).
+    const hash = await chain.blockHash(head);
+    const last = lastReorgCheck;
+    if (last && last.head === head && last.hash === hash && Date.now() - last.at < REORG_RECHECK_MS) return;
+    const at = Date.now();
     for (const recent of await recentConfirmed(db, Math.max(0, head - 128), chain.sender)) {
       const mined = await chain.mined(recent.txHash);
       if (mined && mined.status === 1 && mined.blockHash === recent.blockHash) continue;
@@ -270,6 +280,7 @@ export function createSender(deps: {
         await resetNonce(tx, chain.sender, () => chain.pendingNonce());
       });
     }
+    lastReorgCheck = { head, hash, at };
   }
 
   /**
