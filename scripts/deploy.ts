@@ -4,7 +4,8 @@
  * the check list is all ok; 2 when the configuration is refused (nothing sent).
  */
 import * as readline from "node:readline/promises";
-import { DeployConfigError, loadDeployEnv } from "../server/deploy/config";
+import { ConfigError } from "../server/config";
+import { loadDeployEnv } from "../server/deploy/config";
 import { DeployDeclined, runDeploy } from "../server/deploy/deploy";
 import { withoutUrls } from "../server/redact";
 
@@ -12,7 +13,7 @@ function argument(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
   if (at < 0) return undefined;
   const value = args[at + 1];
-  if (!value || value.startsWith("--")) throw new DeployConfigError(name, "needs a value");
+  if (!value || value.startsWith("--")) throw new ConfigError(name, "needs a value");
   return value;
 }
 
@@ -20,9 +21,9 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const known = new Set(["--config", "--out", "--yes", "--fresh"]);
   const unknown = args.find((a, i) => a.startsWith("--") && !known.has(a) && !(i > 0 && ["--config", "--out"].includes(args[i - 1])));
-  if (unknown) throw new DeployConfigError(unknown, "is not an option (--config <file>, --out <file>, --yes, --fresh)");
+  if (unknown) throw new ConfigError(unknown, "is not an option (--config <file>, --out <file>, --yes, --fresh)");
   const configFile = argument(args, "--config");
-  if (!configFile) throw new DeployConfigError("--config", "is required: the deploy's JSON configuration (see deploy.example.json)");
+  if (!configFile) throw new ConfigError("--config", "is required: the deploy's JSON configuration (see deploy.example.json)");
   const env = loadDeployEnv(process.env);
   const confirm = process.stdin.isTTY
     ? async (question: string) => {
@@ -55,7 +56,7 @@ const say = (text: string) =>
 main().then(
   (code) => process.exit(code),
   (error) => {
-    if (error instanceof DeployConfigError) {
+    if (error instanceof ConfigError) {
       say(`Deploy refused: ${error.message}`);
       process.exit(2);
     }

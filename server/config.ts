@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits } from "./domain/shop-limits";
 import { int } from "./env";
 import { DEFAULT_LIMITS } from "./http/limits";
+import { DEFAULT_MIN_GAS_BALANCE } from "./services/gas-watch";
 import { MODULES } from "./modules";
 
 export interface DemoConfig {
@@ -274,7 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     relaysPerOwner: e.GP_RELAYS_PER_OWNER,
     relayDailyGas: e.GP_RELAY_DAILY_GAS,
     settlementFloat: e.GP_SETTLEMENT_FLOAT ?? "100000",
-    minGasBalance: e.GP_MIN_GAS_BALANCE ?? "0.05",
+    minGasBalance: e.GP_MIN_GAS_BALANCE ?? DEFAULT_MIN_GAS_BALANCE,
     maxFeeGwei: e.GP_MAX_FEE_GWEI ?? null,
     metricsToken: e.GP_METRICS_TOKEN ?? null,
   });

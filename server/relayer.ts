@@ -13,7 +13,7 @@ import type { TrustProxy } from "./config";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
 import { parseEther } from "ethers";
-import { createGasWatch } from "./services/gas-watch";
+import { DEFAULT_MIN_GAS_BALANCE, createGasWatch } from "./services/gas-watch";
 import { createMetrics } from "./services/metrics";
 import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
@@ -37,7 +37,7 @@ export interface RelayerDeps extends ModuleSettings {
   orderLimits?: LimitUnits;
   /** The proxies whose X-Forwarded-For names the client (none by default). */
   trustProxy?: TrustProxy;
-  /** Below this native balance (wei) of the relayer's wallet, new chain work waits; 0 turns it off; default 0.05 ether. */
+  /** Below this native balance (wei) of the relayer's wallet, new chain work waits; 0 turns it off; default DEFAULT_MIN_GAS_BALANCE. */
   minGasBalance?: bigint;
   /** A bearer token that reads /metrics only (the admin token reads it too). */
   metricsToken?: string | null;
@@ -52,7 +52,7 @@ export async function startRelayer(deps: RelayerDeps) {
   const gas = createGasWatch({
     chain: deps.chain,
     log: deps.log.child({ component: "gas-watch" }),
-    minBalance: deps.minGasBalance ?? parseEther("0.05"),
+    minBalance: deps.minGasBalance ?? parseEther(DEFAULT_MIN_GAS_BALANCE),
   });
   const metrics = createMetrics({ db: deps.db, chain: deps.chain, gas });
   const sender = createSender({

@@ -9,19 +9,9 @@ import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import type { CustodyParameters, PoolParameters } from "../adapters/chain/deploy";
 import type { AdCreditParameters } from "../modules/ads/deploy";
+import { ConfigError } from "../config";
 import { AppError } from "../errors";
 import { parseAmount } from "../domain/amounts";
-
-/** A refused configuration: `field` is the path in the file (`pool.exitFee`) or the setting's name. */
-export class DeployConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = "DeployConfigError";
-  }
-}
 
 const BPS = 10_000;
 
@@ -160,13 +150,13 @@ export function readDeployFile(file: string): DeployFile {
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (error) {
-    throw new DeployConfigError("--config", `${file} is not readable JSON: ${(error as Error).message}`);
+    throw new ConfigError("--config", `${file} is not readable JSON: ${(error as Error).message}`);
   }
   const parsed = FileSchema.safeParse(withoutNotes(raw));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]] : issue.path;
-    throw new DeployConfigError(
+    throw new ConfigError(
       path.join(".") || "config",
       issue.code === "unrecognized_keys" ? "is not a field of the configuration" : issue.message,
     );
@@ -179,7 +169,7 @@ function amount(text: string, decimals: number, field: string): bigint {
   try {
     return parseAmount(text, decimals, field);
   } catch (error) {
-    if (error instanceof AppError) throw new DeployConfigError(field, error.message.replace(`${field} `, ""));
+    if (error instanceof AppError) throw new ConfigError(field, error.message.replace(`${field} `, ""));
     throw error;
   }
 }
@@ -187,17 +177,17 @@ function amount(text: string, decimals: number, field: string): bigint {
 /** The file's amounts against the settlement token's decimals (read on the chain). */
 export function resolveDeployConfig(file: DeployFile, settlement: { decimals: number; symbol: string }): DeployConfig {
   if (!Number.isInteger(settlement.decimals) || settlement.decimals > MAX_SETTLEMENT_DECIMALS)
-    throw new DeployConfigError(
+    throw new ConfigError(
       "settlement",
       `the token at ${file.settlement} has ${settlement.decimals} decimals; the pool supports at most ${MAX_SETTLEMENT_DECIMALS}`,
     );
   const cap = amount(file.cap, POINTS_DECIMALS, "cap");
   if (cap === 0n || cap > MAX_ISSUANCE_LIMIT)
-    throw new DeployConfigError("cap", `must be above 0 and at most ${MAX_ISSUANCE_LIMIT} GP base units, got ${cap}`);
+    throw new ConfigError("cap", `must be above 0 and at most ${MAX_ISSUANCE_LIMIT} GP base units, got ${cap}`);
   const unit = 10n ** BigInt(settlement.decimals);
   const initialPrice = amount(file.pool.initialPrice, settlement.decimals, "pool.initialPrice");
   if (initialPrice < 1n || initialPrice > MAX_INITIAL_PRICE_UNITS * unit)
-    throw new DeployConfigError(
+    throw new ConfigError(
       "pool.initialPrice",
       `must be above 0 and at most ${MAX_INITIAL_PRICE_UNITS} ${settlement.symbol} per GP, got "${file.pool.initialPrice}"`,
     );
@@ -250,7 +240,7 @@ export function loadDeployEnv(env: NodeJS.ProcessEnv): DeployEnv {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new DeployConfigError(String(issue.path[0]), issue.message);
+    throw new ConfigError(String(issue.path[0]), issue.message);
   }
   const e = parsed.data;
   const fault = e.GP_DEPLOY_FAULT ? e.GP_DEPLOY_FAULT.split(/:(.*)/s) : null;

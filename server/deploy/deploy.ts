@@ -10,7 +10,8 @@ import { type DataFolderLock, lockFile } from "../adapters/data-folder-lock";
 import type { Deployments } from "../adapters/chain/chain";
 import { MockStablecoin__factory, Pool__factory } from "../../typechain-types";
 import { type CheckItem, checkDeployment, formatChecklist } from "./checklist";
-import { type DeployConfig, DeployConfigError, type DeployEnv, readDeployFile, resolveDeployConfig } from "./config";
+import { ConfigError } from "../config";
+import { type DeployConfig, type DeployEnv, readDeployFile, resolveDeployConfig } from "./config";
 import { legacyDigest, openJournal, planDigest } from "./journal";
 import { type DeployStep, deploySteps, pointsConstructorArguments } from "./plan";
 import { type DeployContext, type StepState, deployedAddresses, holderAddress, runStep, stepState } from "./runner";
@@ -51,8 +52,7 @@ export function besideDeployments(out: string) {
 }
 
 async function settlementToken(provider: JsonRpcProvider, address: string) {
-  if ((await provider.getCode(address)) === "0x")
-    throw new DeployConfigError("settlement", `there is no contract at ${address} on this chain`);
+  if ((await provider.getCode(address)) === "0x") throw new ConfigError("settlement", `there is no contract at ${address} on this chain`);
   const token = MockStablecoin__factory.connect(address, provider);
   // A call the contract refuses is an answer about the token; any other failure (the node's) is not
   // and fails the run, to be run again: it must not change what is deployed.
@@ -61,7 +61,7 @@ async function settlementToken(provider: JsonRpcProvider, address: string) {
     decimals = Number(await token.decimals());
   } catch (error) {
     if (!isError(error, "CALL_EXCEPTION")) throw error;
-    throw new DeployConfigError("settlement", `the contract at ${address} does not answer decimals(): is it an ERC-20?`);
+    throw new ConfigError("settlement", `the contract at ${address} does not answer decimals(): is it an ERC-20?`);
   }
   // symbol() is optional in ERC-20; it is only shown, never deployed.
   const symbol = await token.symbol().catch((error: unknown) => {
@@ -109,7 +109,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     const wallet = new Wallet(env.deployerKey, provider);
     const deployer = wallet.address;
     if (file.relayer === deployer)
-      throw new DeployConfigError(
+      throw new ConfigError(
         "relayer",
         `must differ from the deployer ${deployer} (DEPLOYER_PRIVATE_KEY): the deployer ends holding no role, the relayer holds its roles`,
       );
@@ -121,7 +121,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     lock = lockFile(
       files.lock,
       (pid) =>
-        new DeployConfigError(
+        new ConfigError(
           "--out",
           `the journal ${files.journal} is in use by the deploy running as process ${pid} (its lock ${files.lock}); let it finish or stop it first`,
         ),
@@ -131,7 +131,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     if (!journal.found && !options.fresh) {
       const sentBefore = await provider.getTransactionCount(deployer, "pending");
       if (sentBefore > 0)
-        throw new DeployConfigError(
+        throw new ConfigError(
           "--fresh",
           `no journal at ${files.journal}, but the deployer ${deployer} has sent ${sentBefore} transactions on chain id ${chainId}: ` +
             "to resume a deploy, give the --out it was run with (its journal is beside it); to deploy another, separate set of contracts, pass --fresh",
@@ -145,10 +145,9 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
 
     const todo = rows.filter(([, s]) => s !== "done").length;
     if (todo > 0) {
-      if (gas === 0n) throw new DeployConfigError("DEPLOYER_PRIVATE_KEY", `the deployer ${deployer} has no native balance to pay gas`);
+      if (gas === 0n) throw new ConfigError("DEPLOYER_PRIVATE_KEY", `the deployer ${deployer} has no native balance to pay gas`);
       if (!options.yes) {
-        if (!options.confirm)
-          throw new DeployConfigError("--yes", "not a terminal: nothing sent; pass --yes to deploy without the question");
+        if (!options.confirm) throw new ConfigError("--yes", "not a terminal: nothing sent; pass --yes to deploy without the question");
         if (!(await options.confirm(`Send ${todo} transactions from ${deployer}? [y/N] `))) throw new DeployDeclined();
       }
     } else print("Nothing to send: every step is on the chain already.");

@@ -41,9 +41,7 @@ interface Reading {
  * The readings /readyz and /healthz answer from. Their callers are anonymous, so however many ask,
  * one reading is in flight at a time and it serves every caller until it is READING_MS old: at
  * most one chain call and one query a second, whatever the traffic (a flood of health checks
- * must not spend a paid RPC's quota and get the relayer itself throttled). The gas watch's head is
- * not reused: it may be a second old when an outage starts, and the first health check after it
- * should see it. Only whether each answered is kept, never an error's message: ethers' messages
+ * must not spend a paid RPC's quota and get the relayer itself throttled). Only whether each answered is kept, never an error's message: ethers' messages
  * carry the RPC URL, and with it the API key many providers put in its path or query.
  */
 function createReadings(deps: { db: Db; chain: ChainPort }): () => Promise<Reading> {

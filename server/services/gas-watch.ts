@@ -23,8 +23,6 @@ export interface WaitReason {
 export interface GasReading {
   balance: bigint;
   maxFeePerGas: bigint;
-  head: number;
-  at: Date;
 }
 
 const ALERTS: Record<WaitKind, string> = {
@@ -37,6 +35,9 @@ const ALERTS: Record<WaitKind, string> = {
 const REPLACEMENT_HELD_MS = 30_000;
 
 export const gwei = (wei: bigint) => formatUnits(wei, "gwei");
+
+/** The least native balance (ether) of the relayer's wallet unless GP_MIN_GAS_BALANCE says otherwise. */
+export const DEFAULT_MIN_GAS_BALANCE = "0.05";
 
 export function createGasWatch(deps: { chain: ChainPort; log: Logger; /** wei; 0 turns the balance check off */ minBalance: bigint }) {
   const { chain, log, minBalance } = deps;
@@ -86,10 +87,10 @@ export function createGasWatch(deps: { chain: ChainPort; log: Logger; /** wei; 0
   }
 
   return {
-    /** Reads the wallet's balance, the fees and the head; a relayer step (it throws when the node does not answer). */
+    /** Reads the wallet's balance and the fees; a relayer step (it throws when the node does not answer). */
     async check(): Promise<void> {
-      const [balance, quote, head] = await Promise.all([chain.nativeBalance(), chain.feeQuote(), chain.blockNumber()]);
-      reading = { balance, maxFeePerGas: quote.maxFeePerGas, head, at: new Date() };
+      const [balance, quote] = await Promise.all([chain.nativeBalance(), chain.feeQuote()]);
+      reading = { balance, maxFeePerGas: quote.maxFeePerGas };
       update(reasonsNow());
     },
     /** The sender could not replace a stuck transaction under the fee cap (it broadcast the old one again). */

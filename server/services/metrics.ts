@@ -88,6 +88,18 @@ const etherFloat = (wei: bigint) => Number(formatEther(wei));
 export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch }) {
   const { db, chain, gas } = deps;
   const registry = new Registry();
+  /** A gauge of one figure read at scrape; absent (removed, not 0) while `value` knows none. */
+  const figure = (name: string, help: string, value: () => number | null | Promise<number | null>) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const v = await value();
+        if (v === null) this.remove({});
+        else this.set(v);
+      },
+    });
   const lastErrors: { at: string; step: string; kind: FailureKind; message: string }[] = [];
   /** The head the sender's last finished round started at. */
   let lastRound: { head: number | null; at: Date } | null = null;
@@ -150,50 +162,24 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
       else for (const state of OPERATION_STATES) this.set({ state }, work.operations[state]);
     },
   });
-  new Gauge({
-    name: "gp_open_transactions",
-    help: "This relayer's own transactions (its wallet's) sent and not yet confirmed or abandoned; absent while the database does not answer.",
-    registers: [registry],
-    async collect() {
-      const { work } = await read();
-      if (!work) this.remove({});
-      else this.set(work.openTransactions);
-    },
-  });
-  new Gauge({
-    name: "gp_database_up",
-    help: "1 when the database answered this scrape's queries, else 0.",
-    registers: [registry],
-    async collect() {
-      this.set((await read()).work ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "gp_chain_up",
-    help: "1 when the chain node answered this scrape's calls, else 0.",
-    registers: [registry],
-    async collect() {
-      this.set((await read()).wallet ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: "gp_relayer_balance_ether",
-    help: "The relayer wallet's native balance (pays the gas), in ether; absent while the chain node does not answer.",
-    registers: [registry],
-    async collect() {
+  figure(
+    "gp_open_transactions",
+    "This relayer's own transactions (its wallet's) sent and not yet confirmed or abandoned; absent while the database does not answer.",
+    async () => (await read()).work?.openTransactions ?? null,
+  );
+  figure("gp_database_up", "1 when the database answered this scrape's queries, else 0.", async () => ((await read()).work ? 1 : 0));
+  figure("gp_chain_up", "1 when the chain node answered this scrape's calls, else 0.", async () => ((await read()).wallet ? 1 : 0));
+  figure(
+    "gp_relayer_balance_ether",
+    "The relayer wallet's native balance (pays the gas), in ether; absent while the chain node does not answer.",
+    async () => {
       const { wallet } = await read();
-      if (!wallet) this.remove({});
-      else this.set(etherFloat(wallet.balance));
+      return wallet ? etherFloat(wallet.balance) : null;
     },
-  });
-  new Gauge({
-    name: "gp_relayer_min_balance_ether",
-    help: "GP_MIN_GAS_BALANCE: below it new chain work waits (0: not watched).",
-    registers: [registry],
-    collect() {
-      this.set(etherFloat(gas.minBalance));
-    },
-  });
+  );
+  figure("gp_relayer_min_balance_ether", "GP_MIN_GAS_BALANCE: below it new chain work waits (0: not watched).", () =>
+    etherFloat(gas.minBalance),
+  );
   new Gauge({
     name: "gp_relayer_nonce",
     help: "The relayer wallet's nonce: transactions mined (block=latest) and known to the node (block=pending); absent while the chain node does not answer.",
@@ -209,55 +195,33 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
       this.set({ block: "pending" }, wallet.pendingNonce);
     },
   });
-  new Gauge({
-    name: "gp_chain_head_block",
-    help: "The chain node's latest block number; absent while the node does not answer.",
-    registers: [registry],
-    async collect() {
+  figure(
+    "gp_chain_head_block",
+    "The chain node's latest block number; absent while the node does not answer.",
+    async () => (await read()).wallet?.head ?? null,
+  );
+  figure(
+    "gp_chain_blocks_behind",
+    "Blocks between the chain head and the head the sender's last finished round started at; absent while the node does not answer.",
+    async () => {
       const { wallet } = await read();
-      if (!wallet) this.remove({});
-      else this.set(wallet.head);
+      return wallet ? blocksBehind(wallet.head) : null;
     },
-  });
-  new Gauge({
-    name: "gp_chain_blocks_behind",
-    help: "Blocks between the chain head and the head the sender's last finished round started at; absent while the node does not answer.",
-    registers: [registry],
-    async collect() {
-      const { wallet } = await read();
-      const behind = wallet ? blocksBehind(wallet.head) : null;
-      if (behind === null) this.remove({});
-      else this.set(behind);
-    },
-  });
-  new Gauge({
-    name: "gp_relayer_last_round_timestamp_seconds",
-    help: "When the sender last finished a round (seconds since the epoch).",
-    registers: [registry],
-    collect() {
-      if (!lastRound) this.remove({});
-      else this.set(lastRound.at.getTime() / 1000);
-    },
-  });
-  new Gauge({
-    name: "gp_relayer_max_fee_gwei",
-    help: "The max fee per gas a new transaction would be signed with, at the gas watch's last check, in gwei.",
-    registers: [registry],
-    collect() {
+  );
+  figure("gp_relayer_last_round_timestamp_seconds", "When the sender last finished a round (seconds since the epoch).", () =>
+    lastRound ? lastRound.at.getTime() / 1000 : null,
+  );
+  figure(
+    "gp_relayer_max_fee_gwei",
+    "The max fee per gas a new transaction would be signed with, at the gas watch's last check, in gwei.",
+    () => {
       const reading = gas.reading();
-      if (!reading) this.remove({});
-      else this.set(Number(gwei(reading.maxFeePerGas)));
+      return reading ? Number(gwei(reading.maxFeePerGas)) : null;
     },
-  });
-  new Gauge({
-    name: "gp_relayer_fee_cap_gwei",
-    help: "GP_MAX_FEE_GWEI: no transaction is signed above it (absent when there is no cap).",
-    registers: [registry],
-    collect() {
-      if (chain.feeCap === null) this.remove({});
-      else this.set(Number(gwei(chain.feeCap)));
-    },
-  });
+  );
+  figure("gp_relayer_fee_cap_gwei", "GP_MAX_FEE_GWEI: no transaction is signed above it (absent when there is no cap).", () =>
+    chain.feeCap === null ? null : Number(gwei(chain.feeCap)),
+  );
   new Gauge({
     name: "gp_relayer_waiting",
     help: "1 while new chain work waits for this reason (gas-balance, fee-cap, replacement-fee-cap), else 0.",

@@ -24,7 +24,8 @@ import {
   parseUnits,
 } from "ethers";
 import { readDeployments } from "../../server/adapters/chain/chain";
-import { DeployConfigError, readDeployFile, resolveDeployConfig } from "../../server/deploy/config";
+import { ConfigError } from "../../server/config";
+import { readDeployFile, resolveDeployConfig } from "../../server/deploy/config";
 import { legacyDigest, openJournal, planDigest } from "../../server/deploy/journal";
 import { deploySteps } from "../../server/deploy/plan";
 import { type DeployContext, StepReverted, runStep } from "../../server/deploy/runner";
@@ -62,8 +63,8 @@ describe("deploy.example.json", function () {
     ]);
     expect(config.cap).to.equal(100_000_000n * 10n ** 18n);
     expect(() => resolveDeployConfig(file, { decimals: 19, symbol: "X" }))
-      .to.throw(DeployConfigError)
-      .with.property("field", "settlement");
+      .to.throw(ConfigError)
+      .with.property("setting", "settlement");
   });
 
   it("has a journal digest of what the steps use only, and resumes a journal written with the earlier digest", function () {

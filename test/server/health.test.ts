@@ -87,6 +87,17 @@ async function startKeyedRpc(key: string) {
   };
 }
 
+/** The admin status, asked again until it keeps a failed round of kind "chain" (at most 10 s). */
+async function statusOnceAChainErrorIsKept(url: string) {
+  const deadline = Date.now() + 10_000;
+  let status = await call(url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
+  while (!status.body.lastErrors?.some((e: { kind: string }) => e.kind === "chain") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    status = await call(url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
+  }
+  return status;
+}
+
 describe("health", function () {
   this.timeout(180_000);
 
@@ -129,12 +140,7 @@ describe("health", function () {
       expect(await call(relayer.url, "GET", "/healthz")).to.deep.include({ status: 200, body: { status: "ok", chainBlock: null } });
       expect((await call(relayer.url, "GET", "/livez")).status).to.equal(200);
       // The admin status still answers, naming the chain, and keeps the relayer's failed rounds.
-      const deadline = Date.now() + 10_000;
-      let status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
-      while (!status.body.lastErrors?.some((e: { kind: string }) => e.kind === "chain") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200));
-        status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
-      }
+      const status = await statusOnceAChainErrorIsKept(relayer.url);
       expect(status.status).to.equal(200);
       expect([status.body.chain.answers, status.body.chain.head, status.body.wallet.balance]).to.deep.equal([false, null, null]);
       expect(status.body.database.answers).to.equal(true);
@@ -212,12 +218,7 @@ describe("health", function () {
       const health = await call(relayer.url, "GET", "/healthz");
       expect([health.status, health.body]).to.deep.equal([200, { status: "ok", chainBlock: null }]);
 
-      const deadline = Date.now() + 10_000;
-      let status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
-      while (!status.body.lastErrors?.some((e: { kind: string }) => e.kind === "chain") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 200));
-        status = await call(relayer.url, "GET", "/v1/admin/relayer", { token: TEST_ADMIN_TOKEN });
-      }
+      const status = await statusOnceAChainErrorIsKept(relayer.url);
       expect(status.body.chain.answers).to.equal(false);
       // The messages are kept, with the URL cut to its scheme and host.
       expect(status.body.chain.error).to.include(rpc.origin);

@@ -159,6 +159,21 @@ describe("GET /metrics", function () {
         }
     });
 
+    it("gives the relayer's status to the admin only: anonymous callers, a shop's secret and its X-GP-Shop are refused", async function () {
+      const refused: { headers?: Record<string, string>; token?: string }[] = [
+        {},
+        { token: shop.webhookSecret },
+        { token: shop.webhookSecret, headers: { "x-gp-shop": shop.shopId } },
+        { token: "gpa_not_the_admin_token_0000000000" },
+      ];
+      for (const as of refused) {
+        const res = await call(relayer.url, "GET", "/v1/admin/relayer", as);
+        expect(res.status, JSON.stringify(as)).to.be.oneOf([401, 403]);
+        expect(JSON.stringify(res.body)).not.to.include(relayer.chain.sender.slice(2).toLowerCase());
+        expect(JSON.stringify(res.body)).not.to.include(relayer.chain.sender.slice(2));
+      }
+    });
+
     it("gives the metrics token nothing else: the admin API refuses it", async function () {
       const res = await call(relayer.url, "GET", "/v1/admin/relayer", { token: METRICS_TOKEN });
       expect([res.status, res.body.error.code]).to.deep.equal([401, "UNAUTHORIZED"]);

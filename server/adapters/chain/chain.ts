@@ -417,26 +417,17 @@ export function connectChain(
     mined: async (txHash) => {
       const receipt = await provider.getTransactionReceipt(txHash);
       if (!receipt) return null;
-      // Parsed when first read: the reorg check asks for recent receipts each round and reads only their block.
-      let events: ChainEvent[] | undefined;
-      let credited: Map<string, bigint> | undefined;
-      const batch: MinedBatch = {
+      const credited = new Map<string, bigint>();
+      const events = receipt.logs.flatMap((log) => parseEvent(log) ?? []);
+      for (const e of events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
+      return {
         status: receipt.status ?? 0,
         blockNumber: receipt.blockNumber,
         blockHash: receipt.blockHash,
-        get events() {
-          return (events ??= receipt.logs.flatMap((log) => parseEvent(log) ?? []));
-        },
-        get credited() {
-          if (!credited) {
-            credited = new Map();
-            for (const e of batch.events) if (e.name === "OrderCredited") credited.set(e.args.orderKey, BigInt(e.args.points));
-          }
-          return credited;
-        },
+        credited,
+        events,
         gasUsed: receipt.gasUsed,
       };
-      return batch;
     },
     isOrderRecorded: (id) => pool.isOrderRecorded(keyOf(id)),
     creditedPoints: async (id) => {
