@@ -179,6 +179,21 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
       expect((await findOrder(db, shopId, "OLD-1"))?.state).to.equal("received");
     });
 
+    it("sends operations in the order they were recorded, even when the clock gives several the same instant", async function () {
+      await db.query("UPDATE operations SET state = 'rejected' WHERE state = 'queued'");
+      const base = { actor: "admin", account: null, counterparty: null, requestId: null, target: "pool", calldata: "0x" };
+      const recorded: string[] = [];
+      for (let i = 0; i < 30; i++)
+        recorded.push(
+          (await insertOperation(db, { ...base, id: `op_${randomUUID()}`, kind: i % 2 ? "unpause" : "pause", details: {} })).id,
+        );
+      const claimed = await db.transaction(async (tx) =>
+        (await claimQueued(tx, 50, "0x00000000000000000000000000000000000000c1")).map((o) => o.id),
+      );
+      expect(claimed).to.deep.equal(recorded);
+      await db.query("UPDATE operations SET state = 'rejected' WHERE state = 'queued'");
+    });
+
     it("holds an operation back while an older one is in flight under another key, and knows a refusal then is not final", async function () {
       const [keyA, keyB] = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000b1"];
       await db.query("UPDATE operations SET state = 'rejected' WHERE state IN ('queued', 'submitted')");

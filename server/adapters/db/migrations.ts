@@ -250,6 +250,21 @@ const MIGRATIONS: readonly string[] = [
   // update to submitted names no key, which this refuses, so its transaction rolls back before
   // anything is broadcast.
   `ALTER TABLE orders ADD CONSTRAINT orders_sent_by_bound CHECK (state <> 'submitted' OR sent_by IS NOT NULL) NOT VALID;`,
+  // Operations go out in the order they were recorded, and one may rely on the one before it (a
+  // merchant flagged, then paid). created_at cannot say that order: PGlite's clock counts
+  // milliseconds, so two recorded in the same one tied and went by their random ids. A sequence
+  // numbers them as they are inserted; what was recorded before is numbered in its old order.
+  `CREATE SEQUENCE operations_seq;
+   ALTER TABLE operations ADD COLUMN seq BIGINT;
+   UPDATE operations SET seq = numbered.n
+     FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM operations) numbered WHERE numbered.id = operations.id;
+   SELECT setval('operations_seq', COALESCE((SELECT max(seq) FROM operations), 0) + 1, false);
+   ALTER TABLE operations ALTER COLUMN seq SET DEFAULT nextval('operations_seq');
+   ALTER TABLE operations ALTER COLUMN seq SET NOT NULL;
+   ALTER SEQUENCE operations_seq OWNED BY operations.seq;
+   CREATE UNIQUE INDEX operations_in_order ON operations (seq);
+   DROP INDEX operations_queued;
+   CREATE INDEX operations_queued ON operations (seq) WHERE state = 'queued';`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -127,8 +127,8 @@ export async function findOperation(db: Queryable, id: string): Promise<Operatio
 
 const CLAIM_QUEUED = `SELECT ${COLUMNS} FROM operations WHERE state = 'queued' AND (sent_by IS NULL OR sent_by = $2)
   AND NOT EXISTS (SELECT 1 FROM operations older JOIN transactions t ON t.id = older.transaction_id
-    WHERE older.state = 'submitted' AND t.sender <> $2 AND (older.created_at, older.id) < (operations.created_at, operations.id))
-  ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`;
+    WHERE older.state = 'submitted' AND t.sender <> $2 AND older.seq < operations.seq)
+  ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`;
 /**
  * Queued operations, oldest first, locked for this transaction; other relayers skip them, and
  * leave one bound to another relayer key (the refill of that relayer's own float). None while an
@@ -140,7 +140,7 @@ export async function claimQueued(tx: Queryable, limit: number, sender: string):
 }
 
 const OLDER_UNSETTLED = `SELECT 1 FROM operations WHERE state IN ('queued', 'submitted') AND (sent_by IS NULL OR sent_by = $2)
-  AND (created_at, id) < (SELECT created_at, id FROM operations WHERE id = $1) LIMIT 1`;
+  AND seq < (SELECT seq FROM operations WHERE id = $1) LIMIT 1`;
 /**
  * Whether an operation older than `op` is still queued (another relayer process may hold it) or
  * in flight: a refusal of `op` on the pending state may then be only that its predecessor has not
@@ -194,7 +194,7 @@ export async function requeueOperation(tx: Queryable, id: string): Promise<void>
 const OF_ACCOUNT = `SELECT ${COLUMNS} FROM operations
   WHERE (account = $1 OR counterparty = $1)
     AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
-  ORDER BY created_at, id LIMIT $4`;
+  ORDER BY seq LIMIT $4`;
 /** The operations that debit or credit `account`, oldest first. */
 export async function operationsOfAccount(
   db: Queryable,
