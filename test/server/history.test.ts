@@ -185,6 +185,10 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
         "deposit",
       ])
         expect(kinds, kind).to.include(kind);
+      // The chain is read from alice's registration on, not from the deployment.
+      const registered = await relayer.chain.custody.queryFilter(relayer.chain.custody.filters.UserRegistered(account("alice")));
+      expect(h.fromBlock).to.equal(registered[0].blockNumber).and.be.greaterThan(relayer.chain.deployments.deployedAtBlock);
+      expect(h.asOfBlock).to.be.at.least(Math.max(...h.entries.map((e: any) => e.blockNumber ?? 0)));
       const times = h.entries.map((e: any) => e.time);
       expect(times).to.deep.equal([...times].sort().reverse());
 

@@ -107,13 +107,18 @@ export async function conversionsOfUser(db: Queryable, userId: string, limit = H
 }
 
 // A custodial account exists on the chain only once a relayer transaction made it (its first
-// order's batch or its registration): none of its events can come from an earlier block.
-const FIRST_BLOCK = `SELECT min(t.block_number)::text AS block FROM transactions t
-  WHERE t.block_number IS NOT NULL AND t.id IN (
-    SELECT transaction_id FROM orders WHERE user_id = $1 AND transaction_id IS NOT NULL
-    UNION SELECT transaction_id FROM operations WHERE account = $2 AND kind = 'register' AND transaction_id IS NOT NULL)`;
-/** The first block where a relayer transaction of the user's orders or registration was mined; null when none is known. */
+// order's batch or its registration): none of its events can come from an earlier block. Unless
+// every such transaction sent has its block recorded, the earliest cannot be told.
+const FIRST_BLOCK = `WITH named AS (
+    SELECT transaction_id FROM orders WHERE user_id = $1 AND state IN ('submitted', 'confirmed')
+    UNION ALL SELECT transaction_id FROM operations WHERE account = $2 AND kind = 'register' AND state IN ('submitted', 'confirmed'))
+  SELECT min(t.block_number)::text AS block, count(*)::int AS sent, count(t.block_number)::int AS known
+  FROM named LEFT JOIN transactions t ON t.id = named.transaction_id`;
+/**
+ * The first block where a relayer transaction of the user's orders or registration was mined;
+ * null when none was sent, or one sent has no block recorded (in flight, or settled from the chain).
+ */
 export async function firstBlockOfUser(db: Queryable, userId: string, account: string): Promise<number | null> {
-  const [row] = await db.query<{ block: string | null }>(FIRST_BLOCK, [userId, account]);
-  return row?.block === null || row?.block === undefined ? null : Number(row.block);
+  const [row] = await db.query<{ block: string | null; sent: number; known: number }>(FIRST_BLOCK, [userId, account]);
+  return row.block === null || Number(row.known) < Number(row.sent) ? null : Number(row.block);
 }
