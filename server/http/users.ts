@@ -14,6 +14,7 @@ import { Id, OperationView } from "./schemas";
 import { userAccountRoutes } from "./user-account";
 import type { SaleHook } from "../services/sales";
 import { userOperationRoutes } from "./user-operations";
+import { historyRoutes } from "./history";
 
 export interface UserRouteDeps {
   chain: ChainPort;
@@ -116,4 +117,5 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
 
   userAccountRoutes(host, deps);
   userOperationRoutes(host, deps);
+  historyRoutes(host, deps);
 }

@@ -13,6 +13,7 @@ import {
   Transaction,
   Wallet,
   isCallException,
+  toQuantity,
 } from "ethers";
 import {
   type Custody,
@@ -140,6 +141,27 @@ export interface FoundEvent extends ChainEvent {
   blockNumber: number;
 }
 
+/** An event of the registry's contracts found in the chain's logs, with the contract and position that emitted it. */
+export interface LoggedEvent extends FoundEvent {
+  /** The emitting contract, lower case. */
+  address: string;
+  logIndex: number;
+}
+
+/**
+ * An eth_getLogs filter over some of the registry's contracts, from `fromBlock` to `toBlock`
+ * included: each topic position one hash, several (any of them), or null (any).
+ */
+export interface LogQuery {
+  address: readonly string[];
+  topics: readonly (string | readonly string[] | null)[];
+  fromBlock: number;
+  toBlock: number;
+}
+
+/** Blocks per eth_getLogs request: public RPC providers refuse wider ranges. */
+export const LOG_WINDOW = 5_000;
+
 /** A transaction's destination and calldata: one operation of the relayer. */
 export interface ChainCall {
   to: string;
@@ -208,6 +230,10 @@ export interface ChainPort extends Readonly<ChainContracts> {
   requestTransaction(requestId: string): Promise<string | null>;
   /** The `event`s of the contract at `address` whose first indexed arguments are `indexed`, oldest first. */
   findEvents(address: string, iface: Interface, event: string, indexed: readonly string[]): Promise<FoundEvent[]>;
+  /** The registry's events that match `query`, oldest first, read in requests of at most LOG_WINDOW blocks. */
+  logs(query: LogQuery): Promise<LoggedEvent[]>;
+  /** Each block's timestamp (unix seconds), in batched JSON-RPC requests (one per 100 blocks), not one request a block. */
+  blockTimes(blocks: readonly number[]): Promise<Map<number, number>>;
   /**
    * Signs the batch at `nonce`. A replacement names the signed transaction it replaces: both its
    * fees go up by a quarter (nodes want at least a tenth), and it keeps the gas limit, since
@@ -404,6 +430,46 @@ export function connectChain(
         fragment.inputs.forEach((input, i) => (args[input.name] = String(parsed[i]).toLowerCase()));
         return { name: fragment.name, args, txHash: log.transactionHash, blockNumber: log.blockNumber };
       });
+    },
+    logs: async (query) => {
+      const found: LoggedEvent[] = [];
+      for (let from = query.fromBlock; from <= query.toBlock; from += LOG_WINDOW) {
+        const logs = await provider.getLogs({
+          address: [...query.address],
+          topics: query.topics.map((t) => (t === null || typeof t === "string" ? t : [...t])),
+          fromBlock: from,
+          toBlock: Math.min(query.toBlock, from + LOG_WINDOW - 1),
+        });
+        for (const log of logs) {
+          const parsed = parseEvent(log);
+          if (parsed)
+            found.push({
+              ...parsed,
+              txHash: log.transactionHash.toLowerCase(),
+              blockNumber: log.blockNumber,
+              address: log.address.toLowerCase(),
+              logIndex: log.index,
+            });
+        }
+      }
+      return found;
+    },
+    blockTimes: async (blocks) => {
+      const times = new Map<number, number>();
+      const wanted = [...new Set(blocks)];
+      for (let i = 0; i < wanted.length; i += 100) {
+        const part = wanted.slice(i, i + 100);
+        // One HTTP request for the lot: the provider sends an array as a JSON-RPC batch.
+        const answers = await provider._send(
+          part.map((n, j) => ({ id: j, jsonrpc: "2.0" as const, method: "eth_getBlockByNumber", params: [toQuantity(n), false] })),
+        );
+        for (const answer of answers) {
+          const block = "result" in answer ? (answer.result as { timestamp?: string } | null) : null;
+          if (!block?.timestamp) throw new Error(`the node has no block ${part[Number(answer.id)]}`);
+          times.set(part[Number(answer.id)], Number(BigInt(block.timestamp)));
+        }
+      }
+      return times;
     },
     broadcast: async (raw) => {
       try {
