@@ -5,6 +5,7 @@
  * either model.
  */
 import { BPS, Rounding, mulDiv, toAssets, toPoints } from "../server/domain/points-math";
+import { orderKey } from "../server/adapters/chain/order-key";
 import { type PoolModel, PoolRevert } from "./pool-model";
 
 /** Same ordinals as `ICustody.Asset`. */
@@ -17,11 +18,19 @@ export enum Asset {
 export enum CustodyParameter {
   WithdrawalFee = 0,
   ExitMultiple = 1,
+  ReferralMode = 2,
+}
+
+/** Same ordinals as `ICustody.ReferralMode`. */
+export enum ReferralMode {
+  PerOrder = 0,
+  FirstOrder = 1,
 }
 
 export interface CustodyParameters {
   withdrawalFee: bigint;
   exitMultiple: bigint;
+  referralMode: bigint;
 }
 
 export interface CustodyAccount {
@@ -74,6 +83,8 @@ interface CustodyState {
   accounts: Map<string, CustodyAccount>;
   userOfAccount: Map<string, string>;
   requests: Set<string>;
+  /** Users an order was ever credited to as its buyer. */
+  ordered: Set<string>;
 }
 
 function emptyAccount(): CustodyAccount {
@@ -101,7 +112,7 @@ export class CustodyModel {
     parameters: CustodyParameters,
   ) {
     this.state = {
-      parameters: { withdrawalFee: 0n, exitMultiple: 0n },
+      parameters: { withdrawalFee: 0n, exitMultiple: 0n, referralMode: 0n },
       registered: 0,
       reserve: 0n,
       constantOutstanding: 0n,
@@ -109,9 +120,11 @@ export class CustodyModel {
       accounts: new Map(),
       userOfAccount: new Map(),
       requests: new Set(),
+      ordered: new Set(),
     };
     this.setParameter(CustodyParameter.WithdrawalFee, parameters.withdrawalFee);
     this.setParameter(CustodyParameter.ExitMultiple, parameters.exitMultiple);
+    this.setParameter(CustodyParameter.ReferralMode, parameters.referralMode);
   }
 
   /** Saves both models; the returned function puts them back (for previews that must leave no trace). */
@@ -146,6 +159,9 @@ export class CustodyModel {
   }
   userOf(account: string): string | null {
     return this.state.userOfAccount.get(account.toLowerCase()) ?? null;
+  }
+  hasOrdered(user: string): boolean {
+    return this.state.ordered.has(user.toLowerCase());
   }
   isRequestProcessed(requestId: string): boolean {
     return this.state.requests.has(requestId.toLowerCase());
@@ -194,12 +210,14 @@ export class CustodyModel {
 
   recordOrders(batch: readonly ModelCustodialShopOrders[]): CreditedOrder[] {
     return this.atomically(() => {
+      const firstOnly = this.state.parameters.referralMode === BigInt(ReferralMode.FirstOrder);
       const pooled = batch.map((group) => ({
         shop: group.shop,
-        orders: group.orders.map((order) => {
-          const [first, second] = this.referrers(order.user);
-          return { key: order.key, amount: order.amount, referralLevels: first === null ? 0 : second === null ? 1 : 2 };
-        }),
+        orders: group.orders.map((order) => ({
+          key: order.key,
+          amount: order.amount,
+          referralLevels: this.referralLevels(order.user, firstOnly),
+        })),
       }));
       const minted = this.pool.recordPooledOrders(this.address, pooled);
       const multiple = this.state.parameters.exitMultiple;
@@ -215,11 +233,12 @@ export class CustodyModel {
             buyer.quotaActive = true;
           }
           const result: CreditedOrder = { key: order.key, user: order.user, points: m.buyer, quotaAdded, referrals: [] };
-          if (buyer.referrer) {
+          const levels = pooled[g].orders[i].referralLevels;
+          if (levels > 0 && buyer.referrer) {
             const first = this.get(buyer.referrer);
             first.points += m.referrer1;
             result.referrals.push({ referrer: buyer.referrer, level: 1, points: m.referrer1 });
-            if (first.referrer) {
+            if (levels > 1 && first.referrer) {
               this.get(first.referrer).points += m.referrer2;
               result.referrals.push({ referrer: first.referrer, level: 2, points: m.referrer2 });
             }
@@ -293,6 +312,39 @@ export class CustodyModel {
       this.state.held += payout;
       account.settlement += payout;
       return { points, payout };
+    });
+  }
+
+  /**
+   * `grant(requestId, user, contribution)` by the relayer: the contribution goes into the pool
+   * (keyed `orderKey(custody, requestId)`) and the GP it mints are credited to `user`, as GP
+   * credited by others. The relayer's own settlement is not modelled; the pool's is.
+   */
+  grant(requestId: string, user: string, contribution: bigint): bigint {
+    return this.atomically(() => {
+      this.useRequest(requestId);
+      if (contribution === 0n) throw new PoolRevert("CustodyZeroAmount", []);
+      const account = this.entry(user);
+      const [points] = this.pool.recordContributions(this.address, [{ key: orderKey(this.address, requestId), contribution }]);
+      if (points === 0n) throw new PoolRevert("CustodyGrantTooSmall", [contribution]);
+      account.points += points;
+      account.received += points;
+      return points;
+    });
+  }
+
+  /** `remove(requestId, user, points)` by the relayer: GP credited by others leave first, then retired. */
+  remove(requestId: string, user: string, points: bigint): void {
+    this.atomically(() => {
+      this.useRequest(requestId);
+      if (points === 0n) throw new PoolRevert("CustodyZeroAmount", []);
+      const account = this.known(user);
+      if (account.points < points) {
+        throw new PoolRevert("CustodyInsufficientBalance", [user, BigInt(Asset.GP), account.points, points]);
+      }
+      account.points -= points;
+      account.received = account.received > points ? account.received - points : 0n;
+      this.pool.retire(this.address, points);
     });
   }
 
@@ -417,11 +469,15 @@ export class CustodyModel {
         throw new PoolRevert("CustodyParameterOutOfRange", [BigInt(parameter), value, 0n, MAX_WITHDRAWAL_FEE]);
       }
       p.withdrawalFee = value;
-    } else {
+    } else if (parameter === CustodyParameter.ExitMultiple) {
       if (value !== 0n && (value < MIN_EXIT_MULTIPLE || value > MAX_EXIT_MULTIPLE)) {
         throw new PoolRevert("CustodyParameterOutOfRange", [BigInt(parameter), value, MIN_EXIT_MULTIPLE, MAX_EXIT_MULTIPLE]);
       }
       p.exitMultiple = value;
+    } else {
+      const last = BigInt(ReferralMode.FirstOrder);
+      if (value < 0n || value > last) throw new PoolRevert("CustodyParameterOutOfRange", [BigInt(parameter), value, 0n, last]);
+      p.referralMode = value;
     }
   }
 
@@ -465,6 +521,16 @@ export class CustodyModel {
     const account = this.get(user);
     account.index = ++this.state.registered;
     account.referrer = referrer ? referrer.toLowerCase() : null;
+  }
+
+  /** The referral levels an order of `user` pays; marks `user` as having ordered, in both modes. */
+  private referralLevels(user: string, firstOnly: boolean): number {
+    const id = user.toLowerCase();
+    const first = !this.state.ordered.has(id);
+    this.state.ordered.add(id);
+    if (firstOnly && !first) return 0;
+    const [one, two] = this.referrers(user);
+    return one === null ? 0 : two === null ? 1 : 2;
   }
 
   private referrers(user: string): [string | null, string | null] {
@@ -543,6 +609,7 @@ function cloneState(s: CustodyState): CustodyState {
     accounts: new Map([...s.accounts.entries()].map(([k, a]) => [k, { ...a }])),
     userOfAccount: new Map(s.userOfAccount),
     requests: new Set(s.requests),
+    ordered: new Set(s.ordered),
   };
 }
 

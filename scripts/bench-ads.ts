@@ -38,7 +38,7 @@ async function conversionGas() {
     parameters: { poolShare: 3_000n, mintShare: 7_000n, exitFee: 2_000n, initialPrice: UNIT, referralShare1: 0n, referralShare2: 0n },
     admin: operator.address,
   });
-  const custody = await deployCustody(operator, pool, { withdrawalFee: 100n, exitMultiple: 0n }, operator.address);
+  const custody = await deployCustody(operator, pool, { withdrawalFee: 100n, exitMultiple: 0n, referralMode: 0n }, operator.address);
   const ads = await deployAdCredit(operator, pool, custody, DEFAULT_AD_CREDIT_PARAMETERS, operator.address);
   await (await custody.grantRole(await custody.RELAYER_ROLE(), operator.address)).wait();
   await (await ads.grantRole(await ads.RELAYER_ROLE(), operator.address)).wait();

@@ -84,7 +84,7 @@ async function main() {
   figures.redeem_rest = await gasOf(pool.connect(redeemer).redeem(held - held / 2n, redeemer.address, 0));
 
   // The custody: transfers, a relayed (signed) redemption, and custodial batches with referrals.
-  const custody = await deployCustody(operator, pool, { withdrawalFee: 100n, exitMultiple: 20_000n }, operator.address);
+  const custody = await deployCustody(operator, pool, { withdrawalFee: 100n, exitMultiple: 20_000n, referralMode: 0n }, operator.address);
   await (await custody.grantRole(await custody.RELAYER_ROLE(), operator.address)).wait();
   await (await pool.grantRole(await pool.PARAMETER_ROLE(), operator.address)).wait();
   await (await pool.setParameter(4, 1_000n)).wait(); // level-1 referral share 10%

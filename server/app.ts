@@ -23,6 +23,8 @@ import { metricsRouter } from "./http/metrics";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
 import { relayRoutes } from "./http/relay";
+import { grantRoutes } from "./http/grants";
+import type { SettlementFloat } from "./services/operations";
 import { shopControlRoutes } from "./http/shop-controls";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits, orderLimits } from "./domain/shop-limits";
 import { userRoutes } from "./http/users";
@@ -59,6 +61,8 @@ export interface AppDeps {
   gas: GasWatch;
   /** A bearer token that reads /metrics and nothing else; the admin token reads it too. */
   metricsToken?: string | null;
+  /** The relayer's settlement float and treasury (grants are paid from it); null when the deployment names no treasury. */
+  settlement?: SettlementFloat | null;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -138,6 +142,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limiter: createRelayLimiter(rateLimits),
     dailyGas: BigInt(rateLimits.relayDailyGas),
   });
+  grantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, settlement: deps.settlement ?? null });
   for (const module of deps.modules) module.routes?.(host);
   app.use(router);
   app.use(notFound);

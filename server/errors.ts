@@ -33,6 +33,7 @@ export const CORE_ERROR_CODES = [
   "DEPLOYMENT_LIMIT_REACHED",
   "UNAVAILABLE",
   "INTERNAL",
+  "INSUFFICIENT_POINTS",
 ] as const;
 
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];

@@ -104,6 +104,7 @@ export async function startRelayer(deps: RelayerDeps) {
     metrics,
     gas,
     metricsToken: deps.metricsToken,
+    settlement: deps.sender.settlement ?? null,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -30,6 +30,11 @@ import {PointsMath} from "../libraries/PointsMath.sol";
  * - `received` (GP credited by others: deposits not from the account's own original account,
  *   custodial transfers and merchant payments received) never exceeds `points`, and
  *   the exit compares only `points - received` with the quota: no one can push another's exit.
+ *   A grant's GP are `received` too; a removal takes `received` first, so it never exceeds `points`.
+ * - A grant's settlement is pulled from the caller and its arrival checked before the pool pulls
+ *   it from this contract: the settlement held for accounts never pays for a grant.
+ * - `_ordered` is set for every buyer of every credited order, in both referral modes, so a
+ *   switch to the first-order reward never rewards a referee's later order.
  */
 contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, Nonces {
     using SafeERC20 for IERC20Metadata;
@@ -37,7 +42,7 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
 
     /// @notice Operates accounts on users' authorisation, records orders, links accounts.
     bytes32 public constant RELAYER_ROLE = keccak256("RELAYER_ROLE");
-    /// @notice May change the withdrawal fee and the exit multiple.
+    /// @notice May change the withdrawal fee, the exit multiple and the referral mode.
     bytes32 public constant PARAMETER_ROLE = keccak256("PARAMETER_ROLE");
     /// @notice EIP-712 type an original account signs to be linked.
     bytes32 public constant LINK_TYPEHASH = keccak256(
@@ -64,9 +69,10 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     mapping(bytes32 user => Account) private _accounts;
     mapping(address account => bytes32 user) private _userOfAccount;
     mapping(bytes32 requestId => bool) private _requests;
+    mapping(bytes32 user => bool) private _ordered;
 
     /// @param pool_ The pool; this contract needs its relayer role to record orders.
-    /// @param initial Withdrawal fee and exit multiple.
+    /// @param initial Withdrawal fee, exit multiple and referral mode.
     /// @param admin Receives `DEFAULT_ADMIN_ROLE`.
     constructor(IPool pool_, Parameters memory initial, address admin) EIP712("Green Points Custody", "1") {
         if (address(pool_) == address(0) || admin == address(0)) revert CustodyInvalidAddress();
@@ -75,6 +81,7 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         _SETTLEMENT = pool_.settlement();
         _setParameter(Parameter.WithdrawalFee, initial.withdrawalFee);
         _setParameter(Parameter.ExitMultiple, initial.exitMultiple);
+        _setParameter(Parameter.ReferralMode, uint256(initial.referralMode));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -131,13 +138,13 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     /// @inheritdoc ICustody
     function recordOrders(CustodialShopOrders[] calldata batch) external onlyRole(RELAYER_ROLE) nonReentrant {
         IPool.PooledShopOrders[] memory pooled = new IPool.PooledShopOrders[](batch.length);
+        bool firstOnly = _params.referralMode == ReferralMode.FirstOrder;
         for (uint256 g = 0; g < batch.length; ++g) {
             CustodialOrder[] calldata orders = batch[g].orders;
             pooled[g].shop = batch[g].shop;
             pooled[g].orders = new IPool.PooledOrder[](orders.length);
             for (uint256 i = 0; i < orders.length; ++i) {
-                (bytes32 first, bytes32 second) = _referrers(orders[i].user);
-                uint8 levels = first == bytes32(0) ? 0 : (second == bytes32(0) ? 1 : 2);
+                uint8 levels = _referralLevels(orders[i].user, firstOnly);
                 pooled[g].orders[i] = IPool.PooledOrder(orders[i].orderId, orders[i].amount, levels);
             }
         }
@@ -145,16 +152,35 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         uint256 multiple = _params.exitMultiple;
         for (uint256 g = 0; g < batch.length; ++g) {
             for (uint256 i = 0; i < batch[g].orders.length; ++i) {
-                _creditOrder(batch[g].shop, batch[g].orders[i], minted[g][i], multiple);
+                _creditOrder(
+                    batch[g].shop,
+                    batch[g].orders[i],
+                    minted[g][i],
+                    multiple,
+                    pooled[g].orders[i].referralLevels
+                );
             }
         }
     }
 
+    /// @dev The referral levels an order of `user` pays, and marks `user` as having ordered (in
+    /// both modes, before the pool call: a later order of the same batch is not the first).
+    function _referralLevels(bytes32 user, bool firstOnly) private returns (uint8 levels) {
+        bool first = !_ordered[user];
+        _ordered[user] = true;
+        if (firstOnly && !first) return 0;
+        (bytes32 one, bytes32 two) = _referrers(user);
+        levels = one == bytes32(0) ? 0 : (two == bytes32(0) ? 1 : 2);
+    }
+
+    /// @dev Credits the buyer, and its referrers on the `levels` the pool priced (none on a later
+    /// order under the first-order reward).
     function _creditOrder(
         address shop,
         CustodialOrder calldata order,
         IPool.PooledMint memory m,
-        uint256 multiple
+        uint256 multiple,
+        uint8 levels
     ) private {
         bytes32 key = OrderKeys.orderKey(shop, order.orderId);
         Account storage buyer = _entry(order.user);
@@ -166,13 +192,13 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
             emit QuotaChanged(order.user, buyer.quota, true);
         }
         emit OrderCredited(key, order.user, m.buyer, quotaAdded);
+        if (levels == 0) return;
         bytes32 first = buyer.referrer;
-        if (first == bytes32(0)) return;
         Account storage referrer = _accounts[first];
         referrer.points += m.referrer1;
         emit ReferralCredited(key, first, 1, m.referrer1);
+        if (levels == 1) return;
         bytes32 second = referrer.referrer;
-        if (second == bytes32(0)) return;
         _accounts[second].points += m.referrer2;
         emit ReferralCredited(key, second, 2, m.referrer2);
     }
@@ -268,6 +294,45 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
         uint256 payout = _POOL.redeem(points_, address(this), minPayout);
         account.settlement += payout;
         emit RedeemedToBalance(requestId, accountId, Asset.CP, constantPoints, points_, payout);
+    }
+
+    /// @inheritdoc ICustody
+    function grant(
+        bytes32 requestId,
+        bytes32 user,
+        uint256 contribution
+    ) external onlyRole(RELAYER_ROLE) nonReentrant returns (uint256 points_) {
+        _useRequest(requestId);
+        if (contribution == 0) revert CustodyZeroAmount();
+        Account storage account = _entry(user);
+        uint256 balanceBefore = _SETTLEMENT.balanceOf(address(this));
+        _SETTLEMENT.safeTransferFrom(msg.sender, address(this), contribution);
+        uint256 arrived = _SETTLEMENT.balanceOf(address(this)) - balanceBefore;
+        if (arrived < contribution) revert CustodySettlementShortfall(msg.sender, contribution, arrived);
+        _SETTLEMENT.forceApprove(address(_POOL), contribution);
+        IPool.Contribution[] memory batch = new IPool.Contribution[](1);
+        batch[0] = IPool.Contribution(requestId, contribution);
+        points_ = _POOL.recordContributions(batch)[0];
+        // The pool minted nothing beyond the dust it keeps: refused, so the settlement goes back.
+        if (points_ == 0) revert CustodyGrantTooSmall(contribution);
+        account.points += points_;
+        account.received += points_;
+        emit Granted(requestId, user, msg.sender, contribution, points_);
+    }
+
+    /// @inheritdoc ICustody
+    function remove(bytes32 requestId, bytes32 user, uint256 points_) external onlyRole(RELAYER_ROLE) nonReentrant {
+        _useRequest(requestId);
+        if (points_ == 0) revert CustodyZeroAmount();
+        Account storage account = _known(user);
+        uint256 balance = account.points;
+        if (balance < points_) revert CustodyInsufficientBalance(user, Asset.GP, balance, points_);
+        account.points = balance - points_;
+        // GP credited by others leave first; `received <= balance`, so it stays within `points`.
+        uint256 received = account.received;
+        account.received = received > points_ ? received - points_ : 0;
+        emit Removed(requestId, user, points_);
+        _POOL.retire(points_);
     }
 
     /// @inheritdoc ICustody
@@ -528,12 +593,17 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
             if (value > MAX_WITHDRAWAL_FEE) revert CustodyParameterOutOfRange(parameter, value, 0, MAX_WITHDRAWAL_FEE);
             previous = _params.withdrawalFee;
             _params.withdrawalFee = uint16(value);
-        } else {
+        } else if (parameter == Parameter.ExitMultiple) {
             if (value != 0 && (value < MIN_EXIT_MULTIPLE || value > MAX_EXIT_MULTIPLE)) {
                 revert CustodyParameterOutOfRange(parameter, value, MIN_EXIT_MULTIPLE, MAX_EXIT_MULTIPLE);
             }
             previous = _params.exitMultiple;
             _params.exitMultiple = uint32(value);
+        } else {
+            uint256 last = uint256(type(ReferralMode).max);
+            if (value > last) revert CustodyParameterOutOfRange(parameter, value, 0, last);
+            previous = uint256(_params.referralMode);
+            _params.referralMode = ReferralMode(value);
         }
         emit ParameterChanged(parameter, previous, value);
     }
@@ -587,6 +657,11 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
     /// @inheritdoc ICustody
     function parameters() external view returns (Parameters memory) {
         return _params;
+    }
+
+    /// @inheritdoc ICustody
+    function hasOrdered(bytes32 user) external view returns (bool) {
+        return _ordered[user];
     }
 
     /// @inheritdoc ICustody

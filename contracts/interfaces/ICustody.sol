@@ -18,6 +18,11 @@ import {IPool} from "./IPool.sol";
  * - An account's balances change only by an operation that names that account (or by an order
  *   naming it as buyer, or naming a user it referred).
  * - Referrers form no cycle: a referrer registered before the user it refers.
+ * - A grant mints GP only for settlement the caller pays into the pool in the same call, at the
+ *   pool's price, exactly as a contribution of that amount (SPEC rule 5: no free mint); a removal
+ *   burns GP without paying anyone, so it can only raise the price.
+ * - Under the first-order reward, a referee's referrers are credited on its first credited order
+ *   only; every order marks its buyer as having ordered, in both modes.
  */
 interface ICustody {
     /// @notice Which balance an operation moves.
@@ -29,14 +34,25 @@ interface ICustody {
     /// @notice The custody's own parameters.
     enum Parameter {
         WithdrawalFee,
-        ExitMultiple
+        ExitMultiple,
+        ReferralMode
+    }
+
+    /// @notice How orders credit referrers, chosen per deployment: a share of every order of the
+    /// referee (`PerOrder`), or only of its first credited order (`FirstOrder`, the refer-a-friend
+    /// reward). Either way out of the part of the contribution not minted to the buyer.
+    enum ReferralMode {
+        PerOrder,
+        FirstOrder
     }
 
     /// @notice `withdrawalFee` in basis points of GP withdrawn to an original account;
-    /// `exitMultiple` in basis points of an order's amount added to the buyer's quota (0 = off).
+    /// `exitMultiple` in basis points of an order's amount added to the buyer's quota (0 = off);
+    /// `referralMode` which orders credit the referrers.
     struct Parameters {
         uint16 withdrawalFee;
         uint32 exitMultiple;
+        ReferralMode referralMode;
     }
 
     /// @notice A shop order for a custodial user; its GP land in the user's entry.
@@ -134,6 +150,18 @@ interface ICustody {
     event Exited(bytes32 indexed user, uint256 points, uint256 payout);
     /// @notice `points` GP of the CP reserve beyond what backs the CP were retired for all holders.
     event ReserveSurplusReleased(uint256 points);
+    /// @notice `payer` paid `contribution` settlement into the pool for `user` and the pool minted
+    /// `points` GP for it, credited to `user`'s entry: an operator's backed grant.
+    event Granted(
+        bytes32 indexed requestId,
+        bytes32 indexed user,
+        address indexed payer,
+        uint256 contribution,
+        uint256 points
+    );
+    /// @notice `points` GP were taken out of `user`'s entry and retired at the pool, paid to no one:
+    /// an operator's removal.
+    event Removed(bytes32 indexed requestId, bytes32 indexed user, uint256 points);
     /// @notice A parameter changed.
     event ParameterChanged(Parameter indexed parameter, uint256 previousValue, uint256 newValue);
 
@@ -183,6 +211,10 @@ interface ICustody {
     error CustodyExitNotReached(bytes32 user, uint256 value, uint256 quota);
     /// @notice The CP reserve holds nothing beyond what backs the CP.
     error CustodyNoReserveSurplus();
+    /// @notice A grant of `contribution` would mint no GP at the current price.
+    error CustodyGrantTooSmall(uint256 contribution);
+    /// @notice `payer` was to pay `expected` settlement; only `received` arrived.
+    error CustodySettlementShortfall(address payer, uint256 expected, uint256 received);
     /// @notice `value` is outside the bounds of `parameter`.
     error CustodyParameterOutOfRange(Parameter parameter, uint256 value, uint256 min, uint256 max);
 
@@ -196,7 +228,8 @@ interface ICustody {
     function setMerchant(bytes32 account, bool merchant) external;
 
     /// @notice Records custodial orders through the pool: one mint into this contract for the
-    /// whole batch, then each buyer and its referrers (two levels at most) credited. Relayer.
+    /// whole batch, then each buyer and its referrers (two levels at most; under the first-order
+    /// reward only on the buyer's first credited order, also within one batch) credited. Relayer.
     function recordOrders(CustodialShopOrders[] calldata batch) external;
 
     /// @notice Moves `amount` of `asset` from `from` to another registered user. Relayer.
@@ -217,6 +250,21 @@ interface ICustody {
     /// @notice Redeems `constantPoints` CP of `account`: GP of equal value leave the reserve and are
     /// redeemed at the pool (the exit fee applies); the payout joins its settlement balance. Relayer.
     function redeemConstant(bytes32 requestId, bytes32 account, uint256 constantPoints, uint256 minPayout) external;
+
+    /// @notice A backed grant: pulls `contribution` settlement from the caller, pays it into the
+    /// pool as a contribution (keyed by `requestId`) and credits `user` (registered on first use)
+    /// the GP it mints, at the current price, as an order of that contribution mints to its
+    /// buyer: no referral credit, no exit quota. The GP count as credited by others (`received`),
+    /// so a grant never brings the user's exit nearer. Refuses a grant that would mint nothing.
+    /// The caller approves this contract for `contribution` first. Relayer.
+    /// @return points GP credited to `user`.
+    function grant(bytes32 requestId, bytes32 user, uint256 contribution) external returns (uint256 points);
+
+    /// @notice A removal: takes `points` GP out of `user`'s entry and retires them at the pool,
+    /// paid to no one, so the price rises for every holder. GP credited by others (`received`,
+    /// grants among them) leave first, so removing a grant puts the account back as it was; the
+    /// quota is not touched (nothing was paid out). Relayer.
+    function remove(bytes32 requestId, bytes32 user, uint256 points) external;
 
     /// @notice Sends `amount` of `account`'s settlement balance to `to`. Relayer.
     function withdrawSettlement(bytes32 requestId, bytes32 account, address to, uint256 amount) external;
@@ -283,6 +331,9 @@ interface ICustody {
 
     /// @notice The parameters.
     function parameters() external view returns (Parameters memory);
+
+    /// @notice Whether an order was ever credited to `user` as its buyer (its first order is behind it).
+    function hasOrdered(bytes32 user) external view returns (bool);
 
     /// @notice Whether `requestId` was processed.
     function isRequestProcessed(bytes32 requestId) external view returns (bool);

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
-import type { CustodyParameters, PoolParameters } from "../adapters/chain/deploy";
+import { type CustodyParameters, type PoolParameters, REFERRAL_MODES } from "../adapters/chain/deploy";
 import type { AdCreditParameters } from "../modules/ads/deploy";
 import { ConfigError } from "../config";
 import { AppError } from "../errors";
@@ -88,6 +88,8 @@ const FileSchema = z
           .refine((v) => v === 0 || (v >= PARAMETER_BOUNDS.custody.exitMultiple.min && v <= PARAMETER_BOUNDS.custody.exitMultiple.max), {
             message: `must be 0 (no exit) or from ${PARAMETER_BOUNDS.custody.exitMultiple.min} to ${PARAMETER_BOUNDS.custody.exitMultiple.max}`,
           }),
+        /** Which orders credit the referrers: every order of a referee, or its first only (docs/rules.md). */
+        referralMode: z.enum(REFERRAL_MODES, { message: `must be one of ${REFERRAL_MODES.map((m) => `"${m}"`).join(", ")}` }),
       })
       .strict(),
     adCredit: z
@@ -204,7 +206,11 @@ export function resolveDeployConfig(file: DeployFile, settlement: { decimals: nu
     pointsName: file.pointsName,
     pointsSymbol: file.pointsSymbol,
     pool: { ...big({ ...file.pool, initialPrice: 0 }), initialPrice },
-    custody: big(file.custody),
+    custody: {
+      withdrawalFee: BigInt(file.custody.withdrawalFee),
+      exitMultiple: BigInt(file.custody.exitMultiple),
+      referralMode: BigInt(REFERRAL_MODES.indexOf(file.custody.referralMode)),
+    },
     adCredit: big(file.adCredit),
     confirmations: file.confirmations,
   };

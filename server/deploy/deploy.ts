@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { JsonRpcProvider, Wallet, formatEther, formatUnits, isError } from "ethers";
 import { type DataFolderLock, lockFile } from "../adapters/data-folder-lock";
 import type { Deployments } from "../adapters/chain/chain";
+import { REFERRAL_MODES } from "../adapters/chain/deploy";
 import { MockStablecoin__factory, Pool__factory } from "../../typechain-types";
 import { type CheckItem, checkDeployment, formatChecklist } from "./checklist";
 import { ConfigError } from "../config";
@@ -88,7 +89,7 @@ function planText(config: DeployConfig, chainId: string, deployer: string, deplo
     `  GP:         ${config.pointsName} (${config.pointsSymbol}), cap ${formatUnits(config.cap, 18)} GP`,
     `  pool:       poolShare ${config.pool.poolShare}, mintShare ${config.pool.mintShare}, exitFee ${config.pool.exitFee} bps, ` +
       `initialPrice ${units(config.pool.initialPrice)} per GP, referral ${config.pool.referralShare1}/${config.pool.referralShare2} bps`,
-    `  custody:    withdrawalFee ${config.custody.withdrawalFee} bps, exitMultiple ${config.custody.exitMultiple} bps`,
+    `  custody:    withdrawalFee ${config.custody.withdrawalFee} bps, exitMultiple ${config.custody.exitMultiple} bps, referralMode ${REFERRAL_MODES[Number(config.custody.referralMode)]}`,
     `  ad credit:  adShare ${config.adCredit.adShare} bps, noticePeriod ${config.adCredit.noticePeriod} s`,
     `Steps (${rows.filter(([, s]) => s !== "done").length} of ${rows.length} to do):`,
     ...rows.map(

@@ -28,6 +28,7 @@ const CORE_STATUS_OF: Record<CoreErrorCode, number> = {
   RELAY_LIMIT: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  INSUFFICIENT_POINTS: 422,
 };
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = { ...CORE_STATUS_OF, ...MODULE_ERRORS };

@@ -30,7 +30,7 @@ import type { TypedContractMethod } from "../../typechain-types/common";
 import { refusalError } from "./refusals";
 
 export const POOL_PARAMETERS = ["poolShare", "mintShare", "exitFee", "initialPrice", "referralShare1", "referralShare2"] as const;
-export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple"] as const;
+export const CUSTODY_PARAMETERS = ["withdrawalFee", "exitMultiple", "referralMode"] as const;
 
 export const newOperationId = () => `op_${randomBytes(10).toString("hex")}`;
 /** The custody's exactly-once key for an operation. */

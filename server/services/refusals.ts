@@ -31,6 +31,8 @@ const REASONS: Record<string, { operation?: Reason; order?: Reason }> = {
   CustodyNoReserveSurplus: { operation: () => "there is no reserve surplus" },
   CustodyParameterOutOfRange: { operation: outside },
   CustodyRequestAlreadyProcessed: { operation: () => "the request was processed already" },
+  CustodyGrantTooSmall: { operation: () => "the contribution is too small to mint any GP at the current price" },
+  CustodySettlementShortfall: { operation: () => "less settlement arrived than the grant pays (a token that takes a fee)" },
   PoolPayoutBelowMinimum: { operation: () => "the payout would be below the minimum asked for" },
   PoolZeroRedemption: { operation: () => "the amount must be above zero" },
   PoolParameterOutOfRange: { operation: outside },
@@ -38,7 +40,10 @@ const REASONS: Record<string, { operation?: Reason; order?: Reason }> = {
   PoolInvalidSigner: { operation: () => "the signature is not the owner's" },
   PoolOrderTooSmall: { order: () => "the amount is too small to mint any GP at the current price" },
   PoolOrderTooLarge: { order: () => "the amount is above the pool's largest order" },
-  GreenPointsCapExceeded: { order: () => "the order would take the GP ever minted past the cap" },
+  GreenPointsCapExceeded: {
+    order: () => "the order would take the GP ever minted past the cap",
+    operation: () => "it would take the GP ever minted past the cap",
+  },
   GreenPointsExpiredSignature: { operation: () => "the signature's deadline has passed" },
   GreenPointsInvalidSigner: { operation: () => "the signature is not the owner's" },
   ERC2612ExpiredSignature: { operation: () => "the permit's deadline has passed" },
@@ -49,6 +54,7 @@ const REASONS: Record<string, { operation?: Reason; order?: Reason }> = {
       `the relayer's settlement wallet holds too little to pay this order into the pool (holds ${String(a.balance)}, needs ${String(a.needed)} base units)`,
   },
   ERC20InsufficientAllowance: {
+    operation: () => "the payer's settlement allowance is too low (a refill of the relayer's float approves it)",
     order: (a) =>
       `the relayer's settlement allowance to the pool is too low for this order (allows ${String(a.allowance)}, needs ${String(a.needed)} base units)`,
   },

@@ -7,14 +7,16 @@ import {
   GP,
   custodyWith18Decimals,
   custodyWith6Decimals,
+  defaultParameters,
   deployCustodyFixture,
   orderId,
   orderKey,
   userId,
 } from "../helpers/fixtures";
 import { signDeposit, signLink, signPermit } from "../helpers/signatures";
+import { deployCustody, deployPoolContracts } from "../../server/adapters/chain/deploy";
 import { newOrder } from "../helpers/orders";
-import { Asset, CustodyModel, CustodyParameter } from "../../models/custody-model";
+import { Asset, CustodyModel, CustodyParameter, ReferralMode } from "../../models/custody-model";
 import { LOCKED_POINTS, Parameter, PoolModel } from "../../models/pool-model";
 
 const [ALICE, BOB, CAROL, DAVE, SHOP_MERCHANT] = ["alice", "bob", "carol", "dave", "merchant"].map(userId);
@@ -110,6 +112,8 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
           () => f.custody.connect(f.stranger).withdrawToOriginal(request(), ALICE, 1),
           () => f.custody.connect(f.stranger).link(ALICE, f.stranger.address, 0, "0x"),
           () => f.custody.connect(f.stranger).unlink(ALICE),
+          () => f.custody.connect(f.stranger).grant(request(), ALICE, 1),
+          () => f.custody.connect(f.stranger).remove(request(), ALICE, 1),
         ]) {
           await expect(call())
             .to.be.revertedWithCustomError(f.custody, "AccessControlUnauthorizedAccount")
@@ -577,7 +581,7 @@ describe("Custody", function () {
   shouldBehaveLikeCustody(18, custodyWith18Decimals);
 
   describe("the forced exit (exitMultiple 2x)", function () {
-    const exitAt2x = () => deployCustodyFixture({ decimals: 6, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+    const exitAt2x = () => deployCustodyFixture({ decimals: 6, custody: { withdrawalFee: 100n, exitMultiple: 20_000n, referralMode: 0n } });
 
     it("adds twice each order to the quota and exits once the GP are worth it", async function () {
       const f = await loadFixture(exitAt2x);
@@ -700,18 +704,303 @@ describe("Custody", function () {
       await expect(admin.setParameter(CustodyParameter.ExitMultiple, 30_000))
         .to.emit(f.custody, "ParameterChanged")
         .withArgs(CustodyParameter.ExitMultiple, 0, 30_000);
-      expect(await f.custody.parameters()).to.deep.equal([2_000n, 30_000n]);
+      expect(await f.custody.parameters()).to.deep.equal([2_000n, 30_000n, 0n]);
+      await expect(admin.setParameter(CustodyParameter.ReferralMode, ReferralMode.FirstOrder))
+        .to.emit(f.custody, "ParameterChanged")
+        .withArgs(CustodyParameter.ReferralMode, ReferralMode.PerOrder, ReferralMode.FirstOrder);
+      await expect(admin.setParameter(CustodyParameter.ReferralMode, 2))
+        .to.be.revertedWithCustomError(f.custody, "CustodyParameterOutOfRange")
+        .withArgs(CustodyParameter.ReferralMode, 2, 0, 1);
+      expect(await f.custody.parameters()).to.deep.equal([2_000n, 30_000n, 1n]);
+    });
+
+    it("sets the referral mode at deployment, refusing one that does not exist", async function () {
+      const f = await loadFixture(custodyWith6Decimals);
+      const factory = await ethers.getContractFactory("Custody");
+      const firstOrder = await factory.deploy(
+        await f.pool.getAddress(),
+        { withdrawalFee: 0, exitMultiple: 0, referralMode: ReferralMode.FirstOrder },
+        f.admin.address,
+      );
+      expect((await firstOrder.parameters()).referralMode).to.equal(BigInt(ReferralMode.FirstOrder));
+      await expect(factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0, referralMode: 2 }, f.admin.address)).to.be
+        .reverted;
     });
 
     it("refuses a zero pool or admin at deployment", async function () {
       const f = await loadFixture(custodyWith6Decimals);
       const factory = await ethers.getContractFactory("Custody");
       await expect(
-        factory.deploy(ethers.ZeroAddress, { withdrawalFee: 0, exitMultiple: 0 }, f.admin.address),
+        factory.deploy(ethers.ZeroAddress, { withdrawalFee: 0, exitMultiple: 0, referralMode: 0 }, f.admin.address),
       ).to.be.revertedWithCustomError(factory, "CustodyInvalidAddress");
       await expect(
-        factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0 }, ethers.ZeroAddress),
+        factory.deploy(await f.pool.getAddress(), { withdrawalFee: 0, exitMultiple: 0, referralMode: 0 }, ethers.ZeroAddress),
       ).to.be.revertedWithCustomError(factory, "CustodyInvalidAddress");
     });
+  });
+});
+
+/** A custody whose relayer holds a settlement float it approved the custody for, as the relayer does for grants. */
+async function grantFixture(options: { exitMultiple?: bigint; referralMode?: ReferralMode } = {}) {
+  const f = await deployCustodyFixture({
+    decimals: 6,
+    custody: { withdrawalFee: 100n, exitMultiple: options.exitMultiple ?? 0n, referralMode: BigInt(options.referralMode ?? 0) },
+  });
+  await f.settlement.mint(f.relayer.address, 1_000_000n * f.unit);
+  await f.settlement.connect(f.relayer).approve(await f.custody.getAddress(), ethers.MaxUint256);
+  await f.pool.connect(f.admin).grantRole(await f.pool.PAUSER_ROLE(), f.admin.address);
+  return f;
+}
+const grantsAt2x = () => grantFixture({ exitMultiple: 20_000n });
+const firstOrderReward = () => grantFixture({ referralMode: ReferralMode.FirstOrder });
+const perOrderShares = () => grantFixture({ referralMode: ReferralMode.PerOrder });
+
+describe("Custody: operator grants and removals", function () {
+  describe("grant", function () {
+    it("pays the relayer's contribution into the pool and credits exactly what the pool mints for it, as received GP", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const relayer = f.custody.connect(f.relayer);
+      await relayer.register(ALICE, ethers.ZeroHash);
+      await relayer.register(BOB, ALICE);
+      await custodialOrders(f, 0, [{ user: CAROL, amount: 100n * f.unit }]);
+      const contribution = 25n * f.unit;
+      const expected = await f.pool.previewContribution(contribution);
+      const [assetsBefore, supplyBefore] = await f.pool.priceRatio();
+      const payerBefore = await f.settlement.balanceOf(f.relayer.address);
+      const id = request();
+      const tx = relayer.grant(id, BOB, contribution);
+      await expect(tx).to.emit(f.custody, "Granted").withArgs(id, BOB, f.relayer.address, contribution, expected);
+      await expect(tx)
+        .to.emit(f.pool, "ContributionRecorded")
+        .withArgs(orderKey(await f.custody.getAddress(), id), await f.custody.getAddress(), contribution, expected);
+      await expect(tx).to.not.emit(f.custody, "ReferralCredited");
+      await expect(tx).to.not.emit(f.custody, "QuotaChanged");
+      expect(expected > 0n).to.equal(true);
+      const bob = await f.custody.accountOf(BOB);
+      expect([bob.points, bob.received, bob.quota, bob.quotaActive]).to.deep.equal([expected, expected, 0n, false]);
+      expect((await f.custody.accountOf(ALICE)).points, "no referral credit on a grant").to.equal(0n);
+      expect(await f.pool.assets()).to.equal(assetsBefore + contribution);
+      expect(await f.points.totalSupply()).to.equal(supplyBefore + expected);
+      expect(payerBefore - (await f.settlement.balanceOf(f.relayer.address))).to.equal(contribution);
+      const [assetsAfter, supplyAfter] = await f.pool.priceRatio();
+      expect(assetsAfter * supplyBefore >= assetsBefore * supplyAfter, "the price did not fall").to.equal(true);
+      expect(await f.settlement.allowance(await f.custody.getAddress(), await f.pool.getAddress())).to.equal(0n);
+      await expectCustodyBacked(f, [ALICE, BOB, CAROL]);
+      // As the reference model has it.
+      const m = await models(f);
+      m.custody.recordOrders([
+        {
+          shop: f.shops[0].address,
+          orders: [{ key: orderKey(f.shops[0].address, orderId(`custodial-${orderCounter}`)), user: CAROL, amount: 100n * f.unit }],
+        },
+      ]);
+      m.custody.register(ALICE, null);
+      m.custody.register(BOB, ALICE);
+      expect(m.custody.grant(id, BOB, contribution)).to.equal(expected);
+    });
+
+    it("registers a user it reaches first, and can be the pool's first mint (the locked GP come out of it)", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const id = request();
+      const expected = await f.pool.previewContribution(10n * f.unit);
+      expect(expected).to.equal(7n * GP - LOCKED_POINTS);
+      await expect(f.custody.connect(f.relayer).grant(id, DAVE, 10n * f.unit))
+        .to.emit(f.custody, "UserRegistered")
+        .withArgs(DAVE, 1, ethers.ZeroHash)
+        .and.to.emit(f.pool, "PointsLocked")
+        .withArgs(LOCKED_POINTS);
+      expect((await f.custody.accountOf(DAVE)).points).to.equal(expected);
+    });
+
+    it("applies once per request id, and refuses zero, dust that mints nothing, the zero user and a paused pool", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const relayer = f.custody.connect(f.relayer);
+      const id = request();
+      await relayer.grant(id, ALICE, 10n * f.unit);
+      const before = await f.custody.accountOf(ALICE);
+      await expect(relayer.grant(id, ALICE, 10n * f.unit))
+        .to.be.revertedWithCustomError(f.custody, "CustodyRequestAlreadyProcessed")
+        .withArgs(id);
+      await expect(relayer.grant(request(), ALICE, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+      await expect(relayer.grant(request(), ALICE, 1))
+        .to.be.revertedWithCustomError(f.custody, "CustodyGrantTooSmall")
+        .withArgs(1);
+      await expect(relayer.grant(request(), ethers.ZeroHash, f.unit)).to.be.revertedWithCustomError(f.custody, "CustodyInvalidUser");
+      await f.pool.connect(f.admin).pause();
+      await expect(relayer.grant(request(), ALICE, f.unit)).to.be.revertedWithCustomError(f.pool, "EnforcedPause");
+      expect(await f.custody.accountOf(ALICE)).to.deep.equal(before);
+      expect(await f.settlement.balanceOf(await f.custody.getAddress())).to.equal(0n);
+    });
+
+    it("refuses more than the cap, changing nothing", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const cap = await f.points.maxIssuance();
+      const contribution = (cap / GP) * 2n * f.unit;
+      await f.settlement.mint(f.relayer.address, contribution);
+      await expect(f.custody.connect(f.relayer).grant(request(), ALICE, contribution)).to.be.revertedWithCustomError(
+        f.points,
+        "GreenPointsCapExceeded",
+      );
+      expect(await f.pool.assets()).to.equal(0n);
+    });
+
+    it("never pays a grant with settlement the custody holds for accounts: a short transfer is refused", async function () {
+      const [admin, relayer] = await ethers.getSigners();
+      const token = await ethers.deployContract("FeeOnTransferToken");
+      const { pool } = await deployPoolContracts(admin, {
+        settlement: await token.getAddress(),
+        maxIssuance: 10n ** 30n,
+        parameters: defaultParameters(6),
+        admin: admin.address,
+      });
+      const custody = await deployCustody(admin, pool, { withdrawalFee: 0n, exitMultiple: 0n, referralMode: 0n }, admin.address);
+      await custody.grantRole(await custody.RELAYER_ROLE(), relayer.address);
+      // The custody holds settlement already (as it does for redemptions' payouts).
+      await token.mint(await custody.getAddress(), 10n ** 9n);
+      await token.mint(relayer.address, 10n ** 12n);
+      await token.connect(relayer).approve(await custody.getAddress(), ethers.MaxUint256);
+      await expect(custody.connect(relayer).grant(request(), ALICE, 10n ** 8n))
+        .to.be.revertedWithCustomError(custody, "CustodySettlementShortfall")
+        .withArgs(relayer.address, 10n ** 8n, 99n * 10n ** 6n);
+    });
+  });
+
+  describe("remove", function () {
+    it("burns the GP without payout: the price rises for every holder, the quota stays", async function () {
+      const f = await loadFixture(grantsAt2x);
+      await custodialOrders(f, 0, [
+        { user: ALICE, amount: 100n * f.unit },
+        { user: BOB, amount: 100n * f.unit },
+      ]);
+      const alice = await f.custody.accountOf(ALICE);
+      const points = alice.points / 3n;
+      const [assetsBefore, supplyBefore] = await f.pool.priceRatio();
+      const heldBefore = await f.settlement.balanceOf(await f.pool.getAddress());
+      const bobValue = (await f.pool.previewRedeem((await f.custody.accountOf(BOB)).points)).gross;
+      const id = request();
+      const tx = f.custody.connect(f.relayer).remove(id, ALICE, points);
+      await expect(tx).to.emit(f.custody, "Removed").withArgs(id, ALICE, points);
+      await expect(tx)
+        .to.emit(f.pool, "PointsRetired")
+        .withArgs(await f.custody.getAddress(), points, assetsBefore, supplyBefore - points);
+      await expect(tx).to.not.emit(f.pool, "Redeemed");
+      const after = await f.custody.accountOf(ALICE);
+      expect([after.points, after.quota, after.quotaActive]).to.deep.equal([alice.points - points, alice.quota, true]);
+      expect(await f.pool.assets()).to.equal(assetsBefore);
+      expect(await f.settlement.balanceOf(await f.pool.getAddress())).to.equal(heldBefore);
+      expect(await f.points.totalSupply()).to.equal(supplyBefore - points);
+      expect((await f.pool.previewRedeem((await f.custody.accountOf(BOB)).points)).gross > bobValue, "Bob's GP are worth more").to.equal(
+        true,
+      );
+      await expectCustodyBacked(f, [ALICE, BOB]);
+    });
+
+    it("takes GP credited by others first, so removing a grant puts the account back as it was", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const relayer = f.custody.connect(f.relayer);
+      await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+      const before = await f.custody.accountOf(ALICE);
+      const id = request();
+      await relayer.grant(id, ALICE, 5n * f.unit);
+      const granted = (await f.custody.accountOf(ALICE)).points - before.points;
+      await relayer.remove(request(), ALICE, granted);
+      expect(await f.custody.accountOf(ALICE)).to.deep.equal(before);
+      // More than the received GP: the rest comes out of the account's own, `received` ends at zero.
+      await relayer.grant(request(), ALICE, 5n * f.unit);
+      const all = (await f.custody.accountOf(ALICE)).points;
+      await relayer.remove(request(), ALICE, all - 1n);
+      const left = await f.custody.accountOf(ALICE);
+      expect([left.points, left.received]).to.deep.equal([1n, 0n]);
+    });
+
+    it("refuses more than the account holds, zero, an unknown user and a replayed id, with the values", async function () {
+      const f = await loadFixture(grantsAt2x);
+      const relayer = f.custody.connect(f.relayer);
+      await custodialOrders(f, 0, [{ user: ALICE, amount: 100n * f.unit }]);
+      const held = (await f.custody.accountOf(ALICE)).points;
+      await expect(relayer.remove(request(), ALICE, held + 1n))
+        .to.be.revertedWithCustomError(f.custody, "CustodyInsufficientBalance")
+        .withArgs(ALICE, Asset.GP, held, held + 1n);
+      await expect(relayer.remove(request(), ALICE, 0)).to.be.revertedWithCustomError(f.custody, "CustodyZeroAmount");
+      await expect(relayer.remove(request(), BOB, 1))
+        .to.be.revertedWithCustomError(f.custody, "CustodyUnknownUser")
+        .withArgs(BOB);
+      const id = request();
+      await relayer.remove(id, ALICE, 1n);
+      await expect(relayer.remove(id, ALICE, 1n))
+        .to.be.revertedWithCustomError(f.custody, "CustodyRequestAlreadyProcessed")
+        .withArgs(id);
+      expect((await f.custody.accountOf(ALICE)).points).to.equal(held - 1n);
+    });
+  });
+});
+
+describe("Custody: the referral modes", function () {
+  /** Alice refers Bob, Bob refers Carol: Carol's orders reach both levels. */
+  async function chain(f: CustodyFixture) {
+    const relayer = f.custody.connect(f.relayer);
+    await relayer.register(ALICE, ethers.ZeroHash);
+    await relayer.register(BOB, ALICE);
+    await relayer.register(CAROL, BOB);
+  }
+  const referrals = async (tx: Promise<{ wait(): Promise<unknown> }>, f: CustodyFixture) => {
+    const receipt = (await (await tx).wait()) as { logs: { topics: string[]; data: string }[] };
+    return receipt.logs
+      .map((log) => {
+        try {
+          return f.custody.interface.parseLog(log);
+        } catch {
+          return null;
+        }
+      })
+      .filter((e) => e?.name === "ReferralCredited")
+      .map((e) => [e!.args.referrer, Number(e!.args.level)]);
+  };
+
+  it("per-order shares credit both levels on every order of the referee", async function () {
+    const f = await loadFixture(perOrderShares);
+    await chain(f);
+    expect(await referrals(custodialOrders(f, 0, [{ user: CAROL, amount: 100n * f.unit }]), f)).to.deep.equal([
+      [BOB, 1],
+      [ALICE, 2],
+    ]);
+    expect(await referrals(custodialOrders(f, 0, [{ user: CAROL, amount: 100n * f.unit }]), f)).to.deep.equal([
+      [BOB, 1],
+      [ALICE, 2],
+    ]);
+    expect(await f.custody.hasOrdered(CAROL)).to.equal(true);
+  });
+
+  it("the first-order reward credits the referrers once, on the first order, even with two orders in one batch", async function () {
+    const f = await loadFixture(firstOrderReward);
+    await chain(f);
+    expect(await f.custody.hasOrdered(CAROL)).to.equal(false);
+    const supplyBefore = await f.points.totalSupply();
+    const first = await referrals(
+      custodialOrders(f, 0, [
+        { user: CAROL, amount: 100n * f.unit },
+        { user: CAROL, amount: 100n * f.unit },
+      ]),
+      f,
+    );
+    expect(first).to.deep.equal([
+      [BOB, 1],
+      [ALICE, 2],
+    ]);
+    const [bob, alice, carol] = await Promise.all([BOB, ALICE, CAROL].map((u) => f.custody.accountOf(u)));
+    expect(bob.points > 0n && alice.points > 0n).to.equal(true);
+    expect(await f.points.totalSupply()).to.equal(supplyBefore + LOCKED_POINTS + bob.points + alice.points + carol.points);
+    expect(await referrals(custodialOrders(f, 1, [{ user: CAROL, amount: 100n * f.unit }]), f)).to.deep.equal([]);
+    expect((await f.custody.accountOf(BOB)).points).to.equal(bob.points);
+    // Bob's own first order rewards Alice, once.
+    expect(await referrals(custodialOrders(f, 0, [{ user: BOB, amount: 10n * f.unit }]), f)).to.deep.equal([[ALICE, 1]]);
+  });
+
+  it("switched to the first-order reward, rewards no referee that ordered before", async function () {
+    const f = await loadFixture(perOrderShares);
+    await chain(f);
+    await custodialOrders(f, 0, [{ user: CAROL, amount: 100n * f.unit }]);
+    await f.custody.connect(f.admin).setParameter(CustodyParameter.ReferralMode, ReferralMode.FirstOrder);
+    expect(await referrals(custodialOrders(f, 0, [{ user: CAROL, amount: 100n * f.unit }]), f)).to.deep.equal([]);
   });
 });

@@ -117,7 +117,7 @@ export interface CustodyDeployment extends PoolDeployment {
 export async function deployCustodyFixture(options: CustodyDeployment): Promise<CustodyFixture> {
   const parameters = options.parameters ?? { ...defaultParameters(options.decimals), referralShare1: 1_000n, referralShare2: 500n };
   const f = await deployPool({ ...options, parameters });
-  const custodyParameters = options.custody ?? { withdrawalFee: 100n, exitMultiple: 0n };
+  const custodyParameters = options.custody ?? { withdrawalFee: 100n, exitMultiple: 0n, referralMode: 0n };
   const custody = await deployCustody(f.admin, f.pool, custodyParameters, f.admin.address);
   await custody.connect(f.admin).grantRole(await custody.RELAYER_ROLE(), f.relayer.address);
   await custody.connect(f.admin).grantRole(await custody.PARAMETER_ROLE(), f.admin.address);
@@ -160,6 +160,14 @@ export const adCreditWith18Decimals = () => deployAdCreditFixture({ decimals: 18
 
 /** Exit at 2x, with a cap low enough for the model test to reach, and the ad credit. */
 export const systemForModel6 = () =>
-  deployAdCreditFixture({ decimals: 6, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+  deployAdCreditFixture({
+    decimals: 6,
+    maxIssuance: 100_000n * GP,
+    custody: { withdrawalFee: 100n, exitMultiple: 20_000n, referralMode: 0n },
+  });
 export const systemForModel18 = () =>
-  deployAdCreditFixture({ decimals: 18, maxIssuance: 100_000n * GP, custody: { withdrawalFee: 100n, exitMultiple: 20_000n } });
+  deployAdCreditFixture({
+    decimals: 18,
+    maxIssuance: 100_000n * GP,
+    custody: { withdrawalFee: 100n, exitMultiple: 20_000n, referralMode: 0n },
+  });

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers } from "hardhat";
-import { Asset, CustodyParameter, ZERO_ID } from "../../models/custody-model";
+import { Asset, CustodyParameter, ReferralMode, ZERO_ID } from "../../models/custody-model";
 import { PoolRevert } from "../../models/pool-model";
 import { orderId, orderKey } from "../helpers/fixtures";
 import { signDeposit, signLink, signPermit, signRedeem, signTransfer } from "../helpers/signatures";
@@ -519,7 +519,93 @@ export const custodyParameterCommand = fc.oneof(
   fc
     .constantFrom(0n, 9_999n, 10_000n, 20_000n, 100_000n, 100_001n)
     .map((v) => new CustodyParameterCommand(CustodyParameter.ExitMultiple, v)),
+  fc
+    .constantFrom(BigInt(ReferralMode.PerOrder), BigInt(ReferralMode.FirstOrder), BigInt(ReferralMode.FirstOrder), 2n)
+    .map((v) => new CustodyParameterCommand(CustodyParameter.ReferralMode, v)),
 );
+
+// ------------------------------------------------------------------ operator grants and removals
+
+/**
+ * The operator grants a user GP backed by a contribution from the relayer's settlement: the pool's
+ * price rule and backing are checked by `settle` like any mint's. Small amounts reach the refusal
+ * of a grant that mints nothing; an id used before is refused.
+ */
+export class GrantCommand implements Command {
+  constructor(
+    readonly user: number,
+    readonly contribution: AmountSpec,
+    readonly replay: boolean,
+  ) {}
+  check = () => true;
+  async run(m: World, c: Chain) {
+    const user = USER_IDS[this.user];
+    const contribution = resolveAmount(this.contribution, m.model);
+    const id = pickRequest(m, this.replay);
+    const expected = m.paused
+      ? { ok: false as const, revert: new PoolRevert("EnforcedPause", []) }
+      : predict(() => m.custody.grant(id, user, contribution));
+    const receipt = await carryOut(c, expected, () => relayer(c).grant(id, user, contribution));
+    if (receipt && expected.ok) {
+      const [event] = eventsOf(c.f.custody, receipt, "Granted");
+      expect([event.user, event.payer, event.contribution, event.points]).to.deep.equal([
+        user,
+        c.f.relayer.address,
+        contribution,
+        expected.value,
+      ]);
+    }
+    await settle(m, c, { names: [user] });
+  }
+  toString() {
+    return `grant(${this.user}, ${stringify(this.contribution)}${this.replay ? ", replayed id" : ""})`;
+  }
+}
+
+export const grantCommand = fc
+  .tuple(
+    fc.nat(5),
+    amountArb,
+    fc.nat(9).map((n) => n === 0),
+  )
+  .map(([u, amount, replay]) => new GrantCommand(u, amount, replay));
+
+/** The operator removes a share of an account's GP (or one base unit more than it holds): burned, paid to no one. */
+export class RemoveCommand implements Command {
+  constructor(
+    readonly account: number,
+    readonly bps: bigint,
+    readonly over: boolean,
+    readonly replay: boolean,
+  ) {}
+  check = () => true;
+  async run(m: World, c: Chain) {
+    const id = pick(ACCOUNT_IDS, this.account, (a) => m.custody.account(a).points > 0n);
+    const held = m.custody.account(id).points;
+    const points = this.over ? held + 1n : share(held, this.bps);
+    const request = pickRequest(m, this.replay);
+    const expected = predict(() => m.custody.remove(request, id, points));
+    const receipt = await carryOut(c, expected, () => relayer(c).remove(request, id, points));
+    if (receipt) {
+      const [event] = eventsOf(c.f.custody, receipt, "Removed");
+      expect([event.user, event.points]).to.deep.equal([id, points]);
+      expect(eventsOf(c.f.pool, receipt, "Redeemed"), "a removal pays no one").to.have.length(0);
+    }
+    await settle(m, c, { names: [id] });
+  }
+  toString() {
+    return `remove(${this.account}, ${this.over ? "more than held" : `${this.bps}bps`}${this.replay ? ", replayed id" : ""})`;
+  }
+}
+
+export const removeCommand = fc
+  .tuple(
+    fc.nat(1000),
+    shareArb,
+    fc.nat(7).map((n) => n === 0),
+    fc.nat(9).map((n) => n === 0),
+  )
+  .map(([a, bps, over, replay]) => new RemoveCommand(a, bps, over, replay));
 
 // ------------------------------------------------------------------ original accounts
 

@@ -28,12 +28,14 @@ import {
   drainEverything,
   exitCommand,
   exitScenarioCommand,
+  grantCommand,
   linkCommand,
   pushExitCommand,
   moveCommand,
   permitCommand,
   registerCommand,
   releaseSurplusCommand,
+  removeCommand,
   setMerchantCommand,
   signedRequestCommand,
   withdrawCommand,
@@ -41,9 +43,14 @@ import {
 import { adShareCommand, convertCommand, convertEverything, issueCommand, topUpCommand, withdrawalCommand } from "./ad-commands";
 import { MERCHANT_ID, USER_IDS, type Chain, type World, custodySnapshot, outcomeReport } from "./world";
 
-/** The wallets approve the custody once, as an original account does before its first deposit. */
+/**
+ * The wallets approve the custody once, as an original account does before its first deposit; the
+ * relayer holds a settlement float for grants and approves the custody for it.
+ */
 async function withApprovals(f: AdCreditFixture): Promise<AdCreditFixture> {
   for (const wallet of f.users) await f.points.connect(wallet).approve(await f.custody.getAddress(), ethers.MaxUint256);
+  await f.settlement.mint(f.relayer.address, 10n ** 15n * f.unit);
+  await f.settlement.connect(f.relayer).approve(await f.custody.getAddress(), ethers.MaxUint256);
   return f;
 }
 const fixtures = { 6: async () => withApprovals(await systemForModel6()), 18: async () => withApprovals(await systemForModel18()) };
@@ -97,6 +104,11 @@ describe("The pool, the custody and the ad credit against the reference models (
           pushExitCommand,
           releaseSurplusCommand,
           custodyParameterCommand,
+          custodyParameterCommand,
+          grantCommand,
+          grantCommand,
+          removeCommand,
+          removeCommand,
           linkCommand,
           depositCommand,
           permitCommand,

@@ -55,16 +55,42 @@ describe("deploy.example.json", function () {
       exitFee: 2000n,
       initialPrice: UNIT,
       referralShare1: 1000n,
-      referralShare2: 500n,
+      referralShare2: 0n,
     });
     expect([config.custody, config.adCredit]).to.deep.equal([
-      { withdrawalFee: 100n, exitMultiple: 0n },
+      { withdrawalFee: 100n, exitMultiple: 0n, referralMode: 1n },
       { adShare: 1500n, noticePeriod: 604_800n },
     ]);
     expect(config.cap).to.equal(100_000_000n * 10n ** 18n);
     expect(() => resolveDeployConfig(file, { decimals: 19, symbol: "X" }))
       .to.throw(ConfigError)
       .with.property("setting", "settlement");
+  });
+
+  it("makes the referral mode an explicit choice: firstOrder or perOrder, refused when missing or misspelt", function () {
+    const example = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy.example.json"), "utf8"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-referral-mode-"));
+    const read = (custody: Record<string, unknown>) => {
+      const file = path.join(dir, "deploy.json");
+      fs.writeFileSync(file, JSON.stringify({ ...example, custody }));
+      return readDeployFile(file);
+    };
+    try {
+      const perOrder = resolveDeployConfig(read({ withdrawalFee: 100, exitMultiple: 0, referralMode: "perOrder" }), {
+        decimals: 6,
+        symbol: "T",
+      });
+      expect(perOrder.custody.referralMode).to.equal(0n);
+      expect(() => read({ withdrawalFee: 100, exitMultiple: 0 }))
+        .to.throw(ConfigError)
+        .with.property("setting", "custody.referralMode");
+      expect(() => read({ withdrawalFee: 100, exitMultiple: 0, referralMode: "everyOrder" })).to.throw(
+        ConfigError,
+        /must be one of "perOrder", "firstOrder"/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("has a journal digest of what the steps use only, and resumes a journal written with the earlier digest", function () {
@@ -118,8 +144,8 @@ describe("npm run deploy, against Hardhat's node", function () {
     relayer: addresses.relayer,
     treasury: addresses.treasury,
     cap: "100000000",
-    pool: { poolShare: 3000, mintShare: 7000, exitFee: 2000, initialPrice: "1", referralShare1: 1000, referralShare2: 500 },
-    custody: { withdrawalFee: 100, exitMultiple: 0 },
+    pool: { poolShare: 3000, mintShare: 7000, exitFee: 2000, initialPrice: "1", referralShare1: 1000, referralShare2: 0 },
+    custody: { withdrawalFee: 100, exitMultiple: 0, referralMode: "firstOrder" },
     adCredit: { adShare: 1500, noticePeriod: 7 * 24 * 3600 },
     ...overrides,
   });
@@ -403,7 +429,7 @@ describe("npm run deploy, against Hardhat's node", function () {
       const nonce = await provider.getTransactionCount(signer.address, "latest");
       const bad = await new Custody__factory().getDeployTransaction(
         journal.steps["deploy:pool"].address,
-        { withdrawalFee: 5000, exitMultiple: 0 },
+        { withdrawalFee: 5000, exitMultiple: 0, referralMode: 0 },
         signer.address,
       );
       const raw = await signer.signTransaction(await signer.populateTransaction({ ...bad, nonce, gasLimit: 5_000_000 }));

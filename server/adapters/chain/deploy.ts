@@ -63,7 +63,13 @@ export interface CustodyParameters {
   withdrawalFee: bigint;
   /** Basis points of an order's amount added to the buyer's exit quota; 0 turns the exit off. */
   exitMultiple: bigint;
+  /** `ICustody.ReferralMode`: 0 a share of every order of a referee, 1 only of its first order. */
+  referralMode: bigint;
 }
+
+/** `ICustody.ReferralMode`'s ordinals. */
+export const REFERRAL_MODES = ["perOrder", "firstOrder"] as const;
+export type ReferralModeName = (typeof REFERRAL_MODES)[number];
 
 /**
  * Deploys the custody contract for `pool` and gives it the pool's relayer role, which it needs

@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type BaseContract, JsonRpcProvider, NonceManager, type Signer, Wallet, parseEther } from "ethers";
-import { deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
+import { REFERRAL_MODES, deployCustody, deployMockStablecoin, deployPoolContracts } from "./deploy";
 import { CORE, type ContractEntry, type Deployments, readDeployments } from "./chain";
 import {
   type Custody,
@@ -34,6 +34,8 @@ export const DEFAULT_SETTLEMENT_FLOAT = 100_000n * UNIT;
 export const EMBEDDED_REFILL_BUDGET = 1_000_000n * UNIT;
 /** The faucet's supply, minted to the treasury at the first start. */
 const TREASURY_SUPPLY = 10n ** 12n * UNIT;
+/** `ICustody.ReferralMode.FirstOrder`: the embedded start's referrers earn on a referee's first order only. */
+const FIRST_ORDER = BigInt(REFERRAL_MODES.indexOf("firstOrder"));
 
 /** The core contracts a module's own are deployed against, and the admin that keeps their DEFAULT_ADMIN_ROLE. */
 export interface CoreDeployment {
@@ -128,11 +130,12 @@ export async function ensureLocalDeployment(
         exitFee: 2_000n,
         initialPrice: UNIT,
         referralShare1: 1_000n,
-        referralShare2: 500n,
+        // One level, paid once (the first-order reward below): the shape with the least legal weight.
+        referralShare2: 0n,
       },
       admin,
     });
-    const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n }, admin);
+    const custody = await deployCustody(signer, pool, { withdrawalFee: 100n, exitMultiple: 0n, referralMode: FIRST_ORDER }, admin);
     const addresses: Record<string, string> = {};
     for (const module of options.modules) Object.assign(addresses, await module.deploy({ pool, custody, admin }, signer));
     const moduleContracts = deployedContracts(options.modules, addresses);
@@ -146,6 +149,8 @@ export async function ensureLocalDeployment(
     // module's spender what the relayer pays it.
     const asRelayer = settlement.connect(new NonceManager(relayerWallet));
     await (await asRelayer.approve(await pool.getAddress(), float)).wait();
+    // The custody pulls an operator's grant from the relayer's settlement.
+    await (await asRelayer.approve(await custody.getAddress(), float)).wait();
     for (const { entry, address } of moduleContracts) if (entry.spender) await (await asRelayer.approve(address, float)).wait();
     const deployments: Deployments = {
       chainId: (await provider.getNetwork()).chainId.toString(),

@@ -265,6 +265,21 @@ const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX operations_in_order ON operations (seq);
    DROP INDEX operations_queued;
    CREATE INDEX operations_queued ON operations (seq) WHERE state = 'queued';`,
+  // The operator's audit log: who did what to whom and why, with the operation it queued (if any)
+  // and the request as given; written in the transaction that queues the operation. Newest first
+  // by its sequence (a cursor), by subject for one user's entries.
+  `CREATE TABLE audit_log (
+     seq BIGSERIAL PRIMARY KEY,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     subject TEXT,
+     operation_id TEXT REFERENCES operations (id),
+     reason TEXT,
+     details TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+   );
+   CREATE INDEX audit_log_subject ON audit_log (subject, seq);
+   CREATE INDEX audit_log_action ON audit_log (action, seq);`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;
