@@ -142,6 +142,8 @@ const EVENT_KINDS: Record<string, (e: LoggedEvent, account: string) => HistoryKi
   Deposited: () => "deposit",
   Exited: () => "exit",
   VouchersConverted: () => "ad-conversion",
+  Granted: () => "grant",
+  Removed: () => "removal",
 };
 
 const EARNING: ReadonlySet<HistoryKind> = new Set(["order", "referral", "ad-conversion", "grant"]);
@@ -164,6 +166,7 @@ function deltaOf(e: LoggedEvent, account: string): Delta | null {
   switch (e.name) {
     case "OrderCredited":
     case "Deposited":
+    case "Granted":
       if (a.user !== account) return null;
       d.points = BigInt(a.points);
       return d;
@@ -198,6 +201,10 @@ function deltaOf(e: LoggedEvent, account: string): Delta | null {
       d.settlement = -BigInt(a.amount);
       return d;
     case "WithdrawnToOriginal":
+      d.points = -BigInt(a.points);
+      return d;
+    case "Removed":
+      if (a.user !== account) return null;
       d.points = -BigInt(a.points);
       return d;
     case "Exited":

@@ -107,6 +107,9 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
       expect(await order("alice-dust", "alice", "0.000001")).to.equal("rejected");
       expect(await order("bob-1", "bob", "100")).to.equal("confirmed"); // alice's referral credit
       expect(await order("carol-1", "carol", "20")).to.equal("confirmed");
+      // The operator's backed grant and a removal: GP minted against settlement paid in, then GP retired.
+      await confirmed(TEST_ADMIN_TOKEN, await admin("POST", "/v1/admin/users/carol/grants", { contribution: "2", reason: "goodwill" }));
+      await confirmed(TEST_ADMIN_TOKEN, await admin("POST", "/v1/admin/users/carol/removals", { points: "0.5", reason: "error" }));
 
       await confirmed(alice, await pay(alice, "/v1/me/transfers", { toUserId: "carol", asset: "GP", amount: "1.5" }, "alice-pay"));
       await confirmed(carol, await pay(carol, "/v1/me/transfers", { toUserId: "alice", asset: "GP", amount: "0.75" }, "carol-pay"));
@@ -230,6 +233,11 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
           settlement: units(h.totals.held.settlement, 6),
         }).to.deep.equal(chain);
       }
+      const carolsHistory = await history(carol);
+      const byKind = (kind: string) => carolsHistory.entries.filter((e: any) => e.kind === kind);
+      expect(byKind("grant").map((e: any) => e.state)).to.deep.equal(["confirmed"]);
+      expect(units(byKind("grant")[0].points, 18) > 0n).to.equal(true);
+      expect(byKind("removal").map((e: any) => [e.state, e.points])).to.deep.equal([["confirmed", "-0.5"]]);
       const h = await history(alice);
       const rejected = h.entries.filter((e: any) => e.state === "rejected");
       expect(rejected.map((e: any) => e.kind).sort()).to.deep.equal(["order", "transfer-out"]);
