@@ -544,7 +544,7 @@ describe("npm run deploy, against Hardhat's node", function () {
     });
 
     it("refuses shares above the whole, a bad address, a misspelt field and an initial price past its bound", async function () {
-      await refusedWith(configOf({ pool: { ...configOf().pool, referralShare1: 3000 } }), /pool\.mintShare: mintShare \+ referralShare1/);
+      await refusedWith(configOf({ pool: { ...configOf().pool, referralShare1: 3001 } }), /pool\.mintShare: mintShare \+ referralShare1/);
       await refusedWith(configOf({ admin: "0x1234" }), /Deploy refused: admin: must be a non-zero 0x address/);
       await refusedWith(
         configOf({ pool: { ...configOf().pool, exitfee: 100 } }),
