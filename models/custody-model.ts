@@ -547,6 +547,7 @@ export class CustodyModel {
 
   private move(from: string, to: string, asset: Asset, amount: bigint): void {
     if (amount === 0n) throw new PoolRevert("CustodyZeroAmount", []);
+    if (from.toLowerCase() === to.toLowerCase()) throw new PoolRevert("CustodySelfTransfer", [from]);
     const source = this.known(from);
     const target = this.known(to);
     if (asset === Asset.GP) {

@@ -541,6 +541,7 @@ contract Custody is ICustody, AccessControl, ReentrancyGuardTransient, EIP712, N
 
     function _move(bytes32 from, bytes32 to, Asset asset, uint256 amount) private {
         if (amount == 0) revert CustodyZeroAmount();
+        if (from == to) revert CustodySelfTransfer(from);
         Account storage source = _known(from);
         Account storage target = _known(to);
         if (asset == Asset.GP) {

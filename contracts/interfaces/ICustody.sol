@@ -211,6 +211,9 @@ interface ICustody {
     error CustodyExitNotReached(bytes32 user, uint256 value, uint256 quota);
     /// @notice The CP reserve holds nothing beyond what backs the CP.
     error CustodyNoReserveSurplus();
+    /// @notice A transfer or payment from `account` to itself: it would move nothing, yet mark the
+    /// account's own GP as received and take their value off its exit quota.
+    error CustodySelfTransfer(bytes32 account);
     /// @notice A grant of `contribution` would mint no GP at the current price.
     error CustodyGrantTooSmall(uint256 contribution);
     /// @notice `payer` was to pay `expected` settlement; only `received` arrived.

@@ -249,6 +249,19 @@ function shouldBehaveLikeCustody(decimals: number, load: () => Promise<CustodyFi
         await expectCustodyBacked(f, [ALICE, BOB]);
       });
 
+      it("refuses a transfer to the same account, which would mark its own GP as received and zero its exit quota", async function () {
+        const f = await funded();
+        const relayer = f.custody.connect(f.relayer);
+        const before = await f.custody.accountOf(BOB);
+        await expect(relayer.transfer(request(), BOB, BOB, Asset.GP, before.points))
+          .to.be.revertedWithCustomError(f.custody, "CustodySelfTransfer")
+          .withArgs(BOB);
+        await expect(relayer.transfer(request(), BOB, BOB, Asset.CP, 1))
+          .to.be.revertedWithCustomError(f.custody, "CustodySelfTransfer")
+          .withArgs(BOB);
+        expect(await f.custody.accountOf(BOB)).to.deep.equal(before);
+      });
+
       it("refuses zero, an unknown side, and more than the balance", async function () {
         const f = await funded();
         const relayer = f.custody.connect(f.relayer);
