@@ -8,13 +8,16 @@ import { custodialUserId } from "../adapters/chain/ids";
 import { DOMAIN_NAMES, LINK_TYPES } from "../adapters/chain/typed-data";
 import type { Queryable } from "../adapters/db/db";
 import { operationsOfAccount } from "../adapters/db/operations";
+import { phoneOfUser } from "../adapters/db/phones";
 import {
   claimUserOrigin,
+  clearLoginFailures,
   findUser,
   findUserByAccount,
   insertSession,
   insertUser,
   otherShopsWithOrders,
+  reserveLoginAttempt,
   revokeSession,
   setPaymentHash,
   userOrigin,
@@ -54,6 +57,15 @@ async function refuseOthersUser(db: Queryable, shopId: string, userId: string): 
     throw new AppError("NOT_YOUR_USER", `other shops' orders paid points to user ${userId}; the operator registers it`, { userId });
 }
 
+/**
+ * A user id of a phone number belongs to whoever owns the number, who signs up with a code; nobody
+ * else sets its password, not even the operator (who would then hold a shopper's account).
+ */
+async function refusePhoneUser(db: Queryable, userId: string): Promise<void> {
+  if (await phoneOfUser(db, userId))
+    throw new AppError("NOT_YOUR_USER", `user ${userId} is a phone number's account; its owner signs up by phone`, { userId });
+}
+
 export type Registration = { userId: string; password: string; paymentPassword?: string; referrerId?: string };
 export interface RegistrationHashes {
   passwordHash: string;
@@ -65,6 +77,7 @@ export interface RegistrationHashes {
  * milliseconds. A shop refused now costs no hashing; `registerUser` checks again.
  */
 export async function prepareRegistration(db: Queryable, shopId: string | null, body: Registration): Promise<RegistrationHashes> {
+  await refusePhoneUser(db, body.userId);
   if (shopId) await refuseOthersUser(db, shopId, body.userId);
   return {
     passwordHash: await hashPassword(body.password),
@@ -76,6 +89,7 @@ export async function prepareRegistration(db: Queryable, shopId: string | null, 
 export async function registerUser(db: Queryable, userSalt: string, shopId: string | null, body: Registration, hashes: RegistrationHashes) {
   if (body.referrerId === body.userId) throw new AppError("VALIDATION_FAILED", "a user cannot refer themselves", { field: "referrerId" });
   if (body.referrerId && !(await findUser(db, body.referrerId))) throw new AppError("NOT_FOUND", `no registered user ${body.referrerId}`);
+  await refusePhoneUser(db, body.userId);
   if (shopId) await claimOwnUser(db, shopId, body.userId);
   else await claimUserOrigin(db, body.userId, null);
   const account = custodialUserId(userSalt, body.userId);
@@ -91,16 +105,46 @@ export async function registerUser(db: Queryable, userSalt: string, shopId: stri
   return { userId: body.userId, account, operation: operationView(op) };
 }
 
-/** A session for the user id and password, valid SESSION_HOURS hours. */
-export async function logIn(db: Queryable, userId: string, password: string, now = Date.now()) {
-  const user = await findUser(db, userId);
-  const ok = await verifyPassword(user?.passwordHash ?? (await DUMMY_HASH), password);
-  if (!user || !ok) throw new AppError("BAD_CREDENTIALS", "wrong user id or password");
+export const LOGIN_ATTEMPTS = 10;
+export const LOGIN_LOCK_SECONDS = 15 * 60;
+const BAD_LOGIN =
+  "wrong account or password (a phone account's password logins wait 15 minutes after 10 failures; an SMS code still logs in)";
+
+/** A new session of the user, valid SESSION_HOURS hours. */
+export async function openSession(db: Queryable, userId: string, now = Date.now()) {
   const token = newSessionToken();
   const expiresAt = new Date(now + SESSION_HOURS * 3_600_000);
-  await insertSession(db, tokenHash(token), user.userId, expiresAt);
-  return { token, userId: user.userId, expiresAt: expiresAt.toISOString() };
+  await insertSession(db, tokenHash(token), userId, expiresAt);
+  return { token, userId, expiresAt: expiresAt.toISOString() };
 }
+
+/**
+ * A session for the user (found by user id or by phone) and password. For an account with a phone,
+ * ten failures in a row lock password logins for fifteen minutes, counted before the check as the
+ * payment password's are; its owner still logs in by SMS code, which clears the lock. An account
+ * without one (made by a shop or the operator) has no way back in but its password, so it is held
+ * by the per-address limiter alone: a lock there would let anyone lock it out for good. The answer
+ * is the same for an unknown account, a wrong password and a lock, and takes the same argon2id
+ * time, so it tells nobody which accounts exist.
+ */
+export async function logInWithPassword(
+  db: Queryable,
+  user: { userId: string; passwordHash: string } | null,
+  password: string,
+  hasPhone?: boolean,
+) {
+  const locks = user !== null && (hasPhone ?? Boolean((await phoneOfUser(db, user.userId))?.registeredAt));
+  if (!user || (locks && !(await reserveLoginAttempt(db, user.userId, LOGIN_ATTEMPTS, LOGIN_LOCK_SECONDS)))) {
+    await verifyPassword(await DUMMY_HASH, password);
+    throw new AppError("BAD_CREDENTIALS", BAD_LOGIN);
+  }
+  if (!(await verifyPassword(user.passwordHash, password))) throw new AppError("BAD_CREDENTIALS", BAD_LOGIN);
+  if (locks) await clearLoginFailures(db, user.userId);
+  return openSession(db, user.userId);
+}
+
+/** A session for the user id and password. */
+export const logIn = async (db: Queryable, userId: string, password: string) => logInWithPassword(db, await findUser(db, userId), password);
 
 export const logOut = (db: Queryable, sessionHash: string) => revokeSession(db, sessionHash);
 
@@ -111,7 +155,7 @@ export async function setPaymentPassword(db: Queryable, userId: string, paymentP
 /** A user's custodial account, read from the chain: `redeemableNow` is what redeeming every GP would pay now, after the exit fee. */
 export async function readUserAccount(chain: ChainPort, db: Queryable, userId: string, account: string) {
   const d = chain.deployments.settlementDecimals;
-  const [a, user] = await Promise.all([chain.custody.accountOf(account), findUser(db, userId)]);
+  const [a, user, phone] = await Promise.all([chain.custody.accountOf(account), findUser(db, userId), phoneOfUser(db, userId)]);
   const payout = a.points > 0n ? (await chain.pool.previewRedeem(a.points)).payout : 0n;
   const referrer = a.referrer === ZeroHash ? null : await findUserByAccount(db, a.referrer);
   return {
@@ -125,6 +169,7 @@ export async function readUserAccount(chain: ChainPort, db: Queryable, userId: s
     referrerId: referrer?.userId ?? null,
     registeredOnChain: a.index !== 0n,
     paymentPasswordSet: Boolean(user?.paymentHash),
+    phone: phone?.registeredAt ? phone.phone : null,
   };
 }
 

@@ -10,9 +10,8 @@ import { Wallet, formatUnits, parseUnits } from "ethers";
 import pino from "pino";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
-import { openPostgres } from "../../server/adapters/db/postgres";
 import { DEFAULT_LIMITS } from "../../server/http/limits";
-import { freshSchema } from "../helpers/postgres";
+import { freshPostgresDb } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
   TEST_USER_SALT,
@@ -581,15 +580,5 @@ function shouldServeAccounts(label: string, database?: () => Promise<{ db: Db; c
 
 shouldServeAccounts("PGlite");
 if (process.env.DATABASE_URL) {
-  shouldServeAccounts("PostgreSQL", async () => {
-    const schema = await freshSchema(process.env.DATABASE_URL!);
-    const db = await openPostgres(schema.url);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
+  shouldServeAccounts("PostgreSQL", () => freshPostgresDb(process.env.DATABASE_URL!));
 }

@@ -122,3 +122,35 @@ const OTHER_SHOPS_ORDERS = "SELECT DISTINCT shop_id FROM orders WHERE user_id = 
 export async function otherShopsWithOrders(db: Queryable, userId: string, shopId: string): Promise<string[]> {
   return (await db.query<{ shop_id: string }>(OTHER_SHOPS_ORDERS, [userId, shopId])).map((r) => r.shop_id);
 }
+
+const RESERVE_LOGIN = `UPDATE users SET
+    login_failures = CASE WHEN login_failures + 1 >= $2 THEN 0 ELSE login_failures + 1 END,
+    login_locked_until = CASE WHEN login_failures + 1 >= $2 THEN now() + make_interval(secs => $3) ELSE NULL END
+  WHERE user_id = $1 AND (login_locked_until IS NULL OR login_locked_until <= now())
+  RETURNING login_failures`;
+/**
+ * Counts a login password attempt as a failure before it is checked (as `reservePaymentAttempt`
+ * does for the payment password): the `limit`-th since the last lock or success locks password
+ * logins for `lockSeconds`. False when they are locked: the attempt gets no check.
+ */
+export async function reserveLoginAttempt(db: Queryable, userId: string, limit: number, lockSeconds: number): Promise<boolean> {
+  return (await db.query(RESERVE_LOGIN, [userId, limit, lockSeconds])).length > 0;
+}
+
+const CLEAR_LOGIN = "UPDATE users SET login_failures = 0, login_locked_until = NULL WHERE user_id = $1";
+/** A right password, an SMS code login or a reset: the failures counted so far and their lock are cleared. */
+export async function clearLoginFailures(db: Queryable, userId: string): Promise<void> {
+  await db.query(CLEAR_LOGIN, [userId]);
+}
+
+const SET_PASSWORD = "UPDATE users SET password_hash = $2, login_failures = 0, login_locked_until = NULL WHERE user_id = $1";
+export async function setPasswordHash(db: Queryable, userId: string, hash: string): Promise<void> {
+  await db.query(SET_PASSWORD, [userId, hash]);
+}
+
+const REVOKE_ALL = `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND token_hash IS DISTINCT FROM $2
+  RETURNING token_hash`;
+/** Ends every session of the user but `except` (a password reset: whoever knew the old one is logged out); how many ended. */
+export async function revokeUserSessions(db: Queryable, userId: string, except: string | null = null): Promise<number> {
+  return (await db.query(REVOKE_ALL, [userId, except])).length;
+}

@@ -105,8 +105,9 @@ export function canonicalQuery(query: Record<string, string>): string {
 }
 
 /** `+8613800138000` -> `13800138000`; anything else is not a mainland mobile number. */
+const MAINLAND_MOBILE = /^\+86(1\d{10})$/;
 function mainlandNumber(e164: string): string {
-  const match = /^\+86(1\d{10})$/.exec(e164);
+  const match = MAINLAND_MOBILE.exec(e164);
   if (!match) throw new SmsSendError("the Aliyun sender delivers to mainland China (+86) mobile numbers only");
   return match[1];
 }
@@ -136,6 +137,7 @@ export function createAliyunSender(s: AliyunSettings): SmsSender {
 
   return {
     name: "aliyun",
+    reaches: (to) => MAINLAND_MOBILE.test(to),
     async send(message: SmsMessage): Promise<void> {
       const query = {
         PhoneNumbers: mainlandNumber(message.to),

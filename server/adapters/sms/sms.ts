@@ -27,6 +27,11 @@ export interface SmsMessage {
 export interface SmsSender {
   /** For logs and /metrics: `outbox`, `memory`, `aliyun`, … */
   readonly name: string;
+  /**
+   * Whether the sender can deliver to this number (E.164) at all; absent, every number. Asked before
+   * a code is made or counted, so a number it can never reach is refused at once (400).
+   */
+  reaches?(to: string): boolean;
   /** Resolves once the provider accepted the message; throws SmsThrottledError or SmsSendError. */
   send(message: SmsMessage): Promise<void>;
 }
