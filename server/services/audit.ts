@@ -1,0 +1,18 @@
+/**
+ * The audit log's entries of actions that queue no operation (shops, merchants, keys, staff):
+ * written in the caller's transaction where the route has one, so the action and its entry land
+ * together.
+ */
+import type { Queryable } from "../adapters/db/db";
+import { insertAuditEntry } from "../adapters/db/audit";
+
+/** Records that `actor` (http/callers.ts `actorOf`) did `action` to `subject`. */
+export async function recordAction(
+  db: Queryable,
+  actor: string,
+  action: string,
+  subject: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await insertAuditEntry(db, { actor, action, subject, operationId: null, reason: null, details });
+}
