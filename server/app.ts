@@ -2,7 +2,7 @@
  * createApp(deps): the HTTP application, wired from its services and adapters; no listen, so
  * tests and main.ts both mount it.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import express from "express";
 import type { Logger } from "pino";
@@ -14,6 +14,8 @@ import { findShop } from "./adapters/db/shops";
 import { adminRoutes, relayerStatusRoute } from "./http/admin";
 import { findMerchantKey } from "./adapters/db/merchants";
 import { sessionUser } from "./adapters/db/users";
+import { sessionStaff } from "./adapters/db/staff";
+import { staffRoutes } from "./http/staff";
 import { AppError } from "./errors";
 import { type Principal, createAuthenticator } from "./http/auth";
 import { securityHeaders } from "./http/headers";
@@ -22,6 +24,7 @@ import { merchantRoutes } from "./http/merchants";
 import { metricsRouter } from "./http/metrics";
 import { operationRoutes } from "./http/operations";
 import { parameterRoutes } from "./http/parameters";
+import { parameterPreviewRoutes } from "./http/parameter-preview";
 import { relayRoutes } from "./http/relay";
 import { grantRoutes } from "./http/grants";
 import type { SettlementFloat } from "./services/operations";
@@ -38,6 +41,13 @@ import type { RunningModule } from "./modules/module";
 import type { GasWatch } from "./services/gas-watch";
 import type { Metrics } from "./services/metrics";
 import { createOrderIntake } from "./services/order-intake";
+import { settingOrCreate } from "./adapters/db/settings";
+import type { SmsSender } from "./adapters/sms/sms";
+import { phoneAccountRoutes } from "./http/phone-accounts";
+import { pageRoutes } from "./http/pages";
+import type { BuiltPages } from "./web/build";
+import { phoneAccounts } from "./services/phone-accounts";
+import { DEFAULT_SMS_LIMITS, type SmsLimits, createPhoneCodes } from "./services/phone-codes";
 
 export interface AppDeps {
   db: Db;
@@ -63,6 +73,17 @@ export interface AppDeps {
   metricsToken?: string | null;
   /** The relayer's settlement float and treasury (grants are paid from it); null when the deployment names no treasury. */
   settlement?: SettlementFloat | null;
+  /** Where SMS codes go (null: phone sign-up answers SMS_NOT_CONFIGURED) and their sending limits; none when absent. */
+  sms?: AppSms;
+  /** Where people reach the deployment (GP_PUBLIC_URL), for the links it hands out; null: links are paths. */
+  publicUrl?: string | null;
+  /** The built pages (server/web/build.ts) served at `/` and `/wallet`; none when absent. */
+  pages?: BuiltPages | null;
+}
+
+export interface AppSms {
+  sender: SmsSender | null;
+  limits?: SmsLimits;
 }
 
 export async function createApp(deps: AppDeps): Promise<express.Express> {
@@ -73,18 +94,22 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   const registry = new OpenAPIRegistry();
   const settlementDecimals = deps.chain.deployments.settlementDecimals;
   const maxOrderAmount = await deps.chain.pool.maxOrderAmount();
+  // The pages' CSRF key is the deployment's, in the database, so every relayer process checks every token.
+  const csrfKey = await settingOrCreate(deps.db, "csrf_key", () => randomBytes(32).toString("hex"));
   const authenticate = createAuthenticator({
+    csrfKey,
     adminToken: deps.adminToken,
     shopSecret: async (shopId) => (await findShop(deps.db, shopId))?.webhookSecret ?? null,
     sessionUser: (hash) => sessionUser(deps.db, hash),
     merchantKey: (keyId) => findMerchantKey(deps.db, keyId),
+    sessionStaff: (hash) => sessionStaff(deps.db, hash),
   });
   const router = express.Router();
   const checkPayment = async (principal: Principal, password: string | undefined, options: { required: boolean }) => {
     if (principal.kind !== "user") throw new AppError("FORBIDDEN", "only users have a payment password");
     await checkPaymentPassword(deps.db, principal.userId, password, options);
   };
-  const host = { router, registry, db: deps.db, authenticate, checkPaymentPassword: checkPayment };
+  const host = { router, registry, db: deps.db, authenticate, csrfKey, checkPaymentPassword: checkPayment };
   const rateLimits = deps.limits ?? DEFAULT_LIMITS;
   const limiters = createLimiters(rateLimits);
 
@@ -133,8 +158,10 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   adminRoutes(host, { settlementDecimals, limits, nowSeconds });
   shopControlRoutes(host, { settlementDecimals, limits, nowSeconds });
   parameterRoutes(host, { chain: deps.chain });
+  parameterPreviewRoutes(host, { chain: deps.chain });
   userRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, limiters, saleHooks });
   merchantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt });
+  staffRoutes(host, { limiters });
   operationRoutes(host, { userSalt: deps.userSalt });
   relayRoutes(host, {
     chain: deps.chain,
@@ -143,8 +170,25 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     dailyGas: BigInt(rateLimits.relayDailyGas),
   });
   grantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, settlement: deps.settlement ?? null });
+  // The codes' HMAC key is the deployment's, in the database, so every relayer process checks every code.
+  const codeKey = await settingOrCreate(deps.db, "sms_code_key", () => randomBytes(32).toString("hex"));
+  const codes = createPhoneCodes({
+    db: deps.db,
+    sender: deps.sms?.sender ?? null,
+    codeKey,
+    limits: deps.sms?.limits ?? DEFAULT_SMS_LIMITS,
+    log: deps.log.child({ component: "sms" }),
+    onResult: deps.metrics.smsCode,
+  });
+  phoneAccountRoutes(host, {
+    codes,
+    accounts: phoneAccounts({ db: deps.db, codes, userSalt: deps.userSalt }),
+    limiters,
+    publicUrl: deps.publicUrl ?? null,
+  });
   for (const module of deps.modules) module.routes?.(host);
   app.use(router);
+  if (deps.pages) app.use(pageRoutes(deps.pages, { smsOutbox: deps.sms?.sender?.name === "outbox" }));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -10,6 +10,8 @@ import { int } from "./env";
 import { DEFAULT_LIMITS } from "./http/limits";
 import { DEFAULT_MIN_GAS_BALANCE } from "./services/gas-watch";
 import { MODULES } from "./modules";
+import { SMS_PROVIDERS, type SmsSettings } from "./adapters/sms/senders";
+import { DEFAULT_SMS_LIMITS, type SmsLimits } from "./services/phone-codes";
 
 export interface DemoConfig {
   /** The folder whose `demo/` gets the chart and the table: GP_DATA_DIR, default `.data/` in the project. */
@@ -110,6 +112,16 @@ export interface RelayerConfig {
   readonly maxFeeGwei: string | null;
   /** A bearer token that reads GET /metrics and nothing else: GP_METRICS_TOKEN; absent, only the admin token reads it. */
   readonly metricsToken: string | null;
+  /**
+   * Where SMS codes go: GP_SMS_PROVIDER=outbox (the default with the embedded chain: logged and
+   * appended to sms-outbox.log in the data folder), aliyun (with the GP_SMS_ALIYUN_* settings), or
+   * none (the default with RPC_URL: phone sign-up answers SMS_NOT_CONFIGURED).
+   */
+  readonly sms: SmsSettings;
+  /** Codes per client address an hour and a day, and to everyone a UTC day: GP_SMS_PER_IP_HOUR 20, GP_SMS_PER_IP_DAY 50, GP_SMS_DAILY_BUDGET 2000. */
+  readonly smsLimits: SmsLimits;
+  /** Where people reach the deployment, for the links it hands out (referral links): GP_PUBLIC_URL, default http://<GP_HOST>:<PORT>. */
+  readonly publicUrl: string;
 }
 
 /** Whole settlement units, above zero (their decimals are the settlement token's, checked when the chain is known). */
@@ -206,9 +218,36 @@ const RelayerEnv = z
       .string()
       .regex(/^[\x21-\x7e]{16,512}$/, "GP_METRICS_TOKEN must be 16 to 512 visible ASCII characters")
       .optional(),
+    GP_PUBLIC_URL: z.url({ message: "GP_PUBLIC_URL must be a URL, like https://points.example.com" }).optional(),
+    GP_SMS_PROVIDER: z.enum(SMS_PROVIDERS, { message: `GP_SMS_PROVIDER must be one of ${SMS_PROVIDERS.join(", ")}` }).optional(),
+    GP_SMS_ALIYUN_ACCESS_KEY_ID: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, "GP_SMS_ALIYUN_ACCESS_KEY_ID must be an AccessKey id")
+      .optional(),
+    GP_SMS_ALIYUN_ACCESS_KEY_SECRET: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,256}$/, "GP_SMS_ALIYUN_ACCESS_KEY_SECRET must be an AccessKey secret")
+      .optional(),
+    GP_SMS_ALIYUN_SIGN_NAME: z.string().min(1).max(64).optional(),
+    GP_SMS_ALIYUN_TEMPLATE_CODE: z
+      .string()
+      .regex(/^SMS_\d{1,20}$/, "GP_SMS_ALIYUN_TEMPLATE_CODE must be SMS_ and digits")
+      .optional(),
+    GP_SMS_ALIYUN_ENDPOINT: z.url({ message: "GP_SMS_ALIYUN_ENDPOINT must be a URL" }).optional(),
+    GP_SMS_PER_IP_HOUR: int(DEFAULT_SMS_LIMITS.perIpHour, 1, 1_000_000),
+    GP_SMS_PER_IP_DAY: int(DEFAULT_SMS_LIMITS.perIpDay, 1, 1_000_000),
+    GP_SMS_DAILY_BUDGET: int(DEFAULT_SMS_LIMITS.dailyBudget, 1, 100_000_000),
     ...MODULE_ENV,
   })
   .superRefine((env, ctx) => {
+    if (env.GP_SMS_PROVIDER === "aliyun")
+      for (const name of [
+        "GP_SMS_ALIYUN_ACCESS_KEY_ID",
+        "GP_SMS_ALIYUN_ACCESS_KEY_SECRET",
+        "GP_SMS_ALIYUN_SIGN_NAME",
+        "GP_SMS_ALIYUN_TEMPLATE_CODE",
+      ] as const)
+        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: `GP_SMS_PROVIDER=aliyun needs ${name}` });
     if (env.RPC_URL && (!env.RELAYER_PRIVATE_KEY || !env.DEPLOYMENTS_FILE)) {
       ctx.addIssue({ code: "custom", path: ["RELAYER_PRIVATE_KEY"], message: "RPC_URL needs RELAYER_PRIVATE_KEY and DEPLOYMENTS_FILE" });
     }
@@ -237,6 +276,21 @@ export function loadDemoConfig(env: NodeJS.ProcessEnv = process.env, projectRoot
     seed: e.GP_DEMO_SEED,
     operations: e.GP_DEMO_OPERATIONS,
   });
+}
+
+function smsSettings(e: z.infer<typeof RelayerEnv>): SmsSettings {
+  const provider = e.GP_SMS_PROVIDER ?? (e.RPC_URL ? "none" : "outbox");
+  if (provider !== "aliyun") return { provider };
+  return {
+    provider,
+    aliyun: {
+      accessKeyId: e.GP_SMS_ALIYUN_ACCESS_KEY_ID!,
+      accessKeySecret: e.GP_SMS_ALIYUN_ACCESS_KEY_SECRET!,
+      signName: e.GP_SMS_ALIYUN_SIGN_NAME!,
+      templateCode: e.GP_SMS_ALIYUN_TEMPLATE_CODE!,
+      endpoint: e.GP_SMS_ALIYUN_ENDPOINT ?? "https://dysmsapi.aliyuncs.com",
+    },
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = process.cwd()): RelayerConfig {
@@ -278,5 +332,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     minGasBalance: e.GP_MIN_GAS_BALANCE ?? DEFAULT_MIN_GAS_BALANCE,
     maxFeeGwei: e.GP_MAX_FEE_GWEI ?? null,
     metricsToken: e.GP_METRICS_TOKEN ?? null,
+    sms: Object.freeze(smsSettings(e)),
+    publicUrl: e.GP_PUBLIC_URL ?? `http://${e.GP_HOST || "127.0.0.1"}:${e.PORT}`,
+    smsLimits: Object.freeze({ perIpHour: e.GP_SMS_PER_IP_HOUR, perIpDay: e.GP_SMS_PER_IP_DAY, dailyBudget: e.GP_SMS_DAILY_BUDGET }),
   });
 }

@@ -24,6 +24,9 @@ import { ConfigError, type RelayerConfig, loadConfig } from "./config";
 import { DEFAULT_LIMITS } from "./http/limits";
 import { startRelayer } from "./relayer";
 import { MODULES, MODULE_DEPLOYMENTS } from "./modules";
+import { createSmsSender } from "./adapters/sms/senders";
+import { buildPages } from "./web/build";
+import { ensureFirstOperator } from "./services/staff";
 
 /**
  * The admin token: from GP_ADMIN_TOKEN, else the one kept in the data folder, else a new one kept
@@ -46,6 +49,18 @@ function adminToken(config: RelayerConfig): { token: string; file: string | null
 function adminTokenLine(admin: ReturnType<typeof adminToken>): string {
   if (!admin.file) return "from GP_ADMIN_TOKEN";
   return admin.made ? `${admin.token}  (made now, kept in ${admin.file})` : `in ${admin.file}`;
+}
+
+/** The start's line about where SMS codes go. */
+function smsLine(config: RelayerConfig): string {
+  switch (config.sms.provider) {
+    case "outbox":
+      return `not sent: printed here and appended to ${path.join(config.dataDir, "sms-outbox.log")} (GP_SMS_PROVIDER=outbox)`;
+    case "aliyun":
+      return "Alibaba Cloud SMS (GP_SMS_PROVIDER=aliyun)";
+    case "none":
+      return "none: phone sign-up is off (set GP_SMS_PROVIDER)";
+  }
 }
 
 /** What a failed start must not leave running, or holding the data folder. */
@@ -100,10 +115,13 @@ async function main() {
   await migrate(db);
   const userSalt = await settingOrCreate(db, "user_salt", () => randomBytes(32).toString("hex"));
   const admin = adminToken(config);
+  // The console's first login, when the deployment has no operator yet: printed this once, kept only as a hash.
+  const firstOperator = await ensureFirstOperator(db);
   const chain = connectChain(rpcUrl, privateKey, deployments, {
     feeCap: config.maxFeeGwei === null ? null : parseUnits(config.maxFeeGwei, "gwei"),
   });
 
+  const smsSender = await createSmsSender(config.sms, { dataDir: config.dataDir, log: log.child({ component: "sms" }) });
   const relayer = await startRelayer({
     db,
     chain,
@@ -133,15 +151,23 @@ async function main() {
       relaysPerOwner: config.relaysPerOwner,
       relayDailyGas: config.relayDailyGas,
     },
+    sms: { sender: smsSender, limits: config.smsLimits },
+    publicUrl: config.publicUrl,
+    pages: await buildPages(),
   });
   const url = relayer.url;
   process.stdout.write(
     [
       "",
       `Green Points is serving ${url}  (API docs: ${url}/v1/docs)`,
+      `  pages:       ${url}/ (the pool), ${url}/wallet (shoppers)`,
       `  admin token: ${adminTokenLine(admin)}`,
+      ...(firstOperator
+        ? [`  operator login: ${firstOperator.login} / ${firstOperator.password} (made now; change it in the console)`]
+        : []),
       `  data:        ${config.dataDir}`,
       `  chain:       ${rpcUrl}${anvil ? " (embedded anvil)" : ""}, pool ${deployments.pool}`,
+      `  SMS codes:   ${smsLine(config)}`,
       `  database:    ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `PGlite in ${path.join(config.dataDir, "db")}`}`,
       "Ctrl-C stops it; the next start resumes from the data folder.",
       "",

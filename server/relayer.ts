@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { ChainPort } from "./adapters/chain/chain";
 import type { Db } from "./adapters/db/db";
-import { createApp } from "./app";
+import { type AppSms, createApp } from "./app";
 import type { TrustProxy } from "./config";
 import type { RateLimits } from "./http/limits";
 import type { LimitUnits } from "./domain/shop-limits";
@@ -18,7 +18,9 @@ import { createMetrics } from "./services/metrics";
 import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
+import { createPoolIndexer } from "./services/pool-indexer";
 import { MODULES } from "./modules";
+import type { BuiltPages } from "./web/build";
 import type { ModuleSettings } from "./modules/module";
 
 /** With each module's settings (modules/module.ts), under its name. */
@@ -30,6 +32,8 @@ export interface RelayerDeps extends ModuleSettings {
   log: Logger;
   sender: SenderOptions;
   batchWaitMs: number;
+  /** How often the pool's events are indexed (POOL_INDEX_MS when absent). */
+  poolIndexEveryMs?: number;
   listen: { port: number; host: string };
   nowSeconds?: () => number;
   limits?: RateLimits;
@@ -41,10 +45,17 @@ export interface RelayerDeps extends ModuleSettings {
   minGasBalance?: bigint;
   /** A bearer token that reads /metrics only (the admin token reads it too). */
   metricsToken?: string | null;
+  /** The SMS sender and its limits (phone accounts); without it, phone sign-up answers SMS_NOT_CONFIGURED. */
+  sms?: AppSms;
+  /** Where people reach the deployment, for referral links. */
+  publicUrl?: string | null;
+  /** The built pages, served at `/` and `/wallet`; none when absent. */
+  pages?: BuiltPages | null;
 }
 
 /** How often the gas watch reads the wallet's balance and the fees. */
 const GAS_CHECK_MS = 1_000;
+const POOL_INDEX_MS = 1_000;
 
 export async function startRelayer(deps: RelayerDeps) {
   for (const module of MODULES) for (const contract of module.contracts) deps.chain.register(contract);
@@ -77,10 +88,13 @@ export async function startRelayer(deps: RelayerDeps) {
   );
   // The modules' steps first each round (they queue operations), then the sender, which sends them.
   // The gas watch before both: the sender asks it whether new chain work waits.
+  const indexer = createPoolIndexer({ db: deps.db, chain: deps.chain, log: deps.log.child({ component: "pool-index" }) });
   const steps = [
     { name: "gas-watch", everyMs: GAS_CHECK_MS, tick: () => gas.check() },
     ...modules.flatMap((m) => m.steps),
     { name: "sender", tick: () => sender.tick() },
+    // The public page's history: the pool's events into the database, a few times a block.
+    { name: "pool-index", everyMs: deps.poolIndexEveryMs ?? POOL_INDEX_MS, tick: async () => void (await indexer.step()) },
   ];
   const loop = createRelayerLoop({
     steps,
@@ -105,6 +119,9 @@ export async function startRelayer(deps: RelayerDeps) {
     gas,
     metricsToken: deps.metricsToken,
     settlement: deps.sender.settlement ?? null,
+    sms: deps.sms,
+    publicUrl: deps.publicUrl,
+    pages: deps.pages,
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,8 @@ import type { OrderLimits } from "../domain/shop-limits";
 import type { Metrics } from "../services/metrics";
 import { createShops } from "../services/shops";
 import { orderView } from "./orders";
+import { recordAction } from "../services/audit";
+import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Id, OrderStateName, OrderView } from "./schemas";
 
@@ -28,7 +30,11 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     idempotency: "optional",
     body: z.object({ name: z.string().trim().min(1).max(200).meta({ example: "Green Grocer" }) }).strict(),
     responses: { 201: { description: "Created.", schema: ShopCredentials } },
-    handle: async ({ body, db }) => ({ status: 201, body: await shops.create(db, body.name) }),
+    handle: async ({ body, db, principal }) => {
+      const made = await shops.create(db, body.name);
+      await recordAction(db, actorOf(principal), "shop-created", `shop:${made.shopId}`, { name: body.name });
+      return { status: 201, body: made };
+    },
   });
   defineRoute(host, {
     method: "post",
@@ -41,7 +47,11 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     params: z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") }),
     responses: { 200: { description: "The new secret, shown once.", schema: ShopCredentials } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await shops.rotateSecret(db, params.shopId) }),
+    handle: async ({ params, db, principal }) => {
+      const rotated = await shops.rotateSecret(db, params.shopId);
+      await recordAction(db, actorOf(principal), "shop-secret-rotated", `shop:${params.shopId}`);
+      return { status: 200, body: rotated };
+    },
   });
   defineRoute(host, {
     method: "get",

@@ -10,7 +10,26 @@ export function userIdOf(p: Principal): string {
   return p.userId;
 }
 
-/** The merchant whose API key made the request. */
+/**
+ * Who did it, as the audit log names them: `operator:<staffId>` for an operator's session,
+ * `admin-token` for the admin token, `merchant:<merchantId>:<keyId>` for a merchant's key or
+ * staff session (`keyId` is `staff:<staffId>` for a session).
+ */
+export function actorOf(p: Principal): string {
+  if (p.kind === "admin") return p.operatorId ? `operator:${p.operatorId}` : "admin-token";
+  if (p.kind === "merchant") return `merchant:${p.merchantId}:${p.keyId}`;
+  throw new AppError("FORBIDDEN", "this endpoint is for the operator and merchants");
+}
+
+/** The staff account and session of an operator's or merchant staff's session; FORBIDDEN for the admin token or an API key. */
+export function staffSessionOf(p: Principal): { staffId: string; sessionHash: string } {
+  if (p.kind === "admin" && p.operatorId && p.sessionHash) return { staffId: p.operatorId, sessionHash: p.sessionHash };
+  if (p.kind === "merchant" && p.sessionHash && p.keyId.startsWith("staff:"))
+    return { staffId: p.keyId.slice(6), sessionHash: p.sessionHash };
+  throw new AppError("FORBIDDEN", "this endpoint is for staff sessions (POST /v1/staff/sessions), not the admin token or an API key");
+}
+
+/** The merchant whose API key or staff session made the request. */
 export async function merchantOf(db: Queryable, p: Principal): Promise<MerchantRecord> {
   if (p.kind !== "merchant") throw new AppError("FORBIDDEN", "this endpoint is for merchants");
   const m = await findMerchant(db, p.merchantId);

@@ -42,6 +42,9 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (status >= 500) req.log?.error({ err: error }, "request failed");
   else req.log?.info({ code: appError.code, reason: appError.message }, "request refused");
   if (res.headersSent) return;
+  // A refusal that says when to try again (SMS limits, a throttling provider) says it in Retry-After too.
+  const retryAfter = appError.details?.retryAfterSeconds;
+  if (status === 429 && typeof retryAfter === "number") res.setHeader("Retry-After", String(retryAfter));
   res
     .status(status)
     .json({ error: { code: appError.code, message: appError.message, ...(appError.details ? { details: appError.details } : {}) } });

@@ -14,6 +14,8 @@ import type { ChainPort } from "../adapters/chain/chain";
 import { csvCell } from "../services/statements";
 import { type GrantDeps, type PlannedAdjustment, planGrant, planRemoval, recordAdjustment } from "../services/grants";
 import { type SettlementFloat, operationView } from "../services/operations";
+import type { Principal } from "./auth";
+import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Amount, Id, OperationView } from "./schemas";
 
@@ -37,7 +39,12 @@ const AuditEntryView = z
   .object({
     seq: z.string().meta({ description: "The entry's place in the log." }),
     at: z.string(),
-    actor: z.string().meta({ example: "admin" }),
+    actor: z
+      .string()
+      .meta({
+        description: "Who did it: `operator:<staffId>` (an operator's session), `admin-token`, or `merchant:<merchantId>:<keyId>`.",
+        example: "operator:stf_0a1b2c3d4e5f",
+      }),
     action: z.string().meta({ example: "grant" }),
     subject: z.string().nullable().meta({ example: "user:alice" }),
     operationId: z.string().nullable(),
@@ -71,9 +78,9 @@ export function auditCsv(entries: readonly AuditEntry[]): string {
 export function grantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string; settlement: SettlementFloat | null }): void {
   const grants: GrantDeps = deps;
   const userParams = z.object({ userId: Id("The user.", "alice") });
-  const reply = async (db: Parameters<typeof recordAdjustment>[0], p: PlannedAdjustment) => ({
+  const reply = async (db: Parameters<typeof recordAdjustment>[0], p: PlannedAdjustment, principal: Principal) => ({
     status: 202,
-    body: { ...operationView(await recordAdjustment(db, grants, p)), preview: p.preview },
+    body: { ...operationView(await recordAdjustment(db, grants, p, actorOf(principal))), preview: p.preview },
   });
 
   defineRoute(host, {
@@ -93,7 +100,7 @@ export function grantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     responses: { 202: { description: "Queued.", schema: AdjustmentView(GrantPreview) } },
     errors: ["NOT_FOUND", "AMOUNT_OUT_OF_RANGE", "CHAIN_REFUSED", "INSUFFICIENT_BALANCE"],
     prepare: ({ params, body, db }) => planGrant(db, grants, { userId: params.userId, ...body }),
-    handle: ({ db, prepared }) => reply(db, prepared),
+    handle: ({ db, prepared, principal }) => reply(db, prepared, principal),
   });
 
   defineRoute(host, {
@@ -112,7 +119,7 @@ export function grantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
     responses: { 202: { description: "Queued.", schema: AdjustmentView(RemovalPreview) } },
     errors: ["NOT_FOUND", "INSUFFICIENT_POINTS", "AMOUNT_OUT_OF_RANGE", "CHAIN_REFUSED"],
     prepare: ({ params, body, db }) => planRemoval(db, grants, { userId: params.userId, ...body }),
-    handle: ({ db, prepared }) => reply(db, prepared),
+    handle: ({ db, prepared, principal }) => reply(db, prepared, principal),
   });
 
   defineRoute(host, {

@@ -8,10 +8,12 @@ import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import {
   DETAIL_KEYS,
+  HISTORY_ASSETS,
   HISTORY_KINDS,
   HISTORY_STATES,
   PRICE_BASES,
   historyCsv,
+  ofKindAndAsset,
   pageOf,
   readHistory,
   withinPeriod,
@@ -81,7 +83,7 @@ export function historyRoutes(host: RouteHost, deps: { chain: ChainPort; userSal
       "Every movement of my GP, CP and settlement, newest first: orders, referral credits, ad conversions, transfers, payments, " +
       "redemptions, conversions, withdrawals, deposits, grants and removals, with the price at the time and the lifetime totals. " +
       "Amounts come from the chain's events up to `asOfBlock` (pending and rejected entries moved nothing and show 0); states from " +
-      "the relayer's records. Pages follow `nextCursor` (stable while new entries arrive); `format=csv` answers every entry of the " +
+      "the relayer's records. Pages follow `nextCursor` (stable while new entries arrive); `kind` and `asset` narrow the entries as `from`/`to` do; `format=csv` answers every entry of the " +
       "period (`from` included, `to` excluded) as text/csv. At most 10,000 orders, operations and conversions are read each.",
     auth: ["user"],
     query: z.object({
@@ -89,6 +91,11 @@ export function historyRoutes(host: RouteHost, deps: { chain: ChainPort; userSal
       cursor: z.string().max(1024).optional().meta({ description: "The `nextCursor` of the page before." }),
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
+      kind: z.enum(HISTORY_KINDS).optional(),
+      asset: z
+        .enum(HISTORY_ASSETS)
+        .optional()
+        .meta({ description: "Only the entries that moved this asset, or asked to move it (`details.asset`)." }),
       format: z.enum(["json", "csv"]).default("json"),
     }),
     responses: {
@@ -111,16 +118,19 @@ export function historyRoutes(host: RouteHost, deps: { chain: ChainPort; userSal
     handle: async ({ query, principal, db }) => {
       const userId = userIdOf(principal);
       const history = await readHistory(deps, db, userId);
-      const period = withinPeriod(history.entries, {
-        from: query.from ? new Date(query.from) : undefined,
-        to: query.to ? new Date(query.to) : undefined,
-      });
+      const period = ofKindAndAsset(
+        withinPeriod(history.entries, {
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+        }),
+        { kind: query.kind, asset: query.asset },
+      );
       if (query.format === "csv") {
         return {
           status: 200,
           body: historyCsv(period),
           contentType: "text/csv; charset=utf-8",
-          headers: { "Content-Disposition": `attachment; filename="history.csv"` },
+          headers: { "Content-Disposition": `attachment; filename="green-points-history.csv"` },
         };
       }
       const page = pageOf(period, query.limit, query.cursor);

@@ -1,6 +1,6 @@
 /**
  * Rate limits (express-rate-limit, in memory: each relayer process counts its own callers).
- * Logins count failures per client address and user id (the address is `req.ip`: the client's,
+ * Logins count failures per client address and user id (or staff login) (the address is `req.ip`: the client's,
  * from X-Forwarded-For, when GP_TRUST_PROXY names the proxies in front), so a client that guesses
  * is stopped without locking out the user elsewhere; payment-password checks count every call per
  * session; relayed signatures count every call per user and per owner address. A refusal is the
@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { MemoryStore, type Options, ipKeyGenerator, rateLimit } from "express-rate-limit";
 import { AppError } from "../errors";
+import { parsePhone } from "../domain/phones";
 
 export interface RateLimits {
   /** Failed logins per address and user id in 15 minutes. */
@@ -65,15 +66,39 @@ const refuse =
 
 const ip = (req: Request) => ipKeyGenerator(req.ip ?? "unknown");
 
-export function createLimiters(limits: RateLimits): { login: RequestHandler; payment: RequestHandler } {
+/** The account a login names: a user id, a staff login, or a phone number in E.164 however it was written. */
+function namedAccount(body: { userId?: unknown; login?: unknown; phone?: unknown } | undefined): string {
+  if (typeof body?.userId === "string") return body.userId.slice(0, 128);
+  if (typeof body?.login === "string") return `staff:${body.login.slice(0, 128)}`;
+  if (typeof body?.phone !== "string") return "";
+  const parsed = parsePhone(body.phone.slice(0, 32));
+  return "phone" in parsed ? parsed.phone : body.phone.slice(0, 32);
+}
+
+/** Code requests per client address a minute, before the database counts them (a flood then costs it nothing). */
+export const SMS_REQUESTS_PER_MINUTE = 10;
+
+export function createLimiters(limits: RateLimits): { login: RequestHandler; payment: RequestHandler; smsCodes: RequestHandler } {
   return {
+    smsCodes: rateLimit({
+      windowMs: 60_000,
+      limit: SMS_REQUESTS_PER_MINUTE,
+      standardHeaders: "draft-8",
+      legacyHeaders: false,
+      keyGenerator: ip,
+      handler: refuse("code requests from this address"),
+    }),
     login: rateLimit({
       windowMs: 15 * 60_000,
       limit: limits.loginFailures,
       standardHeaders: "draft-8",
       legacyHeaders: false,
       skipSuccessfulRequests: true,
-      keyGenerator: (req) => `${ip(req)}|${typeof req.body?.userId === "string" ? req.body.userId.slice(0, 128) : ""}`,
+      // A login by SMS code is held by the code's own 5 tries; it is the way in that a locked
+      // password leaves, so failed passwords must not block it.
+      skip: (req) => typeof req.body?.code === "string",
+      // Per address and account named, so spelling a number another way is no new key.
+      keyGenerator: (req) => `${ip(req)}|${namedAccount(req.body)}`,
       handler: refuse("failed logins"),
     }),
     payment: rateLimit({

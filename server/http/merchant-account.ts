@@ -9,7 +9,8 @@ import { planExchange, planRedemption, planSettlementWithdrawal } from "../servi
 import { readMerchantAccount, revokeKey } from "../services/merchants";
 import { type PlannedOperation, recordPlanned } from "../services/operations";
 import { STATEMENT_TYPES, merchantStatement, statementCsv } from "../services/statements";
-import { merchantOf } from "./callers";
+import { recordAction } from "../services/audit";
+import { actorOf, merchantOf } from "./callers";
 import { accepted } from "./operations";
 import { type RouteHost, defineRoute } from "./route";
 import { Address, Amount, KeyParams, OperationView, RedemptionBody, Revoked } from "./schemas";
@@ -40,13 +41,16 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
     tag: "merchants",
     summary: "Revoke one of my API keys",
     auth: ["merchant"],
+    ownerOnly: true,
     params: KeyParams,
     responses: { 200: { description: "Revoked.", schema: Revoked } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, principal, db }) => ({
-      status: 200,
-      body: await revokeKey(db, (await merchantOf(db, principal)).id, params.keyId),
-    }),
+    handle: async ({ params, principal, db }) => {
+      const merchantId = (await merchantOf(db, principal)).id;
+      const revoked = await revokeKey(db, merchantId, params.keyId);
+      await recordAction(db, actorOf(principal), "merchant-key-revoked", `merchant:${merchantId}`, { keyId: params.keyId });
+      return { status: 200, body: revoked };
+    },
   });
 
   defineRoute(host, {
@@ -79,6 +83,8 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
     body: B,
     /** Plans the operation before the idempotency transaction opens; it is recorded inside it. */
     plan: (b: z.infer<B>, m: MerchantRecord) => Promise<PlannedOperation>,
+    /** Money leaving the merchant's account: its owner's alone. */
+    ownerOnly?: true,
   ) =>
     defineRoute(host, {
       method: "post",
@@ -87,6 +93,7 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
       summary,
       description,
       auth: ["merchant"],
+      ownerOnly,
       idempotency: "required",
       body,
       responses: { 202: { description: "Queued; poll GET /v1/operations/{operationId}.", schema: OperationView } },
@@ -115,6 +122,7 @@ export function merchantAccountRoutes(host: RouteHost, deps: { chain: ChainPort 
     "Pays my settlement balance out to an address.",
     z.object({ to: Address, amount: Amount("Settlement units.", "12.5") }).strict(),
     (b, m) => planSettlementWithdrawal(chain, moverOf(m), b),
+    true,
   );
 
   defineRoute(host, {

@@ -7,6 +7,8 @@ import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import { createMerchant, issueAnotherKey, merchantList, planMerchant, revokeKey } from "../services/merchants";
 import { merchantAccountRoutes } from "./merchant-account";
+import { recordAction } from "../services/audit";
+import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Id, KeyParams, OperationView, Revoked } from "./schemas";
 
@@ -37,7 +39,11 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     errors: ["NAME_TAKEN"],
     // The flag's simulation runs before the idempotency transaction opens.
     prepare: () => planMerchant(chain, deps.userSalt),
-    handle: async ({ body, db, prepared }) => ({ status: 201, body: await createMerchant(db, body.name, prepared) }),
+    handle: async ({ body, db, prepared, principal }) => {
+      const made = await createMerchant(db, body.name, prepared);
+      await recordAction(db, actorOf(principal), "merchant-created", `merchant:${made.merchantId}`, { name: body.name, keyId: made.keyId });
+      return { status: 201, body: made };
+    },
   });
 
   defineRoute(host, {
@@ -67,7 +73,11 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
     responses: { 201: { description: "The key, shown once.", schema: MerchantCredentials } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 201, body: await issueAnotherKey(db, params.merchantId) }),
+    handle: async ({ params, db, principal }) => {
+      const issued = await issueAnotherKey(db, params.merchantId);
+      await recordAction(db, actorOf(principal), "merchant-key-issued", `merchant:${params.merchantId}`, { keyId: issued.keyId });
+      return { status: 201, body: issued };
+    },
   });
 
   defineRoute(host, {
@@ -80,7 +90,11 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     params: KeyParams.extend({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
     responses: { 200: { description: "Revoked.", schema: Revoked } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await revokeKey(db, params.merchantId, params.keyId) }),
+    handle: async ({ params, db, principal }) => {
+      const revoked = await revokeKey(db, params.merchantId, params.keyId);
+      await recordAction(db, actorOf(principal), "merchant-key-revoked", `merchant:${params.merchantId}`, { keyId: params.keyId });
+      return { status: 200, body: revoked };
+    },
   });
 
   merchantAccountRoutes(host, deps);

@@ -10,6 +10,32 @@ import { CUSTODY_PARAMETERS, POOL_PARAMETERS, recordPlanned } from "../services/
 import { type RouteHost, defineRoute } from "./route";
 import { OperationView } from "./schemas";
 import { accepted } from "./operations";
+import { insertAuditEntry } from "../adapters/db/audit";
+import type { Queryable } from "../adapters/db/db";
+import type { PlannedOperation } from "../services/operations";
+import { actorOf } from "./callers";
+import type { Principal } from "./auth";
+
+/** Records the operation and, in the same transaction, the audit entry naming who asked for it. */
+async function recordAudited(
+  db: Queryable,
+  principal: Principal,
+  planned: PlannedOperation,
+  action: string,
+  subject: string,
+  value?: string,
+) {
+  const op = await recordPlanned(db, planned);
+  await insertAuditEntry(db, {
+    actor: actorOf(principal),
+    action,
+    subject,
+    operationId: op.id,
+    reason: null,
+    details: value === undefined ? {} : { value },
+  });
+  return accepted(op);
+}
 
 const BasisPoints = z
   .string()
@@ -34,7 +60,8 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
     prepare: ({ params, body }) => planPoolParameter(chain, params.name, body.value),
-    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
+    handle: ({ db, prepared, principal, params, body }) =>
+      recordAudited(db, principal, prepared, "pool-parameter", `pool:${params.name}`, body.value),
   });
 
   defineRoute(host, {
@@ -51,7 +78,8 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
     responses: { 202: { description: "Queued.", schema: OperationView } },
     errors: ["CHAIN_REFUSED"],
     prepare: ({ params, body }) => planCustodyParameter(chain, params.name, body.value),
-    handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
+    handle: ({ db, prepared, principal, params, body }) =>
+      recordAudited(db, principal, prepared, "custody-parameter", `custody:${params.name}`, body.value),
   });
 
   for (const action of ["pause", "unpause"] as const) {
@@ -69,7 +97,7 @@ export function parameterRoutes(host: RouteHost, deps: { chain: ChainPort }): vo
       responses: { 202: { description: "Queued.", schema: OperationView } },
       errors: ["CHAIN_REFUSED"],
       prepare: () => planPause(chain, action),
-      handle: async ({ db, prepared }) => accepted(await recordPlanned(db, prepared)),
+      handle: ({ db, prepared, principal }) => recordAudited(db, principal, prepared, action, "pool"),
     });
   }
 }

@@ -13,9 +13,11 @@ import express, { type Request, type RequestHandler, type Router } from "express
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { storedReply, withIdempotency } from "../adapters/db/idempotency";
-import { parseJsonBody, validationError } from "../errors";
+import { AppError, parseJsonBody, validationError } from "../errors";
 import { type Principal, type PrincipalKind, principalScope } from "./auth";
 import { STATUS_OF } from "./status";
+import { tokenHash } from "../services/credentials";
+import { clearSessionCookies, setSessionCookies, wantsCookieSession } from "./cookies";
 
 const ErrorBody = z
   .object({
@@ -42,6 +44,8 @@ export interface RouteInput<P, Q, B, S = undefined> {
   principal: Principal;
   /** What the signature check of a signed route verified (the shop, the network); undefined otherwise. */
   signer: S;
+  /** The client's address: the socket's, or X-Forwarded-For's through the proxies GP_TRUST_PROXY names. */
+  ip: string;
 }
 
 /** A signed request as it arrived: the exact bytes the signature covers. */
@@ -96,10 +100,21 @@ export interface RouteSpec<P extends z.ZodObject, Q extends z.ZodObject, B exten
    * `"when-set"` asks for it only once the user has one (setting the first one).
    */
   paymentPassword?: true | "when-set";
+  /**
+   * `"start"`: the answer is a new session (`token`, `expiresAt`), which a page that sent
+   * `X-GP-Session: cookie` gets as cookies instead of in the body; `"end"`: a cookie session's
+   * cookies are cleared (http/cookies.ts).
+   */
+  session?: "start" | "end";
+  /**
+   * Merchant staff sessions (role `staff`) are refused with FORBIDDEN before anything runs: moving
+   * value out (withdrawals) and managing keys or staff are the owner's (an owner's session or an API key).
+   */
+  ownerOnly?: true;
   /** A rate limiter run before authentication (login, password checks). */
   limiter?: RequestHandler;
-  /** Each answer's JSON schema, and the other content types it may be sent as (`text/csv`). */
-  responses: Record<number, { description: string; schema: z.ZodType; also?: Record<string, z.ZodType> }>;
+  /** Each answer's JSON schema, and the other content types it may be sent as (`text/csv`); no schema: no body (204). */
+  responses: Record<number, { description: string; schema?: z.ZodType; also?: Record<string, z.ZodType> }>;
   /** The error codes this endpoint can answer with, for the document. */
   errors?: readonly (keyof typeof STATUS_OF)[];
   /**
@@ -116,6 +131,8 @@ export interface RouteHost {
   registry: OpenAPIRegistry;
   db: Db;
   authenticate(req: Request, accepted: readonly PrincipalKind[], params: Record<string, string>): Promise<Principal>;
+  /** The deployment's key of the pages' CSRF tokens (http/cookies.ts). */
+  csrfKey: string;
   /** Checks the payment password of a user principal; failures are committed even though the request fails. */
   checkPaymentPassword(principal: Principal, password: string | undefined, options: { required: boolean }): Promise<void>;
 }
@@ -190,6 +207,9 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     ...(spec.errors ?? []),
   ]);
   if (spec.auth.length > 0) codes.add("UNAUTHORIZED");
+  // A page's cookie session (a user's or a staff member's) must echo its CSRF token on any call but a GET (http/cookies.ts).
+  if (spec.auth.some((kind) => kind !== "shop") && spec.method !== "get") codes.add("CSRF_REFUSED");
+  if (spec.ownerOnly) codes.add("FORBIDDEN");
   if (spec.body) codes.add("INVALID_JSON");
   if (spec.idempotency) codes.add("IDEMPOTENCY_CONFLICT");
   if (spec.paymentPassword)
@@ -203,9 +223,9 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   }
   const responses: Record<number, unknown> = { ...errorResponses };
   for (const [status, r] of Object.entries(spec.responses)) {
-    const content: Record<string, { schema: z.ZodType }> = { "application/json": { schema: r.schema } };
+    const content: Record<string, { schema: z.ZodType }> = r.schema ? { "application/json": { schema: r.schema } } : {};
     for (const [type, schema] of Object.entries(r.also ?? {})) content[type] = { schema };
-    responses[Number(status)] = { description: r.description, content };
+    responses[Number(status)] = r.schema || r.also ? { description: r.description, content } : { description: r.description };
   }
   host.registry.registerPath({
     method: spec.method,
@@ -228,6 +248,12 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
   host.router[spec.method](expressPath, ...handlers, async (req, res) => {
     const rawParams = req.params as Record<string, string>;
     const principal = await host.authenticate(req, spec.auth, rawParams);
+    if (spec.ownerOnly && principal.kind === "merchant" && principal.role !== "owner")
+      throw new AppError(
+        "FORBIDDEN",
+        `the role ${principal.role} may not do this: withdrawals and managing keys and staff are the merchant owner's`,
+        { role: principal.role },
+      );
     // A signed request is verified over its exact bytes before anything in it is read.
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const signer = spec.signed
@@ -240,7 +266,7 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
       const password = parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"];
       await host.checkPaymentPassword(principal, password, { required: spec.paymentPassword === true });
     }
-    const input = { params, query, body, principal, signer };
+    const input = { params, query, body, principal, signer, ip: req.ip ?? "unknown" };
     const prepare = async () => (spec.prepare ? spec.prepare({ ...input, db: host.db }) : undefined) as Promise<X>;
     const key = spec.idempotency ? parse(IdempotencyHeaders[spec.idempotency], req.headers, "headers")["idempotency-key"] : undefined;
     let reply: Reply;
@@ -263,8 +289,18 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
     } else {
       reply = await spec.handle({ ...input, db: host.db, prepared: await prepare() });
     }
+    // An answer that hands out a session is never kept by a cache, whether its token is in the body or a cookie.
+    if (spec.session === "start" && reply.status < 300) res.setHeader("Cache-Control", "no-store");
+    if (spec.session === "start" && reply.status < 300 && wantsCookieSession(req)) {
+      // The token goes only into the httpOnly cookie: the page's scripts never hold it.
+      const { token, ...rest } = reply.body as { token: string; expiresAt: string };
+      setSessionCookies(req, res, { token, expiresAt: rest.expiresAt }, tokenHash(token), host.csrfKey);
+      reply = { ...reply, body: rest };
+    }
+    if (spec.session === "end" && "cookie" in principal && principal.cookie) clearSessionCookies(req, res);
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-    if (reply.contentType) res.status(reply.status).type(reply.contentType).send(reply.body);
+    if (reply.body === undefined) res.status(reply.status).end();
+    else if (reply.contentType) res.status(reply.status).type(reply.contentType).send(reply.body);
     else res.status(reply.status).json(reply.body);
   });
 }

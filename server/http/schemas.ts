@@ -82,3 +82,18 @@ export const RedemptionBody = (amountExample: string) =>
 /** A merchant's API key, by its id. */
 export const KeyParams = z.object({ keyId: Id("The key's id (the part after gpk_).", "key_0a1b2c3d4e5f") });
 export const Revoked = z.object({ keyId: z.string(), revoked: z.literal(true) });
+
+/** A login password, and a payment password, as every route that sets one takes them. */
+export const Password = z.string().min(8, "must be at least 8 characters").max(256);
+export const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(256);
+/** A session as a log-in answers it. */
+export const Session = z.object({
+  token: z
+    .string()
+    .optional()
+    .meta({
+      description: "The session token (`gps_…`), a bearer token; absent when the request asked for cookies (`X-GP-Session: cookie`).",
+    }),
+  userId: z.string(),
+  expiresAt: z.string(),
+});

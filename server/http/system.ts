@@ -92,14 +92,22 @@ const DOCS_PAGE = `<!doctype html>
 const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: "/v1/openapi.json", dom_id: "#docs", deepLinking: true });`;
 
 export function openApiDocument(registry: OpenAPIRegistry) {
-  registry.registerComponent("securitySchemes", "admin", { type: "http", scheme: "bearer", description: "The operator's admin token." });
+  registry.registerComponent("securitySchemes", "admin", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator's admin token, or an operator's session (`gpo_…`, from POST /v1/staff/sessions).",
+  });
   registry.registerComponent("securitySchemes", "shop", { type: "http", scheme: "bearer", description: "The shop's webhook secret." });
   registry.registerComponent("securitySchemes", "user", {
     type: "http",
     scheme: "bearer",
     description: "A session token from POST /v1/sessions.",
   });
-  registry.registerComponent("securitySchemes", "merchant", { type: "http", scheme: "bearer", description: "A merchant API key." });
+  registry.registerComponent("securitySchemes", "merchant", {
+    type: "http",
+    scheme: "bearer",
+    description: "A merchant API key (`gpk_…`), or a merchant owner's or staff's session (`gpm_…`, from POST /v1/staff/sessions).",
+  });
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({
     openapi: "3.0.3",
     info: {

@@ -32,6 +32,7 @@ export function userAccountRoutes(host: RouteHost, deps: { chain: ChainPort; use
           referrerId: z.string().nullable(),
           registeredOnChain: z.boolean(),
           paymentPasswordSet: z.boolean(),
+          phone: z.string().nullable().meta({ description: "The account's phone number (E.164) when it signed up by phone." }),
         }),
       },
     },

@@ -10,11 +10,12 @@ import { SESSION_HOURS, logIn, logOut, prepareRegistration, registerUser, setPay
 import type { Principal } from "./auth";
 import { userIdOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
-import { Id, OperationView } from "./schemas";
+import { Id, OperationView, Password, PaymentPassword, Session } from "./schemas";
 import { userAccountRoutes } from "./user-account";
 import type { SaleHook } from "../services/sales";
 import { userOperationRoutes } from "./user-operations";
 import { historyRoutes } from "./history";
+import { referralRoutes } from "./referrals";
 
 export interface UserRouteDeps {
   chain: ChainPort;
@@ -23,9 +24,6 @@ export interface UserRouteDeps {
   /** The modules' hooks for a recorded sale (a payment to a merchant). */
   saleHooks: readonly SaleHook[];
 }
-
-const Password = z.string().min(8, "must be at least 8 characters").max(256);
-const PaymentPassword = z.string().min(6, "must be at least 6 characters").max(256);
 
 export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
   const shopOf = (p: Principal) => (p.kind === "shop" ? p.shopId : null);
@@ -80,7 +78,8 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     auth: [],
     limiter: deps.limiters.login,
     body: z.object({ userId: Id("The user id.", "alice"), password: z.string().min(1).max(256) }).strict(),
-    responses: { 201: { description: "Logged in.", schema: z.object({ token: z.string(), userId: z.string(), expiresAt: z.string() }) } },
+    responses: { 201: { description: "Logged in.", schema: Session } },
+    session: "start",
     errors: ["BAD_CREDENTIALS"],
     handle: async ({ body, db }) => ({ status: 201, body: await logIn(db, body.userId, body.password) }),
   });
@@ -91,6 +90,7 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
     tag: "users",
     summary: "Log out",
     auth: ["user"],
+    session: "end",
     responses: { 200: { description: "The session no longer works.", schema: z.object({ loggedOut: z.literal(true) }) } },
     handle: async ({ principal, db }) => {
       if (principal.kind === "user") await logOut(db, principal.sessionHash);
@@ -118,4 +118,5 @@ export function userRoutes(host: RouteHost, deps: UserRouteDeps): void {
   userAccountRoutes(host, deps);
   userOperationRoutes(host, deps);
   historyRoutes(host, deps);
+  referralRoutes(host, deps);
 }

@@ -153,9 +153,9 @@ function insufficientPoints(userId: string, held: bigint, asked: bigint): AppErr
  * Records the planned operation (after a refill of the float, when one must go first) and its
  * audit entry, in the caller's transaction: both or neither.
  */
-export async function recordAdjustment(db: Queryable, deps: GrantDeps, p: PlannedAdjustment): Promise<OperationRecord> {
+export async function recordAdjustment(db: Queryable, deps: GrantDeps, p: PlannedAdjustment, actor: string): Promise<OperationRecord> {
   if (p.refilling) await queueSettlementRefill(db, deps.chain, deps.settlement!, [deps.chain.deployments.custody]);
   const op = await recordPlanned(db, p.planned);
-  await insertAuditEntry(db, { actor: "admin", operationId: op.id, ...p.audit });
+  await insertAuditEntry(db, { actor, operationId: op.id, ...p.audit });
   return op;
 }

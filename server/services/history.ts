@@ -171,7 +171,8 @@ function deltaOf(e: LoggedEvent, account: string): Delta | null {
       d.points = BigInt(a.points);
       return d;
     case "ReferralCredited":
-      if (a.referrer !== account) return null;
+      // A level that pays nothing (referralShare2Bps = 0, the first-order default) moves nothing: no entry.
+      if (a.referrer !== account || BigInt(a.points) === 0n) return null;
       d.points = BigInt(a.points);
       return d;
     case "VouchersConverted":
@@ -537,6 +538,25 @@ export function withinPeriod(entries: readonly HistoryEntry[], period: { from?: 
     const t = Date.parse(e.time);
     return (!period.from || t >= period.from.getTime()) && (!period.to || t < period.to.getTime());
   });
+}
+
+/** The assets an entry can be filtered by: the three balances. */
+export const HISTORY_ASSETS = ["GP", "CP", "settlement"] as const;
+export type HistoryAsset = (typeof HISTORY_ASSETS)[number];
+const AMOUNT_OF: Record<HistoryAsset, "points" | "constantPoints" | "settlement"> = {
+  GP: "points",
+  CP: "constantPoints",
+  settlement: "settlement",
+};
+
+/**
+ * The entries of `kind` (when given) that touch `asset` (when given): they moved it (a non-zero
+ * amount of it), or it is what they asked to move (`details.asset`, so that a pending or
+ * rejected entry, which moved nothing, is still found under its asset).
+ */
+export function ofKindAndAsset(entries: readonly HistoryEntry[], filter: { kind?: HistoryKind; asset?: HistoryAsset }): HistoryEntry[] {
+  const { kind, asset } = filter;
+  return entries.filter((e) => (!kind || e.kind === kind) && (!asset || e.details.asset === asset || e[AMOUNT_OF[asset]] !== "0"));
 }
 
 /**

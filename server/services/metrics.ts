@@ -264,8 +264,19 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     registers: [registry],
   });
 
+  const smsCodes = new Counter({
+    name: "gp_sms_codes_total",
+    help: "SMS code requests answered by this process, by purpose and result (sent, limited by our limits, throttled or failed by the provider).",
+    labelNames: ["purpose", "result"],
+    registers: [registry],
+  });
+
   return {
     registry,
+    /** One SMS code request's outcome (services/phone-codes.ts). */
+    smsCode(purpose: string, result: "sent" | "limited" | "throttled" | "failed"): void {
+      smsCodes.inc({ purpose, result });
+    },
     /** Times one webhook request; `done` when answered. */
     webhookStarted(): (status: number) => void {
       const end = webhookDuration.startTimer();

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
-import { type Shop, countOrder, findShop, shopDailyTotal } from "../adapters/db/shops";
+import { type Counted, LimitRefused, type OrderCount, type Shop, countOrder, findShop, recordCountedOrder } from "../adapters/db/shops";
 import { claimUserOrigin } from "../adapters/db/users";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
 import { parseAmount } from "../domain/amounts";
@@ -19,11 +19,19 @@ import { DEFAULT_LIMIT_UNITS, type OrderLimits, crossedNearLimit, limitsInForce,
 import { verifyInboundSignature } from "../domain/inbound-signature";
 import { AppError, type ErrorCode, parseJsonBody } from "../errors";
 import { queueRegistration } from "./operations";
+import { PhoneNumber } from "../domain/phones";
+import { userIdOfPhone } from "./phone-accounts";
 
 /** The core's fields of an inbound order; the modules' follow (`OrderExtension.fields`). */
 const CORE_ORDER_FIELDS = {
   orderId: idSchema().meta({ description: "The shop's order id." }),
-  userId: idSchema().meta({ description: "The ecosystem's user id of the buyer." }),
+  userId: idSchema().optional().meta({ description: "The ecosystem's user id of the buyer; or, instead, `phone`." }),
+  phone: PhoneNumber.optional().meta({
+    description:
+      "The buyer's mobile number instead of a user id (11 digits for the Chinese mainland, else + and the country code): the " +
+      "points go to that number's account, made now if it has none, and its owner finds them on signing up with the number.",
+    example: "13800138000",
+  }),
   amount: z.string().min(1).max(64),
   referrerId: idSchema()
     .optional()
@@ -32,6 +40,11 @@ const CORE_ORDER_FIELDS = {
 
 /** An inbound order as parsed: the core's fields and the modules' (each one validated by its module's schema). */
 export type InboundOrder = z.infer<z.ZodObject<typeof CORE_ORDER_FIELDS>> & Readonly<Record<string, unknown>>;
+/** An inbound order whose buyer is known by user id (a phone's account resolved): what the modules see. */
+export type AcceptedOrder = InboundOrder & { userId: string };
+
+/** Thrown inside the order's transaction to roll back a phone's new account when the order id turns out to be taken. */
+const ROLL_BACK = Symbol("roll back");
 
 /** What a module adds to a shop's inbound order (its `RunningModule.order`). */
 export interface OrderExtension {
@@ -43,10 +56,15 @@ export interface OrderExtension {
   /** The refusals `accepted` may answer with, for the document. */
   errors?: readonly ErrorCode[];
   /**
+   * Whether `accepted` has anything to do with this order (absent: always). When no module's has
+   * and the order names no referrer, the order is recorded in one statement and `accepted` is not run.
+   */
+  involves?(body: InboundOrder): boolean;
+  /**
    * Run for a new order (never a repeat) in its transaction, before the shop's limits are counted:
    * a throw refuses the order and leaves nothing behind.
    */
-  accepted(tx: Queryable, order: { shop: Shop; body: InboundOrder; amount: bigint }): Promise<void>;
+  accepted(tx: Queryable, order: { shop: Shop; body: AcceptedOrder; amount: bigint }): Promise<void>;
 }
 
 export interface InboundOrderRequest {
@@ -83,7 +101,21 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
   const d = deps.settlementDecimals;
   const extensions = deps.extensions;
   const moduleShape: z.ZodRawShape = Object.assign({}, ...extensions.map((e) => e.fields));
-  const orderBody = z.object({ ...CORE_ORDER_FIELDS, ...moduleShape }).strict();
+  const orderBody = z
+    .object({ ...CORE_ORDER_FIELDS, ...moduleShape })
+    .strict()
+    .superRefine((order, ctx) => {
+      if ((order.userId === undefined) === (order.phone === undefined))
+        ctx.addIssue({ code: "custom", path: ["userId"], message: "name the buyer by exactly one of userId and phone" });
+      // A phone's account is its owner's, across every shop: its referrer is the owner's choice at
+      // sign-up (a referral code), not that of the first shop to name the number.
+      if (order.phone !== undefined && order.referrerId !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["referrerId"],
+          message: "a phone's referrer is chosen by its owner at sign-up; send no referrerId with phone",
+        });
+    });
   const moduleFields = Object.keys(moduleShape);
   const limits = deps.limits ?? orderLimits(DEFAULT_LIMIT_UNITS, d);
   const refuse = (shop: Shop, limit: LimitName, max: bigint, used: bigint, amount: bigint): never => {
@@ -99,35 +131,48 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       );
   };
 
-  /** Counts a new order against the shop's limits and the deployment's, or refuses it (the transaction then rolls back). */
-  async function holdToLimits(tx: Queryable, shop: Shop, amount: bigint): Promise<void> {
+  /** The order's count against the shop's limits and the deployment's, as of now. */
+  const countOf = (shop: Shop, amount: bigint): OrderCount => {
     const own = limitsInForce(shop.limits, limits.shopDefaults);
-    if (amount > own.perOrder) refuse(shop, "perOrder", own.perOrder, 0n, amount);
-    const day = utcDay(deps.nowSeconds());
-    const counted = await countOrder(tx, {
+    return {
       shopId: shop.id,
-      day,
+      day: utcDay(deps.nowSeconds()),
       amount,
+      perOrder: own.perOrder,
       perDay: own.perDay,
       outstanding: own.outstanding,
       deploymentPerDay: limits.deploymentPerDay,
-    });
-    if (counted.day === null) refuse(shop, "perDay", own.perDay, await shopDailyTotal(tx, shop.id, day), amount);
-    if (counted.outstanding === null) refuse(shop, "outstanding", own.outstanding, shop.outstanding, amount);
-    if (counted.everyone === null) {
+    };
+  };
+
+  /**
+   * Counts a new order (`count`, that of `countOf`) through `counting`: the alerts of a shop near
+   * its limits, or the refusal of a limit it would pass (nothing of the order is then left).
+   */
+  async function heldToLimits<T extends Counted | null>(shop: Shop, count: OrderCount, counting: Promise<T>): Promise<T> {
+    let counted: T;
+    try {
+      counted = await counting;
+    } catch (error) {
+      if (!(error instanceof LimitRefused)) throw error;
+      const { amount, day } = count;
+      if (error.limit === "perOrder") refuse(shop, "perOrder", count.perOrder, 0n, amount);
+      if (error.limit === "perDay") refuse(shop, "perDay", count.perDay, error.used, amount);
+      if (error.limit === "outstanding") refuse(shop, "outstanding", count.outstanding, error.used, amount);
       deps.log?.error(
-        { alert: "deployment-limit-reached", day, max: formatAmount(limits.deploymentPerDay, d) },
+        { alert: "deployment-limit-reached", day, max: formatAmount(count.deploymentPerDay, d) },
         "the daily limit of all shops is reached",
       );
       throw new AppError("DEPLOYMENT_LIMIT_REACHED", "the platform's daily order limit is reached; send the order again tomorrow (UTC)", {
         day,
-        max: formatAmount(limits.deploymentPerDay, d),
+        max: formatAmount(count.deploymentPerDay, d),
       });
     }
-    const today = counted.day;
-    const outstanding = counted.outstanding;
-    warnIfNear(shop, "perDay", today!, amount, own.perDay);
-    warnIfNear(shop, "outstanding", outstanding!, amount, own.outstanding);
+    if (counted) {
+      warnIfNear(shop, "perDay", counted.day, count.amount, count.perDay);
+      warnIfNear(shop, "outstanding", counted.outstanding, count.amount, count.outstanding);
+    }
+    return counted;
   }
 
   /** The shop that signed the request, or the refusal (UNKNOWN_SHOP, BAD_SIGNATURE, STALE_TIMESTAMP); nothing is read before it. */
@@ -155,47 +200,70 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
         throw new AppError("AMOUNT_OUT_OF_RANGE", "amount must be above 0 and at most the pool's largest order", { amount: body.amount });
       }
       // A module's field counts only when sent, so orders without it hash as before and their repeats still match.
+      // A phone's order hashes the number (E.164) where a user id's hashes the id.
       const fields = [
         body.orderId,
-        body.userId,
+        body.userId ?? `phone:${body.phone}`,
         amount.toString(),
         body.referrerId ?? null,
         ...moduleFields.flatMap((f) => (body[f] === undefined ? [] : [body[f]])),
       ];
       const bodyHash = createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 
-      const inserted = await deps.db.transaction(async (tx) => {
-        const order = await insertOrder(tx, {
-          shopId: shop.id,
-          orderId: body.orderId,
-          userId: body.userId,
-          referrerId: body.referrerId ?? null,
-          amount,
-          bodyHash,
-          chainOrderId: chainOrderId(shop.id, body.orderId),
-        });
-        if (!order) return null;
-        // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
-        for (const extension of extensions) await extension.accepted(tx, { shop, body, amount });
-        const createsUser = await claimUserOrigin(tx, body.userId, shop.id);
-        // Only the order that creates the user id chooses its referrer (that order is the user's
-        // registration); a later order, from this shop or another, cannot give anyone a referrer.
-        if (createsUser && body.referrerId && body.referrerId !== body.userId) {
-          await queueRegistration(tx, {
-            actor: `shop:${shop.id}`,
-            userId: body.userId,
-            account: custodialUserId(deps.userSalt, body.userId),
-            referrerId: body.referrerId,
-            referrer: custodialUserId(deps.userSalt, body.referrerId),
+      const record = {
+        shopId: shop.id,
+        orderId: body.orderId,
+        referrerId: body.referrerId ?? null,
+        amount,
+        bodyHash,
+        chainOrderId: chainOrderId(shop.id, body.orderId),
+      };
+      // A phone order names no referrer (the schema refuses one), and is recorded in a transaction: its number may need its account made.
+      const mayRegister = body.referrerId !== undefined && body.referrerId !== body.userId;
+      let created: boolean;
+      if (body.userId !== undefined && !mayRegister && !extensions.some((e) => e.involves?.(body) ?? true)) {
+        // Nothing to do but record and count: one statement, its own transaction, so the limits'
+        // rows are locked only while the database runs it, never across a round trip to this process.
+        const count = countOf(shop, amount);
+        created = (await heldToLimits(shop, count, recordCountedOrder(deps.db, { ...count, ...record, userId: body.userId }))) !== null;
+      } else {
+        created = await deps.db
+          .transaction(async (tx) => {
+            const phone = body.phone ? await userIdOfPhone(tx, body.phone) : null;
+            const userId = phone?.userId ?? body.userId!;
+            if (!(await insertOrder(tx, { ...record, userId }))) {
+              // The order id is taken: a number's account made just now for it is not kept.
+              if (phone?.created) throw ROLL_BACK;
+              return false;
+            }
+            // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
+            for (const extension of extensions) await extension.accepted(tx, { shop, body: { ...body, userId }, amount });
+            // A phone's account is made by the first order that names the number (its origin is the platform's).
+            const createsUser = phone ? phone.created : await claimUserOrigin(tx, userId, shop.id);
+            // Only the order that creates the user id chooses its referrer (that order is the user's
+            // registration); a later order, from this shop or another, cannot give anyone a referrer.
+            if (createsUser && mayRegister) {
+              await queueRegistration(tx, {
+                actor: `shop:${shop.id}`,
+                userId,
+                account: custodialUserId(deps.userSalt, userId),
+                referrerId: body.referrerId!,
+                referrer: custodialUserId(deps.userSalt, body.referrerId!),
+              });
+            }
+            // Last before the commit: counting locks the shop's rows and the deployment's day, which
+            // every order of every shop needs, so on PostgreSQL each statement after it would be a
+            // round trip that all other orders wait behind. A refusal still rolls back all of the above.
+            const count = countOf(shop, amount);
+            await heldToLimits(shop, count, countOrder(tx, count));
+            return true;
+          })
+          .catch((error) => {
+            if (error === ROLL_BACK) return false;
+            throw error;
           });
-        }
-        // Last before the commit: counting locks the shop's rows and the deployment's day, which
-        // every order of every shop needs, so on PostgreSQL each statement after it would be a
-        // round trip that all other orders wait behind. A refusal still rolls back all of the above.
-        await holdToLimits(tx, shop, amount);
-        return order;
-      });
-      if (inserted) return { created: true, orderId: inserted.orderId, state: inserted.state };
+      }
+      if (created) return { created: true, orderId: body.orderId, state: "received" };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
       if (existing.bodyHash !== bodyHash) {

@@ -11,7 +11,14 @@ export interface PoolView {
   minted: string;
   maxOrderAmount: string;
   paused: boolean;
-  settlement: { address: string; decimals: number };
+  settlement: { address: string; decimals: number; symbol: string };
+  /** The settlement the pool contract holds, and whether it covers the recorded assets (the backing check). */
+  held: string;
+  backed: boolean;
+  /** The block all these figures were read at, and the deployment's contracts. */
+  block: number;
+  chainId: string;
+  contracts: { pool: string; points: string; custody: string; settlement: string };
   params: {
     poolShareBps: number;
     mintShareBps: number;
@@ -19,21 +26,52 @@ export interface PoolView {
     initialPrice: string;
     referralShare1Bps: number;
     referralShare2Bps: number;
+    /** The custody's fee on a withdrawal of GP to an original account (basis points of the GP). */
+    withdrawalFeeBps: number;
   };
 }
 
+/**
+ * The custody's `parameters()` as raw words: a custody deployed by an earlier version (a data
+ * folder made before the upgrade) answers a shorter struct than today's ABI can decode. The
+ * withdrawal fee has always come first; the referral mode (third) came later, and a custody
+ * without it paid referrals on every order (mode 0).
+ */
+export async function custodyParameterWords(chain: ChainPort, block?: number): Promise<bigint[]> {
+  const provider = chain.custody.runner?.provider;
+  if (!provider) throw new Error("the custody contract has no provider");
+  const data = await provider.call({
+    to: chain.deployments.custody,
+    data: chain.custody.interface.encodeFunctionData("parameters"),
+    blockTag: block,
+  });
+  const words: bigint[] = [];
+  for (let i = 2; i + 64 <= data.length; i += 64) words.push(BigInt(`0x${data.slice(i, i + 64)}`));
+  return words;
+}
+
+const withdrawalFeeAt = async (chain: ChainPort, block: number) => (await custodyParameterWords(chain, block))[0];
+
+/** Every figure is read at one block, so they agree with each other (the price with the assets and supply beside it). */
 export async function readPool(chain: ChainPort): Promise<PoolView> {
   const d = chain.deployments.settlementDecimals;
-  const [assets, supply, [priceAssets, priceSupply], maxIssuance, minted, maxOrder, paused, p] = await Promise.all([
-    chain.pool.assets(),
-    chain.points.totalSupply(),
-    chain.pool.priceRatio(),
-    chain.points.maxIssuance(),
-    chain.points.totalMinted(),
-    chain.pool.maxOrderAmount(),
-    chain.pool.paused(),
-    chain.pool.parameters(),
-  ]);
+  const block = await chain.blockNumber();
+  const at = { blockTag: block };
+  const [assets, supply, [priceAssets, priceSupply], maxIssuance, minted, maxOrder, paused, p, custodyParams, held, symbol] =
+    await Promise.all([
+      chain.pool.assets(at),
+      chain.points.totalSupply(at),
+      chain.pool.priceRatio(at),
+      chain.points.maxIssuance(at),
+      chain.points.totalMinted(at),
+      chain.pool.maxOrderAmount(at),
+      chain.pool.paused(at),
+      chain.pool.parameters(at),
+      withdrawalFeeAt(chain, block),
+      chain.settlement.balanceOf(chain.deployments.pool, at),
+      chain.settlement.symbol(),
+    ]);
+  const { pool, points, custody, settlement } = chain.deployments;
   return {
     assets: formatAmount(assets, d),
     supply: formatAmount(supply, 18),
@@ -43,7 +81,12 @@ export async function readPool(chain: ChainPort): Promise<PoolView> {
     minted: formatAmount(minted, 18),
     maxOrderAmount: formatAmount(maxOrder, d),
     paused,
-    settlement: { address: chain.deployments.settlement, decimals: d },
+    settlement: { address: chain.deployments.settlement, decimals: d, symbol },
+    held: formatAmount(held, d),
+    backed: held >= assets,
+    block,
+    chainId: chain.deployments.chainId,
+    contracts: { pool, points, custody, settlement },
     params: {
       poolShareBps: Number(p.poolShare),
       mintShareBps: Number(p.mintShare),
@@ -51,6 +94,7 @@ export async function readPool(chain: ChainPort): Promise<PoolView> {
       initialPrice: formatAmount(p.initialPrice, d),
       referralShare1Bps: Number(p.referralShare1),
       referralShare2Bps: Number(p.referralShare2),
+      withdrawalFeeBps: Number(custodyParams),
     },
   };
 }

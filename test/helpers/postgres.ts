@@ -4,6 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import type { Db } from "../../server/adapters/db/db";
+import { openPostgres } from "../../server/adapters/db/postgres";
 
 export async function freshSchema(databaseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const schema = `gp_test_${randomBytes(6).toString("hex")}`;
@@ -20,6 +22,19 @@ export async function freshSchema(databaseUrl: string): Promise<{ url: string; d
       await c.connect();
       await c.query(`DROP SCHEMA ${schema} CASCADE`);
       await c.end();
+    },
+  };
+}
+
+/** A database of its own in the PostgreSQL of `databaseUrl` (a fresh schema), and how to close and drop it. */
+export async function freshPostgresDb(databaseUrl: string): Promise<{ db: Db; close(): Promise<void> }> {
+  const schema = await freshSchema(databaseUrl);
+  const db = await openPostgres(schema.url);
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      await schema.drop();
     },
   };
 }

@@ -20,6 +20,7 @@ import { migrate } from "../../server/adapters/db/migrations";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { MODULE_DEPLOYMENTS } from "../../server/modules";
 import { startRelayer } from "../../server/relayer";
+import type { AppSms } from "../../server/app";
 import { freePort } from "./net";
 import { signedInboundOrder } from "./inbound-orders";
 
@@ -57,6 +58,8 @@ export async function startTestRelayer(
     metricsToken?: string;
     /** The RPC URL the relayer uses, given anvil's (a proxy in front of it); anvil's own by default. */
     rpcUrl?: (anvilUrl: string) => string;
+    /** The SMS sender (a memory sender in tests) and its limits (issue 15); none by default. */
+    sms?: AppSms;
   } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
@@ -91,6 +94,7 @@ export async function startTestRelayer(
     trustProxy: options.trustProxy,
     minGasBalance: options.minGasBalance,
     metricsToken: options.metricsToken,
+    sms: options.sms,
   });
   return {
     url: relayer.url,
@@ -131,11 +135,22 @@ export async function call<T = any>(
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["content-type"] ??= "application/json";
-  const res = await fetch(base + route, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
-  });
+  const send = () =>
+    fetch(base + route, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+    });
+  let res: Response;
+  try {
+    res = await send();
+  } catch (error) {
+    // A kept-alive connection the server closed as the request went out (its idle timeout): a GET
+    // changes nothing, so it is sent once more on a new connection. Anything else is the test's.
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (method !== "GET" || code !== "ECONNRESET") throw error;
+    res = await send();
+  }
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -43,6 +43,36 @@ describe("configuration", function () {
     expect(c.databaseUrl).to.equal("postgres://u@db/gp");
   });
 
+  it("sends SMS codes to the outbox when embedded, to nobody on a real chain unless told, and to Aliyun with its settings", function () {
+    expect(loadConfig({}, "/srv/gp").sms).to.deep.equal({ provider: "outbox" });
+    expect(loadConfig({}, "/srv/gp").smsLimits).to.deep.equal({ perIpHour: 20, perIpDay: 50, dailyBudget: 2000 });
+    const external = { RPC_URL: "https://rpc.example", RELAYER_PRIVATE_KEY: `0x${"1".repeat(64)}`, DEPLOYMENTS_FILE: "d.json" };
+    expect(loadConfig(external, "/srv/gp").sms).to.deep.equal({ provider: "none" });
+    expect(loadConfig({ ...external, GP_SMS_PROVIDER: "outbox" }, "/srv/gp").sms).to.deep.equal({ provider: "outbox" });
+    const aliyun = loadConfig(
+      {
+        GP_SMS_PROVIDER: "aliyun",
+        GP_SMS_ALIYUN_ACCESS_KEY_ID: "LTAI5tExample",
+        GP_SMS_ALIYUN_ACCESS_KEY_SECRET: "secret-of-the-ram-user",
+        GP_SMS_ALIYUN_SIGN_NAME: "绿色积分",
+        GP_SMS_ALIYUN_TEMPLATE_CODE: "SMS_123456789",
+        GP_SMS_PER_IP_HOUR: "5",
+      },
+      "/srv/gp",
+    );
+    expect(aliyun.sms).to.deep.equal({
+      provider: "aliyun",
+      aliyun: {
+        accessKeyId: "LTAI5tExample",
+        accessKeySecret: "secret-of-the-ram-user",
+        signName: "绿色积分",
+        templateCode: "SMS_123456789",
+        endpoint: "https://dysmsapi.aliyuncs.com",
+      },
+    });
+    expect(aliyun.smsLimits.perIpHour).to.equal(5);
+  });
+
   it("trusts no proxy unless told which: a hop count or the proxies' addresses", function () {
     expect(loadConfig({}, "/srv/gp").trustProxy).to.equal(false);
     expect(loadConfig({ GP_TRUST_PROXY: "1" }, "/srv/gp").trustProxy).to.equal(1);
@@ -68,6 +98,10 @@ describe("configuration", function () {
     ["GP_AD_DAILY_TASK_CAP", { GP_AD_DAILY_TASK_CAP: "0" }, /1 to 10000/],
     ["GP_TRUST_PROXY", { GP_TRUST_PROXY: "true" }, /any client choose its address/],
     ["GP_TRUST_PROXY", { GP_TRUST_PROXY: "10.0.0.0/33" }, /proxies' addresses/],
+    ["GP_SMS_PROVIDER", { GP_SMS_PROVIDER: "twilio" }, /one of outbox, aliyun, none/],
+    ["GP_SMS_ALIYUN_ACCESS_KEY_ID", { GP_SMS_PROVIDER: "aliyun" }, /needs GP_SMS_ALIYUN_ACCESS_KEY_ID/],
+    ["GP_SMS_ALIYUN_TEMPLATE_CODE", { GP_SMS_ALIYUN_TEMPLATE_CODE: "verify" }, /SMS_ and digits/],
+    ["GP_SMS_DAILY_BUDGET", { GP_SMS_DAILY_BUDGET: "0" }, /./],
   ];
   for (const [setting, env, message] of bad) {
     it(`stops on ${setting}=${Object.values(env).join(",")}, naming ${setting}`, function () {

@@ -9,8 +9,7 @@ import { expect } from "chai";
 import { formatUnits, parseUnits } from "ethers";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
-import { openPostgres } from "../../server/adapters/db/postgres";
-import { freshSchema } from "../helpers/postgres";
+import { freshPostgresDb } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
   TEST_USER_SALT,
@@ -274,7 +273,7 @@ function shouldServeGrants(label: string, database?: () => Promise<{ db: Db; clo
           ["grant", "user:alice", "goodwill"],
           ["grant", "user:alice", "refund of order 1042"],
         ]);
-        expect(entries.every((e) => e.actor === "admin" && e.operationId.startsWith("op_"))).to.equal(true);
+        expect(entries.every((e) => e.actor === "admin-token" && e.operationId.startsWith("op_"))).to.equal(true);
         const [op] = await relayer.db.query<{ kind: string; account: string }>("SELECT kind, account FROM operations WHERE id = $1", [
           entries[3].operationId,
         ]);
@@ -303,7 +302,7 @@ function shouldServeGrants(label: string, database?: () => Promise<{ db: Db; clo
         const lines = (csv.body as string).trimEnd().split("\r\n");
         expect(lines[0]).to.equal("seq,at,actor,action,subject,operationId,reason,details");
         expect(lines).to.have.length(3);
-        expect(lines[1]).to.contain(",admin,removal,user:alice,").and.to.contain(",correction,");
+        expect(lines[1]).to.contain(",admin-token,removal,user:alice,").and.to.contain(",correction,");
         expect(lines[2]).to.contain("duplicate account");
         expect(csv.headers.get("x-next-cursor")).to.be.a("string");
         const bad = await call(base, "GET", "/v1/admin/audit?cursor=abc", { token: TEST_ADMIN_TOKEN });
@@ -362,15 +361,5 @@ function shouldServeGrants(label: string, database?: () => Promise<{ db: Db; clo
 
 shouldServeGrants("PGlite");
 if (process.env.DATABASE_URL) {
-  shouldServeGrants("PostgreSQL", async () => {
-    const schema = await freshSchema(process.env.DATABASE_URL!);
-    const db = await openPostgres(schema.url);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
+  shouldServeGrants("PostgreSQL", () => freshPostgresDb(process.env.DATABASE_URL!));
 }

@@ -11,9 +11,8 @@ import { JsonRpcProvider, Wallet, formatUnits, parseEther, parseUnits, toBeHex }
 import { jsonRpc } from "../../server/adapters/chain/anvil";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
-import { openPostgres } from "../../server/adapters/db/postgres";
 import { Custody__factory, GreenPoints__factory } from "../../typechain-types";
-import { freshSchema } from "../helpers/postgres";
+import { freshPostgresDb } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
   TEST_USER_SALT,
@@ -107,6 +106,9 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
       expect(await order("alice-dust", "alice", "0.000001")).to.equal("rejected");
       expect(await order("bob-1", "bob", "100")).to.equal("confirmed"); // alice's referral credit
       expect(await order("carol-1", "carol", "20")).to.equal("confirmed");
+      // dave's first order pays bob on level 1 and alice on level 2, which pays 0 GP with the default referralShare2Bps of 0.
+      await register({ userId: "dave", password: "dave-login-pw", referrerId: "bob" });
+      expect(await order("dave-1", "dave", "10")).to.equal("confirmed");
       // The operator's backed grant and a removal: GP minted against settlement paid in, then GP retired.
       await confirmed(TEST_ADMIN_TOKEN, await admin("POST", "/v1/admin/users/carol/grants", { contribution: "2", reason: "goodwill" }));
       await confirmed(TEST_ADMIN_TOKEN, await admin("POST", "/v1/admin/users/carol/removals", { points: "0.5", reason: "error" }));
@@ -204,6 +206,10 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
       const referral = h.entries.find((e: any) => e.kind === "referral");
       expect(referral).to.include({ state: "confirmed", priceBasis: "pool-after" });
       expect(referral.details.level).to.equal("1");
+      // The chain credited alice a level-2 referral of 0 GP on dave's order; it moved nothing, so it is no entry.
+      const zero = await relayer.chain.custody.queryFilter(relayer.chain.custody.filters.ReferralCredited(undefined, account("alice")));
+      expect(zero.some((e) => e.args.level === 2n && e.args.points === 0n)).to.equal(true);
+      expect(h.entries.filter((e: any) => e.kind === "referral").map((e: any) => e.details.level)).to.deep.equal(["1"]);
 
       const redemption = h.entries.find((e: any) => e.kind === "redemption" && e.details.asset === "GP");
       expect(redemption.priceBasis).to.equal("redemption");
@@ -300,6 +306,43 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
       ).to.deep.equal(expected);
     });
 
+    it("narrows the list and the CSV by kind and by asset, the same entries in both", async function () {
+      const all = (await history(alice)).entries;
+      const kinds: string[] = [...new Set<string>(all.map((e: any) => e.kind))];
+      expect(kinds.length).to.be.greaterThan(3);
+      for (const kind of kinds) {
+        const only = (await history(alice, `limit=200&kind=${kind}`)).entries;
+        expect(
+          only.map((e: any) => e.id),
+          kind,
+        ).to.deep.equal(all.filter((e: any) => e.kind === kind).map((e: any) => e.id));
+      }
+      for (const [asset, field] of [
+        ["GP", "points"],
+        ["CP", "constantPoints"],
+        ["settlement", "settlement"],
+      ]) {
+        const only = (await history(alice, `limit=200&asset=${asset}`)).entries;
+        expect(only.length, asset).to.be.greaterThan(0);
+        expect(only.length, asset).to.be.lessThan(all.length);
+        for (const e of only) expect(e[field] !== "0" || e.details?.asset === asset, `${asset} ${e.id}`).to.equal(true);
+        // Every entry that moved the asset is in.
+        const ids = new Set(only.map((e: any) => e.id));
+        for (const e of all) if (e[field] !== "0") expect(ids.has(e.id), `${asset} misses ${e.id}`).to.equal(true);
+      }
+      const csv = await call(base, "GET", "/v1/me/history?format=csv&kind=order", { token: alice });
+      const ids = (csv.body as string)
+        .trim()
+        .split("\r\n")
+        .slice(1)
+        .map((l) => l.split(",")[1]);
+      expect(ids).to.deep.equal(all.filter((e: any) => e.kind === "order").map((e: any) => e.id));
+      for (const query of ["kind=gift", "asset=USDT", "asset=gp"]) {
+        const res = await call(base, "GET", `/v1/me/history?${query}`, { token: alice });
+        expect([res.status, res.body.error?.code], query).to.deep.equal([400, "VALIDATION_FAILED"]);
+      }
+    });
+
     it("shows a user only their own history", async function () {
       const mine = new Set((await history(alice)).entries.map((e: any) => e.id));
       const theirs = (await history(carol)).entries;
@@ -326,15 +369,5 @@ function shouldServeHistory(label: string, database?: () => Promise<{ db: Db; cl
 
 shouldServeHistory("PGlite");
 if (process.env.DATABASE_URL) {
-  shouldServeHistory("PostgreSQL", async () => {
-    const schema = await freshSchema(process.env.DATABASE_URL!);
-    const db = await openPostgres(schema.url);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
+  shouldServeHistory("PostgreSQL", () => freshPostgresDb(process.env.DATABASE_URL!));
 }

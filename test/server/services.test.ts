@@ -172,7 +172,7 @@ describe("services, without HTTP", function () {
         }
         const refused: [Principal, string][] = [
           [{ kind: "user", userId: "bob", sessionHash: "h" }, op.id],
-          [{ kind: "merchant", merchantId: "mer_other", keyId: "k" }, op.id],
+          [{ kind: "merchant", merchantId: "mer_other", keyId: "k", role: "owner" }, op.id],
           [{ kind: "shop", shopId: "shop-1" }, op.id],
           [{ kind: "admin" }, "op_unknown"],
         ];

@@ -11,8 +11,7 @@ import { ZeroHash, formatUnits, parseUnits } from "ethers";
 import pino from "pino";
 import { custodialUserId } from "../../server/adapters/chain/ids";
 import type { Db } from "../../server/adapters/db/db";
-import { openPostgres } from "../../server/adapters/db/postgres";
-import { freshSchema } from "../helpers/postgres";
+import { freshPostgresDb } from "../helpers/postgres";
 import {
   TEST_ADMIN_TOKEN,
   TEST_USER_SALT,
@@ -293,6 +292,44 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
         expect(listed.limits.outstanding).to.equal("250");
       });
 
+      it("refuses past a limit however the order is recorded (alone, with a referral, with an ad sale), recording none of its parts", async function () {
+        const shop = await createShop(base, "Capped shop");
+        expect((await admin("PUT", `/v1/admin/shops/${shop.shopId}/limits`, { perDay: "100" })).status).to.equal(200);
+        const merchant = await admin("POST", "/v1/admin/merchants", { name: "Capped merchant" });
+        const merchantId = merchant.body.merchantId as string;
+        expect(
+          (await call(base, "PUT", `/v1/admin/shops/${shop.shopId}/ad-merchants/${merchantId}`, { token: TEST_ADMIN_TOKEN })).status,
+        ).to.equal(200);
+        await accepted(shop, { orderId: "cap-0", userId: "cap-user-0", amount: "60" });
+        const users = ["cap-user-1", "cap-user-2", "cap-user-3"];
+        const bodies = (suffix: string, amount: string): Record<string, string>[] => [
+          { orderId: `cap-1${suffix}`, userId: users[0], amount },
+          { orderId: `cap-2${suffix}`, userId: users[1], amount, referrerId: "cap-user-0" },
+          { orderId: `cap-3${suffix}`, userId: users[2], amount, adMerchantId: merchantId },
+        ];
+        const parts = async () => [
+          await count("SELECT count(*)::int AS n FROM orders WHERE shop_id = $1", [shop.shopId]),
+          await count("SELECT count(*)::int AS n FROM user_origins WHERE user_id = ANY($1)", [users]),
+          await count("SELECT count(*)::int AS n FROM operations WHERE kind = 'register' AND account = ANY($1)", [users.map(account)]),
+          await count("SELECT count(*)::int AS n FROM voucher_sales WHERE merchant_id = $1", [merchantId]),
+        ];
+        for (const body of bodies("", "50")) {
+          const res = await order(shop, body);
+          expect([res.status, res.body.error?.code, res.body.error?.details], body.orderId).to.deep.equal([
+            422,
+            "SHOP_LIMIT_EXCEEDED",
+            { shopId: shop.shopId, limit: "perDay", max: "100", used: "60", amount: "50" },
+          ]);
+        }
+        expect(await parts()).to.deep.equal([1, 0, 0, 0]);
+        // Within the limit, each way records the order and its part; a repeat answers the same.
+        for (const body of bodies("-ok", "10")) await accepted(shop, body);
+        for (const body of bodies("-ok", "10")) expect((await order(shop, body)).status, body.orderId).to.equal(200);
+        expect(await parts()).to.deep.equal([4, 3, 1, 1]);
+        const usage = await call(base, "GET", `/v1/admin/shops/${shop.shopId}/limits`, { token: TEST_ADMIN_TOKEN });
+        expect(usage.body).to.deep.include({ today: "90", outstanding: "90" });
+      });
+
       it("stops every shop at the deployment's daily limit with DEPLOYMENT_LIMIT_REACHED, recording nothing", async function () {
         const shop = await createShop(base, "Large shop");
         expect((await admin("PUT", `/v1/admin/shops/${shop.shopId}/limits`, { perOrder: "150000", perDay: "1000000" })).status).to.equal(
@@ -320,15 +357,5 @@ function shouldKeepShopsToTheirOwn(label: string, database?: () => Promise<{ db:
 
 shouldKeepShopsToTheirOwn("PGlite");
 if (process.env.DATABASE_URL) {
-  shouldKeepShopsToTheirOwn("PostgreSQL", async () => {
-    const schema = await freshSchema(process.env.DATABASE_URL!);
-    const db = await openPostgres(schema.url);
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
+  shouldKeepShopsToTheirOwn("PostgreSQL", () => freshPostgresDb(process.env.DATABASE_URL!));
 }

@@ -146,6 +146,8 @@ export interface LoggedEvent extends FoundEvent {
   /** The emitting contract, lower case. */
   address: string;
   logIndex: number;
+  /** The block's hash, lower case: which fork the log was read from. */
+  blockHash: string;
 }
 
 /**
@@ -449,6 +451,7 @@ export function connectChain(
               blockNumber: log.blockNumber,
               address: log.address.toLowerCase(),
               logIndex: log.index,
+              blockHash: log.blockHash.toLowerCase(),
             });
         }
       }

@@ -3,9 +3,10 @@ import type { Db } from "./db";
 /**
  * The schema, in order; each entry runs once, in a transaction, under an advisory lock so that
  * relayers starting together on one PostgreSQL do not race. Amounts are base units in
- * NUMERIC(78,0), which holds any uint256.
+ * NUMERIC(78,0), which holds any uint256. An entry is one string, split into statements at each
+ * `;` that ends a line, or a list of statements run as given (a function's body has such `;`s).
  */
-const MIGRATIONS: readonly string[] = [
+const MIGRATIONS: readonly (string | readonly string[])[] = [
   `CREATE TABLE settings (
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
@@ -280,6 +281,161 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX audit_log_subject ON audit_log (subject, seq);
    CREATE INDEX audit_log_action ON audit_log (action, seq);`,
+  // Shoppers' own accounts (docs/accounts.md): one phone number in E.164, one user id, across every
+  // shop. A shop's order for a phone makes the row (registered_at null) and the user id the points
+  // go to; signing up with that number sets registered_at. Codes are kept only as a keyed hash, with
+  // their tries and use; the limits count these rows, so every relayer process sees the same count.
+  // A login password's failures are counted like the payment password's. Each user's referral code
+  // is made the first time it is asked for.
+  `CREATE TABLE phone_accounts (
+     phone TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL UNIQUE,
+     registered_at TIMESTAMPTZ,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE phone_codes (
+     id BIGSERIAL PRIMARY KEY,
+     phone TEXT NOT NULL,
+     purpose TEXT NOT NULL,
+     code_hash TEXT NOT NULL,
+     ip TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+     expires_at TIMESTAMPTZ NOT NULL,
+     attempts INT NOT NULL DEFAULT 0,
+     used_at TIMESTAMPTZ
+   );
+   CREATE INDEX phone_codes_phone ON phone_codes (phone, created_at);
+   CREATE INDEX phone_codes_ip ON phone_codes (ip, created_at);
+   CREATE INDEX phone_codes_created ON phone_codes (created_at);
+   ALTER TABLE users ADD COLUMN login_failures INT NOT NULL DEFAULT 0;
+   ALTER TABLE users ADD COLUMN login_locked_until TIMESTAMPTZ;
+   CREATE TABLE referral_codes (
+     code TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL UNIQUE,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );`,
+  // An order's count against the limits as one call that fails when a limit refuses (SQLSTATE
+  // GPL01, the limit in the message, what is used of it in the detail), so that the statement
+  // after it can be the COMMIT; and a new order without a module's or a referral's part recorded
+  // in one statement (order, user origin, count), its own transaction: the limits' rows are then
+  // locked only while the server runs it, never across a round trip to the relayer. The counts
+  // are the statements of the former single count, in the same order (the shop's day, what it
+  // owes, every shop's day), so concurrent orders lock the rows in one order as before.
+  [
+    `CREATE FUNCTION gp_count_order(p_shop TEXT, p_day TEXT, p_amount NUMERIC, p_per_order NUMERIC, p_per_day NUMERIC,
+       p_outstanding NUMERIC, p_deployment_per_day NUMERIC, OUT day_total TEXT, OUT outstanding_total TEXT)
+     LANGUAGE plpgsql AS $$
+     DECLARE
+       counted NUMERIC;
+     BEGIN
+       IF p_amount > p_per_order THEN
+         RAISE EXCEPTION USING ERRCODE = 'GPL01', MESSAGE = 'perOrder', DETAIL = '0';
+       END IF;
+       INSERT INTO shop_daily_totals (shop_id, day, total) SELECT p_shop, p_day, p_amount WHERE p_amount <= p_per_day
+         ON CONFLICT (shop_id, day) DO UPDATE SET total = shop_daily_totals.total + EXCLUDED.total
+         WHERE shop_daily_totals.total + EXCLUDED.total <= p_per_day
+         RETURNING total INTO counted;
+       IF counted IS NULL THEN
+         RAISE EXCEPTION USING ERRCODE = 'GPL01', MESSAGE = 'perDay',
+           DETAIL = COALESCE((SELECT t.total FROM shop_daily_totals t WHERE t.shop_id = p_shop AND t.day = p_day), 0)::text;
+       END IF;
+       day_total := counted::text;
+       counted := NULL;
+       UPDATE shops SET outstanding = outstanding + p_amount WHERE id = p_shop AND outstanding + p_amount <= p_outstanding
+         RETURNING outstanding INTO counted;
+       IF counted IS NULL THEN
+         RAISE EXCEPTION USING ERRCODE = 'GPL01', MESSAGE = 'outstanding',
+           DETAIL = COALESCE((SELECT s.outstanding FROM shops s WHERE s.id = p_shop), 0)::text;
+       END IF;
+       outstanding_total := counted::text;
+       counted := NULL;
+       INSERT INTO daily_totals (day, total) SELECT p_day, p_amount WHERE p_amount <= p_deployment_per_day
+         ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total
+         WHERE daily_totals.total + EXCLUDED.total <= p_deployment_per_day
+         RETURNING total INTO counted;
+       IF counted IS NULL THEN
+         RAISE EXCEPTION USING ERRCODE = 'GPL01', MESSAGE = 'deployment',
+           DETAIL = COALESCE((SELECT t.total FROM daily_totals t WHERE t.day = p_day), 0)::text;
+       END IF;
+     END $$`,
+    `CREATE FUNCTION gp_record_order(p_shop TEXT, p_order TEXT, p_user TEXT, p_referrer TEXT, p_amount NUMERIC, p_body_hash TEXT,
+       p_chain_order_id TEXT, p_day TEXT, p_per_order NUMERIC, p_per_day NUMERIC, p_outstanding NUMERIC, p_deployment_per_day NUMERIC)
+     RETURNS TABLE (day_total TEXT, outstanding_total TEXT)
+     LANGUAGE plpgsql AS $$
+     BEGIN
+       INSERT INTO orders (shop_id, order_id, user_id, referrer_id, amount, body_hash, chain_order_id, state)
+         VALUES (p_shop, p_order, p_user, p_referrer, p_amount, p_body_hash, p_chain_order_id, 'received')
+         ON CONFLICT (shop_id, order_id) DO NOTHING;
+       IF NOT FOUND THEN
+         RETURN;
+       END IF;
+       INSERT INTO user_origins (user_id, shop_id) VALUES (p_user, p_shop) ON CONFLICT (user_id) DO NOTHING;
+       RETURN QUERY SELECT c.day_total, c.outstanding_total
+         FROM gp_count_order(p_shop, p_day, p_amount, p_per_order, p_per_day, p_outstanding, p_deployment_per_day) c;
+     END $$`,
+  ],
+  // The pool's events as the relayer indexes them for the public page's history (server/services/
+  // pool-indexer.ts): each with the pool's assets and supply after it, the blocks indexed and
+  // their hashes (to notice a reorg and walk back to the last block the chain still has), and the
+  // cursor: the last block indexed, its hash, and the pool's state after it.
+  `CREATE TABLE pool_events (
+     block_number BIGINT NOT NULL,
+     log_index INT NOT NULL,
+     block_hash TEXT NOT NULL,
+     block_time BIGINT NOT NULL,
+     tx_hash TEXT NOT NULL,
+     name TEXT NOT NULL,
+     order_key TEXT,
+     orders INT,
+     amount NUMERIC,
+     contribution NUMERIC,
+     points NUMERIC,
+     gross NUMERIC,
+     fee NUMERIC,
+     payout NUMERIC,
+     assets_after NUMERIC NOT NULL,
+     supply_after NUMERIC NOT NULL,
+     PRIMARY KEY (block_number, log_index)
+   );
+   CREATE INDEX pool_events_time ON pool_events (block_time);
+   CREATE TABLE pool_index_blocks (
+     block_number BIGINT PRIMARY KEY,
+     block_hash TEXT NOT NULL,
+     has_events BOOLEAN NOT NULL
+   );
+   CREATE TABLE pool_index_cursor (
+     id INT PRIMARY KEY CHECK (id = 1),
+     block_number BIGINT NOT NULL,
+     block_hash TEXT NOT NULL,
+     assets NUMERIC NOT NULL,
+     supply NUMERIC NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );`,
+  // Staff who log in with a login id and a password (server/services/staff.ts): operators, and
+  // merchants' owners and staff, each of one merchant. Logins are one namespace (one log-in
+  // endpoint); a disabled account keeps its row (the audit log names it) and opens nothing.
+  `CREATE TABLE staff (
+     id TEXT PRIMARY KEY,
+     login TEXT NOT NULL UNIQUE,
+     role TEXT NOT NULL CHECK (role IN ('operator', 'owner', 'staff')),
+     merchant_id TEXT REFERENCES merchants (id),
+     password_hash TEXT NOT NULL,
+     login_failures INT NOT NULL DEFAULT 0,
+     login_locked_until TIMESTAMPTZ,
+     created_by TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     disabled_at TIMESTAMPTZ,
+     CHECK ((role = 'operator') = (merchant_id IS NULL))
+   );
+   CREATE INDEX staff_merchant ON staff (merchant_id, created_at);
+   CREATE TABLE staff_sessions (
+     token_hash TEXT PRIMARY KEY,
+     staff_id TEXT NOT NULL REFERENCES staff (id),
+     expires_at TIMESTAMPTZ NOT NULL,
+     revoked_at TIMESTAMPTZ,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE INDEX staff_sessions_live ON staff_sessions (staff_id) WHERE revoked_at IS NULL;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;
@@ -291,11 +447,15 @@ export async function migrate(db: Db): Promise<number> {
     const [{ version }] = await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
     const current = version ?? 0;
     for (let v = current; v < MIGRATIONS.length; v++) {
-      for (const statement of MIGRATIONS[v]
-        .split(/;\s*$/m)
-        .map((s) => s.trim())
-        .filter(Boolean))
-        await tx.query(statement);
+      const entry = MIGRATIONS[v];
+      const statements =
+        typeof entry === "string"
+          ? entry
+              .split(/;\s*$/m)
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : entry;
+      for (const statement of statements) await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [v + 1]);
     }
     return MIGRATIONS.length;

@@ -65,40 +65,102 @@ export async function setShopLimits(db: Queryable, id: string, l: ShopLimitSetti
   return (await db.query(SET_LIMITS, [id, text(l.perOrder), text(l.perDay), text(l.outstanding)])).length > 0;
 }
 
-// One statement for the three counters an accepted order raises, each only if it stays within
-// its limit: the shop's day, what the shop owes, and every shop's day. A null in the answer is the
-// limit the order would pass; the caller then refuses it and its transaction rolls back.
-const COUNT_ORDER = `WITH day AS (
-    INSERT INTO shop_daily_totals (shop_id, day, total) SELECT $1::text, $2::text, $3::numeric WHERE $3::numeric <= $4::numeric
-    ON CONFLICT (shop_id, day) DO UPDATE SET total = shop_daily_totals.total + EXCLUDED.total
-    WHERE shop_daily_totals.total + EXCLUDED.total <= $4::numeric
-    RETURNING total),
-  owed AS (UPDATE shops SET outstanding = outstanding + $3::numeric WHERE id = $1::text AND outstanding + $3::numeric <= $5::numeric
-    RETURNING outstanding),
-  everyone AS (
-    INSERT INTO daily_totals (day, total) SELECT $2::text, $3::numeric WHERE $3::numeric <= $6::numeric
-    ON CONFLICT (day) DO UPDATE SET total = daily_totals.total + EXCLUDED.total
-    WHERE daily_totals.total + EXCLUDED.total <= $6::numeric
-    RETURNING total)
-  SELECT (SELECT total::text FROM day) AS day, (SELECT outstanding::text FROM owed) AS outstanding,
-    (SELECT total::text FROM everyone) AS everyone`;
+/** A limit refused an order: which one, and what was used of it when it did. */
+export class LimitRefused extends Error {
+  constructor(
+    readonly limit: "perOrder" | "perDay" | "outstanding" | "deployment",
+    readonly used: bigint,
+  ) {
+    super(`the order would pass the ${limit} limit`);
+  }
+}
+
+/** The refusal of gp_count_order (SQLSTATE GPL01, migrations.ts) as a LimitRefused; any other error as it is. */
+function limitRefusal(error: unknown): unknown {
+  const e = error as { code?: string; message?: string; detail?: string };
+  if (e?.code !== "GPL01") return error;
+  const limit = e.message as LimitRefused["limit"];
+  if (!["perOrder", "perDay", "outstanding", "deployment"].includes(limit)) return error;
+  return new LimitRefused(limit, BigInt(e.detail ?? "0"));
+}
+
+/** An order's limits: the shop's, the deployment's daily limit, the day (UTC) it counts on. */
+export interface OrderCount {
+  shopId: string;
+  day: string;
+  amount: bigint;
+  perOrder: bigint;
+  perDay: bigint;
+  outstanding: bigint;
+  deploymentPerDay: bigint;
+}
+/** The shop's new totals after an order was counted. */
+export interface Counted {
+  day: bigint;
+  outstanding: bigint;
+}
+
+/** The limits in gp_count_order's order, after the day and the amount. */
+const limitParams = (o: OrderCount) => [
+  o.perOrder.toString(),
+  o.perDay.toString(),
+  o.outstanding.toString(),
+  o.deploymentPerDay.toString(),
+];
+const toCounted = (r: { day_total: string; outstanding_total: string }): Counted => ({
+  day: BigInt(r.day_total),
+  outstanding: BigInt(r.outstanding_total),
+});
+
+// The counters an accepted order raises, each only within its limit: the shop's day, what the
+// shop owes, and every shop's day (gp_count_order, migrations.ts). A refusal is an error of the
+// statement, so the transaction cannot commit a refused order.
+const COUNT_ORDER = "SELECT day_total, outstanding_total FROM gp_count_order($1, $2, $3, $4, $5, $6, $7)";
 /**
- * Counts an accepted order's amount against the shop's day (`day`, UTC), what the shop owes and
- * every shop's day: the new totals, each null when that limit would be passed.
+ * Counts an accepted order against the shop's per-order limit, its day, what it owes and every
+ * shop's day: the shop's new totals, or a LimitRefused (the statement failed: roll back).
  */
-export async function countOrder(
-  tx: Queryable,
-  o: { shopId: string; day: string; amount: bigint; perDay: bigint; outstanding: bigint; deploymentPerDay: bigint },
-): Promise<{ day: bigint | null; outstanding: bigint | null; everyone: bigint | null }> {
-  const [row] = await tx.query<{ day: string | null; outstanding: string | null; everyone: string | null }>(COUNT_ORDER, [
-    o.shopId,
-    o.day,
-    o.amount.toString(),
-    o.perDay.toString(),
-    o.outstanding.toString(),
-    o.deploymentPerDay.toString(),
-  ]);
-  return { day: big(row.day), outstanding: big(row.outstanding), everyone: big(row.everyone) };
+export async function countOrder(tx: Queryable, o: OrderCount): Promise<Counted> {
+  try {
+    const [row] = await tx.query<{ day_total: string; outstanding_total: string }>(COUNT_ORDER, [
+      o.shopId,
+      o.day,
+      o.amount.toString(),
+      ...limitParams(o),
+    ]);
+    return toCounted(row);
+  } catch (error) {
+    throw limitRefusal(error);
+  }
+}
+
+const RECORD_COUNTED = `SELECT day_total, outstanding_total
+  FROM gp_record_order($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+/**
+ * A new order recorded in one statement, on its own (not in a transaction): the order, its user's
+ * origin (unless the user id has one) and its count. The shop's new totals; null when the order
+ * exists already (nothing written); a LimitRefused when a limit refuses it (nothing written).
+ */
+export async function recordCountedOrder(
+  db: Queryable,
+  o: OrderCount & { orderId: string; userId: string; referrerId: string | null; bodyHash: string; chainOrderId: string },
+): Promise<Counted | null> {
+  try {
+    const [row] = await db.query<{ day_total: string; outstanding_total: string }>(RECORD_COUNTED, [
+      o.shopId,
+      o.orderId,
+      o.userId,
+      o.referrerId,
+      o.amount.toString(),
+      o.bodyHash,
+      o.chainOrderId,
+      o.day,
+      ...limitParams(o),
+    ]);
+    return row ? toCounted(row) : null;
+  } catch (error) {
+    throw limitRefusal(error);
+  }
 }
 
 const SHOP_DAY = "SELECT total::text AS total FROM shop_daily_totals WHERE shop_id = $1 AND day = $2";

@@ -68,6 +68,7 @@ export function adMerchantRoutes(host: RouteHost, deps: { chain: ChainPort; ads:
       "Records the request on the chain; it can be carried out once the notice period (default 7 days) has passed. Until then the " +
       "credit still backs vouchers for new sales, and the withdrawal pays what is left of the amount. One request at a time.",
     auth: ["merchant"],
+    ownerOnly: true,
     idempotency: "required",
     body: z.object({ amount: Amount("Settlement units.", "100.00"), to: Address }).strict(),
     responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
@@ -102,6 +103,7 @@ export function adMerchantRoutes(host: RouteHost, deps: { chain: ChainPort; ads:
       summary,
       description: "Refused at once, with the contract's reason, when there is no pending withdrawal (or its notice is not over).",
       auth: ["merchant"],
+      ownerOnly: true,
       idempotency: "required",
       responses: { 202: { description: "Queued; poll the operation.", schema: OperationView } },
       errors: ["CHAIN_REFUSED", "ADS_UNAVAILABLE"],

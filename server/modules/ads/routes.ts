@@ -77,6 +77,19 @@ const UserAds = z
       converts: z.string().meta({ description: "Vouchers the next completed task releases." }),
       tasksUntilRelease: z.number().int().nullable().meta({ description: "Tasks until one releases anything; null: none will today." }),
     }),
+    nextRelease: z
+      .object({
+        inTasks: z.number().int().meta({ description: "The completed tasks it comes with (1: the next one)." }),
+        vouchers: z.string().meta({ description: "Vouchers it releases." }),
+        backing: z.string().meta({ description: "Settlement their buckets' backing pays into the pool, at the chain's state now." }),
+        points: z.string().meta({ description: "GP that mints to the custodial account at the pool's price now (it may move by then)." }),
+        value: z.string().meta({ description: "Those GP at the pool's price now, in settlement units." }),
+      })
+      .nullable()
+      .meta({
+        description:
+          "The next completion that releases vouchers (`nextCompletion.tasksUntilRelease` from now), estimated; null when that is null.",
+      }),
     conversions: z.array(
       z.object({
         conversionId: z.string(),

@@ -42,7 +42,7 @@ import type { MerchantRecord } from "../../adapters/db/merchants";
 import { insertOperation } from "../../adapters/db/operations";
 import { verifyAdCallback } from "./ad-callback-signature";
 import { formatAmount } from "../../domain/display";
-import { Rounding, mulDiv } from "../../domain/points-math";
+import { Rounding, mulDiv, releasedBacking, toAssets } from "../../domain/points-math";
 import {
   DEFAULT_AD_POLICY,
   DEFAULT_DAILY_TASK_CAP,
@@ -319,6 +319,14 @@ export function createAds(deps: AdsDeps) {
     const balance = buckets.reduce((sum, b) => sum + b.available, 0n);
     const next = nextRelease(config.policy, { balance, tasksToday: counts.today, tasksTotal: counts.total });
     const capped = counts.today >= config.dailyTaskCap;
+    const k = next.tasksUntilRelease;
+    const upcoming =
+      capped || k === null
+        ? null
+        : await estimateRelease(
+            userId,
+            allocate(buckets, releaseFor(config.policy, { balance, tasksToday: counts.today + k, tasksTotal: counts.total + k })),
+          );
     return {
       vouchers: formatAmount(balance, d),
       byMerchant: buckets.map((b) => ({ merchantId: b.merchantId, vouchers: formatAmount(b.available, d) })),
@@ -331,8 +339,42 @@ export function createAds(deps: AdsDeps) {
         converts: capped ? formatAmount(0n, d) : formatAmount(next.vouchers, d),
         tasksUntilRelease: capped ? null : next.tasksUntilRelease,
       },
+      nextRelease:
+        upcoming && k !== null
+          ? {
+              inTasks: k,
+              vouchers: formatAmount(upcoming.vouchers, d),
+              backing: formatAmount(upcoming.backing, d),
+              points: formatAmount(upcoming.points, 18),
+              value: formatAmount(upcoming.value, d),
+            }
+          : null,
       conversions: history.map(view),
     };
+  }
+
+  /**
+   * What converting these parts would do at the chain's state now: each bucket's share of its
+   * backing into the pool (as `_release` computes it), the GP that mints (`previewContribution`,
+   * one contribution per part, as a conversion batch records them) and their worth at the price.
+   */
+  async function estimateRelease(userId: string, parts: { merchantId: string; vouchers: bigint }[]) {
+    const contract = adCredit();
+    const user = custodialUserId(deps.userSalt, userId);
+    let vouchers = 0n;
+    let backing = 0n;
+    let points = 0n;
+    for (const part of parts) {
+      const bucket = await contract.bucketOf(user, merchantAccountId(deps.userSalt, part.merchantId));
+      if (bucket.vouchers === 0n) continue;
+      const take = part.vouchers < bucket.vouchers ? part.vouchers : bucket.vouchers;
+      const paid = releasedBacking(bucket.backing, take, bucket.vouchers);
+      vouchers += take;
+      backing += paid;
+      points += await chain.pool.previewContribution(paid);
+    }
+    const [priceAssets, priceSupply] = await chain.pool.priceRatio();
+    return { vouchers, backing, points, value: toAssets(points, priceAssets, priceSupply, Rounding.Floor) };
   }
 
   /** The merchant's figures from the chain, and its sales by outcome from the relayer's records. */

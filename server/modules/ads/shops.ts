@@ -76,6 +76,7 @@ export const adOrders: OrderExtension = {
       }),
   },
   errors: ["AD_MERCHANT_NOT_ALLOWED"],
+  involves: (body) => typeof body.adMerchantId === "string",
   async accepted(tx, { shop, body, amount }) {
     const merchantId = body.adMerchantId;
     if (typeof merchantId !== "string") return;
