@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { ZeroAddress, ZeroHash, keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import type { ChainCall, ChainEvent, ChainPort } from "../adapters/chain/chain";
+import { readCustodyParameters } from "../adapters/chain/custody-parameters";
 import type { Queryable } from "../adapters/db/db";
 import {
   type NewOperation,
@@ -219,9 +220,7 @@ async function stateShowsDone(chain: ChainPort, op: OperationRecord): Promise<bo
     case "pool-parameter":
       return (await chain.pool.parameters())[POOL_PARAMETERS.indexOf(d.name as (typeof POOL_PARAMETERS)[number])] === BigInt(d.value);
     case "custody-parameter":
-      return (
-        (await chain.custody.parameters())[CUSTODY_PARAMETERS.indexOf(d.name as (typeof CUSTODY_PARAMETERS)[number])] === BigInt(d.value)
-      );
+      return (await readCustodyParameters(chain))[d.name as (typeof CUSTODY_PARAMETERS)[number]] === BigInt(d.value);
     default:
       return false;
   }

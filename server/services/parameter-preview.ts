@@ -11,7 +11,7 @@ import { formatAmount } from "../domain/display";
 import { BPS, ONE_POINT, Rounding, adBacking, contribution, exitFee, mintValue, mulDiv, toAssets, toPoints } from "../domain/points-math";
 import { AppError } from "../errors";
 import { CUSTODY_PARAMETERS, POOL_PARAMETERS } from "./operations";
-import { custodyParameterWords } from "./pool-info";
+import { readCustodyParameters } from "../adapters/chain/custody-parameters";
 
 export const AD_CREDIT_PARAMETERS = ["adShare", "noticePeriod"] as const;
 export type ParameterContract = "pool" | "custody" | "adCredit";
@@ -69,10 +69,10 @@ async function readRaw(chain: ChainPort, block: number): Promise<{ raw: Raw[]; p
   const at = { blockTag: block };
   const pool = chain.pool;
   const custody = chain.custody;
-  const [p, paused, words, maxWithdrawalFee, minExit, maxExit] = await Promise.all([
+  const [p, paused, custodyParams, maxWithdrawalFee, minExit, maxExit] = await Promise.all([
     pool.parameters(at),
     pool.paused(at),
-    custodyParameterWords(chain, block),
+    readCustodyParameters(chain, block),
     custody.MAX_WITHDRAWAL_FEE(at),
     custody.MIN_EXIT_MULTIPLE(at),
     custody.MAX_EXIT_MULTIPLE(at),
@@ -89,10 +89,26 @@ async function readRaw(chain: ChainPort, block: number): Promise<{ raw: Raw[]; p
     zeroAllowed: false,
   }));
   raw.push(
-    { contract: "custody", name: "withdrawalFee", unit: "bps", value: words[0], min: 0n, max: maxWithdrawalFee, zeroAllowed: false },
-    { contract: "custody", name: "exitMultiple", unit: "bps", value: words[1] ?? 0n, min: minExit, max: maxExit, zeroAllowed: true },
+    {
+      contract: "custody",
+      name: "withdrawalFee",
+      unit: "bps",
+      value: custodyParams.withdrawalFee,
+      min: 0n,
+      max: maxWithdrawalFee,
+      zeroAllowed: false,
+    },
+    {
+      contract: "custody",
+      name: "exitMultiple",
+      unit: "bps",
+      value: custodyParams.exitMultiple,
+      min: minExit,
+      max: maxExit,
+      zeroAllowed: true,
+    },
     // ReferralMode: PerOrder (0), FirstOrder (1); a custody made before the mode paid per order.
-    { contract: "custody", name: "referralMode", unit: "mode", value: words[2] ?? 0n, min: 0n, max: 1n, zeroAllowed: false },
+    { contract: "custody", name: "referralMode", unit: "mode", value: custodyParams.referralMode, min: 0n, max: 1n, zeroAllowed: false },
   );
   if (chain.deployments.adCredit) {
     const ad = chain.contract("adCredit");

@@ -1,5 +1,6 @@
 /** The pool as the public sees it: amounts as decimal strings, the price as an exact ratio printed to 18 places. */
 import type { ChainPort } from "../adapters/chain/chain";
+import { readCustodyParameters } from "../adapters/chain/custody-parameters";
 import { formatAmount, formatPrice } from "../domain/display";
 
 export interface PoolView {
@@ -31,26 +32,7 @@ export interface PoolView {
   };
 }
 
-/**
- * The custody's `parameters()` as raw words: a custody deployed by an earlier version (a data
- * folder made before the upgrade) answers a shorter struct than today's ABI can decode. The
- * withdrawal fee has always come first; the referral mode (third) came later, and a custody
- * without it paid referrals on every order (mode 0).
- */
-export async function custodyParameterWords(chain: ChainPort, block?: number): Promise<bigint[]> {
-  const provider = chain.custody.runner?.provider;
-  if (!provider) throw new Error("the custody contract has no provider");
-  const data = await provider.call({
-    to: chain.deployments.custody,
-    data: chain.custody.interface.encodeFunctionData("parameters"),
-    blockTag: block,
-  });
-  const words: bigint[] = [];
-  for (let i = 2; i + 64 <= data.length; i += 64) words.push(BigInt(`0x${data.slice(i, i + 64)}`));
-  return words;
-}
-
-const withdrawalFeeAt = async (chain: ChainPort, block: number) => (await custodyParameterWords(chain, block))[0];
+const withdrawalFeeAt = async (chain: ChainPort, block: number) => (await readCustodyParameters(chain, block)).withdrawalFee;
 
 /** Every figure is read at one block, so they agree with each other (the price with the assets and supply beside it). */
 export async function readPool(chain: ChainPort): Promise<PoolView> {

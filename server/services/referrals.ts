@@ -6,10 +6,10 @@
 import { randomInt } from "node:crypto";
 import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
+import { readCustodyParameters } from "../adapters/chain/custody-parameters";
 import { REFERRAL_MODES } from "../adapters/chain/deploy";
 import { custodialUserId } from "../adapters/chain/ids";
 import { orderKey } from "../adapters/chain/order-key";
-import { custodyParameterWords } from "./pool-info";
 import type { Queryable } from "../adapters/db/db";
 import { firstBlockOfUser } from "../adapters/db/history";
 import { referralCodeOf, referredUsers, sentOrdersOf, userOfReferralCode } from "../adapters/db/referrals";
@@ -83,7 +83,7 @@ export async function referralsOf(chain: ChainPort, db: Queryable, userSalt: str
   }
   let total = 0n;
   for (const points of earned.values()) total += points;
-  const referralMode = (await custodyParameterWords(chain))[2] ?? 0n;
+  const { referralMode } = await readCustodyParameters(chain);
   return {
     mode: REFERRAL_MODES[Number(referralMode)],
     referrals: referred.map((r) => ({
