@@ -12,6 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { openPglite } from "../../server/adapters/db/pglite";
+import { openPostgres } from "../../server/adapters/db/postgres";
+import { freshSchema } from "../helpers/postgres";
 import { migrate } from "../../server/adapters/db/migrations";
 import { ensureFirstOperator } from "../../server/services/staff";
 import { TEST_ADMIN_TOKEN, type TestRelayer, call, settledOperation, startTestRelayer } from "../helpers/relayer";
@@ -396,6 +398,24 @@ describe("the first operator", function () {
       expect(await ensureFirstOperator(db)).to.equal(null);
     } finally {
       await db.close();
+    }
+  });
+
+  it("is made once when three relayers with their own connections race on one PostgreSQL (with DATABASE_URL)", async function () {
+    const url = process.env.DATABASE_URL;
+    if (!url) this.skip();
+    const schema = await freshSchema(url!);
+    const dbs = await Promise.all([0, 1, 2].map(() => openPostgres(schema.url)));
+    try {
+      await migrate(dbs[0]);
+      const made = await Promise.all(dbs.map((db) => ensureFirstOperator(db)));
+      expect(made.filter((m) => m !== null)).to.have.length(1);
+      const [{ n }] = await dbs[1].query<{ n: string }>("SELECT count(*) AS n FROM staff WHERE role = 'operator'");
+      expect(Number(n)).to.equal(1);
+      expect(await ensureFirstOperator(dbs[2])).to.equal(null);
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+      await schema.drop();
     }
   });
 
