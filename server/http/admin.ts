@@ -76,7 +76,12 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
               today: z.string(),
               outstanding: z.string(),
               orders: z
-                .object({ received: z.number().int(), submitted: z.number().int(), confirmed: z.number().int(), rejected: z.number().int() })
+                .object({
+                  received: z.number().int(),
+                  submitted: z.number().int(),
+                  confirmed: z.number().int(),
+                  rejected: z.number().int(),
+                })
                 .meta({ description: "The shop's orders by state, all time." }),
             }),
           ),

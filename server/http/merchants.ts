@@ -118,7 +118,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       "as their ad merchant (MERCHANT_SUSPENDED, the order is not recorded), at once; and queues the custody's merchant flag off " +
       "(the operation returned), so the chain too refuses a payment to it (CustodyNotMerchant). The merchant keeps what it holds: " +
       "its API and portal still read, redeem and withdraw, and sales recorded before keep their vouchers. `suspended: false` " +
-      "resumes it and sets the flag again. Asking for the state it is in changes nothing (`operation` null). The reason is kept " +
+      "resumes it and sets the flag again. Asking for the state it is in changes nothing (no `operation`). The reason is kept " +
       "with the merchant and in the audit log.",
     auth: ["admin"],
     idempotency: "optional",
@@ -132,7 +132,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
     responses: {
       200: {
         description: "The merchant now, and the flag's operation (poll it) when anything changed.",
-        schema: z.object({ merchant: MerchantView, operation: OperationView.nullable() }),
+        schema: z.object({ merchant: MerchantView, operation: OperationView.optional() }),
       },
     },
     errors: ["NOT_FOUND", "CHAIN_REFUSED"],

@@ -38,7 +38,10 @@ export function userOperationRoutes(
     body: B,
     /** Plans the operation before the idempotency transaction opens; it is recorded inside it. */
     plan: (ctx: { body: z.infer<B>; who: UserMover; db: Queryable }) => Promise<PlannedOperation>,
-    errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED" | "MERCHANT_SUSPENDED")[] = ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+    errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED" | "MERCHANT_SUSPENDED")[] = [
+      "INSUFFICIENT_BALANCE",
+      "CHAIN_REFUSED",
+    ],
   ) =>
     defineRoute(host, {
       method: "post",

@@ -122,11 +122,11 @@ export function planSuspension(chain: ChainPort, m: MerchantRecord, suspended: b
 
 /**
  * Suspends (or resumes) the merchant and queues the chain's flag, in the caller's transaction;
- * asking for the state it is in already changes nothing and queues nothing (`operation` null).
+ * asking for the state it is in already changes nothing and queues nothing (no `operation`).
  */
 export async function changeSuspension(db: Queryable, merchantId: string, reason: string | null, planned: PlannedOperation) {
   const changed = await setMerchantSuspension(db, merchantId, reason);
-  if (!changed) return { merchant: merchantView(await requireMerchant(db, merchantId)), operation: null };
+  if (!changed) return { merchant: merchantView(await requireMerchant(db, merchantId)) };
   const op = await recordPlanned(db, planned);
   return { merchant: merchantView(changed), operation: operationView(op) };
 }

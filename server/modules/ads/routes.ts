@@ -270,9 +270,14 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
     handle: async ({ params, body, db, principal, prepared: { planned, refilling } }) => {
       if (refilling) await queueSettlementRefill(db, chain, deps.settlement!, [chain.deployments.adCredit!]);
       const op = await recordPlanned(db, planned);
-      await recordAction(db, actorOf(principal), "ad-credit-top-up", `merchant:${params.merchantId}`, { amount: body.amount }, {
-        operationId: op.id,
-      });
+      await recordAction(
+        db,
+        actorOf(principal),
+        "ad-credit-top-up",
+        `merchant:${params.merchantId}`,
+        { amount: body.amount },
+        { operationId: op.id },
+      );
       return accepted(op);
     },
   });
