@@ -261,6 +261,8 @@ function Keys(props: { merchant: Merchant }) {
     run(async () => {
       await api("DELETE", merchantPath(props.merchant.merchantId, `/keys/${encodeURIComponent(keyId)}`));
       revoking.value = null;
+      // A key revoked is no use to copy.
+      if (issued.value?.keyId === keyId) issued.value = null;
     });
   return html`<div class="shop-part" data-testid="merchant-keys">
     <h3>${t(`${P}.keysHeading`)}</h3>
