@@ -41,6 +41,7 @@ export const CORE_ERROR_CODES = [
   "SMS_PROVIDER_THROTTLED",
   "SMS_SEND_FAILED",
   "SMS_NOT_CONFIGURED",
+  "MERCHANT_SUSPENDED",
 ] as const;
 
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];

@@ -1,4 +1,7 @@
-/** The operator's API (admin token): shops and their webhook secrets, order lookups, the relayer's status. */
+/**
+ * The operator's API (the admin token or an operator's session): shops and their webhook secrets,
+ * order lookups, the relayer's status. Each change is in the audit log naming who made it.
+ */
 import { z } from "zod";
 import { listOrders } from "../adapters/db/orders";
 import type { OrderLimits } from "../domain/shop-limits";
@@ -61,7 +64,8 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     auth: ["admin"],
     responses: {
       200: {
-        description: "Every shop, oldest first, with its limits and what it used of them today (secrets are not listed).",
+        description:
+          "Every shop, oldest first, with its limits, what it used of them today and its orders by state (secrets are not listed).",
         schema: z.object({
           shops: z.array(
             z.object({
@@ -71,6 +75,14 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
               limits: z.object({ perOrder: z.string(), perDay: z.string(), outstanding: z.string() }),
               today: z.string(),
               outstanding: z.string(),
+              orders: z
+                .object({
+                  received: z.number().int(),
+                  submitted: z.number().int(),
+                  confirmed: z.number().int(),
+                  rejected: z.number().int(),
+                })
+                .meta({ description: "The shop's orders by state, all time." }),
             }),
           ),
         }),

@@ -4,7 +4,9 @@
  */
 import { z } from "zod";
 import type { OrderLimits } from "../domain/shop-limits";
+import { recordAction } from "../services/audit";
 import { createShops } from "../services/shops";
+import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
 import { Amount, Id } from "./schemas";
 
@@ -65,7 +67,11 @@ export function shopControlRoutes(
     body: z.object({ perOrder: limit("order"), perDay: limit("day's total"), outstanding: limit("outstanding total") }).strict(),
     responses: { 200: { description: "The limits now in force.", schema: ShopUsage } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, body, db }) => ({ status: 200, body: await shops.setLimits(db, params.shopId, body) }),
+    handle: async ({ params, body, db, principal }) => {
+      const set = await shops.setLimits(db, params.shopId, body);
+      await recordAction(db, actorOf(principal), "shop-limits-set", `shop:${params.shopId}`, { ...body, inForce: set.limits });
+      return { status: 200, body: set };
+    },
   });
 
   defineRoute(host, {
@@ -82,6 +88,10 @@ export function shopControlRoutes(
     body: z.object({ amount: Amount("Order amounts settled, in settlement units.", "5000") }).strict(),
     responses: { 200: { description: "What is outstanding now.", schema: ShopUsage } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, body, db }) => ({ status: 200, body: await shops.settle(db, params.shopId, body.amount) }),
+    handle: async ({ params, body, db, principal }) => {
+      const settled = await shops.settle(db, params.shopId, body.amount);
+      await recordAction(db, actorOf(principal), "shop-settled", `shop:${params.shopId}`, { amount: body.amount });
+      return { status: 200, body: settled };
+    },
   });
 }

@@ -26,12 +26,12 @@ const MerchantStaffRole = z
   .enum(["owner", "staff"])
   .meta({ description: "`owner` may do all the merchant's API does; `staff` all but withdrawals and managing keys and staff." });
 
-const Login = z
+export const Login = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._@-]{2,63}$/, "must be 3 to 64 of a-z 0-9 . _ @ -, starting with a letter or digit")
   .meta({ description: "The login id; one namespace for operators and every merchant's staff.", example: "corner-cafe.till1" });
 
-const StaffAccount = z
+export const StaffAccount = z
   .object({
     staffId: z.string().meta({ example: "stf_0a1b2c3d4e5f" }),
     login: z.string(),

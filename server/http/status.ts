@@ -36,6 +36,7 @@ const CORE_STATUS_OF: Record<CoreErrorCode, number> = {
   SMS_PROVIDER_THROTTLED: 429,
   SMS_SEND_FAILED: 502,
   SMS_NOT_CONFIGURED: 503,
+  MERCHANT_SUSPENDED: 422,
 };
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = { ...CORE_STATUS_OF, ...MODULE_ERRORS };

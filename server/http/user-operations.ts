@@ -38,7 +38,10 @@ export function userOperationRoutes(
     body: B,
     /** Plans the operation before the idempotency transaction opens; it is recorded inside it. */
     plan: (ctx: { body: z.infer<B>; who: UserMover; db: Queryable }) => Promise<PlannedOperation>,
-    errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED")[] = ["INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+    errors: readonly ("NOT_FOUND" | "INSUFFICIENT_BALANCE" | "CHAIN_REFUSED" | "MERCHANT_SUSPENDED")[] = [
+      "INSUFFICIENT_BALANCE",
+      "CHAIN_REFUSED",
+    ],
   ) =>
     defineRoute(host, {
       method: "post",
@@ -71,7 +74,7 @@ export function userOperationRoutes(
   opRoute(
     "/v1/me/payments",
     "Pay a merchant",
-    "Pays a merchant in GP or CP from my custodial account.",
+    "Pays a merchant in GP or CP from my custodial account. A merchant the operator suspended is refused (MERCHANT_SUSPENDED).",
     z
       .object({
         merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f"),
@@ -80,7 +83,7 @@ export function userOperationRoutes(
       })
       .strict(),
     ({ body, who, db }) => planPayment(chain, db, who, body, deps.saleHooks),
-    ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED"],
+    ["NOT_FOUND", "INSUFFICIENT_BALANCE", "CHAIN_REFUSED", "MERCHANT_SUSPENDED"],
   );
 
   opRoute(

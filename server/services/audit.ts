@@ -1,7 +1,7 @@
 /**
- * The audit log's entries of actions that queue no operation (shops, merchants, keys, staff):
- * written in the caller's transaction where the route has one, so the action and its entry land
- * together.
+ * The audit log's entries of the operator's and merchants' actions (shops, merchants, keys, staff,
+ * and those that queue an operation, named with it): written in the caller's transaction where
+ * the route has one, so the action and its entry land together.
  */
 import type { Queryable } from "../adapters/db/db";
 import { insertAuditEntry } from "../adapters/db/audit";
@@ -13,6 +13,7 @@ export async function recordAction(
   action: string,
   subject: string,
   details: Record<string, unknown> = {},
+  also: { operationId?: string; reason?: string } = {},
 ): Promise<void> {
-  await insertAuditEntry(db, { actor, action, subject, operationId: null, reason: null, details });
+  await insertAuditEntry(db, { actor, action, subject, operationId: also.operationId ?? null, reason: also.reason ?? null, details });
 }

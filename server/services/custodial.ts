@@ -9,6 +9,7 @@ import { getAddress } from "ethers";
 import type { ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
 import { findMerchant } from "../adapters/db/merchants";
+import { requireActiveMerchant } from "./merchants";
 import { findUser } from "../adapters/db/users";
 import { custodialUserId } from "../adapters/chain/ids";
 import { parsePositiveAmount } from "../domain/amounts";
@@ -74,8 +75,8 @@ export async function planTransfer(
 }
 
 /**
- * GP or CP to a merchant. A payment to a merchant is a sale: the modules' hooks hear of it in the
- * transaction that records the payment.
+ * GP or CP to a merchant the operator has not suspended (MERCHANT_SUSPENDED). A payment to a
+ * merchant is a sale: the modules' hooks hear of it in the transaction that records the payment.
  */
 export async function planPayment(
   chain: ChainPort,
@@ -86,6 +87,8 @@ export async function planPayment(
 ): Promise<PlannedOperation> {
   const merchant = await findMerchant(db, body.merchantId);
   if (!merchant) throw new AppError("NOT_FOUND", `no merchant ${body.merchantId}`);
+  // Before the chain's flag is cleared too, and whatever the chain says after: the relayer's own record decides.
+  requireActiveMerchant(merchant);
   const amount = parsePositiveAmount(body.amount, decimalsOf(body.asset, d(chain)), "amount");
   const planned = await custodyCall(
     chain,

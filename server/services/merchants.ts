@@ -14,6 +14,7 @@ import {
   listMerchantKeys,
   listMerchants,
   revokeMerchantKey,
+  setMerchantSuspension,
 } from "../adapters/db/merchants";
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
@@ -71,14 +72,73 @@ export async function revokeKey(db: Queryable, merchantId: string, keyId: string
   return { keyId, revoked: true as const };
 }
 
+/** A merchant as the operator sees it. */
+export const merchantView = (m: MerchantRecord) => ({
+  merchantId: m.id,
+  name: m.name,
+  account: m.account,
+  createdAt: m.createdAt.toISOString(),
+  suspended: m.suspendedAt !== null,
+  suspendedAt: m.suspendedAt?.toISOString() ?? null,
+  suspensionReason: m.suspensionReason,
+});
+
 /** Every merchant, oldest first. */
 export async function merchantList(db: Queryable) {
-  return {
-    merchants: (await listMerchants(db)).map((m) => ({
+  return { merchants: (await listMerchants(db)).map(merchantView) };
+}
+
+/** The merchant, or NOT_FOUND. */
+export async function requireMerchant(db: Queryable, merchantId: string): Promise<MerchantRecord> {
+  const m = await findMerchant(db, merchantId);
+  if (!m) throw new AppError("NOT_FOUND", `no merchant ${merchantId}`);
+  return m;
+}
+
+/** Refuses a payment to, or an ad order naming, a merchant the operator suspended. */
+export function requireActiveMerchant(m: MerchantRecord): void {
+  if (m.suspendedAt)
+    throw new AppError("MERCHANT_SUSPENDED", `the operator suspended merchant ${m.id}: it takes no payments and no ad orders`, {
       merchantId: m.id,
-      name: m.name,
-      account: m.account,
-      createdAt: m.createdAt.toISOString(),
+    });
+}
+
+/**
+ * The chain's side of a suspension: the custody's merchant flag, cleared (suspended) or set again
+ * (resumed), so that the custody itself refuses a payment to it (CustodyNotMerchant) whatever
+ * sends one. Planned before the transaction opens.
+ */
+export function planSuspension(chain: ChainPort, m: MerchantRecord, suspended: boolean): Promise<PlannedOperation> {
+  return planCall(chain, {
+    kind: "set-merchant",
+    actor: "admin",
+    account: m.account,
+    target: "custody",
+    fn: "setMerchant",
+    args: [m.account, !suspended],
+    details: { merchantId: m.id, merchant: String(!suspended) },
+  });
+}
+
+/**
+ * Suspends (or resumes) the merchant and queues the chain's flag, in the caller's transaction;
+ * asking for the state it is in already changes nothing and queues nothing (no `operation`).
+ */
+export async function changeSuspension(db: Queryable, merchantId: string, reason: string | null, planned: PlannedOperation) {
+  const changed = await setMerchantSuspension(db, merchantId, reason);
+  if (!changed) return { merchant: merchantView(await requireMerchant(db, merchantId)) };
+  const op = await recordPlanned(db, planned);
+  return { merchant: merchantView(changed), operation: operationView(op) };
+}
+
+/** The merchant's API keys, oldest first, live and revoked (never the keys themselves). */
+export async function merchantKeyList(db: Queryable, merchantId: string) {
+  await requireMerchant(db, merchantId);
+  return {
+    keys: (await listMerchantKeys(db, merchantId)).map((k) => ({
+      keyId: k.keyId,
+      createdAt: k.createdAt.toISOString(),
+      revokedAt: k.revokedAt?.toISOString() ?? null,
     })),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Queryable } from "../adapters/db/db";
+import { countByShop } from "../adapters/db/orders";
 import {
   type Shop,
   findShop,
@@ -77,9 +78,10 @@ export function createShops(deps: ShopsDeps) {
       return { shopId, webhookSecret };
     },
 
-    /** Every shop, oldest first, with its limits and what it used of them today (no secrets). */
+    /** Every shop, oldest first, with its limits, what it used of them today and its orders by state (no secrets). */
     async list(db: Queryable) {
       const shops = await listShops(db, utcDay(deps.nowSeconds()));
+      const counts = await countByShop(db);
       return {
         shops: shops.map((s) => {
           const l = limitsInForce(s.limits, deps.limits.shopDefaults);
@@ -94,6 +96,7 @@ export function createShops(deps: ShopsDeps) {
             },
             today: formatAmount(s.today, d),
             outstanding: formatAmount(s.outstanding, d),
+            orders: counts.get(s.id) ?? { received: 0, submitted: 0, confirmed: 0, rejected: 0 },
           };
         }),
       };

@@ -6,6 +6,9 @@ export interface MerchantRecord {
   /** The merchant's custodial account id on the chain. */
   account: string;
   createdAt: Date;
+  /** When the operator suspended it (no payments to it, no ad orders naming it); null while it is active. */
+  suspendedAt: Date | null;
+  suspensionReason: string | null;
 }
 
 interface MerchantRow {
@@ -13,9 +16,20 @@ interface MerchantRow {
   name: string;
   account: string;
   created_at: Date | string;
+  suspended_at: Date | string | null;
+  suspension_reason: string | null;
 }
 
-const toRecord = (r: MerchantRow): MerchantRecord => ({ id: r.id, name: r.name, account: r.account, createdAt: new Date(r.created_at) });
+const toRecord = (r: MerchantRow): MerchantRecord => ({
+  id: r.id,
+  name: r.name,
+  account: r.account,
+  createdAt: new Date(r.created_at),
+  suspendedAt: r.suspended_at === null ? null : new Date(r.suspended_at),
+  suspensionReason: r.suspension_reason,
+});
+
+const MERCHANT_COLUMNS = "id, name, account, created_at, suspended_at, suspension_reason";
 
 const INSERT = "INSERT INTO merchants (id, name, account) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id";
 /** False when a merchant has this name already. */
@@ -23,15 +37,25 @@ export async function insertMerchant(db: Queryable, m: Pick<MerchantRecord, "id"
   return (await db.query(INSERT, [m.id, m.name, m.account])).length > 0;
 }
 
-const FIND = "SELECT id, name, account, created_at FROM merchants WHERE id = $1";
+const FIND = `SELECT ${MERCHANT_COLUMNS} FROM merchants WHERE id = $1`;
 export async function findMerchant(db: Queryable, id: string): Promise<MerchantRecord | null> {
   const [row] = await db.query<MerchantRow>(FIND, [id]);
   return row ? toRecord(row) : null;
 }
 
-const LIST = "SELECT id, name, account, created_at FROM merchants ORDER BY created_at, id";
+const LIST = `SELECT ${MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id`;
 export async function listMerchants(db: Queryable): Promise<MerchantRecord[]> {
   return (await db.query<MerchantRow>(LIST)).map(toRecord);
+}
+
+const SUSPEND = `UPDATE merchants SET suspended_at = now(), suspension_reason = $2 WHERE id = $1 AND suspended_at IS NULL
+  RETURNING ${MERCHANT_COLUMNS}`;
+const RESUME = `UPDATE merchants SET suspended_at = NULL, suspension_reason = NULL WHERE id = $1 AND suspended_at IS NOT NULL
+  RETURNING ${MERCHANT_COLUMNS}`;
+/** Suspends (`reason` given) or resumes (null) the merchant; null when it was so already (or does not exist). */
+export async function setMerchantSuspension(db: Queryable, id: string, reason: string | null): Promise<MerchantRecord | null> {
+  const [row] = await db.query<MerchantRow>(reason === null ? RESUME : SUSPEND, reason === null ? [id] : [id, reason]);
+  return row ? toRecord(row) : null;
 }
 
 const INSERT_KEY = "INSERT INTO merchant_keys (id, merchant_id, key_hash) VALUES ($1, $2, $3)";

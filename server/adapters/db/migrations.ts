@@ -436,6 +436,10 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
      created_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );
    CREATE INDEX staff_sessions_live ON staff_sessions (staff_id) WHERE revoked_at IS NULL;`,
+  // A merchant the operator suspended (server/services/merchants.ts): no payments to it, no ad
+  // orders naming it, until resumed; why, for the console and the audit log.
+  `ALTER TABLE merchants ADD COLUMN suspended_at TIMESTAMPTZ;
+   ALTER TABLE merchants ADD COLUMN suspension_reason TEXT;`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -153,6 +153,18 @@ export async function countByState(db: Queryable): Promise<Record<OrderState, nu
   return counts;
 }
 
+const COUNT_BY_SHOP = "SELECT shop_id, state, count(*)::int AS n FROM orders GROUP BY shop_id, state";
+/** Each shop's orders by state (a shop without orders is absent). */
+export async function countByShop(db: Queryable): Promise<Map<string, Record<OrderState, number>>> {
+  const byShop = new Map<string, Record<OrderState, number>>();
+  for (const row of await db.query<{ shop_id: string; state: OrderState; n: number }>(COUNT_BY_SHOP)) {
+    const counts = byShop.get(row.shop_id) ?? { received: 0, submitted: 0, confirmed: 0, rejected: 0 };
+    counts[row.state] = row.n;
+    byShop.set(row.shop_id, counts);
+  }
+  return byShop;
+}
+
 const LIST_ORDERS = `SELECT ${COLUMNS} FROM orders
   WHERE ($1::text IS NULL OR shop_id = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
   ORDER BY created_at DESC, shop_id, order_id LIMIT $4`;

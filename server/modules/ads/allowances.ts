@@ -17,7 +17,9 @@ export async function revokeAdMerchant(db: Queryable, shopId: string, merchantId
   return (await db.query(REVOKE_AD_MERCHANT, [shopId, merchantId])).length > 0;
 }
 
-const AD_MERCHANT_ALLOWED = "SELECT 1 FROM shop_ad_merchants WHERE shop_id = $1 AND merchant_id = $2";
+const AD_MERCHANT_ALLOWED = `SELECT 1 FROM shop_ad_merchants a JOIN merchants m ON m.id = a.merchant_id
+  WHERE a.shop_id = $1 AND a.merchant_id = $2 AND m.suspended_at IS NULL`;
+/** Whether the shop may name the merchant now: allowed, and the merchant not suspended. */
 export async function isAdMerchantAllowed(db: Queryable, shopId: string, merchantId: string): Promise<boolean> {
   return (await db.query(AD_MERCHANT_ALLOWED, [shopId, merchantId])).length > 0;
 }

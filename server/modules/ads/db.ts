@@ -34,6 +34,17 @@ export async function findAdNetwork(db: Queryable, id: string): Promise<AdNetwor
   return r ? { id: r.id, name: r.name, scheme: r.scheme, secret: r.secret, publicKey: r.public_key } : null;
 }
 
+const LIST_NETWORKS = "SELECT id, name, scheme, public_key, created_at FROM ad_networks ORDER BY created_at, id";
+/** Every network, oldest first, without its secret. */
+export async function listAdNetworks(
+  db: Queryable,
+): Promise<{ id: string; name: string; scheme: AdScheme; publicKey: string | null; createdAt: Date }[]> {
+  const rows = await db.query<{ id: string; name: string; scheme: AdScheme; public_key: string | null; created_at: Date | string }>(
+    LIST_NETWORKS,
+  );
+  return rows.map((r) => ({ id: r.id, name: r.name, scheme: r.scheme, publicKey: r.public_key, createdAt: new Date(r.created_at) }));
+}
+
 /** Serialises one user's callbacks (their counts and balances) until the transaction ends. */
 export async function lockAdUser(tx: Queryable, userId: string): Promise<void> {
   await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`ads:${userId}`]);

@@ -18,7 +18,7 @@ import type { AdCredit } from "../../../typechain-types";
 import { adsUnavailable } from "./contract";
 import type { Ads } from "./service";
 
-const MerchantAdCredit = z
+export const MerchantAdCredit = z
   .object({
     credit: z.string().meta({ description: "Settlement not yet backing any voucher." }),
     vouchersIssued: z.string(),

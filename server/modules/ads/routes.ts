@@ -6,16 +6,17 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { ChainPort } from "../../adapters/chain/chain";
-import { insertAdNetwork } from "./db";
+import { insertAdNetwork, listAdNetworks } from "./db";
 import { findMerchant } from "../../adapters/db/merchants";
 import { AD_SCHEMES, isEd25519PublicKey } from "./ad-callback-signature";
 import { parsePositiveAmount } from "../../domain/amounts";
 import { AppError } from "../../errors";
 import { adsUnavailable } from "./contract";
-import { adMerchantRoutes } from "./merchant-routes";
+import { MerchantAdCredit, adMerchantRoutes } from "./merchant-routes";
 import { type Ads, AdCallbackBody } from "./service";
 import { type SettlementFloat, planCall, queueSettlementRefill, recordPlanned, settlementShort } from "../../services/operations";
-import { userIdOf } from "../../http/callers";
+import { actorOf, userIdOf } from "../../http/callers";
+import { recordAction } from "../../services/audit";
 import { accepted } from "../../http/operations";
 import { type RouteHost, defineRoute } from "../../http/route";
 import { Amount, Id, OperationView } from "../../http/schemas";
@@ -141,7 +142,7 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       },
     },
     errors: ["NAME_TAKEN", "VALIDATION_FAILED"],
-    handle: async ({ body, db }) => {
+    handle: async ({ body, db, principal }) => {
       const id = `adn_${randomBytes(6).toString("hex")}`;
       let secret: string | null = null;
       let publicKey: string | null = null;
@@ -159,6 +160,11 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       if (!(await insertAdNetwork(db, { id, name: body.name, scheme: body.scheme, secret, publicKey }))) {
         throw new AppError("NAME_TAKEN", `an ad network is named ${body.name} already`);
       }
+      await recordAction(db, actorOf(principal), "ad-network-registered", `ad-network:${id}`, {
+        name: body.name,
+        scheme: body.scheme,
+        keyMadeHere: privateKey !== undefined,
+      });
       return {
         status: 201,
         body: {
@@ -169,6 +175,61 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
           callbackPath: `/v1/ads/callbacks/${id}`,
         },
       };
+    },
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/admin/ad-networks",
+    tag: "admin",
+    summary: "List ad networks",
+    auth: ["admin"],
+    responses: {
+      200: {
+        description: "Oldest first; an HMAC network's secret is never shown again, an Ed25519 network's public key is.",
+        schema: z.object({
+          networks: z.array(
+            z.object({
+              networkId: z.string(),
+              name: z.string(),
+              scheme: z.enum(AD_SCHEMES),
+              publicKey: z.string().nullable(),
+              callbackPath: z.string(),
+              createdAt: z.string(),
+            }),
+          ),
+        }),
+      },
+    },
+    handle: async ({ db }) => ({
+      status: 200,
+      body: {
+        networks: (await listAdNetworks(db)).map((n) => ({
+          networkId: n.id,
+          name: n.name,
+          scheme: n.scheme,
+          publicKey: n.publicKey,
+          callbackPath: `/v1/ads/callbacks/${n.id}`,
+          createdAt: n.createdAt.toISOString(),
+        })),
+      },
+    }),
+  });
+
+  defineRoute(host, {
+    method: "get",
+    path: "/v1/admin/merchants/{merchantId}/ad-credit",
+    tag: "admin",
+    summary: "A merchant's ad credit, the vouchers issued against it and what was converted",
+    auth: ["admin"],
+    params: z.object({ merchantId: Id("The merchant.", "mer_8a7b6c5d4e3f") }),
+    responses: { 200: { description: "From the chain; sales from the relayer's records.", schema: MerchantAdCredit } },
+    errors: ["NOT_FOUND", "ADS_UNAVAILABLE"],
+    handle: async ({ params, db }) => {
+      const m = await findMerchant(db, params.merchantId);
+      if (!m) throw new AppError("NOT_FOUND", `no merchant ${params.merchantId}`);
+      if (!chain.adCredit) throw adsUnavailable();
+      return { status: 200, body: await ads.merchantView(m) };
     },
   });
 
@@ -206,9 +267,18 @@ export function adRoutes(host: RouteHost, deps: { chain: ChainPort; ads: Ads; se
       });
       return { planned, refilling };
     },
-    handle: async ({ db, prepared: { planned, refilling } }) => {
+    handle: async ({ params, body, db, principal, prepared: { planned, refilling } }) => {
       if (refilling) await queueSettlementRefill(db, chain, deps.settlement!, [chain.deployments.adCredit!]);
-      return accepted(await recordPlanned(db, planned));
+      const op = await recordPlanned(db, planned);
+      await recordAction(
+        db,
+        actorOf(principal),
+        "ad-credit-top-up",
+        `merchant:${params.merchantId}`,
+        { amount: body.amount },
+        { operationId: op.id },
+      );
+      return accepted(op);
     },
   });
 

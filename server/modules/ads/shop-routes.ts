@@ -3,7 +3,8 @@
  * a merchant's own leave for a shop to name it.
  */
 import { z } from "zod";
-import { merchantOf } from "../../http/callers";
+import { actorOf, merchantOf } from "../../http/callers";
+import { recordAction } from "../../services/audit";
 import { type RouteHost, defineRoute } from "../../http/route";
 import { Id } from "../../http/schemas";
 import { adAllowances } from "./shops";
@@ -36,10 +37,15 @@ export function adShopRoutes(host: RouteHost): void {
     summary: "Let a shop name an ad merchant",
     description: "Orders of the shop may then name the merchant as `adMerchantId`, which spends the merchant's ad credit on vouchers.",
     auth: ["admin"],
+    idempotency: "optional",
     params: AdMerchantParams,
     responses: { 200: { description: "Allowed.", schema: AllowedMerchants } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await adAllowances.allowByAdmin(db, params.shopId, params.merchantId) }),
+    handle: async ({ params, db, principal }) => {
+      const allowed = await adAllowances.allowByAdmin(db, params.shopId, params.merchantId);
+      await recordAction(db, actorOf(principal), "shop-ad-merchant-allowed", `shop:${params.shopId}`, { merchantId: params.merchantId });
+      return { status: 200, body: allowed };
+    },
   });
 
   defineRoute(host, {
@@ -49,10 +55,15 @@ export function adShopRoutes(host: RouteHost): void {
     summary: "Stop a shop naming an ad merchant",
     description: "Later orders naming it are refused (AD_MERCHANT_NOT_ALLOWED); sales recorded before keep their vouchers.",
     auth: ["admin"],
+    idempotency: "optional",
     params: AdMerchantParams,
     responses: { 200: { description: "No longer allowed.", schema: AllowedMerchants } },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await adAllowances.revokeByAdmin(db, params.shopId, params.merchantId) }),
+    handle: async ({ params, db, principal }) => {
+      const allowed = await adAllowances.revokeByAdmin(db, params.shopId, params.merchantId);
+      await recordAction(db, actorOf(principal), "shop-ad-merchant-revoked", `shop:${params.shopId}`, { merchantId: params.merchantId });
+      return { status: 200, body: allowed };
+    },
   });
 
   const MerchantShop = z.object({ shopId: z.string(), merchantId: z.string(), allowed: z.boolean() });

@@ -8,6 +8,7 @@ import { findMerchant } from "../../adapters/db/merchants";
 import { idSchema } from "../../domain/ids";
 import { AppError } from "../../errors";
 import type { OrderExtension } from "../../services/order-intake";
+import { requireActiveMerchant } from "../../services/merchants";
 import { requireShop } from "../../services/shops";
 import { adMerchantsOfShop, allowAdMerchant, isAdMerchantAllowed, revokeAdMerchant } from "./allowances";
 import { recordAdSale } from "./service";
@@ -53,12 +54,16 @@ export const adAllowances = {
   },
 };
 
-/** An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant allowed it for the shop. */
+/**
+ * An order may name an ad merchant (and spend its ad credit) only when the operator or the merchant
+ * allowed it for the shop, and the operator has not suspended the merchant (MERCHANT_SUSPENDED).
+ */
 async function requireAllowedMerchant(tx: Queryable, shopId: string, merchantId: string): Promise<void> {
-  // An allowed merchant exists (the allowance references it): one query for an accepted ad order.
+  // An allowed merchant exists (the allowance references it) and is not suspended: one query for an accepted ad order.
   if (await isAdMerchantAllowed(tx, shopId, merchantId)) return;
-  if (!(await findMerchant(tx, merchantId)))
-    throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
+  const merchant = await findMerchant(tx, merchantId);
+  if (!merchant) throw new AppError("VALIDATION_FAILED", "body.adMerchantId names no merchant", { adMerchantId: merchantId });
+  requireActiveMerchant(merchant);
   throw new AppError("AD_MERCHANT_NOT_ALLOWED", "this shop may not name that merchant: the operator or the merchant allows it", {
     adMerchantId: merchantId,
   });
@@ -75,7 +80,7 @@ export const adOrders: OrderExtension = {
           "is confirmed, the buyer gets ad vouchers worth the amount.",
       }),
   },
-  errors: ["AD_MERCHANT_NOT_ALLOWED"],
+  errors: ["AD_MERCHANT_NOT_ALLOWED", "MERCHANT_SUSPENDED"],
   involves: (body) => typeof body.adMerchantId === "string",
   async accepted(tx, { shop, body, amount }) {
     const merchantId = body.adMerchantId;

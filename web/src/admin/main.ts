@@ -9,9 +9,12 @@ import { t } from "../lib/i18n";
 import { Layout } from "../lib/layout";
 import { StaffBar, StaffSignIn, refreshStaff, staff, staffReady } from "../lib/staff";
 import { createTabs } from "../lib/tabs";
+import { AdNetworks } from "./ad-networks";
+import { Merchants } from "./merchants";
 import { Parameters } from "./parameters";
+import { Shops } from "./shops";
 
-const { Tabs, Panel } = createTabs({ parameters: Parameters }, "admin");
+const { Tabs, Panel } = createTabs({ parameters: Parameters, shops: Shops, merchants: Merchants, adNetworks: AdNetworks }, "admin");
 
 function Page() {
   if (!staffReady.value) return html`<${Layout} page="admin"><p aria-busy="true">${t("common.loading")}</p><//>`;
