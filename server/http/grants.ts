@@ -10,6 +10,8 @@
  */
 import { z } from "zod";
 import { listAuditEntries, type AuditEntry } from "../adapters/db/audit";
+import type { Queryable } from "../adapters/db/db";
+import { loginsOf } from "../adapters/db/staff";
 import type { ChainPort } from "../adapters/chain/chain";
 import { csvCell } from "../services/statements";
 import { type GrantDeps, type PlannedAdjustment, planGrant, planRemoval, recordAdjustment } from "../services/grants";
@@ -45,6 +47,13 @@ const AuditEntryView = z
         description: "Who did it: `operator:<staffId>` (an operator's session), `admin-token`, or `merchant:<merchantId>:<keyId>`.",
         example: "operator:stf_0a1b2c3d4e5f",
       }),
+    actorLogin: z
+      .string()
+      .nullable()
+      .meta({
+        description: "The login of the operator or merchant staff account named by `actor`; null for a token or an API key.",
+        example: "operator",
+      }),
     action: z.string().meta({ example: "grant" }),
     subject: z.string().nullable().meta({ example: "user:alice" }),
     operationId: z.string().nullable(),
@@ -53,10 +62,23 @@ const AuditEntryView = z
   })
   .meta({ id: "AuditEntry" });
 
-const auditView = (e: AuditEntry) => ({
+/** The staff account an actor names (`operator:<staffId>`, `merchant:<merchantId>:staff:<staffId>`), if any. */
+const staffIdOfActor = (actor: string): string | null =>
+  /^operator:(.+)$/.exec(actor)?.[1] ?? /^merchant:[^:]+:staff:(.+)$/.exec(actor)?.[1] ?? null;
+
+/** Each entry's actor's login, read in one query. */
+async function actorLogins(db: Queryable, entries: readonly AuditEntry[]): Promise<Map<string, string>> {
+  return loginsOf(
+    db,
+    entries.map((e) => staffIdOfActor(e.actor)).filter((id): id is string => id !== null),
+  );
+}
+
+const auditView = (e: AuditEntry, logins: ReadonlyMap<string, string>) => ({
   seq: e.seq.toString(),
   at: e.createdAt.toISOString(),
   actor: e.actor,
+  actorLogin: logins.get(staffIdOfActor(e.actor) ?? "") ?? null,
   action: e.action,
   subject: e.subject,
   operationId: e.operationId,
@@ -64,12 +86,12 @@ const auditView = (e: AuditEntry) => ({
   details: e.details,
 });
 
-const CSV_COLUMNS = ["seq", "at", "actor", "action", "subject", "operationId", "reason", "details"] as const;
+const CSV_COLUMNS = ["seq", "at", "actor", "actorLogin", "action", "subject", "operationId", "reason", "details"] as const;
 
 /** The entries as CSV: a header line, then one per entry (details as JSON), CRLF-terminated. */
-export function auditCsv(entries: readonly AuditEntry[]): string {
+export function auditCsv(entries: readonly AuditEntry[], logins: ReadonlyMap<string, string>): string {
   const cells = (e: AuditEntry) => {
-    const v = auditView(e);
+    const v = auditView(e, logins);
     return CSV_COLUMNS.map((c) => csvCell(c === "details" ? JSON.stringify(v.details) : (v[c] ?? ""))).join(",");
   };
   return [CSV_COLUMNS.join(","), ...entries.map(cells)].join("\r\n") + "\r\n";
@@ -158,15 +180,16 @@ export function grantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt:
       const page = rows.slice(0, query.limit);
       const nextCursor = rows.length > query.limit ? page[page.length - 1].seq.toString() : null;
       const headers: Record<string, string> = nextCursor ? { "X-Next-Cursor": nextCursor } : {};
+      const logins = await actorLogins(db, page);
       if (query.format === "csv") {
         return {
           status: 200,
-          body: auditCsv(page),
+          body: auditCsv(page, logins),
           contentType: "text/csv; charset=utf-8",
           headers: { ...headers, "Content-Disposition": 'attachment; filename="audit.csv"' },
         };
       }
-      return { status: 200, body: { entries: page.map(auditView), nextCursor }, headers };
+      return { status: 200, body: { entries: page.map((e) => auditView(e, logins)), nextCursor }, headers };
     },
   });
 }

@@ -177,9 +177,14 @@ describe("staff accounts", function () {
       expect(byToken.status).to.equal(201);
       const entries = await audit("shop-created");
       const of = (shopId: string) => entries.find((e) => e.subject === `shop:${shopId}`);
-      expect(of(byOperator.body.shopId)).to.include({ actor: `operator:${me.staffId}`, action: "shop-created" });
+      expect(of(byOperator.body.shopId)).to.include({ actor: `operator:${me.staffId}`, actorLogin: "op-one", action: "shop-created" });
       expect(of(byOperator.body.shopId).details).to.deep.equal({ name: "Operator's Shop" });
-      expect(of(byToken.body.shopId)).to.include({ actor: "admin-token" });
+      expect(of(byToken.body.shopId)).to.include({ actor: "admin-token", actorLogin: null });
+      const csv = await fetch(`${relayer.url}/v1/admin/audit?action=shop-created&format=csv`, {
+        headers: { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+      }).then((r) => r.text());
+      expect(csv.split("\r\n")[0]).to.equal("seq,at,actor,actorLogin,action,subject,operationId,reason,details");
+      expect(csv).to.contain(`,operator:${me.staffId},op-one,shop-created,shop:${byOperator.body.shopId},`);
     });
 
     it("makes operators and a merchant's owner, recorded with who made them", async function () {

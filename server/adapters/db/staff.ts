@@ -179,3 +179,11 @@ const REVOKE_ALL = `UPDATE staff_sessions SET revoked_at = now() WHERE staff_id 
 export async function revokeStaffSessions(db: Queryable, staffId: string, except: string | null = null): Promise<number> {
   return (await db.query(REVOKE_ALL, [staffId, except])).length;
 }
+
+const LOGINS = "SELECT id, login FROM staff WHERE id = ANY($1::text[])";
+/** The logins of these staff accounts (disabled ones too: the audit log names them), by id. */
+export async function loginsOf(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.query<{ id: string; login: string }>(LOGINS, [[...new Set(ids)]]);
+  return new Map(rows.map((r) => [r.id, r.login]));
+}
