@@ -10,17 +10,9 @@ import { merchantAccountRoutes } from "./merchant-account";
 import { recordAction } from "../services/audit";
 import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
-import { Id, KeyParams, OperationView, Revoked } from "./schemas";
+import { Id, KeyParams, MerchantCredentials, OperationView, Revoked } from "./schemas";
 
 export { merchantOf } from "./callers";
-
-const MerchantCredentials = z
-  .object({
-    merchantId: z.string().meta({ example: "mer_8a7b6c5d4e3f" }),
-    keyId: z.string().meta({ example: "key_0a1b2c3d4e5f" }),
-    apiKey: z.string().meta({ description: "Shown once; stored only as a hash.", example: "gpk_key_0a1b2c3d4e5f_…" }),
-  })
-  .meta({ id: "MerchantCredentials" });
 
 export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string }): void {
   const { chain } = deps;
