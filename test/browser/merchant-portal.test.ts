@@ -12,11 +12,11 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { JsonRpcProvider, formatUnits, parseUnits } from "ethers";
+import { JsonRpcProvider, Wallet, formatUnits, parseUnits } from "ethers";
 import type { Page } from "playwright-core";
-import { Custody__factory, Pool__factory } from "../../typechain-types";
+import { Custody__factory, IERC20__factory, Pool__factory } from "../../typechain-types";
 import { DESKTOP, PHONE, browserAvailable, openPage, screenshot } from "../helpers/browser";
-import { type PagesStack, firstOperator, pageCall, signInStaffInPage, startPagesStack } from "../helpers/pages";
+import { type PagesStack, firstOperator, signInStaffInPage, startPagesStack } from "../helpers/pages";
 import { call, postOrder, settledOperation, settledOrder } from "../helpers/relayer";
 
 const TABS = ["overview", "payments", "statement", "ads", "keys", "staff"] as const;
@@ -26,7 +26,7 @@ describe("the merchant portal, in a real browser", function () {
   this.timeout(400_000);
   let stack: PagesStack;
   let provider: JsonRpcProvider;
-  let deployments: { pool: string; custody: string; adCredit: string };
+  let deployments: { pool: string; custody: string; adCredit: string; settlement: string };
   let operator: string;
   let merchant: { merchantId: string; keyId: string; apiKey: string; account: string };
   let gpPayment: string;
@@ -156,10 +156,28 @@ describe("the merchant portal, in a real browser", function () {
     await page.getByTestId("balance-settlement").filter({ hasText: shown }).waitFor();
     await screenshot(page, "merchant-redeem-confirmed-en-desktop");
 
+    // Withdraw 0.5 of that settlement to an address: the figures first, then the token lands there.
+    const payee = Wallet.createRandom().address;
+    await page.locator('[data-action="withdraw"]').click();
+    await page.getByTestId("withdraw-to").fill(payee);
+    await page.getByTestId("withdraw-amount").fill("0.5");
+    await page.getByTestId("withdraw-review").click();
+    await page.getByTestId("withdraw-confirm").waitFor();
+    expect(await page.getByTestId("withdraw-fig-to").getAttribute("data-value")).to.equal(payee);
+    expect(await page.getByTestId("withdraw-fig-left").getAttribute("data-value")).to.equal(
+      plain(after.settlement - parseUnits("0.5", 6), 6),
+    );
+    await screenshot(page, "merchant-withdraw-confirm-en-desktop");
+    await page.getByTestId("withdraw-send").click();
+    await page.locator('[data-testid="withdraw-state"][data-state="confirmed"]').waitFor({ timeout: 60_000 });
+    expect(await IERC20__factory.connect(deployments.settlement, provider).balanceOf(payee)).to.equal(parseUnits("0.5", 6));
+    expect((await custody().accountOf(merchant.account)).settlement).to.equal(after.settlement - parseUnits("0.5", 6));
+
     // The statement of this month, and its CSV.
     await openTab(page, "statement");
     await page.getByTestId("statement-table").waitFor();
-    expect(await page.getByTestId("statement-row").count()).to.equal(3);
+    expect(await page.getByTestId("statement-row").count()).to.equal(4);
+    expect(await page.getByTestId("total-withdrawn").textContent()).to.contain("0.5");
     expect(await page.getByTestId("total-receivedGP").textContent()).to.contain("2");
     expect(await page.getByTestId("total-redeemedGP").textContent()).to.contain("1");
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("statement-download").click()]);
@@ -171,7 +189,9 @@ describe("the merchant portal, in a real browser", function () {
     expect(byOperation(cpPayment).slice(2, 8)).to.deep.equal(["payment-received", "CP", "1.5", "", "", SHOPPER]);
     const redemption = csv.find((l) => l.includes(",redemption,"))!.split(",");
     expect(redemption.slice(3, 7)).to.deep.equal(["GP", "1", plain(payout, 6), plain(fee, 6)]);
-    expect(csv.filter((l) => l !== "").length).to.equal(4);
+    const withdrawal = csv.find((l) => l.includes(",withdrawal,"))!.split(",");
+    expect(withdrawal.slice(3, 8)).to.deep.equal(["settlement", "0.5", "", "", payee]);
+    expect(csv.filter((l) => l !== "").length).to.equal(5);
     await screenshot(page, "merchant-statement-en-desktop");
 
     await openTab(page, "ads");
@@ -224,21 +244,21 @@ describe("the merchant portal, in a real browser", function () {
     await page.getByTestId("withdraw-owner-only").waitFor();
     expect(await page.getByTestId("withdraw-review").count()).to.equal(0);
     await screenshot(page, "merchant-withdraw-zh-phone-staff");
-    // The server refuses them whatever a page shows.
-    const refusedWithdrawal = await pageCall(
-      page,
-      "POST",
-      "/v1/merchant/withdrawals",
-      { to: deployments.pool, amount: "0.01" },
-      { "Idempotency-Key": randomUUID() },
-    );
-    expect([refusedWithdrawal.status, refusedWithdrawal.body.error.code]).to.deep.equal([403, "FORBIDDEN"]);
-    for (const [method, route] of [
+    // The server refuses them whatever a page shows (asked from here with a staff bearer session, so the page's console stays clean).
+    const till = (
+      await call(stack.server.url, "POST", "/v1/staff/sessions", { body: { login: "tea-till", password: "tea-till-password" } })
+    ).body.token as string;
+    for (const [method, route, body] of [
+      ["POST", "/v1/merchant/withdrawals", { to: deployments.pool, amount: "0.01" }],
       ["GET", "/v1/merchant/keys"],
       ["POST", "/v1/merchant/keys"],
-    ]) {
-      const refused = await pageCall(page, method, route, undefined, method === "POST" ? { "Idempotency-Key": randomUUID() } : {});
-      expect([refused.status, refused.body.error.code], route).to.deep.equal([403, "FORBIDDEN"]);
+    ] as [string, string, unknown?][]) {
+      const refused = await as(till, method, route, body);
+      expect([refused.status, refused.body.error.code, refused.body.error.details], route).to.deep.equal([
+        403,
+        "FORBIDDEN",
+        { role: "staff" },
+      ]);
     }
     await page.goto(`${stack.server.url}/merchant?tab=keys`);
     await page.getByTestId("keys-owner-only").waitFor();

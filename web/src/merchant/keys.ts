@@ -76,7 +76,7 @@ export function Keys(props: { me: StaffMe }) {
       </div>
       ${
         secret.value &&
-        html`<div class="confirm" data-testid="key-new" data-key=${secret.value.keyId} role="status">
+        html`<div class="confirm key-new" data-testid="key-new" data-key=${secret.value.keyId} role="status">
           <p><strong>${t(`${P}.once`)}</strong></p>
           <label for="key-secret">
             ${t(`${P}.secret`, { keyId: secret.value.keyId })}
@@ -128,7 +128,8 @@ export function Keys(props: { me: StaffMe }) {
                                   ${t("merchant.back")}
                                 </button>
                               </span>`
-                            : html`${t(`${P}.live`)}
+                            : html`<span class="key-state"
+                                >${t(`${P}.live`)}
                                 <button
                                   type="button"
                                   class="secondary"
@@ -137,7 +138,8 @@ export function Keys(props: { me: StaffMe }) {
                                   data-testid="key-revoke"
                                 >
                                   ${t(`${P}.revoke`)}
-                                </button>`
+                                </button></span
+                              >`
                       }
                     </td>
                   </tr>`,
