@@ -42,7 +42,9 @@ export function Keys(props: { me: StaffMe }) {
     busy.value = true;
     error.value = null;
     try {
-      secret.value = await api<{ keyId: string; apiKey: string }>("POST", "/v1/merchant/keys", { idempotencyKey: newIdempotencyKey() });
+      // No Idempotency-Key: a replayable answer would keep the secret in the server's idempotency table.
+      // Without one the server still issues it in one transaction; a double click makes two keys, both listed and revocable.
+      secret.value = await api<{ keyId: string; apiKey: string }>("POST", "/v1/merchant/keys");
       await load();
     } catch (e) {
       error.value = errorText(e);
