@@ -155,7 +155,7 @@ export function StatementTab(_props: { me: StaffMe }) {
                   <thead>
                     <tr>
                       <th scope="col">${t(`${P}.col.time`)}</th>
-                      <th scope="col">${t(`${P}.col.type`)}</th>
+                      <th scope="col" class="nowrap">${t(`${P}.col.type`)}</th>
                       <th scope="col">${t(`${P}.col.amount`)}</th>
                       <th scope="col">${t(`${P}.col.payout`)}</th>
                       <th scope="col">${t(`${P}.col.counterparty`)}</th>
@@ -166,7 +166,7 @@ export function StatementTab(_props: { me: StaffMe }) {
                       (e) =>
                         html`<tr key=${e.operationId} data-testid="statement-row" data-type=${e.type}>
                           <td>${formatDateTime(e.time)}</td>
-                          <td>${t(`${P}.type.${e.type}`)}</td>
+                          <td class="nowrap">${t(`${P}.type.${e.type}`)}</td>
                           <td data-value=${e.amount}>
                             ${formatAmount(e.amount, 6)} <span class="unit">${e.asset === "settlement" ? symbol : e.asset}</span>
                           </td>
