@@ -15,7 +15,7 @@ import {
   changeSuspension,
   createMerchant,
   issueAnotherKey,
-  merchantKeyList,
+  merchantKeys,
   merchantList,
   planMerchant,
   planSuspension,
@@ -27,18 +27,10 @@ import { merchantAccountRoutes } from "./merchant-account";
 import { recordAction } from "../services/audit";
 import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
-import { Id, KeyParams, OperationView, Password, Revoked } from "./schemas";
+import { Id, KeyParams, MerchantCredentials, OperationView, Password, Revoked } from "./schemas";
 import { Login, StaffAccount } from "./staff";
 
 export { merchantOf } from "./callers";
-
-const MerchantCredentials = z
-  .object({
-    merchantId: z.string().meta({ example: "mer_8a7b6c5d4e3f" }),
-    keyId: z.string().meta({ example: "key_0a1b2c3d4e5f" }),
-    apiKey: z.string().meta({ description: "Shown once; stored only as a hash.", example: "gpk_key_0a1b2c3d4e5f_…" }),
-  })
-  .meta({ id: "MerchantCredentials" });
 
 const MerchantView = z
   .object({
@@ -166,7 +158,7 @@ export function merchantRoutes(host: RouteHost, deps: { chain: ChainPort; userSa
       },
     },
     errors: ["NOT_FOUND"],
-    handle: async ({ params, db }) => ({ status: 200, body: await merchantKeyList(db, params.merchantId) }),
+    handle: async ({ params, db }) => ({ status: 200, body: await merchantKeys(db, (await requireMerchant(db, params.merchantId)).id) }),
   });
 
   defineRoute(host, {

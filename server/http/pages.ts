@@ -1,5 +1,6 @@
 /**
- * The pages: the public pool page at `/` and the shopper's wallet at `/wallet`. Each is a small
+ * The pages: the public pool page at `/`, the shopper's wallet at `/wallet`, the operator console
+ * at `/admin` and the merchant portal at `/merchant`. Each is a small
  * HTML shell naming its built script and stylesheet (server/web/build.ts) and carrying its
  * language's catalogue as a JSON data block (not a script: the CSP runs no inline code). The
  * language is `?lang=` (then kept in the `gp_lang` cookie), else that cookie, else the browser's
@@ -56,6 +57,7 @@ const PARTS: Record<PageName, (key: string) => boolean> = {
   pool: (key) => key.startsWith("common.") || key.startsWith("pool."),
   wallet: (key) => key.startsWith("common.") || key.startsWith("wallet.") || key.startsWith("wallet-"),
   admin: (key) => key.startsWith("common.") || key.startsWith("staff.") || key.startsWith("admin.") || key.startsWith("admin-"),
+  merchant: (key) => key.startsWith("common.") || key.startsWith("staff.") || key.startsWith("merchant.") || key.startsWith("merchant-"),
 };
 
 /** What the server tells the pages about itself (no secret): whether SMS codes go to the outbox file instead of phones. */
@@ -115,7 +117,7 @@ export function pageRoutes(pages: BuiltPages, facts: PageFacts = { smsOutbox: fa
     return s;
   };
   const router = express.Router();
-  const paths: Record<PageName, string> = { pool: "/", wallet: "/wallet", admin: "/admin" };
+  const paths: Record<PageName, string> = { pool: "/", wallet: "/wallet", admin: "/admin", merchant: "/merchant" };
   for (const [page, at] of Object.entries(paths) as [PageName, string][]) {
     router.get(at, (req, res) => {
       const { language, fromQuery } = pageLanguage(req);

@@ -82,6 +82,14 @@ export const RedemptionBody = (amountExample: string) =>
 /** A merchant's API key, by its id. */
 export const KeyParams = z.object({ keyId: Id("The key's id (the part after gpk_).", "key_0a1b2c3d4e5f") });
 export const Revoked = z.object({ keyId: z.string(), revoked: z.literal(true) });
+/** A merchant's API key as issued: its secret shown this once. */
+export const MerchantCredentials = z
+  .object({
+    merchantId: z.string().meta({ example: "mer_8a7b6c5d4e3f" }),
+    keyId: z.string().meta({ example: "key_0a1b2c3d4e5f" }),
+    apiKey: z.string().meta({ description: "Shown once; stored only as a hash.", example: "gpk_key_0a1b2c3d4e5f_…" }),
+  })
+  .meta({ id: "MerchantCredentials" });
 
 /** A login password, and a payment password, as every route that sets one takes them. */
 export const Password = z.string().min(8, "must be at least 8 characters").max(256);

@@ -1,6 +1,7 @@
 /**
  * Merchants: created by the operator (a custodial account flagged as merchant on the chain, and
- * an API key shown once), their keys, and what a merchant reads of its account.
+ * an API key shown once), their keys, and what a merchant reads of its account: its balances,
+ * what redeeming would pay now, and the payments it received.
  */
 import { randomBytes } from "node:crypto";
 import type { ChainPort } from "../adapters/chain/chain";
@@ -16,7 +17,11 @@ import {
   revokeMerchantKey,
   setMerchantSuspension,
 } from "../adapters/db/merchants";
+import { type OperationState, paymentsToAccount } from "../adapters/db/operations";
+import { parsePositiveAmount } from "../domain/amounts";
+import { type Asset, decimalsOf } from "../domain/assets";
 import { formatAmount } from "../domain/display";
+import { Rounding, toPoints } from "../domain/points-math";
 import { AppError } from "../errors";
 import { newApiKey, tokenHash } from "./credentials";
 import { type PlannedOperation, operationView, planCall, recordPlanned } from "./operations";
@@ -82,6 +87,16 @@ export const merchantView = (m: MerchantRecord) => ({
   suspendedAt: m.suspendedAt?.toISOString() ?? null,
   suspensionReason: m.suspensionReason,
 });
+/** The merchant's API keys, oldest first, revoked ones included; never a secret (only hashes are kept). */
+export async function merchantKeys(db: Queryable, merchantId: string) {
+  return {
+    keys: (await listMerchantKeys(db, merchantId)).map((k) => ({
+      keyId: k.keyId,
+      createdAt: k.createdAt.toISOString(),
+      revokedAt: k.revokedAt?.toISOString() ?? null,
+    })),
+  };
+}
 
 /** Every merchant, oldest first. */
 export async function merchantList(db: Queryable) {
@@ -132,21 +147,47 @@ export async function changeSuspension(db: Queryable, merchantId: string, reason
 }
 
 /** The merchant's API keys, oldest first, live and revoked (never the keys themselves). */
-export async function merchantKeyList(db: Queryable, merchantId: string) {
-  await requireMerchant(db, merchantId);
+/**
+ * What redeeming `units` of `asset` pays now, by the chain's own rounding, all read at one block:
+ * GP go to the pool as they are; CP first take GP of equal value out of the CP reserve (rounded
+ * down, as the custody's `_takeFromReserve` does), which is also what exchanging them would give.
+ */
+async function quoteUnits(chain: ChainPort, asset: Asset, units: bigint, blockTag: number) {
+  let points = units;
+  if (asset === "CP") {
+    const [assets, supply] = await Promise.all([chain.pool.assets({ blockTag }), chain.points.totalSupply({ blockTag })]);
+    points = supply === 0n || assets === 0n ? 0n : toPoints(units, assets, supply, Rounding.Floor);
+  }
+  const [gross, fee, payout] = points === 0n ? [0n, 0n, 0n] : await chain.pool.previewRedeem(points, { blockTag });
+  return { points, gross, fee, payout };
+}
+
+/** A redemption's figures now (GET /v1/merchant/quote): the GP it takes from the pool, gross value, exit fee and payout. */
+export async function redemptionQuote(chain: ChainPort, body: { asset: Asset; amount: string }) {
+  const d = chain.deployments.settlementDecimals;
+  const units = parsePositiveAmount(body.amount, decimalsOf(body.asset, d), "amount");
+  const block = await chain.blockNumber();
+  const supply = await chain.points.totalSupply({ blockTag: block });
+  if (body.asset === "GP" && units > supply)
+    throw new AppError("VALIDATION_FAILED", "amount is more GP than exist", { field: "amount", supply: formatAmount(supply, 18) });
+  const q = await quoteUnits(chain, body.asset, units, block);
   return {
-    keys: (await listMerchantKeys(db, merchantId)).map((k) => ({
-      keyId: k.keyId,
-      createdAt: k.createdAt.toISOString(),
-      revokedAt: k.revokedAt?.toISOString() ?? null,
-    })),
+    asset: body.asset,
+    amount: formatAmount(units, decimalsOf(body.asset, d)),
+    points: formatAmount(q.points, 18),
+    gross: formatAmount(q.gross, d),
+    fee: formatAmount(q.fee, d),
+    payout: formatAmount(q.payout, d),
+    block,
   };
 }
 
-/** A merchant's account, balances read from the chain. */
+/** A merchant's account, balances read from the chain, and what redeeming each balance whole would pay now. */
 export async function readMerchantAccount(chain: ChainPort, m: MerchantRecord) {
   const d = chain.deployments.settlementDecimals;
-  const a = await chain.custody.accountOf(m.account);
+  const block = await chain.blockNumber();
+  const a = await chain.custody.accountOf(m.account, { blockTag: block });
+  const [gp, cp] = await Promise.all([quoteUnits(chain, "GP", a.points, block), quoteUnits(chain, "CP", a.constantPoints, block)]);
   return {
     merchantId: m.id,
     name: m.name,
@@ -155,5 +196,32 @@ export async function readMerchantAccount(chain: ChainPort, m: MerchantRecord) {
     points: formatAmount(a.points, 18),
     constantPoints: formatAmount(a.constantPoints, d),
     settlement: formatAmount(a.settlement, d),
+    redeemableNow: { points: formatAmount(gp.payout, d), constantPoints: formatAmount(cp.payout, d) },
+  };
+}
+
+/** What the payments list may be narrowed by. */
+export interface PaymentFilter {
+  from?: Date;
+  to?: Date;
+  state?: OperationState;
+  asset?: Asset;
+  limit: number;
+}
+
+/** The payments users made to the merchant, in every state (a rejected one with the chain's reason), newest first. */
+export async function paymentsReceived(db: Queryable, m: MerchantRecord, filter: PaymentFilter) {
+  const ops = await paymentsToAccount(db, m.account, filter);
+  return {
+    payments: ops.map((op) => ({
+      operationId: op.id,
+      time: op.createdAt.toISOString(),
+      from: op.actor.replace(/^user:/, ""),
+      asset: op.details.asset,
+      amount: op.details.amount,
+      state: op.state,
+      ...(op.txHash ? { txHash: op.txHash } : {}),
+      ...(op.reason ? { reason: op.reason } : {}),
+    })),
   };
 }

@@ -12,7 +12,7 @@ import { build } from "esbuild";
 
 export const LANGUAGES = ["zh-CN", "en"] as const;
 export type Language = (typeof LANGUAGES)[number];
-export const PAGES = ["pool", "wallet", "admin"] as const;
+export const PAGES = ["pool", "wallet", "admin", "merchant"] as const;
 export type PageName = (typeof PAGES)[number];
 
 export type Catalogue = Record<string, string>;

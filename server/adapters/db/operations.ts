@@ -205,6 +205,28 @@ export async function operationsOfAccount(
   return rows.map(toRecord);
 }
 
+const PAYMENTS_TO = `SELECT ${COLUMNS} FROM operations
+  WHERE counterparty = $1 AND kind = 'pay-merchant'
+    AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)
+    AND ($4::text IS NULL OR state = $4) AND ($5::text IS NULL OR (details::jsonb) ->> 'asset' = $5)
+  ORDER BY seq DESC LIMIT $6`;
+/** The payments made to the merchant account `account`, in any state, newest first. */
+export async function paymentsToAccount(
+  db: Queryable,
+  account: string,
+  filter: { from?: Date; to?: Date; state?: OperationState; asset?: string; limit: number },
+): Promise<OperationRecord[]> {
+  const rows = await db.query<OperationRow>(PAYMENTS_TO, [
+    account,
+    filter.from ?? null,
+    filter.to ?? null,
+    filter.state ?? null,
+    filter.asset ?? null,
+    filter.limit,
+  ]);
+  return rows.map(toRecord);
+}
+
 const PENDING_REGISTRATIONS = `SELECT DISTINCT account FROM operations WHERE kind = 'register' AND state IN ('queued', 'submitted')`;
 /** Accounts whose registration (with a referrer) is not on the chain yet: their orders wait for it. */
 export async function pendingRegistrations(db: Queryable): Promise<Set<string>> {

@@ -26,6 +26,14 @@ export const MerchantAdCredit = z
     vouchersOutstanding: z.string(),
     backingOutstanding: z.string().meta({ description: "Of the credit used, what still backs vouchers not converted." }),
     adShare: z.string(),
+    noticePeriodSeconds: z.number().int().meta({ description: "How long a withdrawal request waits before it can be carried out." }),
+    topUp: z
+      .object({ contract: z.string(), merchant: z.string(), settlement: z.string() })
+      .meta({
+        description:
+          "How to top up from one's own wallet: approve `settlement` to `contract`, then call `topUp(merchant, amount)` on it; " +
+          "or ask the operator (POST /v1/admin/merchants/{merchantId}/ad-credit).",
+      }),
     withdrawal: z.object({ amount: z.string(), to: z.string(), availableAt: z.string() }).nullable(),
     sales: z
       .record(z.string(), z.object({ sales: z.number().int(), vouchers: z.string() }))

@@ -392,6 +392,8 @@ export function createAds(deps: AdsDeps) {
       vouchersOutstanding: formatAmount(m.issued - m.converted, d),
       backingOutstanding: formatAmount(m.backing, d),
       adShare: `${Number(parameters.adShare) / 100}%`,
+      noticePeriodSeconds: Number(parameters.noticePeriod),
+      topUp: { contract: chain.deployments.adCredit!, merchant: merchant.account, settlement: chain.deployments.settlement },
       withdrawal:
         m.withdrawal.amount === 0n
           ? null

@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import { html } from "./html";
 import { language, languageHref, t } from "./i18n";
 
-export function Layout(props: { page: "pool" | "wallet" | "admin"; children: ComponentChildren }) {
+export function Layout(props: { page: "pool" | "wallet" | "admin" | "merchant"; children: ComponentChildren }) {
   const other = language === "zh-CN" ? "en" : "zh-CN";
   return html`
     <a class="skip" href="#main">${t("common.skip")}</a>
