@@ -9,9 +9,12 @@ import { t } from "../lib/i18n";
 import { Layout } from "../lib/layout";
 import { StaffBar, StaffSignIn, refreshStaff, staff, staffReady } from "../lib/staff";
 import { createTabs } from "../lib/tabs";
+import { Members } from "./members";
+import { Orders } from "./orders";
 import { Parameters } from "./parameters";
+import { Relayer } from "./relayer";
 
-const { Tabs, Panel } = createTabs({ parameters: Parameters }, "admin");
+const { Tabs, Panel } = createTabs({ parameters: Parameters, members: Members, orders: Orders, relayer: Relayer }, "admin");
 
 function Page() {
   if (!staffReady.value) return html`<${Layout} page="admin"><p aria-busy="true">${t("common.loading")}</p><//>`;
