@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { JsonRpcProvider, formatUnits, parseUnits } from "ethers";
 import type { Page } from "playwright-core";
 import { Custody__factory, Pool__factory } from "../../typechain-types";
-import { DESKTOP, PHONE, browserAvailable, openPage, screenshot } from "../helpers/browser";
+import { DESKTOP, PHONE, SCREENSHOTS, browserAvailable, openPage, screenshot } from "../helpers/browser";
 import { type PagesStack, earn, firstOperator, pageCall, signInStaffInPage, signUpInPage, startPagesStack } from "../helpers/pages";
 import { postOrder, settledOrder } from "../helpers/relayer";
 
@@ -224,6 +224,9 @@ describe("the operator console's members, orders and relayer tabs, in a real bro
     );
     await page.locator('[data-testid="member-history-entry"]').first().waitFor();
     await screenshot(page, "admin-members-zh-phone");
+    // The parts one by one too: a whole phone page is too tall to read in one picture.
+    for (const part of ["members-search", "member-who", "member-balances", "member-adjust", "member-orders", "member-history"])
+      await page.getByTestId(part).screenshot({ path: path.join(SCREENSHOTS, `admin-members-zh-phone-${part}.png`) });
 
     await page.locator('[role="tab"][data-tab="orders"]').click();
     await page.getByTestId("orders-state").selectOption("rejected");

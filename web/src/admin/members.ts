@@ -414,15 +414,15 @@ function Adjust(props: { p: Profile }) {
           ${
             op.value.state === "confirmed" &&
             minted &&
-            html` ·
-              <span data-testid="member-adjust-done" data-points=${minted}>
-                ${t(op.value.kind === "grant" ? `${M}.granted` : `${M}.removed`, { points: formatAmount(fromUnits(BigInt(minted), 18), 6) })}
-              </span>`
+            html`<span data-testid="member-adjust-done" data-points=${minted}>
+              ${" · "}${t(op.value.kind === "grant" ? `${M}.granted` : `${M}.removed`, { points: formatAmount(fromUnits(BigInt(minted), 18), 6) })}
+            </span>`
           }
           ${
             op.value.state === "rejected" &&
-            html` ·
-              <span data-testid="member-adjust-reason" data-code=${code.value ?? ""}>${refusalText(code.value, op.value.reason)}</span>`
+            html`<span data-testid="member-adjust-reason" data-code=${code.value ?? ""}
+              >${" · "}${refusalText(code.value, op.value.reason)}</span
+            >`
           }
         </p>`
       }

@@ -264,7 +264,7 @@ function OperationSearch() {
             <table class="table stack" data-testid="operations-table">
               <thead>
                 <tr>
-                  <th scope="col">${t(`${O}.time`)}</th>
+                  <th scope="col">${t(`${O}.queuedAt`)}</th>
                   <th scope="col">${t(`${O}.kind`)}</th>
                   <th scope="col">${t(`${O}.details`)}</th>
                   <th scope="col">${t(`${O}.state`)}</th>
@@ -281,7 +281,7 @@ function OperationSearch() {
                       data-kind=${op.kind}
                       data-state=${op.state}
                     >
-                      <td data-label=${t(`${O}.time`)}>${formatDateTime(op.createdAt)}</td>
+                      <td data-label=${t(`${O}.queuedAt`)}>${formatDateTime(op.createdAt)}</td>
                       <td data-label=${t(`${O}.kind`)}>${op.kind}<br /><span class="fine hex">${op.operationId}</span></td>
                       <td data-label=${t(`${O}.details`)} class="wrap fine">
                         ${t(`${O}.actor`, { actor: op.actor })}
