@@ -105,6 +105,10 @@ function Search() {
       const found = await api<{ userId: string }>("GET", `/v1/admin/members?${new URLSearchParams({ [by.value]: value })}`);
       open(found.userId);
     } catch (e) {
+      // The member shown before is not the one asked for: it goes, so no one takes it for the answer.
+      selected.value = null;
+      profile.value = null;
+      profileError.value = null;
       error.value = errorText(M, e);
     } finally {
       busy.value = false;
