@@ -3,7 +3,11 @@
  * order lookups, the relayer's status. Each change is in the audit log naming who made it.
  */
 import { z } from "zod";
-import { listOrders } from "../adapters/db/orders";
+import { type OrderRecord, listOrders } from "../adapters/db/orders";
+import { PhoneNumber } from "../domain/phones";
+import { AppError } from "../errors";
+import { memberOfPhone } from "../services/members";
+import { refusalCode } from "../services/refusals";
 import type { OrderLimits } from "../domain/shop-limits";
 import type { Metrics } from "../services/metrics";
 import { createShops } from "../services/shops";
@@ -95,17 +99,53 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     path: "/v1/admin/orders",
     tag: "admin",
     summary: "Look up orders",
+    description:
+      "The newest first, narrowed by any of: the shop, the shop's order id, the user (by user id, or by `phone` as typed or in " +
+      "E.164: PHONE_NOT_REGISTERED when no account has it), the state, and when the webhook recorded it (`from` included, `to` " +
+      'excluded). A rejected order\'s `reasonCode` is the contract error that refused it (docs/api.md, "Refusal codes").',
     auth: ["admin"],
     query: z.object({
       shopId: Id("Only this shop's orders.", "shop_5c1e0b2a9d4f").optional(),
+      orderId: Id("Only the orders with this id (one per shop).", "A-1001").optional(),
       state: OrderStateName.optional(),
       userId: Id("Only this user's orders.", "alice").optional(),
+      phone: PhoneNumber.optional().meta({ description: "Only the orders of this phone number's account (instead of `userId`)." }),
+      from: z.iso.datetime({ offset: true }).optional(),
+      to: z.iso.datetime({ offset: true }).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(100),
     }),
-    responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(OrderView) }) } },
-    handle: async ({ query, db }) => ({ status: 200, body: { orders: (await listOrders(db, query)).map((o) => orderView(o, d)) } }),
+    responses: { 200: { description: "The newest first.", schema: z.object({ orders: z.array(AdminOrderView) }) } },
+    errors: ["PHONE_NOT_REGISTERED"],
+    handle: async ({ query, db }) => {
+      if (query.phone && query.userId) throw new AppError("VALIDATION_FAILED", "query: give userId or phone, not both", { field: "phone" });
+      const userId = query.phone ? await memberOfPhone(db, query.phone) : query.userId;
+      const orders = await listOrders(db, {
+        ...query,
+        userId,
+        from: query.from ? new Date(query.from) : undefined,
+        to: query.to ? new Date(query.to) : undefined,
+      });
+      return { status: 200, body: { orders: orders.map((o) => adminOrderView(o, d)) } };
+    },
   });
 }
+
+/** An order as the operator sees it: its state's fields, when it came, and the stable code of why it was refused or waits. */
+export const AdminOrderView = OrderView.extend({
+  createdAt: z.string().meta({ description: "When the webhook recorded it." }),
+  reasonCode: z
+    .string()
+    .nullable()
+    .meta({
+      description: "The contract error (or relayer code) behind `reason`, for a page's own words; null without one.",
+      example: "PoolOrderTooSmall",
+    }),
+}).meta({ id: "AdminOrder" });
+
+export const adminOrderView = (o: OrderRecord, settlementDecimals: number): z.infer<typeof AdminOrderView> => {
+  const view = orderView(o, settlementDecimals);
+  return { ...view, createdAt: o.createdAt.toISOString(), reasonCode: refusalCode(view.reason) };
+};
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
 const ErrorMessage = z

@@ -15,11 +15,13 @@ import {
   historyCsv,
   ofKindAndAsset,
   pageOf,
+  type HistoryDeps,
   readHistory,
   withinPeriod,
 } from "../services/history";
+import type { Queryable } from "../adapters/db/db";
 import { userIdOf } from "./callers";
-import { type RouteHost, defineRoute } from "./route";
+import { type Reply, type RouteHost, defineRoute } from "./route";
 
 const Signed = (what: string) => z.string().meta({ description: `${what}, signed, in whole units: what it did to the balance.` });
 
@@ -73,6 +75,53 @@ const Totals = z.object({
     .meta({ description: "The balances on the chain at `asOfBlock`: the entries' amounts add up to them." }),
 });
 
+/** What `GET /v1/me/history` takes; the operator's view of a member's history takes the same. */
+export const HistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(1024).optional().meta({ description: "The `nextCursor` of the page before." }),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  kind: z.enum(HISTORY_KINDS).optional(),
+  asset: z
+    .enum(HISTORY_ASSETS)
+    .optional()
+    .meta({ description: "Only the entries that moved this asset, or asked to move it (`details.asset`)." }),
+  format: z.enum(["json", "csv"]).default("json"),
+});
+
+/** A page of a user's history, or the period's CSV: the 200 answer of both history endpoints. */
+export const HistoryAnswer = (whose: string) => ({
+  description: `A page of ${whose} history.`,
+  schema: z.object({
+    userId: z.string(),
+    entries: z.array(HistoryEntry),
+    nextCursor: z.string().nullable(),
+    totals: Totals,
+    asOfBlock: z.number().int(),
+    fromBlock: z.number().int().meta({ description: "The first block read: the user's first relayer transaction, or the deployment's." }),
+  }),
+  also: { "text/csv": z.string().meta({ description: "With `format=csv`: a header line, then one line per entry of the period." }) },
+});
+
+/** The answer to a history request for `userId` (services/history.ts), paged or as CSV. */
+export async function historyReply(deps: HistoryDeps, db: Queryable, userId: string, query: z.infer<typeof HistoryQuery>): Promise<Reply> {
+  const history = await readHistory(deps, db, userId);
+  const period = ofKindAndAsset(
+    withinPeriod(history.entries, { from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined }),
+    { kind: query.kind, asset: query.asset },
+  );
+  if (query.format === "csv") {
+    return {
+      status: 200,
+      body: historyCsv(period),
+      contentType: "text/csv; charset=utf-8",
+      headers: { "Content-Disposition": `attachment; filename="green-points-history.csv"` },
+    };
+  }
+  const page = pageOf(period, query.limit, query.cursor);
+  return { status: 200, body: { userId, ...page, totals: history.totals, asOfBlock: history.asOfBlock, fromBlock: history.fromBlock } };
+}
+
 export function historyRoutes(host: RouteHost, deps: { chain: ChainPort; userSalt: string }): void {
   defineRoute(host, {
     method: "get",
@@ -86,55 +135,8 @@ export function historyRoutes(host: RouteHost, deps: { chain: ChainPort; userSal
       "the relayer's records. Pages follow `nextCursor` (stable while new entries arrive); `kind` and `asset` narrow the entries as `from`/`to` do; `format=csv` answers every entry of the " +
       "period (`from` included, `to` excluded) as text/csv. At most 10,000 orders, operations and conversions are read each.",
     auth: ["user"],
-    query: z.object({
-      limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: z.string().max(1024).optional().meta({ description: "The `nextCursor` of the page before." }),
-      from: z.iso.datetime({ offset: true }).optional(),
-      to: z.iso.datetime({ offset: true }).optional(),
-      kind: z.enum(HISTORY_KINDS).optional(),
-      asset: z
-        .enum(HISTORY_ASSETS)
-        .optional()
-        .meta({ description: "Only the entries that moved this asset, or asked to move it (`details.asset`)." }),
-      format: z.enum(["json", "csv"]).default("json"),
-    }),
-    responses: {
-      200: {
-        description: "A page of my history.",
-        schema: z.object({
-          userId: z.string(),
-          entries: z.array(HistoryEntry),
-          nextCursor: z.string().nullable(),
-          totals: Totals,
-          asOfBlock: z.number().int(),
-          fromBlock: z
-            .number()
-            .int()
-            .meta({ description: "The first block read: the user's first relayer transaction, or the deployment's." }),
-        }),
-        also: { "text/csv": z.string().meta({ description: "With `format=csv`: a header line, then one line per entry of the period." }) },
-      },
-    },
-    handle: async ({ query, principal, db }) => {
-      const userId = userIdOf(principal);
-      const history = await readHistory(deps, db, userId);
-      const period = ofKindAndAsset(
-        withinPeriod(history.entries, {
-          from: query.from ? new Date(query.from) : undefined,
-          to: query.to ? new Date(query.to) : undefined,
-        }),
-        { kind: query.kind, asset: query.asset },
-      );
-      if (query.format === "csv") {
-        return {
-          status: 200,
-          body: historyCsv(period),
-          contentType: "text/csv; charset=utf-8",
-          headers: { "Content-Disposition": `attachment; filename="green-points-history.csv"` },
-        };
-      }
-      const page = pageOf(period, query.limit, query.cursor);
-      return { status: 200, body: { userId, ...page, totals: history.totals, asOfBlock: history.asOfBlock, fromBlock: history.fromBlock } };
-    },
+    query: HistoryQuery,
+    responses: { 200: HistoryAnswer("my") },
+    handle: async ({ query, principal, db }) => historyReply(deps, db, userIdOf(principal), query),
   });
 }

@@ -72,18 +72,29 @@ async function previewGrant(chain: ChainPort, contribution: bigint): Promise<{ p
   }
 }
 
-/** Plans a backed grant of `contribution` settlement units (a decimal string) to `userId`. */
-export async function planGrant(db: Queryable, deps: GrantDeps, r: OperatorRequest & { contribution: string }): Promise<PlannedAdjustment> {
-  const { chain } = deps;
-  const d = chain.deployments.settlementDecimals;
+/**
+ * What a grant of `contribution` settlement units (a decimal string) to `userId` would mint now,
+ * refused as the grant itself would be (an unknown user, a contribution that mints nothing or
+ * passes the cap); nothing is queued.
+ */
+export async function quoteGrant(db: Queryable, deps: GrantDeps, r: { userId: string; contribution: string }) {
+  const d = deps.chain.deployments.settlementDecimals;
   const account = await knownAccount(db, deps, r.userId);
   const contribution = parsePositiveAmount(r.contribution, d, "contribution");
-  const preview = await previewGrant(chain, contribution);
+  const preview = await previewGrant(deps.chain, contribution);
   if (preview.points === 0n) {
     throw new AppError("AMOUNT_OUT_OF_RANGE", "the contribution is too small to mint any GP at the current price", {
       contribution: r.contribution,
     });
   }
+  return { account, contribution, ...preview };
+}
+
+/** Plans a backed grant of `contribution` settlement units (a decimal string) to `userId`. */
+export async function planGrant(db: Queryable, deps: GrantDeps, r: OperatorRequest & { contribution: string }): Promise<PlannedAdjustment> {
+  const { chain } = deps;
+  const d = chain.deployments.settlementDecimals;
+  const { account, contribution, ...preview } = await quoteGrant(db, deps, r);
   // With the float or its allowance to the custody short, a refill goes first and the grant cannot be run on the chain yet.
   const refilling = await settlementShort(chain, deps.settlement, chain.deployments.custody, contribution);
   const details = { userId: r.userId, contribution: formatAmount(contribution, d), reason: r.reason };

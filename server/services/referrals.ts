@@ -54,12 +54,12 @@ export function maskUserId(userId: string): string {
 }
 
 /**
- * The users registered with this user as referrer, newest first (at most REFERRALS_LIMIT), each
- * shown by a masked phone (or a masked user id, for an account a shop or the operator made), with
- * its registration's state and the GP its orders credited this user: the custody's
- * `ReferralCredited` events for this account, matched to the referee by their order key.
+ * The users registered with this user as referrer, newest first (at most REFERRALS_LIMIT), with
+ * their phone (E.164, for an account that signed up by phone), its registration's state and the GP
+ * its orders credited this user: the custody's `ReferralCredited` events for this account, matched
+ * to the referee by their order key. Unmasked: for the operator, and for `referralsOf` to mask.
  */
-export async function referralsOf(chain: ChainPort, db: Queryable, userSalt: string, userId: string) {
+export async function refereesOf(chain: ChainPort, db: Queryable, userSalt: string, userId: string) {
   const account = custodialUserId(userSalt, userId).toLowerCase();
   const referred = await referredUsers(db, custodialUserId(userSalt, userId), REFERRALS_LIMIT);
   const orders = await sentOrdersOf(
@@ -87,11 +87,30 @@ export async function referralsOf(chain: ChainPort, db: Queryable, userSalt: str
   return {
     mode: REFERRAL_MODES[Number(referralMode)],
     referrals: referred.map((r) => ({
-      who: r.phone ? maskPhone(r.phone) : maskUserId(r.userId),
+      userId: r.userId,
+      phone: r.phone,
       signedUpAt: r.createdAt.toISOString(),
       registration: r.state,
       earned: formatAmount(earned.get(r.userId) ?? 0n, 18),
     })),
     earned: formatAmount(total, 18),
+  };
+}
+
+/**
+ * The users registered with this user as referrer (refereesOf), each shown by a masked phone (or a
+ * masked user id, for an account a shop or the operator made): a user sees nothing else of theirs.
+ */
+export async function referralsOf(chain: ChainPort, db: Queryable, userSalt: string, userId: string) {
+  const { mode, referrals, earned } = await refereesOf(chain, db, userSalt, userId);
+  return {
+    mode,
+    referrals: referrals.map((r) => ({
+      who: r.phone ? maskPhone(r.phone) : maskUserId(r.userId),
+      signedUpAt: r.signedUpAt,
+      registration: r.registration,
+      earned: r.earned,
+    })),
+    earned,
   };
 }

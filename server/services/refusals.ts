@@ -63,6 +63,38 @@ const REASONS: Record<string, { operation?: Reason; order?: Reason }> = {
   AccessControlUnauthorizedAccount: { operation: () => "the relayer's key lacks the role this needs on the contracts" },
 };
 
+/** The contract errors the table has words for: the codes the pages turn into their own words. */
+export const REFUSAL_NAMES: readonly string[] = Object.keys(REASONS);
+
+/** Rejections the relayer gives without a contract error's name, kept as this text; their codes below. */
+export const REVERTED_WITHOUT_REASON = "the transaction reverted on chain";
+export const REFERRER_SET_ELSEWHERE = "the user has another referrer already (a referrer is set once)";
+/** The codes of the relayer's own rejections, beside the contracts' error names. */
+export const OWN_REJECTION_CODES: Readonly<Record<string, string>> = {
+  [REVERTED_WITHOUT_REASON]: "TransactionReverted",
+  [REFERRER_SET_ELSEWHERE]: "CustodyReferrerAlreadySet",
+};
+
+/** A rejected order keeps the table's text alone: the name it came from, by its text (the texts of orders that read no argument). */
+const ORDER_TEXT_NAMES = new Map(
+  Object.entries(REASONS).flatMap(([name, r]) => (r.order && r.order.length === 0 ? [[r.order({}), name] as const] : [])),
+);
+
+/**
+ * The stable code of a stored reason: the contract error's name it was made from, or one of
+ * OWN_REJECTION_CODES; null for a reason nothing here made. Read from the shapes this file
+ * writes: an operation's "<text> (<Name>)" or "the chain refused it: <Name>(…)", a parked
+ * order's "parked: <text> (<Name>); tried again from …", a rejected order's table text or bare name.
+ */
+export function refusalCode(reason: string | null | undefined): string | null {
+  if (!reason) return null;
+  if (reason in OWN_REJECTION_CODES) return OWN_REJECTION_CODES[reason];
+  const named = /\((\w+)\)(?:;|$)/.exec(reason)?.[1] ?? /^the chain refused it: (\w+)\(/.exec(reason)?.[1];
+  if (named) return named;
+  if (/^\w+$/.test(reason)) return reason;
+  return ORDER_TEXT_NAMES.get(reason) ?? null;
+}
+
 /** The readable text of a refusal of `subject`, if the table has one. */
 export const reasonText = (refusal: ChainRevertError, subject: "order" | "operation"): string | undefined =>
   REASONS[refusal.name]?.[subject]?.(refusal.namedArgs);

@@ -41,7 +41,7 @@ import {
 } from "../adapters/db/operations";
 import { AppError } from "../errors";
 import { type SettlementFloat, callOf, doneOnChain, isSignedRequest, refillFloat } from "./operations";
-import { orderRejection, parkedReason, reasonOf } from "./refusals";
+import { REFERRER_SET_ELSEWHERE, REVERTED_WITHOUT_REASON, orderRejection, parkedReason, reasonOf } from "./refusals";
 import {
   type OrderRecord,
   claimReceived,
@@ -195,7 +195,7 @@ export function createSender(deps: {
         }
         const call = await callOf(chain, op);
         const refusal = call ? await chain.simulateCall(call) : undefined;
-        await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : "the transaction reverted on chain", mined.gasUsed);
+        await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : REVERTED_WITHOUT_REASON, mined.gasUsed);
       }
       await setTransactionState(tx, batch.id, "abandoned", null);
       return null;
@@ -306,12 +306,7 @@ export function createSender(deps: {
             const done = await doneOnChain(tx, chain, op);
             if (done) await markOperationConfirmed(tx, op.id, done.events, done.txHash);
             else if (await olderOperationUnsettled(tx, op, chain.sender)) return { op: op.id, deferred: true };
-            else
-              await markOperationRejected(
-                tx,
-                op.id,
-                refusal ? reasonOf(refusal) : "the user has another referrer already (a referrer is set once)",
-              );
+            else await markOperationRejected(tx, op.id, refusal ? reasonOf(refusal) : REFERRER_SET_ELSEWHERE);
             return { op: op.id, deferred: false };
           }
           const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());

@@ -227,6 +227,27 @@ export async function paymentsToAccount(
   return rows.map(toRecord);
 }
 
+const LIST = `SELECT ${COLUMNS} FROM operations
+  WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR account = $3 OR counterparty = $3)
+    AND ($4::text IS NULL OR id = $4) AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+  ORDER BY seq DESC LIMIT $7`;
+/** The newest operations, filtered by kind, state, the account on either side, id and when queued (`from` included, `to` excluded). */
+export async function listOperations(
+  db: Queryable,
+  filter: { kind?: string; state?: OperationState; account?: string; operationId?: string; from?: Date; to?: Date; limit: number },
+): Promise<OperationRecord[]> {
+  const rows = await db.query<OperationRow>(LIST, [
+    filter.kind ?? null,
+    filter.state ?? null,
+    filter.account ?? null,
+    filter.operationId ?? null,
+    filter.from ?? null,
+    filter.to ?? null,
+    filter.limit,
+  ]);
+  return rows.map(toRecord);
+}
+
 const PENDING_REGISTRATIONS = `SELECT DISTINCT account FROM operations WHERE kind = 'register' AND state IN ('queued', 'submitted')`;
 /** Accounts whose registration (with a referrer) is not on the chain yet: their orders wait for it. */
 export async function pendingRegistrations(db: Queryable): Promise<Set<string>> {

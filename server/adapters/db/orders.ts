@@ -18,6 +18,8 @@ export interface OrderRecord {
   reason: string | null;
   /** Times in a row the chain refused it alone for a reason that names no order (see parkOrder). */
   parked: number;
+  /** When the webhook recorded it. */
+  createdAt: Date;
 }
 
 interface OrderRow {
@@ -34,10 +36,11 @@ interface OrderRow {
   tx_hash: string | null;
   reason: string | null;
   parked: number;
+  created_at: Date | string;
 }
 
 const COLUMNS =
-  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, transaction_id, gp_minted::text AS gp_minted, tx_hash, reason, parked";
+  "shop_id, order_id, user_id, referrer_id, amount::text AS amount, body_hash, chain_order_id, state, transaction_id, gp_minted::text AS gp_minted, tx_hash, reason, parked, created_at";
 
 function toRecord(row: OrderRow): OrderRecord {
   return {
@@ -54,6 +57,7 @@ function toRecord(row: OrderRow): OrderRecord {
     txHash: row.tx_hash,
     reason: row.reason,
     parked: Number(row.parked),
+    createdAt: new Date(row.created_at),
   };
 }
 
@@ -167,12 +171,21 @@ export async function countByShop(db: Queryable): Promise<Map<string, Record<Ord
 
 const LIST_ORDERS = `SELECT ${COLUMNS} FROM orders
   WHERE ($1::text IS NULL OR shop_id = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR user_id = $3)
-  ORDER BY created_at DESC, shop_id, order_id LIMIT $4`;
-/** The newest orders, filtered by shop, state and user when given. */
+    AND ($4::text IS NULL OR order_id = $4) AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
+  ORDER BY created_at DESC, shop_id, order_id LIMIT $7`;
+/** The newest orders, filtered by shop, state, user, order id and when received (`from` included, `to` excluded) when given. */
 export async function listOrders(
   db: Queryable,
-  filter: { shopId?: string; state?: OrderState; userId?: string; limit: number },
+  filter: { shopId?: string; state?: OrderState; userId?: string; orderId?: string; from?: Date; to?: Date; limit: number },
 ): Promise<OrderRecord[]> {
-  const rows = await db.query<OrderRow>(LIST_ORDERS, [filter.shopId ?? null, filter.state ?? null, filter.userId ?? null, filter.limit]);
+  const rows = await db.query<OrderRow>(LIST_ORDERS, [
+    filter.shopId ?? null,
+    filter.state ?? null,
+    filter.userId ?? null,
+    filter.orderId ?? null,
+    filter.from ?? null,
+    filter.to ?? null,
+    filter.limit,
+  ]);
   return rows.map(toRecord);
 }

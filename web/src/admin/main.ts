@@ -10,11 +10,25 @@ import { Layout } from "../lib/layout";
 import { StaffBar, StaffSignIn, refreshStaff, staff, staffReady } from "../lib/staff";
 import { createTabs } from "../lib/tabs";
 import { AdNetworks } from "./ad-networks";
+import { Members } from "./members";
 import { Merchants } from "./merchants";
+import { Orders } from "./orders";
 import { Parameters } from "./parameters";
+import { Relayer } from "./relayer";
 import { Shops } from "./shops";
 
-const { Tabs, Panel } = createTabs({ parameters: Parameters, shops: Shops, merchants: Merchants, adNetworks: AdNetworks }, "admin");
+const { Tabs, Panel } = createTabs(
+  {
+    members: Members,
+    orders: Orders,
+    shops: Shops,
+    merchants: Merchants,
+    adNetworks: AdNetworks,
+    parameters: Parameters,
+    relayer: Relayer,
+  },
+  "admin",
+);
 
 function Page() {
   if (!staffReady.value) return html`<${Layout} page="admin"><p aria-busy="true">${t("common.loading")}</p><//>`;
