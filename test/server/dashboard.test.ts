@@ -92,11 +92,7 @@ function shouldKeepTheLedger(label: string, database?: () => Promise<{ db: Db; c
 
     before(async function () {
       external = database ? await database() : null;
-      relayer = await startTestRelayer({
-        db: external?.db,
-        nowSeconds: clock,
-        ads: { policy: POLICY, dailyTaskCap: 4 },
-      });
+      relayer = await startTestRelayer({ db: external?.db, nowSeconds: clock, ads: { policy: POLICY, dailyTaskCap: 4 } });
       base = relayer.url;
       shop = await createShop(base, "Dashboard shop");
       const made = await admin("POST", "/v1/admin/merchants", { name: "Ad merchant" });
