@@ -35,6 +35,7 @@ const DashboardBody: z.ZodType<Dashboard> = z
     indexedBlock: z.number().int().meta({ description: "The last block of the pool's index the chain's figures come from." }),
     headBlock: z.number().int(),
     check: Check,
+    settlement: z.object({ symbol: z.string().meta({ example: "USDT" }), decimals: z.number().int() }),
     kpis: z.array(
       z.object({
         name: z

@@ -50,6 +50,7 @@ export interface Dashboard {
   indexedBlock: number;
   headBlock: number;
   check: { block: number; agrees: boolean | null };
+  settlement: { symbol: string; decimals: number };
   kpis: Kpi[];
 }
 
@@ -94,7 +95,7 @@ async function figuresAt(db: Queryable, time: number, cursor?: { assets: bigint;
 
 export async function readDashboard(db: Queryable, chain: ChainPort, nowSeconds: number): Promise<Dashboard> {
   const d = chain.deployments.settlementDecimals;
-  const [cursor, head] = await Promise.all([readCursor(db), chain.blockNumber()]);
+  const [cursor, head, symbol] = await Promise.all([readCursor(db), chain.blockNumber(), chain.settlement.symbol()]);
   const then = nowSeconds - COMPARE_DAYS * DAY;
   const [now, before, agrees] = await Promise.all([
     figuresAt(db, nowSeconds, cursor ?? { assets: 0n, supply: 0n }),
@@ -137,6 +138,7 @@ export async function readDashboard(db: Queryable, chain: ChainPort, nowSeconds:
     indexedBlock: cursor?.block ?? 0,
     headBlock: head,
     check: { block: cursor?.block ?? 0, agrees },
+    settlement: { symbol, decimals: d },
     kpis,
   };
 }

@@ -9,9 +9,10 @@ import { t } from "../lib/i18n";
 import { Layout } from "../lib/layout";
 import { StaffBar, StaffSignIn, refreshStaff, staff, staffReady } from "../lib/staff";
 import { createTabs } from "../lib/tabs";
+import { Dashboard } from "./dashboard";
 import { Parameters } from "./parameters";
 
-const { Tabs, Panel } = createTabs({ parameters: Parameters }, "admin");
+const { Tabs, Panel } = createTabs({ dashboard: Dashboard, parameters: Parameters }, "admin");
 
 function Page() {
   if (!staffReady.value) return html`<${Layout} page="admin"><p aria-busy="true">${t("common.loading")}</p><//>`;
