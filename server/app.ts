@@ -28,6 +28,7 @@ import { parameterPreviewRoutes } from "./http/parameter-preview";
 import { relayRoutes } from "./http/relay";
 import { grantRoutes } from "./http/grants";
 import { memberRoutes } from "./http/members";
+import { dashboardRoutes } from "./http/dashboard";
 import type { SettlementFloat } from "./services/operations";
 import { shopControlRoutes } from "./http/shop-controls";
 import { DEFAULT_LIMIT_UNITS, type LimitUnits, orderLimits } from "./domain/shop-limits";
@@ -172,6 +173,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   });
   grantRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, settlement: deps.settlement ?? null });
   memberRoutes(host, { chain: deps.chain, userSalt: deps.userSalt, settlement: deps.settlement ?? null });
+  dashboardRoutes(host, { chain: deps.chain, nowSeconds });
   // The codes' HMAC key is the deployment's, in the database, so every relayer process checks every code.
   const codeKey = await settingOrCreate(deps.db, "sms_code_key", () => randomBytes(32).toString("hex"));
   const codes = createPhoneCodes({

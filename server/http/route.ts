@@ -46,6 +46,8 @@ export interface RouteInput<P, Q, B, S = undefined> {
   signer: S;
   /** The client's address: the socket's, or X-Forwarded-For's through the proxies GP_TRUST_PROXY names. */
   ip: string;
+  /** Which of `types` the request's Accept header prefers (the first of them when it names none), false when it takes none. */
+  accepts(types: string[]): string | false;
 }
 
 /** A signed request as it arrived: the exact bytes the signature covers. */
@@ -266,7 +268,7 @@ export function defineRoute<P extends z.ZodObject, Q extends z.ZodObject, B exte
       const password = parse(PaymentPasswordHeaders, req.headers, "headers")["x-gp-payment-password"];
       await host.checkPaymentPassword(principal, password, { required: spec.paymentPassword === true });
     }
-    const input = { params, query, body, principal, signer, ip: req.ip ?? "unknown" };
+    const input = { params, query, body, principal, signer, ip: req.ip ?? "unknown", accepts: (types: string[]) => req.accepts(types) };
     const prepare = async () => (spec.prepare ? spec.prepare({ ...input, db: host.db }) : undefined) as Promise<X>;
     const key = spec.idempotency ? parse(IdempotencyHeaders[spec.idempotency], req.headers, "headers")["idempotency-key"] : undefined;
     let reply: Reply;

@@ -6,7 +6,15 @@
  */
 import type { ChainPort } from "../adapters/chain/chain";
 import type { Queryable } from "../adapters/db/db";
-import { dailyTotalsSince, firstEventTime, readCursor, recentActivity, stateBefore, statesSince } from "../adapters/db/pool-index";
+import {
+  type IndexCursor,
+  dailyTotalsSince,
+  firstEventTime,
+  readCursor,
+  recentActivity,
+  stateBefore,
+  statesSince,
+} from "../adapters/db/pool-index";
 import { formatAmount, formatPrice } from "../domain/display";
 
 export const RANGES = { day: 86_400, week: 7 * 86_400, month: 30 * 86_400, all: null } as const;
@@ -45,6 +53,21 @@ export interface PoolHistory {
   daily: HistoryDay[];
 }
 
+/**
+ * The indexed assets and supply against the chain's at the indexed block: true or false; null
+ * before the first run, or when the node no longer keeps that block's state (not an archive node).
+ */
+export async function indexAgrees(chain: ChainPort, cursor: IndexCursor | null): Promise<boolean | null> {
+  if (!cursor) return null;
+  const at = { blockTag: cursor.block };
+  try {
+    const [assets, supply] = await Promise.all([chain.pool.assets(at), chain.points.totalSupply(at)]);
+    return assets === cursor.assets && supply === cursor.supply;
+  } catch {
+    return null;
+  }
+}
+
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 const dayOf = (seconds: number) => iso(seconds).slice(0, 10);
 
@@ -59,16 +82,7 @@ export async function readPoolHistory(db: Queryable, chain: ChainPort, range: Hi
     stateBefore(db, from),
   ]);
   const indexedBlock = cursor?.block ?? 0;
-  let agrees: boolean | null = null;
-  if (cursor) {
-    const at = { blockTag: cursor.block };
-    try {
-      const [assets, supply] = await Promise.all([chain.pool.assets(at), chain.points.totalSupply(at)]);
-      agrees = assets === cursor.assets && supply === cursor.supply;
-    } catch {
-      agrees = null; // the node no longer keeps that block's state (not an archive node); nothing checked
-    }
-  }
+  const agrees = await indexAgrees(chain, cursor);
   const point = (time: number, block: number, assets: bigint, supply: bigint): HistoryPoint => ({
     time: iso(time),
     block,

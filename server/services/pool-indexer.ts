@@ -9,7 +9,9 @@
  * that is not an archive node keeps no old state): OrdersSettled and PointsRetired carry both
  * after the change, SurplusAbsorbed the assets after it, and a Redemption takes its payout off the
  * assets and its GP off the supply. The GP token mints and burns only through the pool, so these
- * are every change. The answer of GET /v1/pool/history checks the indexed state against the chain
+ * are every change. Each event keeps the address it names first (the paying shop or contract, the
+ * holder) and each OrdersSettled the GP it minted (the supply it added), so the operator's ledger
+ * tells orders, ad conversions and grants apart (services/dashboard.ts). The answer of GET /v1/pool/history checks the indexed state against the chain
  * at the indexed block, so a gap would show instead of drawing a wrong chart.
  *
  * Reorgs: each run first checks that the cursor's block still has the hash indexed; if not, it
@@ -119,6 +121,7 @@ export function createPoolIndexer(deps: { db: Db; chain: ChainPort; log: Logger 
     for (const e of logs) {
       const a = e.args;
       const n = (name: string) => (a[name] === undefined ? null : BigInt(a[name]));
+      const supplyBefore = supply;
       switch (e.name) {
         case "OrdersSettled":
         case "PointsRetired":
@@ -141,6 +144,9 @@ export function createPoolIndexer(deps: { db: Db; chain: ChainPort; log: Logger 
         txHash: e.txHash,
         name: e.name,
         orderKey: a.orderKey ?? null,
+        account: (a.shop ?? a.payer ?? a.holder)?.toLowerCase() ?? null,
+        // Every GP is minted by a settlement that emits OrdersSettled with the supply after it.
+        minted: e.name === "OrdersSettled" ? supply - supplyBefore : null,
         orders: a.orders === undefined ? null : Number(a.orders),
         amount: n("amount"),
         contribution: n("contribution"),

@@ -440,6 +440,20 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
   // orders naming it, until resumed; why, for the console and the audit log.
   `ALTER TABLE merchants ADD COLUMN suspended_at TIMESTAMPTZ;
    ALTER TABLE merchants ADD COLUMN suspension_reason TEXT;`,
+  // The operator's dashboard and daily ledger (server/services/dashboard.ts) tell GP minted by
+  // orders from those of ad conversions and grants by who paid in: each indexed pool event keeps
+  // the address it names first (the paying shop or contract, the holder), and each OrdersSettled
+  // the GP it minted (the supply it added, the first mint's locked GP included). An index built
+  // before this has neither, so it is emptied here and the indexer walks the pool's events again
+  // from the deployment (from the events alone: any node will do). Members and orders a day are
+  // counted by time.
+  `ALTER TABLE pool_events ADD COLUMN account TEXT;
+   ALTER TABLE pool_events ADD COLUMN minted NUMERIC;
+   DELETE FROM pool_events;
+   DELETE FROM pool_index_blocks;
+   DELETE FROM pool_index_cursor;
+   CREATE INDEX users_created ON users (created_at);
+   CREATE INDEX orders_created ON orders (created_at);`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

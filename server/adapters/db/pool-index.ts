@@ -1,6 +1,7 @@
 /**
- * The pool's indexed events (migration 16): what the public page's history and recent activity are
- * read from. Amounts are base units (NUMERIC in, text out); times are the blocks' unix seconds.
+ * The pool's indexed events (migrations.ts: the events, then who paid in and what each settlement
+ * minted): what the public page's history and recent activity, and the operator's dashboard and
+ * daily ledger, are read from. Amounts are base units (NUMERIC in, text out); times are the blocks' unix seconds.
  */
 import type { Queryable } from "./db";
 
@@ -20,6 +21,10 @@ export interface IndexedEvent {
   txHash: string;
   name: string;
   orderKey: string | null;
+  /** The address the event names first, lower case: the paying shop or contract (OrderRecorded, OrdersSettled, ContributionRecorded), the holder (Redeemed, PointsRetired). */
+  account: string | null;
+  /** OrdersSettled: the GP it minted (the supply it added, the first mint's locked GP included); null for the others. */
+  minted: bigint | null;
   orders: number | null;
   amount: bigint | null;
   contribution: bigint | null;
@@ -101,9 +106,10 @@ export async function insertEvents(db: Queryable, events: readonly IndexedEvent[
   const column = <T>(f: (e: IndexedEvent) => T) => events.map(f);
   await db.query(
     `INSERT INTO pool_events (block_number, log_index, block_hash, block_time, tx_hash, name, order_key, orders, amount, contribution,
-       points, gross, fee, payout, assets_after, supply_after)
+       points, gross, fee, payout, assets_after, supply_after, account, minted)
      SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::int[],
-       $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[], $15::numeric[], $16::numeric[])
+       $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[], $15::numeric[], $16::numeric[],
+       $17::text[], $18::numeric[])
      ON CONFLICT (block_number, log_index) DO NOTHING`,
     [
       column((e) => e.block),
@@ -122,6 +128,8 @@ export async function insertEvents(db: Queryable, events: readonly IndexedEvent[
       column((e) => txt(e.payout)),
       column((e) => e.assetsAfter.toString()),
       column((e) => e.supplyAfter.toString()),
+      column((e) => e.account),
+      column((e) => txt(e.minted)),
     ],
   );
 }
@@ -143,9 +151,11 @@ type EventRow = {
   payout: string | null;
   assets_after: string;
   supply_after: string;
+  account: string | null;
+  minted: string | null;
 };
 const COLUMNS = `block_number::text, log_index, block_hash, block_time::text, tx_hash, name, order_key, orders, amount::text,
-  contribution::text, points::text, gross::text, fee::text, payout::text, assets_after::text, supply_after::text`;
+  contribution::text, points::text, gross::text, fee::text, payout::text, assets_after::text, supply_after::text, account, minted::text`;
 const fromRow = (r: EventRow): IndexedEvent => ({
   block: Number(r.block_number),
   logIndex: r.log_index,
@@ -154,6 +164,8 @@ const fromRow = (r: EventRow): IndexedEvent => ({
   txHash: r.tx_hash,
   name: r.name,
   orderKey: r.order_key,
+  account: r.account,
+  minted: big(r.minted),
   orders: r.orders,
   amount: big(r.amount),
   contribution: big(r.contribution),
@@ -270,4 +282,114 @@ export async function recentActivity(db: Queryable, names: readonly string[], li
     [names, limit],
   );
   return rows.map(fromRow);
+}
+
+/**
+ * Who pays into the pool besides shops, to tell apart what each settlement minted: the custody
+ * pays the operator's backed grants in, the ad credit its voucher conversions (addresses in lower
+ * case; no ad credit on a deployment made before rewarded ads).
+ */
+export interface Payers {
+  custody: string;
+  adCredit: string | null;
+}
+
+/** One UTC day of the pool's ledger, from its indexed events. */
+export interface LedgerDayTotals {
+  /** Days since 1970-01-01, UTC. */
+  day: number;
+  mintedByOrders: bigint;
+  mintedByAds: bigint;
+  mintedByGrants: bigint;
+  redeemed: bigint;
+  retired: bigint;
+  /** Settlement paid in (orders, conversions, grants) and surplus absorbed into the assets. */
+  assetsIn: bigint;
+  /** Settlement paid out to redeemers. */
+  assetsOut: bigint;
+  exitFees: bigint;
+  orders: number;
+  /** The GP in circulation and the assets after the day's last event. */
+  outstanding: bigint;
+  assets: bigint;
+}
+
+// A settlement paid by the custody is a grant's, by the ad credit a conversion's; any other payer's
+// is a shop's orders (recordOrder, recordOrders, and the custody's pooled orders name the shop).
+const LEDGER_SUMS = `SELECT (block_time / 86400)::text AS day,
+   (sum(minted) FILTER (WHERE name = 'OrdersSettled' AND account IS DISTINCT FROM $3::text AND account IS DISTINCT FROM $4::text))::text AS by_orders,
+   (sum(minted) FILTER (WHERE name = 'OrdersSettled' AND account = $4::text))::text AS by_ads,
+   (sum(minted) FILTER (WHERE name = 'OrdersSettled' AND account = $3::text))::text AS by_grants,
+   (sum(points) FILTER (WHERE name = 'Redeemed'))::text AS redeemed,
+   (sum(points) FILTER (WHERE name = 'PointsRetired'))::text AS retired,
+   (sum(contribution) FILTER (WHERE name = 'OrdersSettled'))::text AS paid_in,
+   (sum(amount) FILTER (WHERE name = 'SurplusAbsorbed'))::text AS absorbed,
+   (sum(payout) FILTER (WHERE name = 'Redeemed'))::text AS paid_out,
+   (sum(fee) FILTER (WHERE name = 'Redeemed'))::text AS exit_fees,
+   (count(*) FILTER (WHERE name = 'OrderRecorded'))::text AS orders
+ FROM pool_events WHERE block_time >= $1 AND block_time < $2 GROUP BY block_time / 86400`;
+// Every event carries the state after it, so a day's last event has the day's closing state.
+const LEDGER_CLOSES = `SELECT DISTINCT ON (block_time / 86400) (block_time / 86400)::text AS day, assets_after::text, supply_after::text
+ FROM pool_events WHERE block_time >= $1 AND block_time < $2
+ ORDER BY block_time / 86400, block_number DESC, log_index DESC`;
+
+/** The UTC days from `fromTime` (included) to `toTime` (excluded) that have indexed events, oldest first. */
+export async function ledgerDays(db: Queryable, fromTime: number, toTime: number, payers: Payers): Promise<LedgerDayTotals[]> {
+  const params = [fromTime, toTime, payers.custody, payers.adCredit];
+  const [sums, closes] = await Promise.all([
+    db.query<{
+      day: string;
+      by_orders: string | null;
+      by_ads: string | null;
+      by_grants: string | null;
+      redeemed: string | null;
+      retired: string | null;
+      paid_in: string | null;
+      absorbed: string | null;
+      paid_out: string | null;
+      exit_fees: string | null;
+      orders: string;
+    }>(LEDGER_SUMS, params),
+    db.query<{ day: string; assets_after: string; supply_after: string }>(LEDGER_CLOSES, [fromTime, toTime]),
+  ]);
+  const big0 = (v: string | null) => (v === null ? 0n : BigInt(v));
+  const closing = new Map(closes.map((c) => [Number(c.day), c]));
+  return sums
+    .map((r) => {
+      const close = closing.get(Number(r.day))!;
+      return {
+        day: Number(r.day),
+        mintedByOrders: big0(r.by_orders),
+        mintedByAds: big0(r.by_ads),
+        mintedByGrants: big0(r.by_grants),
+        redeemed: big0(r.redeemed),
+        retired: big0(r.retired),
+        assetsIn: big0(r.paid_in) + big0(r.absorbed),
+        assetsOut: big0(r.paid_out),
+        exitFees: big0(r.exit_fees),
+        orders: Number(r.orders),
+        outstanding: BigInt(close.supply_after),
+        assets: BigInt(close.assets_after),
+      };
+    })
+    .sort((a, b) => a.day - b.day);
+}
+
+/** GP ever minted, redeemed and retired by the indexed events. */
+export interface PoolTotals {
+  minted: bigint;
+  redeemed: bigint;
+  retired: bigint;
+}
+
+const TOTALS = `SELECT (sum(minted) FILTER (WHERE name = 'OrdersSettled'))::text AS minted,
+   (sum(points) FILTER (WHERE name = 'Redeemed'))::text AS redeemed,
+   (sum(points) FILTER (WHERE name = 'PointsRetired'))::text AS retired
+ FROM pool_events WHERE $1::bigint IS NULL OR block_time <= $1::bigint`;
+
+/** The totals of the indexed events at or before `time` (unix seconds); of all of them for null. */
+export async function totalsUpTo(db: Queryable, time: number | null): Promise<PoolTotals> {
+  const [row] = await db.query<{ minted: string | null; redeemed: string | null; retired: string | null }>(TOTALS, [time]);
+  const big0 = (v: string | null | undefined) => (v == null ? 0n : BigInt(v));
+  return { minted: big0(row?.minted), redeemed: big0(row?.redeemed), retired: big0(row?.retired) };
 }

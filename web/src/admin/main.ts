@@ -10,6 +10,7 @@ import { Layout } from "../lib/layout";
 import { StaffBar, StaffSignIn, refreshStaff, staff, staffReady } from "../lib/staff";
 import { createTabs } from "../lib/tabs";
 import { AdNetworks } from "./ad-networks";
+import { Dashboard } from "./dashboard";
 import { Members } from "./members";
 import { Merchants } from "./merchants";
 import { Orders } from "./orders";
@@ -19,6 +20,7 @@ import { Shops } from "./shops";
 
 const { Tabs, Panel } = createTabs(
   {
+    dashboard: Dashboard,
     members: Members,
     orders: Orders,
     shops: Shops,
