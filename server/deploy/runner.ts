@@ -191,16 +191,23 @@ export async function settle(ctx: DeployContext, step: DeployStep, resumed: bool
       const raw = await replacementOf(ctx, old.raw!);
       const hash = Transaction.from(raw).hash!;
       journal.record(step.id, { hash, raw, replaced: hashesOf(old) });
+      replacements++;
+      pendingSince = Date.now();
       try {
         await provider.broadcastTransaction(raw);
       } catch (error) {
-        if (!(await nonceTaken())) throw error;
+        // Refused (the nonce already mined, or a node that takes no replacement while one is
+        // pending): the one it was to replace stays the one waited for, and the refused one is
+        // still watched, in case the node took it after all.
+        journal.record(step.id, { hash: old.hash, raw: old.raw, replaced: [...(old.replaced ?? []), hash] });
+        ctx.say(
+          `${step.id}: the node refused the replacement of ${old.hash} (${(error as Error).message.split("\n")[0].slice(0, 160)}); waiting for it`,
+        );
+        continue;
       }
       ctx.say(
         `${step.id}: ${old.hash} pending for ${Math.round(ctx.replaceAfterMs / 1000)} s; replaced at nonce ${old.nonce} with fees raised 25%: ${hash}`,
       );
-      replacements++;
-      pendingSince = Date.now();
     }
     await sleep(provider.pollingInterval);
   }

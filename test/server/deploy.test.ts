@@ -38,6 +38,7 @@ import { TEST_ADMIN_TOKEN, call, createShop, postOrder, settledOrder } from "../
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const UNIT = 10n ** 6n;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
   code: number | string;
@@ -358,6 +359,65 @@ describe("npm run deploy, against Hardhat's node", function () {
       expect(d.pool).to.equal(getCreateAddress({ from: deployer, nonce: 0 }));
       expect(await provider.getTransactionCount(deployer, "latest")).to.equal(d.transactions.length);
       expect(fs.existsSync(path.join(dir, "stuck.journal.json.lock"))).to.equal(false);
+    });
+  });
+
+  describe("a replacement the node refuses", function () {
+    it("keeps waiting for the transaction it was to replace, which is then the step's (in process)", async function () {
+      // Hardhat refuses a replacement while automining with the first one still in its mempool;
+      // other nodes refuse an underpriced one. Either way the first one may still be mined.
+      class RefusingSecond extends JsonRpcProvider {
+        broadcasts = 0;
+        override async broadcastTransaction(raw: string) {
+          if (++this.broadcasts === 2) throw new Error("replacement transaction underpriced (refused by the test's node)");
+          return super.broadcastTransaction(raw);
+        }
+      }
+      const refusing = new RefusingSecond(node.url, undefined, { staticNetwork: true, pollingInterval: 250 });
+      const wallet = new Wallet(node.keys[8], refusing);
+      const config = {
+        ...resolveDeployConfig(readDeployFile(path.join(dir, "deploy.json")), { decimals: 6, symbol: "TUSD" }),
+        confirmations: 1,
+      };
+      const journalFile = path.join(fs.mkdtempSync(path.join(dir, "refused-")), "journal.json");
+      const said: string[] = [];
+      const context: DeployContext = {
+        provider: refusing,
+        wallet,
+        config,
+        journal: openJournal(journalFile, { chainId: "31337", deployer: wallet.address, config: planDigest(config) }),
+        fault: null,
+        replaceAfterMs: 2_000,
+        say: (line) => said.push(line),
+      };
+      const steps = deploySteps(config, wallet.address);
+      await rpc(node.url, "evm_setAutomine", [false]);
+      await rpc(node.url, "evm_setIntervalMining", [0]);
+      let sentHash = "";
+      try {
+        let failed: Error | null = null;
+        const run = runStep(context, steps[0], steps);
+        run.catch((error: Error) => (failed = error));
+        for (const deadline = Date.now() + 60_000; !said.some((l) => l.includes("refused the replacement")); await sleep(50)) {
+          if (failed) throw failed;
+          if (Date.now() > deadline) throw new Error(`no refusal said: ${said.join(" | ")}`);
+        }
+        sentHash = JSON.parse(fs.readFileSync(journalFile, "utf8")).steps["deploy:pool"].hash;
+        await rpc(node.url, "evm_mine", []);
+        expect(await run).to.equal(true);
+      } finally {
+        await rpc(node.url, "evm_setAutomine", [true]);
+        await rpc(node.url, "evm_setIntervalMining", [1000]);
+        refusing.destroy();
+      }
+      const entry = JSON.parse(fs.readFileSync(journalFile, "utf8")).steps["deploy:pool"];
+      expect(entry.done).to.equal(true);
+      expect(entry.hash).to.equal(sentHash);
+      expect((await provider.getTransactionReceipt(entry.hash))!.status).to.equal(1);
+      expect(entry.replaced).to.have.length(1);
+      expect(await provider.getTransaction(entry.replaced[0])).to.equal(null);
+      expect(said.find((l) => l.includes("refused the replacement"))).to.contain(`the node refused the replacement of ${sentHash}`);
+      expect(await provider.getCode(entry.address)).to.not.equal("0x");
     });
   });
 
