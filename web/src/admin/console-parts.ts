@@ -4,20 +4,13 @@
  * operation followed until the chain confirms or refuses it.
  */
 import type { ComponentChildren } from "preact";
-import { ApiError, api } from "../lib/api";
+import { ApiError } from "../lib/api";
 import { html } from "../lib/html";
 import { boot, t } from "../lib/i18n";
+import { type Operation, followOperation } from "../lib/operations";
 
 const P = "admin-console";
 const has = (key: string) => boot.messages?.[key] !== undefined;
-
-export interface Operation {
-  operationId: string;
-  kind: string;
-  state: "queued" | "submitted" | "confirmed" | "rejected";
-  txHash?: string;
-  reason?: string;
-}
 
 /** A refusal in the page's language: by its code where the catalogue has it, else the server's message. */
 export function errorText(error: unknown): string {
@@ -31,19 +24,7 @@ export function field(form: HTMLFormElement, name: string): string {
   return (form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement).value;
 }
 
-/** Polls the operation until the chain confirms or refuses it, telling each new state. */
-export async function follow(operationId: string, onChange: (op: Operation) => void): Promise<Operation> {
-  let last = "";
-  for (;;) {
-    const op = await api<Operation>("GET", `/v1/operations/${encodeURIComponent(operationId)}`);
-    if (op.state !== last) {
-      last = op.state;
-      onChange(op);
-    }
-    if (op.state === "confirmed" || op.state === "rejected") return op;
-    await new Promise((r) => setTimeout(r, 700));
-  }
-}
+export { type Operation, followOperation as follow };
 
 /** An operation's state in words, its transaction and, when refused, why. */
 export function OperationLine(props: { op: Operation | null; testid: string }) {

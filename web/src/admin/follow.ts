@@ -6,33 +6,11 @@
  */
 import { ApiError, api } from "../lib/api";
 import { boot, t } from "../lib/i18n";
-
-export interface Operation {
-  operationId: string;
-  kind: string;
-  state: "queued" | "submitted" | "confirmed" | "rejected";
-  details: Record<string, string>;
-  txHash?: string;
-  reason?: string;
-  events?: { name: string; args: Record<string, string> }[];
-  createdAt: string;
-}
+import { type Operation, followOperation } from "../lib/operations";
 
 const has = (key: string) => boot.messages?.[key] !== undefined;
 
-/** Polls the operation until it is confirmed or rejected, telling `onChange` each new state. */
-export async function follow(operationId: string, onChange: (op: Operation) => void): Promise<Operation> {
-  let last = "";
-  for (;;) {
-    const op = await api<Operation>("GET", `/v1/operations/${encodeURIComponent(operationId)}`);
-    if (op.state !== last) {
-      last = op.state;
-      onChange(op);
-    }
-    if (op.state === "confirmed" || op.state === "rejected") return op;
-    await new Promise((r) => setTimeout(r, 700));
-  }
-}
+export { type Operation, followOperation as follow };
 
 /** Why the chain refused it, in the page's words when its code is known, else as the server recorded it. */
 export function refusalText(code: string | null | undefined, reason: string | null | undefined): string {

@@ -6,6 +6,9 @@
 import { signal } from "@preact/signals";
 import { ApiError, api } from "../lib/api";
 import { boot, t } from "../lib/i18n";
+import { type Operation, followOperation } from "../lib/operations";
+
+export type { Operation };
 
 export interface Account {
   merchantId: string;
@@ -16,17 +19,6 @@ export interface Account {
   constantPoints: string;
   settlement: string;
   redeemableNow: { points: string; constantPoints: string };
-}
-
-export interface Operation {
-  operationId: string;
-  kind: string;
-  state: "queued" | "submitted" | "confirmed" | "rejected";
-  details: Record<string, string>;
-  txHash?: string;
-  reason?: string;
-  events?: { name: string; args: Record<string, string> }[];
-  createdAt: string;
 }
 
 export const account = signal<Account | null>(null);
@@ -41,23 +33,11 @@ export async function refreshAccount(): Promise<void> {
   }
 }
 
-const FINAL = new Set(["confirmed", "rejected"]);
-
-/** Polls an operation until it is confirmed or rejected, calling `onChange` with each new state; the account is read again at the end. */
+/** Follows an operation (lib/operations.ts); the account is read again at the end. */
 export async function follow(operationId: string, onChange: (op: Operation) => void): Promise<Operation> {
-  let last = "";
-  for (;;) {
-    const op = await api<Operation>("GET", `/v1/operations/${encodeURIComponent(operationId)}`);
-    if (op.state !== last) {
-      last = op.state;
-      onChange(op);
-    }
-    if (FINAL.has(op.state)) {
-      await refreshAccount();
-      return op;
-    }
-    await new Promise((r) => setTimeout(r, 700));
-  }
+  const op = await followOperation(operationId, onChange);
+  await refreshAccount();
+  return op;
 }
 
 export const has = (key: string) => boot.messages?.[key] !== undefined;

@@ -6,6 +6,9 @@
  */
 import { signal } from "@preact/signals";
 import { api, hasSession } from "../lib/api";
+import { type Operation, followOperation } from "../lib/operations";
+
+export type { Operation };
 
 export interface Me {
   userId: string;
@@ -32,17 +35,6 @@ export interface PoolSummary {
   params: { exitFeeBps: number; poolShareBps: number; mintShareBps: number };
 }
 
-export interface Operation {
-  operationId: string;
-  kind: string;
-  state: "queued" | "submitted" | "confirmed" | "rejected" | string;
-  details: Record<string, string>;
-  txHash?: string;
-  reason?: string;
-  events?: { name: string; args: Record<string, string> }[];
-  createdAt: string;
-}
-
 /** null: not signed in (or not known yet, while `ready` is false). */
 export const me = signal<Me | null>(null);
 export const pool = signal<PoolSummary | null>(null);
@@ -65,21 +57,9 @@ export async function refresh(): Promise<void> {
   ready.value = true;
 }
 
-const FINAL = new Set(["confirmed", "rejected"]);
-
-/** Polls an operation until it is confirmed or rejected, calling `onChange` with each new state. */
+/** Follows an operation (lib/operations.ts); the balances are read again at the end. */
 export async function follow(operationId: string, onChange: (op: Operation) => void): Promise<Operation> {
-  let last = "";
-  for (;;) {
-    const op = await api<Operation>("GET", `/v1/operations/${encodeURIComponent(operationId)}`);
-    if (op.state !== last) {
-      last = op.state;
-      onChange(op);
-    }
-    if (FINAL.has(op.state)) {
-      void refresh();
-      return op;
-    }
-    await new Promise((r) => setTimeout(r, 700));
-  }
+  const op = await followOperation(operationId, onChange);
+  void refresh();
+  return op;
 }
