@@ -300,9 +300,9 @@ function shouldServeGrants(label: string, database?: () => Promise<{ db: Db; clo
         const csv = await call(base, "GET", "/v1/admin/audit?format=csv&limit=2", { token: TEST_ADMIN_TOKEN });
         expect(csv.headers.get("content-type")).to.match(/^text\/csv/);
         const lines = (csv.body as string).trimEnd().split("\r\n");
-        expect(lines[0]).to.equal("seq,at,actor,action,subject,operationId,reason,details");
+        expect(lines[0]).to.equal("seq,at,actor,actorLogin,action,subject,operationId,reason,details");
         expect(lines).to.have.length(3);
-        expect(lines[1]).to.contain(",admin-token,removal,user:alice,").and.to.contain(",correction,");
+        expect(lines[1]).to.contain(",admin-token,,removal,user:alice,").and.to.contain(",correction,");
         expect(lines[2]).to.contain("duplicate account");
         expect(csv.headers.get("x-next-cursor")).to.be.a("string");
         const bad = await call(base, "GET", "/v1/admin/audit?cursor=abc", { token: TEST_ADMIN_TOKEN });
