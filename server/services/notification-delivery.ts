@@ -84,7 +84,8 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
   const scale = options.retryScale ?? 1;
   const resolve = options.resolve ?? systemResolve;
-  const leaseMs = timeoutMs + 10_000;
+  // Long enough for the send and its record; a process that died gives its claims up after this.
+  const leaseMs = 2 * timeoutMs + 1_000;
 
   /** Resolves the host at connection time and refuses an address the allowance does not let through (a name may point anywhere). */
   const checkedLookup: LookupFunction = (hostname, opts, callback) => {
