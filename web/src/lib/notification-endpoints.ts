@@ -193,70 +193,67 @@ export function NotificationEndpoints(props: {
       ${
         endpoints.value &&
         endpoints.value.length > 0 &&
-        html`<div class="scroll">
-          <table class="table" data-testid="endpoints-table">
-            <thead>
-              <tr>
-                <th scope="col">${t(`${P}.col.url`)}</th>
-                <th scope="col">${t(`${P}.col.types`)}</th>
-                <th scope="col">${t(`${P}.col.state`)}</th>
-                <th scope="col">${t(`${P}.col.actions`)}</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${endpoints.value.map(
-                (e) =>
-                  html`<tr key=${e.endpointId} data-testid="endpoint-row" data-endpoint=${e.endpointId} data-enabled=${String(e.enabled)}>
-                    <td><code class="hex">${e.url}</code></td>
-                    <td>${e.eventTypes.join(", ")}</td>
-                    <td>
+        html`<ul class="endpoint-list" data-testid="endpoints-list">
+          ${endpoints.value.map(
+            (e) =>
+              html`<li key=${e.endpointId} data-testid="endpoint-row" data-endpoint=${e.endpointId} data-enabled=${String(e.enabled)}>
+                <dl>
+                  <div>
+                    <dt>${t(`${P}.col.url`)}</dt>
+                    <dd><code class="hex">${e.url}</code></dd>
+                  </div>
+                  <div>
+                    <dt>${t(`${P}.col.types`)}</dt>
+                    <dd>${e.eventTypes.map((type) => html`<code key=${type} class="event-type">${type}</code> `)}</dd>
+                  </div>
+                  <div>
+                    <dt>${t(`${P}.col.state`)}</dt>
+                    <dd>
                       ${e.enabled ? t(`${P}.enabled`) : t(`${P}.disabled`, { reason: e.disabledReason ?? "" })}
                       ${
                         e.previousSecretValidUntil
                           ? html`<br /><span class="fine">${t(`${P}.overlap`, { at: formatDateTime(e.previousSecretValidUntil) })}</span>`
                           : null
                       }
-                    </td>
-                    <td>
-                      <span class="actions">
-                        <button
-                          type="button"
-                          class="secondary"
-                          aria-label=${t(`${P}.logNamed`, { url: e.url })}
-                          onClick=${() => void loadLog(e.endpointId)}
-                          data-testid="endpoint-log"
-                        >
-                          ${t(`${P}.log`)}
-                        </button>
-                        ${
-                          props.canWrite &&
-                          html`<button
-                              type="button"
-                              class="secondary"
-                              disabled=${busy.value}
-                              aria-label=${t(`${P}.rotateNamed`, { url: e.url })}
-                              onClick=${() => void rotate(e.endpointId)}
-                              data-testid="endpoint-rotate"
-                            >
-                              ${t(`${P}.rotate`)}
-                            </button>
-                            <button
-                              type="button"
-                              class="secondary"
-                              disabled=${busy.value}
-                              onClick=${() => void setEnabled(e.endpointId, !e.enabled)}
-                              data-testid="endpoint-toggle"
-                            >
-                              ${e.enabled ? t(`${P}.disable`) : t(`${P}.enable`)}
-                            </button>`
-                        }
-                      </span>
-                    </td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>
-        </div>`
+                    </dd>
+                  </div>
+                </dl>
+                <div class="actions">
+                  <button
+                    type="button"
+                    class="secondary"
+                    aria-label=${t(`${P}.logNamed`, { url: e.url })}
+                    onClick=${() => void loadLog(e.endpointId)}
+                    data-testid="endpoint-log"
+                  >
+                    ${t(`${P}.log`)}
+                  </button>
+                  ${
+                    props.canWrite &&
+                    html`<button
+                        type="button"
+                        class="secondary"
+                        disabled=${busy.value}
+                        aria-label=${t(`${P}.rotateNamed`, { url: e.url })}
+                        onClick=${() => void rotate(e.endpointId)}
+                        data-testid="endpoint-rotate"
+                      >
+                        ${t(`${P}.rotate`)}
+                      </button>
+                      <button
+                        type="button"
+                        class="secondary"
+                        disabled=${busy.value}
+                        onClick=${() => void setEnabled(e.endpointId, !e.enabled)}
+                        data-testid="endpoint-toggle"
+                      >
+                        ${e.enabled ? t(`${P}.disable`) : t(`${P}.enable`)}
+                      </button>`
+                  }
+                </div>
+              </li>`,
+          )}
+        </ul>`
       }
     </section>
     ${
@@ -269,62 +266,51 @@ export function NotificationEndpoints(props: {
         ${
           deliveries.value &&
           deliveries.value.length > 0 &&
-          html`<div class="scroll">
-            <table class="table" data-testid="deliveries-table">
-              <thead>
-                <tr>
-                  <th scope="col">${t(`${P}.col.when`)}</th>
-                  <th scope="col">${t(`${P}.col.type`)}</th>
-                  <th scope="col">${t(`${P}.col.outcome`)}</th>
-                  <th scope="col">${t(`${P}.col.attempts`)}</th>
-                  <th scope="col">${t(`${P}.col.actions`)}</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${deliveries.value.map(
-                  (d) =>
-                    html`<tr key=${d.deliveryId} data-testid="delivery-row" data-delivery=${d.deliveryId} data-state=${d.state}>
-                      <td>${formatDateTime(d.createdAt)}</td>
-                      <td><code>${d.type}</code></td>
-                      <td>
-                        ${t(`${P}.state.${d.state}`)} · ${lastStatus(d)}
-                        ${d.nextAttemptAt ? html`<br /><span class="fine">${t(`${P}.next`, { at: formatDateTime(d.nextAttemptAt) })}</span>` : null}
-                      </td>
-                      <td>
-                        <details data-testid="delivery-attempts">
-                          <summary>${t(`${P}.attempts`, { n: d.attempts.length })}</summary>
-                          <ol>
-                            ${d.attempts.map(
-                              (a) =>
-                                html`<li key=${a.attempt}>
-                                  ${formatDateTime(a.at)} · ${a.status ?? t(`${P}.noStatus`)} · ${t(`${P}.ms`, { ms: a.durationMs })}
-                                  ${a.error ? html` · <span class="fine">${a.error}</span>` : null}
-                                </li>`,
-                            )}
-                          </ol>
-                          <p class="fine"><code class="hex">${d.webhookId}</code></p>
-                        </details>
-                      </td>
-                      <td>
-                        ${
-                          props.canWrite
-                            ? html`<button
-                                type="button"
-                                class="secondary"
-                                disabled=${busy.value}
-                                onClick=${() => void redeliver(logOf.value!, d.deliveryId)}
-                                data-testid="delivery-redeliver"
-                              >
-                                ${t(`${P}.redeliver`)}
-                              </button>`
-                            : null
-                        }
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
+          html`<ul class="delivery-list" data-testid="deliveries-list">
+            ${deliveries.value.map(
+              (d) =>
+                html`<li key=${d.deliveryId} data-testid="delivery-row" data-delivery=${d.deliveryId} data-state=${d.state}>
+                  <p class="delivery-head">
+                    <code class="event-type">${d.type}</code>
+                    <span class=${`status ${d.state === "delivered" ? "confirmed" : d.state === "failed" ? "rejected" : "queued"}`}
+                      >${t(`${P}.state.${d.state}`)} · ${lastStatus(d)}</span
+                    >
+                  </p>
+                  <p class="fine">
+                    ${formatDateTime(d.createdAt)}
+                    ${d.nextAttemptAt ? html` · ${t(`${P}.next`, { at: formatDateTime(d.nextAttemptAt) })}` : null}
+                  </p>
+                  <details data-testid="delivery-attempts">
+                    <summary>${t(`${P}.attempts`, { n: d.attempts.length })}</summary>
+                    <ol>
+                      ${d.attempts.map(
+                        (a) =>
+                          html`<li key=${a.attempt}>
+                            ${formatDateTime(a.at)} · ${a.status ?? t(`${P}.noStatus`)} · ${t(`${P}.ms`, { ms: a.durationMs })}
+                            ${a.error ? html` · <span class="fine">${a.error}</span>` : null}
+                          </li>`,
+                      )}
+                    </ol>
+                    <p class="fine">webhook-id <code class="hex">${d.webhookId}</code></p>
+                  </details>
+                  ${
+                    props.canWrite
+                      ? html`<div class="actions">
+                          <button
+                            type="button"
+                            class="secondary"
+                            disabled=${busy.value}
+                            onClick=${() => void redeliver(logOf.value!, d.deliveryId)}
+                            data-testid="delivery-redeliver"
+                          >
+                            ${t(`${P}.redeliver`)}
+                          </button>
+                        </div>`
+                      : null
+                  }
+                </li>`,
+            )}
+          </ul>`
         }
         <div class="actions">
           <button type="button" class="secondary" onClick=${() => void loadLog(logOf.value!)} data-testid="deliveries-refresh">
