@@ -326,6 +326,82 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
         staffA = (await call(base, "POST", "/v1/staff/sessions", { body: { login, password: `${login}-pw` } })).body.token;
       });
 
+      it("sends the merchant payment.received, redemption.paid, and ad_credit.low once when its credit falls below the mark", async function () {
+        const made = await call(base, "POST", "/v1/merchant/notification-endpoints", {
+          token: merchantB.apiKey,
+          body: { url: `${receiver.url}/merchant-b`, eventTypes: ["payment.received", "redemption.paid", "ad_credit.low"] },
+        });
+        expect(made.status, JSON.stringify(made.body)).to.equal(201);
+        const secret = made.body.secret as string;
+        const events = () => receiver.at("/merchant-b").map((r) => verified(secret, r));
+        const shop = await createShop(base, `Ad shop ${label}`);
+        expect((await call(base, "PUT", `/v1/merchant/shops/${shop.shopId}`, { token: merchantB.apiKey })).status).to.equal(200);
+        const userId = `events-buyer-${label.toLowerCase()}`;
+        const user = await admin("POST", "/v1/users", { userId, password: "buyer-login-pw", paymentPassword: "buyer-pay" });
+        expect((await settledOperation(base, TEST_ADMIN_TOKEN, user.body.operation.operationId)).state).to.equal("confirmed");
+        expect((await postOrder(base, shop, { orderId: "ev-1", userId, amount: "100" })).status).to.equal(202);
+        expect((await settledOrder(base, shop.shopId, "ev-1")).state).to.equal("confirmed");
+        const session = (await call(base, "POST", "/v1/sessions", { body: { userId, password: "buyer-login-pw" } })).body.token;
+        const paid = await call(base, "POST", "/v1/me/payments", {
+          token: session,
+          body: { merchantId: merchantB.merchantId, asset: "GP", amount: "3" },
+          headers: { ...key(), "x-gp-payment-password": "buyer-pay" },
+        });
+        expect(paid.status, JSON.stringify(paid.body)).to.equal(202);
+        expect((await settledOperation(base, session, paid.body.operationId)).state).to.equal("confirmed");
+        const redeemed = await call(base, "POST", "/v1/merchant/redemptions", {
+          token: merchantB.apiKey,
+          body: { asset: "GP", amount: "1" },
+          headers: key(),
+        });
+        expect(redeemed.status, JSON.stringify(redeemed.body)).to.equal(202);
+        const op = await settledOperation(base, merchantB.apiKey, redeemed.body.operationId);
+        expect(op.state).to.equal("confirmed");
+        // The payment was a sale too: refused (no credit yet) before the credit arrives, so it spends none.
+        await until("the payment's sale refused", async () => {
+          const [row] = await relayer.db.query<{ state: string }>("SELECT state FROM voucher_sales WHERE payment_id = $1", [
+            paid.body.operationId,
+          ]);
+          return row?.state === "refused";
+        });
+        // Credit 150; each order of 200 naming the merchant spends 15% of it (30), and the mark is 100.
+        const topUp = await admin("POST", `/v1/admin/merchants/${merchantB.merchantId}/ad-credit`, { amount: "150" });
+        expect((await settledOperation(base, TEST_ADMIN_TOKEN, topUp.body.operationId)).state).to.equal("confirmed");
+        const issued = async () =>
+          (
+            await relayer.db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM voucher_sales WHERE merchant_id = $1 AND order_id IS NOT NULL AND state = 'issued'",
+              [merchantB.merchantId],
+            )
+          )[0].n;
+        for (const [i, orderId] of ["ev-ad-1", "ev-ad-2", "ev-ad-3"].entries()) {
+          expect((await postOrder(base, shop, { orderId, userId, amount: "200", adMerchantId: merchantB.merchantId })).status).to.equal(
+            202,
+          );
+          expect((await settledOrder(base, shop.shopId, orderId)).state).to.equal("confirmed");
+          // One sale at a time, so the credit is read after each: 120, 90, 60.
+          await until(`sale ${orderId} issued`, async () => (await issued()) === i + 1);
+        }
+        await until("ad_credit.low", () => events().some((e) => e.type === "ad_credit.low"), 30_000);
+        await new Promise((r) => setTimeout(r, 800));
+        const got = events();
+        const payment = got.find((e) => e.type === "payment.received")!;
+        expect(payment.data).to.include({
+          paymentId: paid.body.operationId,
+          merchantId: merchantB.merchantId,
+          asset: "GP",
+          amount: "3",
+          userId,
+        });
+        const redemption = got.find((e) => e.type === "redemption.paid")!;
+        expect(redemption.data).to.include({ redemptionId: redeemed.body.operationId, asset: "GP", amount: "1" });
+        expect(redemption.data.payout).to.match(/^[1-9]\d*$/);
+        const low = got.filter((e) => e.type === "ad_credit.low");
+        // 150 - 30 = 120 (not low), - 30 = 90 (low: one event), - 30 = 60 (still low: none).
+        expect(low.map((e) => e.data.credit)).to.deep.equal(["90000000"]);
+        expect(low[0].data).to.include({ merchantId: merchantB.merchantId, threshold: "100000000" });
+      });
+
       it("keeps a shop's endpoints and log from another shop (401 on its path, 404 by id under its own)", async function () {
         const { shop, endpoint } = await shopWithEndpoint("/private-a");
         const other = await createShop(base, "Shop other");

@@ -458,8 +458,9 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
   // register, each with its secret (and the one it replaced, which signs too until
   // `previous_until`); a transactional outbox of events, written in the transaction of the change
   // each reports (`dedupe_key` keeps one event per change, even when a change is written again);
-  // one delivery per event and endpoint, claimed with a lease by the relayer's round; and each
-  // attempt's outcome, the delivery log.
+  // one delivery per event and endpoint, claimed with a lease by the relayer's round; each
+  // attempt's outcome, the delivery log; and whether each merchant's ad credit was last seen below
+  // the low mark (one ad_credit.low per fall below it, numbered by `crossings`).
   `CREATE TABLE notification_endpoints (
      id TEXT PRIMARY KEY,
      owner_kind TEXT NOT NULL CHECK (owner_kind IN ('shop', 'merchant')),
@@ -509,6 +510,12 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
      outcome TEXT NOT NULL,
      error TEXT,
      PRIMARY KEY (delivery_id, attempt)
+   );
+   CREATE TABLE ad_credit_watch (
+     merchant_id TEXT PRIMARY KEY REFERENCES merchants (id),
+     low BOOLEAN NOT NULL,
+     crossings INT NOT NULL DEFAULT 0,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );`,
 ];
 

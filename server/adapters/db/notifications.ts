@@ -423,3 +423,28 @@ export async function emitOperationEvents(tx: Queryable, operationId: string): P
     });
   }
 }
+
+const WATCH_OF = `SELECT m.id, w.low, w.crossings FROM merchants m LEFT JOIN ad_credit_watch w ON w.merchant_id = m.id
+  WHERE m.account = $1 FOR UPDATE OF m`;
+const WATCH_SET = `INSERT INTO ad_credit_watch (merchant_id, low, crossings) VALUES ($1, $2, $3)
+  ON CONFLICT (merchant_id) DO UPDATE SET low = $2, crossings = $3, updated_at = now()`;
+/**
+ * Notes a merchant's ad credit as the chain shows it now: the first reading below `threshold`
+ * since it was last at or above it writes one `ad_credit.low` (in the same transaction as the
+ * mark), and a reading at or above it arms the next. Amounts in settlement base units.
+ */
+export async function noteAdCredit(tx: Queryable, merchantAccount: string, credit: bigint, threshold: bigint): Promise<string | null> {
+  const [w] = await tx.query<{ id: string; low: boolean | null; crossings: number | null }>(WATCH_OF, [merchantAccount]);
+  if (!w) return null;
+  const low = credit < threshold;
+  if (low === Boolean(w.low)) return null;
+  const crossings = Number(w.crossings ?? 0) + (low ? 1 : 0);
+  await tx.query(WATCH_SET, [w.id, low, crossings]);
+  if (!low) return null;
+  return insertEvent(tx, {
+    type: "ad_credit.low",
+    owner: { kind: "merchant", id: w.id },
+    dedupeKey: `ad_credit.low:${w.id}:${crossings}`,
+    data: { merchantId: w.id, credit: credit.toString(), threshold: threshold.toString() },
+  });
+}
