@@ -21,7 +21,11 @@ import type { Db } from "../../server/adapters/db/db";
 import { markConfirmed } from "../../server/adapters/db/orders";
 import { checkEndpointUrl } from "../../server/services/notifications";
 import { classifyAddress } from "../../server/domain/endpoint-addresses";
-import { nextDelayMs, retryAfterMs } from "../../server/services/notification-delivery";
+import { createNotificationDelivery, nextDelayMs, retryAfterMs } from "../../server/services/notification-delivery";
+import { insertEndpoint, insertEvent } from "../../server/adapters/db/notifications";
+import { migrate } from "../../server/adapters/db/migrations";
+import { openPglite } from "../../server/adapters/db/pglite";
+import pino from "pino";
 import { freshPostgresDb } from "../helpers/postgres";
 import { killHard, startRelayerProcess } from "../helpers/process";
 import {
@@ -499,6 +503,55 @@ describe("notification endpoint addresses", function () {
     expect(retryAfterMs(new Date(Date.now() + 60_000).toUTCString())).to.be.within(58_000, 60_000);
     expect(retryAfterMs("soon")).to.equal(null);
   });
+});
+
+function shouldNeverSendOneAttemptTwiceAtOnce(label: string, open: () => Promise<{ db: Db; close(): Promise<void> }>) {
+  it(`two relayers' delivery steps on one database send each message once (${label})`, async function () {
+    this.timeout(60_000);
+    const { db, close } = await open();
+    const receiver = await startReceiver();
+    try {
+      await migrate(db);
+      const owner = { kind: "shop" as const, id: `two-${randomUUID()}` };
+      const secret = "whsec_" + Buffer.alloc(32, 7).toString("base64");
+      await insertEndpoint(db, {
+        id: `nep_${randomUUID().slice(0, 8)}`,
+        owner,
+        url: `${receiver.url}/two`,
+        eventTypes: ["order.confirmed"],
+        secret,
+        createdBy: "test",
+      });
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < 60; i++)
+          await insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: `two:${owner.id}:${i}`, data: { orderId: `o-${i}` } });
+      });
+      const step = () => createNotificationDelivery({ db, log: pino({ level: "silent" }), options: { allowance: "loopback", batch: 7 } });
+      const [a, b] = [step(), step()];
+      const run = async (d: ReturnType<typeof step>) => {
+        while (receiver.at("/two").length < 60) if ((await d.tick()) === 0) await new Promise((r) => setTimeout(r, 10));
+      };
+      await Promise.race([
+        Promise.all([run(a), run(b)]),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("too slow")), 30_000)),
+      ]);
+      await new Promise((r) => setTimeout(r, 200));
+      const ids = receiver.at("/two").map((r) => verified(secret, r) && r.headers["webhook-id"]);
+      expect(ids).to.have.length(60);
+      expect(new Set(ids).size).to.equal(60);
+    } finally {
+      await receiver.stop();
+      await close();
+    }
+  });
+}
+
+describe("deliveries claimed by several relayers", function () {
+  shouldNeverSendOneAttemptTwiceAtOnce("PGlite", async () => {
+    const db = await openPglite(null);
+    return { db, close: () => db.close() };
+  });
+  if (process.env.DATABASE_URL) shouldNeverSendOneAttemptTwiceAtOnce("PostgreSQL", () => freshPostgresDb(process.env.DATABASE_URL!));
 });
 
 shouldDeliverSignedNotifications("PGlite");
