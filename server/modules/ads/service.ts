@@ -292,8 +292,7 @@ export function createAds(deps: AdsDeps) {
       if (issued) {
         await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
         spent.add(issued.args.merchant);
-      }
-      else if (refusal) {
+      } else if (refusal) {
         const reason = `the merchant's ad credit (${formatAmount(BigInt(refusal.args.credit), d)}) was below the ${formatAmount(BigInt(refusal.args.needed), d)} needed`;
         await settleSale(db, s.saleKey, "refused", null, reason);
       }
