@@ -546,6 +546,41 @@ function shouldNeverSendOneAttemptTwiceAtOnce(label: string, open: () => Promise
   });
 }
 
+describe("delivery to a host name", function () {
+  it("resolves it when connecting and refuses an address the allowance does not let through", async function () {
+    this.timeout(60_000);
+    const db = await openPglite(null);
+    const receiver = await startReceiver();
+    try {
+      await migrate(db);
+      const port = new URL(receiver.url).port;
+      const secret = "whsec_" + Buffer.alloc(32, 9).toString("base64");
+      for (const [name, allowance] of [
+        ["refused", "none"],
+        ["allowed", "loopback"],
+      ] as const) {
+        const owner = { kind: "shop" as const, id: `named-${name}` };
+        const url = `http://localhost:${port}/${name}`;
+        await insertEndpoint(db, { id: `nep_${name}`, owner, url, eventTypes: ["order.confirmed"], secret, createdBy: "test" });
+        await db.transaction((tx) => insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: `named:${name}`, data: {} }));
+        await createNotificationDelivery({ db, log: pino({ level: "silent" }), options: { allowance } }).tick();
+      }
+      expect(receiver.at("/refused")).to.have.length(0);
+      expect(receiver.at("/allowed")).to.have.length(1);
+      const outcomes = await db.query<{ outcome: string; endpoint_id: string }>(
+        "SELECT a.outcome, d.endpoint_id FROM notification_attempts a JOIN notification_deliveries d ON d.id = a.delivery_id ORDER BY d.endpoint_id",
+      );
+      expect(outcomes).to.deep.equal([
+        { outcome: "delivered", endpoint_id: "nep_allowed" },
+        { outcome: "refused-address", endpoint_id: "nep_refused" },
+      ]);
+    } finally {
+      await receiver.stop();
+      await db.close();
+    }
+  });
+});
+
 describe("deliveries claimed by several relayers", function () {
   shouldNeverSendOneAttemptTwiceAtOnce("PGlite", async () => {
     const db = await openPglite(null);
