@@ -46,6 +46,9 @@ import { createOrderIntake } from "./services/order-intake";
 import { settingOrCreate } from "./adapters/db/settings";
 import type { SmsSender } from "./adapters/sms/sms";
 import { phoneAccountRoutes } from "./http/phone-accounts";
+import { notificationRoutes } from "./http/notification-endpoints";
+import type { PrivateAllowance } from "./domain/endpoint-addresses";
+import { type Resolve, createNotifications } from "./services/notifications";
 import { pageRoutes } from "./http/pages";
 import type { BuiltPages } from "./web/build";
 import { phoneAccounts } from "./services/phone-accounts";
@@ -81,6 +84,8 @@ export interface AppDeps {
   publicUrl?: string | null;
   /** The built pages (server/web/build.ts) served at `/` and `/wallet`; none when absent. */
   pages?: BuiltPages | null;
+  /** Which private addresses notification endpoints may be on (none by default), and the resolver that says where a host is. */
+  notifications?: { allowance: PrivateAllowance; resolve?: Resolve };
 }
 
 export interface AppSms {
@@ -190,6 +195,7 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
     limiters,
     publicUrl: deps.publicUrl ?? null,
   });
+  notificationRoutes(host, { notifications: createNotifications(deps.notifications ?? { allowance: "none" }) });
   for (const module of deps.modules) module.routes?.(host);
   app.use(router);
   if (deps.pages) app.use(pageRoutes(deps.pages, { smsOutbox: deps.sms?.sender?.name === "outbox" }));

@@ -33,7 +33,7 @@ export class ConfigError extends Error {
 }
 
 /** The points where GP_FAULT makes the relayer kill itself, for the crash tests. */
-export const FAULTS = ["crash-before-broadcast", "crash-after-broadcast"] as const;
+export const FAULTS = ["crash-before-broadcast", "crash-after-broadcast", "crash-before-delivery"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /**
@@ -122,6 +122,13 @@ export interface RelayerConfig {
   readonly smsLimits: SmsLimits;
   /** Where people reach the deployment, for the links it hands out (referral links): GP_PUBLIC_URL, default http://<GP_HOST>:<PORT>. */
   readonly publicUrl: string;
+  /**
+   * Signed notifications (services/notification-delivery.ts): GP_WEBHOOK_ALLOW_PRIVATE=none (the
+   * default), loopback or all lets endpoints on loopback or on every private range; GP_WEBHOOK_TIMEOUT_MS
+   * each attempt's timeout (15000); GP_WEBHOOK_RETRY_SCALE multiplies the retry schedule's delays
+   * (1; tests only shrink it).
+   */
+  readonly webhooks: { allowPrivate: "none" | "loopback" | "all"; timeoutMs: number; retryScale: number };
 }
 
 /** Whole settlement units, above zero (their decimals are the settlement token's, checked when the chain is known). */
@@ -192,6 +199,9 @@ const RelayerEnv = z
     GP_REPLACE_AFTER_MS: int(30_000, 100, 3_600_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
     GP_FAULT: z.enum(FAULTS).optional(),
+    GP_WEBHOOK_ALLOW_PRIVATE: z.enum(["none", "loopback", "all"]).default("none"),
+    GP_WEBHOOK_TIMEOUT_MS: int(15_000, 100, 60_000),
+    GP_WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
     GP_SHOP_LIMIT_PER_ORDER: units(DEFAULT_LIMIT_UNITS.perOrder),
     GP_SHOP_LIMIT_PER_DAY: units(DEFAULT_LIMIT_UNITS.perDay),
     GP_SHOP_LIMIT_OUTSTANDING: units(DEFAULT_LIMIT_UNITS.outstanding),
@@ -334,6 +344,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, projectRoot = p
     metricsToken: e.GP_METRICS_TOKEN ?? null,
     sms: Object.freeze(smsSettings(e)),
     publicUrl: e.GP_PUBLIC_URL ?? `http://${e.GP_HOST || "127.0.0.1"}:${e.PORT}`,
+    webhooks: Object.freeze({
+      allowPrivate: e.GP_WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.GP_WEBHOOK_TIMEOUT_MS,
+      retryScale: e.GP_WEBHOOK_RETRY_SCALE,
+    }),
     smsLimits: Object.freeze({ perIpHour: e.GP_SMS_PER_IP_HOUR, perIpDay: e.GP_SMS_PER_IP_DAY, dailyBudget: e.GP_SMS_DAILY_BUDGET }),
   });
 }

@@ -43,6 +43,8 @@ export const CORE_ERROR_CODES = [
   "SMS_SEND_FAILED",
   "SMS_NOT_CONFIGURED",
   "MERCHANT_SUSPENDED",
+  "ENDPOINT_ADDRESS_REFUSED",
+  "DELIVERY_IN_FLIGHT",
 ] as const;
 
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];

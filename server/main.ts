@@ -154,6 +154,11 @@ async function main() {
     sms: { sender: smsSender, limits: config.smsLimits },
     publicUrl: config.publicUrl,
     pages: await buildPages(),
+    notifications: {
+      allowance: config.webhooks.allowPrivate,
+      timeoutMs: config.webhooks.timeoutMs,
+      retryScale: config.webhooks.retryScale,
+    },
   });
   const url = relayer.url;
   process.stdout.write(

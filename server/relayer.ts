@@ -19,6 +19,7 @@ import { type SenderOptions, createSender } from "./services/sender";
 import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
 import { createPoolIndexer } from "./services/pool-indexer";
+import { type DeliveryOptions, createNotificationDelivery } from "./services/notification-delivery";
 import { MODULES } from "./modules";
 import type { BuiltPages } from "./web/build";
 import type { ModuleSettings } from "./modules/module";
@@ -51,6 +52,8 @@ export interface RelayerDeps extends ModuleSettings {
   publicUrl?: string | null;
   /** The built pages, served at `/` and `/wallet`; none when absent. */
   pages?: BuiltPages | null;
+  /** Signed notifications' delivery: which private addresses are allowed, the timeout, the retry scale; none allowed by default. */
+  notifications?: DeliveryOptions;
 }
 
 /** How often the gas watch reads the wallet's balance and the fees. */
@@ -89,12 +92,21 @@ export async function startRelayer(deps: RelayerDeps) {
   // The modules' steps first each round (they queue operations), then the sender, which sends them.
   // The gas watch before both: the sender asks it whether new chain work waits.
   const indexer = createPoolIndexer({ db: deps.db, chain: deps.chain, log: deps.log.child({ component: "pool-index" }) });
+  const notifications: DeliveryOptions = deps.notifications ?? { allowance: "none" };
+  const delivery = createNotificationDelivery({
+    db: deps.db,
+    log: deps.log.child({ component: "notifications" }),
+    options: { fault: deps.sender.fault, ...notifications },
+    metrics: metrics.notifications,
+  });
   const steps = [
     { name: "gas-watch", everyMs: GAS_CHECK_MS, tick: () => gas.check() },
     ...modules.flatMap((m) => m.steps),
     { name: "sender", tick: () => sender.tick() },
     // The public page's history: the pool's events into the database, a few times a block.
     { name: "pool-index", everyMs: deps.poolIndexEveryMs ?? POOL_INDEX_MS, tick: async () => void (await indexer.step()) },
+    // The outbox's notifications, signed, to the shops' and merchants' endpoints (claimed with a lease).
+    { name: "notifications", tick: async () => void (await delivery.tick()) },
   ];
   const loop = createRelayerLoop({
     steps,
@@ -122,6 +134,7 @@ export async function startRelayer(deps: RelayerDeps) {
     sms: deps.sms,
     publicUrl: deps.publicUrl,
     pages: deps.pages,
+    notifications: { allowance: notifications.allowance, resolve: notifications.resolve },
   });
   const server: Server = app.listen(deps.listen.port, deps.listen.host);
   await new Promise<void>((resolve, reject) => {

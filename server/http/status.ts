@@ -38,6 +38,8 @@ const CORE_STATUS_OF: Record<CoreErrorCode, number> = {
   SMS_SEND_FAILED: 502,
   SMS_NOT_CONFIGURED: 503,
   MERCHANT_SUSPENDED: 422,
+  ENDPOINT_ADDRESS_REFUSED: 422,
+  DELIVERY_IN_FLIGHT: 409,
 };
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = { ...CORE_STATUS_OF, ...MODULE_ERRORS };

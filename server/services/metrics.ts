@@ -271,8 +271,28 @@ export function createMetrics(deps: { db: Db; chain: ChainPort; gas: GasWatch })
     registers: [registry],
   });
 
+  const notificationAttempts = new Counter({
+    name: "gp_notification_deliveries_total",
+    help: "Attempts to deliver signed notifications by this process, by outcome (delivered, retrying, failed for good, endpoint-disabled).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const notificationSeconds = new Histogram({
+    name: "gp_notification_delivery_seconds",
+    help: "Time a notification receiver took to answer (or fail), in seconds.",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 15],
+    registers: [registry],
+  });
+
   return {
     registry,
+    /** The outcome of one attempt to deliver a notification (services/notification-delivery.ts). */
+    notifications: {
+      deliveryAttempted(outcome: "delivered" | "retrying" | "failed" | "endpoint-disabled", durationMs: number): void {
+        notificationAttempts.inc({ outcome });
+        notificationSeconds.observe(durationMs / 1000);
+      },
+    },
     /** One SMS code request's outcome (services/phone-codes.ts). */
     smsCode(purpose: string, result: "sent" | "limited" | "throttled" | "failed"): void {
       smsCodes.inc({ purpose, result });

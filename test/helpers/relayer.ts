@@ -60,6 +60,8 @@ export async function startTestRelayer(
     rpcUrl?: (anvilUrl: string) => string;
     /** The SMS sender (a memory sender in tests) and its limits (issue 15); none by default. */
     sms?: AppSms;
+    /** Signed notifications' delivery (issue 18): loopback allowed, the timeout and retry scale; none allowed by default. */
+    notifications?: import("../../server/services/notification-delivery").DeliveryOptions;
   } = {},
 ): Promise<TestRelayer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gp-relayer-"));
@@ -95,6 +97,7 @@ export async function startTestRelayer(
     minGasBalance: options.minGasBalance,
     metricsToken: options.metricsToken,
     sms: options.sms,
+    notifications: options.notifications,
   });
   return {
     url: relayer.url,

@@ -454,6 +454,69 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
    DELETE FROM pool_index_cursor;
    CREATE INDEX users_created ON users (created_at);
    CREATE INDEX orders_created ON orders (created_at);`,
+  // Signed notifications (server/services/notifications.ts): endpoints that shops and merchants
+  // register, each with its secret (and the one it replaced, which signs too until
+  // `previous_until`); a transactional outbox of events, written in the transaction of the change
+  // each reports (`dedupe_key` keeps one event per change, even when a change is written again);
+  // one delivery per event and endpoint, claimed with a lease by the relayer's round; each
+  // attempt's outcome, the delivery log; and whether each merchant's ad credit was last seen below
+  // the low mark (one ad_credit.low per fall below it, numbered by `crossings`).
+  `CREATE TABLE notification_endpoints (
+     id TEXT PRIMARY KEY,
+     owner_kind TEXT NOT NULL CHECK (owner_kind IN ('shop', 'merchant')),
+     owner_id TEXT NOT NULL,
+     url TEXT NOT NULL,
+     event_types TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     previous_secret TEXT,
+     previous_until TIMESTAMPTZ,
+     disabled_at TIMESTAMPTZ,
+     disabled_reason TEXT,
+     created_by TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE INDEX notification_endpoints_owner ON notification_endpoints (owner_kind, owner_id, created_at);
+   CREATE TABLE notification_events (
+     id TEXT PRIMARY KEY,
+     dedupe_key TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL,
+     owner_kind TEXT NOT NULL,
+     owner_id TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );
+   CREATE TABLE notification_deliveries (
+     id BIGSERIAL PRIMARY KEY,
+     event_id TEXT NOT NULL REFERENCES notification_events (id),
+     endpoint_id TEXT NOT NULL REFERENCES notification_endpoints (id),
+     state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+     attempts INT NOT NULL DEFAULT 0,
+     step INT NOT NULL DEFAULT 0,
+     next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     leased_until TIMESTAMPTZ,
+     last_status INT,
+     delivered_at TIMESTAMPTZ,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     UNIQUE (event_id, endpoint_id)
+   );
+   CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at) WHERE state = 'pending';
+   CREATE INDEX notification_deliveries_endpoint ON notification_deliveries (endpoint_id, id);
+   CREATE TABLE notification_attempts (
+     delivery_id BIGINT NOT NULL REFERENCES notification_deliveries (id),
+     attempt INT NOT NULL,
+     started_at TIMESTAMPTZ NOT NULL,
+     status INT,
+     duration_ms INT NOT NULL,
+     outcome TEXT NOT NULL,
+     error TEXT,
+     PRIMARY KEY (delivery_id, attempt)
+   );
+   CREATE TABLE ad_credit_watch (
+     merchant_id TEXT PRIMARY KEY REFERENCES merchants (id),
+     low BOOLEAN NOT NULL,
+     crossings INT NOT NULL DEFAULT 0,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -1,4 +1,5 @@
 import type { Queryable } from "./db";
+import { emitOperationEvents } from "./notifications";
 
 export type OperationState = "queued" | "submitted" | "confirmed" | "rejected";
 
@@ -177,6 +178,8 @@ export async function markOperationConfirmed(
   gasUsed: bigint | null = null,
 ): Promise<void> {
   await tx.query(MARK_CONFIRMED, [id, JSON.stringify(result ?? []), txHash, gasUsed?.toString() ?? null]);
+  // Its notifications (a payment to a merchant, a merchant's redemption), in the same transaction.
+  await emitOperationEvents(tx, id);
 }
 
 const MARK_REJECTED = `UPDATE operations SET state = 'rejected', reason = $2, gas_used = COALESCE($3, gas_used), updated_at = now() WHERE id = $1`;

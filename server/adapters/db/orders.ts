@@ -1,4 +1,5 @@
 import type { Queryable } from "./db";
+import { emitOrderEvent } from "./notifications";
 
 export type OrderState = "received" | "submitted" | "confirmed" | "rejected";
 
@@ -113,6 +114,8 @@ const MARK_CONFIRMED = `UPDATE orders SET state = 'confirmed', gp_minted = $3, t
 /** Confirmed; returns when the order was received (the metrics' received-to-confirmed time), null when there is no such order. */
 export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: bigint, txHash: string | null): Promise<Date | null> {
   const [row] = await tx.query<{ created_at: Date | string }>(MARK_CONFIRMED, [o.shopId, o.orderId, gpMinted.toString(), txHash]);
+  // Its notification, in the same transaction (one per order, however often it is confirmed again).
+  if (row) await emitOrderEvent(tx, "order.confirmed", o, { gpMinted: gpMinted.toString(), txHash });
   return row ? new Date(row.created_at) : null;
 }
 
@@ -122,6 +125,7 @@ const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason =
   UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.amount, 0) FROM o WHERE shops.id = o.shop_id`;
 export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
   await tx.query(MARK_REJECTED, [o.shopId, o.orderId, reason]);
+  await emitOrderEvent(tx, "order.rejected", o, { reason });
 }
 
 const PARK = `UPDATE orders SET reason = $3, retry_at = $4, parked = parked + 1, updated_at = now()

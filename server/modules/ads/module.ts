@@ -47,11 +47,17 @@ export const adsModule: Module = {
       }),
     /** Ad tasks counted per user per UTC day. */
     GP_AD_DAILY_TASK_CAP: int(DEFAULT_DAILY_TASK_CAP, 1, 10_000),
+    /** Below this ad credit (whole settlement units) a merchant is sent ad_credit.low once: default 100. */
+    GP_AD_CREDIT_LOW: z
+      .string()
+      .regex(/^\d{1,18}$/, "GP_AD_CREDIT_LOW must be a whole number of settlement units")
+      .optional(),
   },
   settings: (env, settlementDecimals) => ({
     ads: {
       policy: parsePolicy((env.GP_AD_POLICY as string | undefined) || DEFAULT_AD_POLICY, settlementDecimals),
       dailyTaskCap: env.GP_AD_DAILY_TASK_CAP as number,
+      creditLow: BigInt((env.GP_AD_CREDIT_LOW as string | undefined) || "100") * 10n ** BigInt(settlementDecimals),
     },
   }),
   start: (context) => {

@@ -40,6 +40,7 @@ import {
 import type { Db, Queryable } from "../../adapters/db/db";
 import type { MerchantRecord } from "../../adapters/db/merchants";
 import { insertOperation } from "../../adapters/db/operations";
+import { noteAdCredit } from "../../adapters/db/notifications";
 import { verifyAdCallback } from "./ad-callback-signature";
 import { formatAmount } from "../../domain/display";
 import { Rounding, mulDiv, releasedBacking, toAssets } from "../../domain/points-math";
@@ -69,6 +70,11 @@ export interface AdsConfig {
   policy: ReleasePolicy;
   /** Tasks counted per user per UTC day; more are refused. */
   dailyTaskCap: number;
+  /**
+   * Below this ad credit (settlement base units) a merchant is sent `ad_credit.low` once, until
+   * its credit is back at or above it (GP_AD_CREDIT_LOW); 100 settlement units when absent.
+   */
+  creditLow?: bigint;
 }
 
 /** The deployment's defaults, as `npm start` reads them when GP_AD_* are not set. */
@@ -263,8 +269,19 @@ export function createAds(deps: AdsDeps) {
     return match(result) ?? match(await chain.requestEvents(id));
   }
 
+  /** Each merchant's credit after vouchers were issued against it, against the low mark (notifications' ad_credit.low). */
+  async function watchCredit(accounts: Set<string>): Promise<void> {
+    const low = deps.config.creditLow ?? 100n * 10n ** BigInt(d);
+    for (const account of accounts) {
+      const credit = (await adCredit().merchantOf(account)).credit;
+      await db.transaction((tx) => noteAdCredit(tx, account, credit, low));
+    }
+  }
+
   /** Sales and conversions whose operation is settled take their outcome from its events. */
   async function settle(): Promise<void> {
+    // The merchants whose credit issued vouchers: their credit is read again for ad_credit.low.
+    const spent = new Set<string>();
     for (const s of await salesToSettle(db)) {
       if (s.state === "rejected") {
         await settleSale(db, s.saleKey, "rejected", null, s.reason);
@@ -272,12 +289,15 @@ export function createAds(deps: AdsDeps) {
       }
       const issued = await eventFor(s.result, "VouchersIssued", "saleId", s.saleId);
       const refusal = issued ? undefined : await eventFor(s.result, "VouchersRefused", "saleId", s.saleId);
-      if (issued) await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
-      else if (refusal) {
+      if (issued) {
+        await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
+        spent.add(issued.args.merchant);
+      } else if (refusal) {
         const reason = `the merchant's ad credit (${formatAmount(BigInt(refusal.args.credit), d)}) was below the ${formatAmount(BigInt(refusal.args.needed), d)} needed`;
         await settleSale(db, s.saleKey, "refused", null, reason);
       }
     }
+    await watchCredit(spent);
     const outcomes: { id: string; rejected?: string; backing?: bigint; points?: bigint }[] = [];
     for (const c of await conversionsToSettle(db)) {
       if (c.opState === "rejected") outcomes.push({ id: c.id, rejected: c.opReason ?? "the chain refused the batch" });

@@ -13,6 +13,7 @@ import { AdNetworks } from "./ad-networks";
 import { Dashboard } from "./dashboard";
 import { Members } from "./members";
 import { Merchants } from "./merchants";
+import { Notifications } from "./notifications";
 import { Orders } from "./orders";
 import { Parameters } from "./parameters";
 import { Relayer } from "./relayer";
@@ -26,6 +27,7 @@ const { Tabs, Panel } = createTabs(
     shops: Shops,
     merchants: Merchants,
     adNetworks: AdNetworks,
+    notifications: Notifications,
     parameters: Parameters,
     relayer: Relayer,
   },

@@ -12,6 +12,7 @@ import { type StaffMe, StaffBar, StaffSignIn, refreshStaff, staff, staffReady } 
 import { createTabs } from "../lib/tabs";
 import { Ads } from "./ads";
 import { Keys } from "./keys";
+import { Notifications } from "./notifications";
 import { Overview } from "./overview";
 import { Payments } from "./payments";
 import { Staff } from "./staff";
@@ -20,7 +21,7 @@ import { account, accountError, errorText, readSettlement, refreshAccount } from
 
 const OWNER_ONLY = new Set(["keys", "staff"]);
 const { Tabs, Panel } = createTabs(
-  { overview: Overview, payments: Payments, statement: StatementTab, ads: Ads, keys: Keys, staff: Staff },
+  { overview: Overview, payments: Payments, statement: StatementTab, ads: Ads, notifications: Notifications, keys: Keys, staff: Staff },
   "merchant",
 );
 
