@@ -81,17 +81,71 @@ export function StaffSignIn(props: { kind: StaffMe["kind"]; heading: string }) {
     <input id="staff-login" name="login" autocomplete="username" required data-testid="staff-login" />
     <label for="staff-password">${t("staff.password")}</label>
     <input id="staff-password" name="password" type="password" autocomplete="current-password" required data-testid="staff-password" />
-    <p id="staff-signin-error" class="error" role="alert" data-testid="staff-signin-error">${error.value ?? ""}</p>
-    <button type="submit" disabled=${busy.value} data-testid="staff-submit">${t("staff.signIn")}</button>
+    <p id="staff-signin-error" class=${error.value ? "error" : ""} role="alert" data-testid="staff-signin-error">${error.value ?? ""}</p>
+    <button type="submit" class="primary" disabled=${busy.value} data-testid="staff-submit">${t("staff.signIn")}</button>
   </form>`;
 }
 
-/** The signed-in account and the log-out button, at the top of a staff page. */
+/**
+ * The signed-in account's own password (PUT /v1/staff/me/password): the current one and the new
+ * one twice, read from the form once and the fields emptied after. Every other session of the
+ * account ends; this one stays.
+ */
+function PasswordChange() {
+  const message = useSignal<{ ok: boolean; text: string } | null>(null);
+  const busy = useSignal(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const fields = ["current", "next", "again"].map((name) => form.elements.namedItem(name) as HTMLInputElement);
+    const [current, next, again] = fields.map((f) => f.value);
+    message.value = null;
+    try {
+      if (next !== again) {
+        message.value = { ok: false, text: t("staff.passwordMismatch") };
+        return;
+      }
+      busy.value = true;
+      await api("PUT", "/v1/staff/me/password", { body: { currentPassword: current, newPassword: next } });
+      message.value = { ok: true, text: t("staff.passwordChanged") };
+    } catch (e) {
+      message.value = {
+        ok: false,
+        text: e instanceof ApiError && e.code === "VALIDATION_FAILED" ? t("staff.passwordTooShort") : refusal(e),
+      };
+    } finally {
+      for (const f of fields) f.value = "";
+      busy.value = false;
+    }
+  };
+  return html`<details class="staff-password" data-testid="staff-password-change">
+    <summary>${t("staff.changePassword")}</summary>
+    <form onSubmit=${submit}>
+      <label for="staff-current">${t("staff.currentPassword")}</label>
+      <input id="staff-current" name="current" type="password" autocomplete="current-password" required data-testid="staff-current" />
+      <label for="staff-next">${t("staff.newPassword")}</label>
+      <input id="staff-next" name="next" type="password" autocomplete="new-password" minlength="8" required data-testid="staff-next" />
+      <label for="staff-again">${t("staff.newPasswordAgain")}</label>
+      <input id="staff-again" name="again" type="password" autocomplete="new-password" minlength="8" required data-testid="staff-again" />
+      <p role="status" class=${message.value ? (message.value.ok ? "ok" : "error") : ""} data-testid="staff-password-message">
+        ${message.value?.text ?? ""}
+      </p>
+      <button type="submit" class="secondary" disabled=${busy.value} data-testid="staff-password-submit">
+        ${t("staff.changePassword")}
+      </button>
+    </form>
+  </details>`;
+}
+
+/** The signed-in account, the log-out button and the account's own password, at the top of a staff page. */
 export function StaffBar(props: { me: StaffMe }) {
-  return html`<p class="staff-bar" data-testid="staff-bar">
-    ${t("staff.signedInAs", { login: props.me.login, role: t(`staff.role.${props.me.role}`) })}
-    <button type="button" class="link" onClick=${() => void signOut(props.me.kind)} data-testid="staff-signout">
-      ${t("staff.signOut")}
-    </button>
-  </p>`;
+  return html`<div class="staff-bar-wrap">
+    <p class="staff-bar" data-testid="staff-bar">
+      ${t("staff.signedInAs", { login: props.me.login, role: t(`staff.role.${props.me.role}`) })}
+      <button type="button" class="link" onClick=${() => void signOut(props.me.kind)} data-testid="staff-signout">
+        ${t("staff.signOut")}
+      </button>
+    </p>
+    <${PasswordChange} />
+  </div>`;
 }
