@@ -43,6 +43,13 @@ export const CORE_ERROR_CODES = [
   "SMS_SEND_FAILED",
   "SMS_NOT_CONFIGURED",
   "MERCHANT_SUSPENDED",
+  "PAYER_REQUIRED",
+  "PAYER_IN_USE",
+  "ORDER_UNKNOWN",
+  "ORDER_REJECTED",
+  "ORDER_IN_FLIGHT",
+  "REFUND_EXCEEDS_ORDER",
+  "REFUND_CONFLICT",
 ] as const;
 
 export type CoreErrorCode = (typeof CORE_ERROR_CODES)[number];
