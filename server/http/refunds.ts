@@ -54,6 +54,46 @@ const TermsView = z
   })
   .meta({ id: "ShopFunding" });
 
+const S = z.string();
+const ShopStatementView = z
+  .object({
+    shopId: S,
+    funding: z.enum(["invoiced", "prefunded"]),
+    from: S.nullable(),
+    to: S.nullable(),
+    rows: z.array(
+      z.object({
+        time: S,
+        type: z.enum(["order", "refund", "deposit"]),
+        orderId: S,
+        refundId: S,
+        state: S,
+        amount: S,
+        contribution: S,
+        gpMinted: S,
+        refunded: S,
+        clawback: S,
+        spent: S.meta({ description: "GP a clawback asked back that the buyer no longer held." }),
+        paidBy: S.meta({ description: "`platform` or `shop`, for an order sent." }),
+        txHash: S,
+      }),
+    ),
+    totals: z.object({
+      orders: S,
+      contributions: S,
+      paidByPlatform: S,
+      paidByShop: S,
+      gpMinted: S,
+      refunded: S,
+      clawedBack: S,
+      alreadySpent: S,
+      deposited: S,
+    }),
+    owesPlatform: S.meta({ description: "All time: contributions the platform's wallet paid for the shop's orders." }),
+    prepaid: S.meta({ description: "All time: the shop's deposits less what its orders took of them." }),
+  })
+  .meta({ id: "ShopStatement" });
+
 export function refundRoutes(
   host: RouteHost,
   deps: { intake: OrderIntake; refunds: Refunds; funding: ShopFunding; settlementDecimals: number },
@@ -167,7 +207,15 @@ export function refundRoutes(
       to: z.iso.datetime({ offset: true }).optional(),
       format: z.enum(["json", "csv"]).optional(),
     }),
-    responses: { 200: { description: "The statement.", schema: z.object({}).passthrough().meta({ id: "ShopStatement" }) } },
+    responses: {
+      200: {
+        description: "The statement.",
+        schema: ShopStatementView,
+        also: {
+          "text/csv": z.string().meta({ description: "With `format=csv` (or Accept: text/csv): a header line, then one line per row." }),
+        },
+      },
+    },
     errors: ["NOT_FOUND"],
     handle: async ({ params, query, db, accepts }) => {
       const shop = await deps.funding.requireShop(db, params.shopId);
