@@ -51,6 +51,7 @@ import {
   ordersOfTransaction,
   parkOrder,
   returnToReceived,
+  settledByDeposit,
   shopBalance,
   waitForBalance,
 } from "../adapters/db/orders";
@@ -438,7 +439,11 @@ export function createSender(deps: {
         const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
         const batchTx = await chain.signBatch(orders.map(toChain), nonce);
         const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
-        for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender, paid.get(o)!);
+        for (const o of orders) {
+          // Paid from the shop's own deposits: the order no longer counts in what the shop owes the platform (once).
+          if (paid.get(o)!.by === "shop") await settledByDeposit(tx, o);
+          await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender, paid.get(o)!);
+        }
         return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
       })
       .catch(heldByFeeCap);

@@ -150,6 +150,17 @@ export async function markSubmitted(
   ]);
 }
 
+const SETTLED_BY_DEPOSIT = `WITH o AS (SELECT amount - refunded AS left FROM orders WHERE shop_id = $1 AND order_id = $2 AND paid_by IS NULL)
+  UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.left, 0) FROM o WHERE shops.id = $1`;
+/**
+ * A prefunded shop's order paid from its deposits leaves what the shop owes the platform (its
+ * outstanding limit counts order amounts not settled); only the first time it is sent, before
+ * `markSubmitted` records who paid.
+ */
+export async function settledByDeposit(tx: Queryable, o: OrderRecord): Promise<void> {
+  await tx.query(SETTLED_BY_DEPOSIT, [o.shopId, o.orderId]);
+}
+
 const WAIT_FOR_BALANCE = `UPDATE orders SET reason = '${SHOP_BALANCE_TOO_LOW}', updated_at = now()
   WHERE shop_id = $1 AND order_id = $2 AND state = 'received'`;
 /** A prefunded shop's order its balance cannot pay: it stays received, with the reason, until a deposit (wakeShopOrders). */
@@ -199,10 +210,13 @@ export async function markConfirmed(tx: Queryable, o: OrderRecord, gpMinted: big
   return row ? new Date(row.created_at) : null;
 }
 
-// A rejected order is paid by no one: its amount leaves what its shop owes the platform.
-const MARK_REJECTED = `WITH o AS (UPDATE orders SET state = 'rejected', reason = $3, transaction_id = NULL, updated_at = now()
-    WHERE shop_id = $1 AND order_id = $2 AND state <> 'rejected' RETURNING shop_id, amount)
-  UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.amount, 0) FROM o WHERE shops.id = o.shop_id`;
+// A rejected order is paid by no one: what is left of its amount leaves what its shop owes the
+// platform (unless a deposit of the shop's paid it when it was sent: settledByDeposit took it off then).
+const MARK_REJECTED = `WITH before AS (SELECT paid_by FROM orders WHERE shop_id = $1 AND order_id = $2),
+  o AS (UPDATE orders SET state = 'rejected', reason = $3, transaction_id = NULL, updated_at = now()
+    WHERE shop_id = $1 AND order_id = $2 AND state <> 'rejected' RETURNING shop_id, amount - refunded AS left)
+  UPDATE shops SET outstanding = GREATEST(shops.outstanding - o.left, 0) FROM o, before
+  WHERE shops.id = o.shop_id AND before.paid_by IS DISTINCT FROM 'shop'`;
 export async function markRejected(tx: Queryable, o: OrderRecord, reason: string): Promise<void> {
   await tx.query(MARK_REJECTED, [o.shopId, o.orderId, reason]);
 }
