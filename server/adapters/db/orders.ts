@@ -2,7 +2,14 @@ import type { Queryable } from "./db";
 
 export type OrderState = "pending" | "received" | "submitted" | "confirmed" | "rejected" | "cancelled";
 export const ORDER_STATES: readonly OrderState[] = ["pending", "received", "submitted", "confirmed", "rejected", "cancelled"];
-const noCounts = (): Record<OrderState, number> => ({ pending: 0, received: 0, submitted: 0, confirmed: 0, rejected: 0, cancelled: 0 });
+export const noCounts = (): Record<OrderState, number> => ({
+  pending: 0,
+  received: 0,
+  submitted: 0,
+  confirmed: 0,
+  rejected: 0,
+  cancelled: 0,
+});
 /** The stable reason of an order of a prefunded shop that waits (received) for a deposit. */
 export const SHOP_BALANCE_TOO_LOW = "shop balance too low";
 
