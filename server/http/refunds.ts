@@ -91,6 +91,10 @@ const ShopStatementView = z
     }),
     owesPlatform: S.meta({ description: "All time: contributions the platform's wallet paid for the shop's orders." }),
     prepaid: S.meta({ description: "All time: the shop's deposits less what its orders took of them." }),
+    outstanding: S.meta({
+      description: "Order amounts accepted and not settled (what the shop's outstanding limit counts), after refunds and deposits.",
+    }),
+    settled: S.meta({ description: "All time: what the operator recorded the shop settled off-chain (POST .../settlements)." }),
   })
   .meta({ id: "ShopStatement" });
 

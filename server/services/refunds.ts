@@ -19,7 +19,7 @@ import { z } from "zod";
 import type { ChainPort } from "../adapters/chain/chain";
 import { custodialUserId } from "../adapters/chain/ids";
 import type { Db, Queryable } from "../adapters/db/db";
-import { type OrderRecord, findOrder } from "../adapters/db/orders";
+import { type OrderRecord, findOrder, wakeShopOrders } from "../adapters/db/orders";
 import type { Shop } from "../adapters/db/shops";
 import { parseAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
@@ -170,6 +170,8 @@ export function createRefunds(deps: { db: Db; chain: ChainPort; userSalt: string
           );
           // The refunded part is no longer owed to the platform (the shop's outstanding counts order amounts).
           await tx.query("UPDATE shops SET outstanding = GREATEST(outstanding - $2, 0) WHERE id = $1", [shop.id, amount.toString()]);
+          // A smaller order may now fit a prefunded shop's balance: its waiting orders are looked at again.
+          await wakeShopOrders(tx, shop.id);
         } else {
           await tx.query("UPDATE orders SET refunded = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2", [
             shop.id,

@@ -298,6 +298,10 @@ export async function shopStatement(db: Queryable, shop: Shop, range: { from: Da
      WHERE shop_id = $1 AND state IN ('submitted', 'confirmed') AND paid_by = 'platform'`,
     [shop.id],
   );
+  const [settled] = await db.query<{ total: string }>(
+    "SELECT COALESCE(sum(amount), 0)::text AS total FROM shop_settlements WHERE shop_id = $1",
+    [shop.id],
+  );
   return {
     shopId: shop.id,
     funding: shop.funding,
@@ -316,6 +320,8 @@ export async function shopStatement(db: Queryable, shop: Shop, range: { from: Da
       deposited: f(totals.deposited),
     },
     owesPlatform: f(BigInt(owed.owed)),
+    outstanding: f(shop.outstanding),
+    settled: f(BigInt(settled.total)),
     prepaid: f(balance.deposited - balance.spent),
   };
 }

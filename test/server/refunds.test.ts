@@ -175,7 +175,8 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
         const statement = (
           await call(base, "GET", `/v1/shops/${shops.prefunded.shopId}/statement`, { token: shops.prefunded.webhookSecret })
         ).body;
-        expect(statement).to.include({ funding: "prefunded", prepaid: "0", owesPlatform: "0" });
+        // Paid from its deposit: nothing of it is owed to the platform, nor counted in its outstanding limit.
+        expect(statement).to.include({ funding: "prefunded", prepaid: "0", owesPlatform: "0", outstanding: "0" });
         expect(statement.totals).to.include({ paidByShop: done.contribution, paidByPlatform: "0" });
         const deposits = statement.rows.filter((r: { type: string }) => r.type === "deposit");
         expect(deposits.map((r: { amount: string }) => USD(r.amount))).to.deep.equal([need - 1n, 1n]);
@@ -314,6 +315,8 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
           "cancelled",
         ]);
         expect(statement.totals).to.include({ refunded: "70", orders: "130" });
+        // Invoiced: the platform paid the contribution of what was left (60), and that is what it owes.
+        expect(statement).to.include({ owesPlatform: done.contribution, outstanding: "60", prepaid: "0" });
       });
     });
 
