@@ -102,7 +102,12 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
       provider?.destroy();
       await relayer?.stop();
       await external?.close();
-      if (label === "PGlite") console.log("      gas:", Object.fromEntries(Object.entries(gasReport).map(([k, v]) => [k, v.toString()])));
+      if (label === "PGlite")
+        console.log(
+          `      gas: ${Object.entries(gasReport)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}`,
+        );
     });
 
     describe("the operator's terms", function () {
@@ -184,6 +189,30 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
         for (const r of deposits) expect((await provider.getTransaction(r.txHash))!.from).to.equal(payerAddress);
         const row = statement.rows.find((r: { orderId: string }) => r.orderId === "P-1");
         expect(row).to.include({ paidBy: "shop", state: "confirmed", gpMinted: done.gpMinted });
+      });
+
+      it("a refund of a waiting order (not sent) reduces it, and what is left goes on when the balance covers it", async function () {
+        const payer = new NonceManager(new Wallet(PAYER_KEY, provider));
+        const token = MockStablecoin__factory.connect(relayer.chain.deployments.settlement, payer);
+        const terms = (await admin("GET", `/v1/admin/shops/${shops.prefunded.shopId}/funding`)).body;
+        const half = poolContribution(USD("50"), await poolShare());
+        await (await token.transfer(terms.depositAddress, half)).wait();
+        await until(
+          () => admin("GET", `/v1/admin/shops/${shops.prefunded.shopId}/funding`).then((r) => USD(r.body.balance.available)),
+          (v) => v === half,
+          "the deposit seen",
+        );
+        expect((await order(shops.prefunded, { orderId: "P-2", userId: "pia", amount: "100" })).status).to.equal(202);
+        await until(
+          () => getOrder(shops.prefunded, "P-2"),
+          (o) => o.reasonCode === "SHOP_BALANCE_TOO_LOW",
+          "waits",
+        );
+        const res = await refund(shops.prefunded, { refundId: "RP-2", orderId: "P-2", amount: "50" });
+        expect(res.body).to.include({ outcome: "reduced", orderState: "received", orderRefunded: "50" });
+        const done = await settledOrder(base, shops.prefunded.shopId, "P-2");
+        expect([done.state, USD(done.contribution), done.refunded]).to.deep.equal(["confirmed", half, "50"]);
+        expect((await admin("GET", `/v1/admin/shops/${shops.prefunded.shopId}/funding`)).body.balance.available).to.equal("0");
       });
 
       it("an invoiced shop's statement says what it owes the platform, as JSON and CSV, by period; no other shop reads it", async function () {
@@ -290,6 +319,10 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
           expect((await settledOrder(base, shops.invoiced.shopId, id)).state).to.equal("confirmed");
         }
         expect((await getOrder(shops.pending, "Q-1")).state, "not yet").to.equal("pending");
+        // Four more pending orders, received after Q-1: released with it, in one batch behind it.
+        for (const n of [3, 4, 5, 6]) {
+          expect((await order(shops.pending, { orderId: `Q-${n}`, userId: `pat-${n}`, amount: "20" })).body.state).to.equal("pending");
+        }
         // Two days later, by the chain's clock and the relayer's.
         await jsonRpc(relayer.anvil.url, "evm_increaseTime", [2 * DAY + 60]);
         await jsonRpc(relayer.anvil.url, "evm_mine");
@@ -298,7 +331,11 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
         const done = await settledOrder(base, shops.pending.shopId, "Q-1");
         expect(done.state).to.equal("confirmed");
         const receipt = await mined(done.txHash);
-        gasReport.releaseBatch = receipt.gasUsed;
+        const credited = receipt.logs.filter((l) => l.topics[0] === relayer.chain.custody.interface.getEvent("OrderCredited")!.topicHash);
+        expect(credited, "the five released orders share one batch").to.have.length(5);
+        gasReport.releaseBatchOf5 = receipt.gasUsed;
+        gasReport.releasePerOrder = receipt.gasUsed / 5n;
+        for (const n of [3, 4, 5, 6]) expect((await getOrder(shops.pending, `Q-${n}`)).txHash).to.equal(done.txHash);
         const then = await price(receipt.blockNumber - 1);
         // What the pool quoted for 60 (100 less the refund) just before the release's block.
         const quote = (await relayer.chain.pool.previewOrder(USD("60"), { blockTag: receipt.blockNumber - 1 })).points_;
@@ -314,9 +351,10 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
           "reduced",
           "cancelled",
         ]);
-        expect(statement.totals).to.include({ refunded: "70", orders: "130" });
-        // Invoiced: the platform paid the contribution of what was left (60), and that is what it owes.
-        expect(statement).to.include({ owesPlatform: done.contribution, outstanding: "60", prepaid: "0" });
+        expect(statement.totals).to.include({ refunded: "70", orders: "210" });
+        // Invoiced: the platform paid the contributions of what was left (60 + 4 × 20), and that is what it owes.
+        const paid = USD(done.contribution) + 4n * poolContribution(USD("20"), await poolShare());
+        expect(statement).to.include({ owesPlatform: formatUsd(paid), outstanding: "140", prepaid: "0" });
       });
     });
 
@@ -368,6 +406,11 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
   });
 }
 
+const formatUsd = (units: bigint) => {
+  const whole = units / 10n ** 6n;
+  const frac = (units % 10n ** 6n).toString().padStart(6, "0").replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : `${whole}`;
+};
 const formatGp = (units: bigint) => {
   const whole = units / 10n ** 18n;
   const frac = (units % 10n ** 18n).toString().padStart(18, "0").replace(/0+$/, "");
