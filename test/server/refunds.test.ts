@@ -118,6 +118,11 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
         expect(byShop.status).to.equal(401);
         const anonymous = await call(base, "PUT", route, { body });
         expect(anonymous.status).to.equal(401);
+        // A shopper's session is no operator, for the terms nor for a shop's statement.
+        expect((await admin("POST", "/v1/users", { userId: "terry", password: "terry-login-pw" })).status).to.equal(201);
+        const shopper = (await call(base, "POST", "/v1/sessions", { body: { userId: "terry", password: "terry-login-pw" } })).body.token;
+        expect((await call(base, "PUT", route, { token: shopper, body })).status).to.be.oneOf([401, 403]);
+        expect((await call(base, "GET", `/v1/shops/${shops.pending.shopId}/statement`, { token: shopper })).status).to.be.oneOf([401, 403]);
         const before = await admin("GET", route);
         expect(before.body).to.include({ funding: "invoiced", pendingSeconds: 0, refundPolicy: "none", payer: null });
         const set = await admin("PUT", route, body);
