@@ -55,7 +55,7 @@ import {
   shopBalance,
   waitForBalance,
 } from "../adapters/db/orders";
-import { lockShop } from "../adapters/db/shops";
+import { findShop, lockShopBalance } from "../adapters/db/shops";
 import { contribution as poolContribution } from "../domain/points-math";
 
 export interface SenderOptions {
@@ -362,7 +362,7 @@ export function createSender(deps: {
    * wallet for an invoiced shop; a prefunded shop's balance (its deposits less what its orders
    * sent or confirmed took) while it covers the order, oldest first. An order it does not cover
    * is left out and waits, received, with SHOP_BALANCE_TOO_LOW until a deposit wakes it. The
-   * shop's row is locked, so two relayers cannot spend one balance twice.
+   * shop's balance is locked (lockShopBalance), so two relayers cannot spend it twice.
    */
   async function payersOf(tx: Queryable, orders: OrderRecord[]) {
     const poolShare = (await chain.pool.parameters()).poolShare;
@@ -371,9 +371,10 @@ export function createSender(deps: {
     for (const o of orders) {
       const contribution = poolContribution(o.amount - o.refunded, poolShare);
       if (!left.has(o.shopId)) {
-        const shop = await lockShop(tx, o.shopId);
+        const shop = await findShop(tx, o.shopId);
         if (shop?.funding !== "prefunded") left.set(o.shopId, null);
         else {
+          await lockShopBalance(tx, o.shopId);
           const b = await shopBalance(tx, o.shopId);
           left.set(o.shopId, b.deposited - b.spent);
         }

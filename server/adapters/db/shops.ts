@@ -64,11 +64,14 @@ export async function setShopTerms(db: Queryable, id: string, t: ShopTerms): Pro
   return (await db.query(SET_TERMS, [id, t.funding, t.payer, t.pendingSeconds, t.refundPolicy])).length > 0;
 }
 
-const LOCK_SHOP = `SELECT ${COLUMNS} FROM shops WHERE id = $1 FOR UPDATE`;
-/** The shop, its row locked for the caller's transaction (a prefunded shop's balance is spent one round at a time). */
-export async function lockShop(tx: Queryable, id: string): Promise<Shop | null> {
-  const [row] = await tx.query<ShopRow>(LOCK_SHOP, [id]);
-  return row ? toShop(row) : null;
+const LOCK_BALANCE = "SELECT pg_advisory_xact_lock(hashtext('shop-balance:' || $1))";
+/**
+ * Holds the prefunded shop's balance for the caller's transaction: two relayers cannot spend it
+ * twice. An advisory lock, not the shop's row: the intake's count of each new order updates that
+ * row, and must not wait behind a round that signs and records a batch.
+ */
+export async function lockShopBalance(tx: Queryable, id: string): Promise<void> {
+  await tx.query(LOCK_BALANCE, [id]);
 }
 
 const INSERT_SHOP = "INSERT INTO shops (id, name, webhook_secret) VALUES ($1, $2, $3)";
