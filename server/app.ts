@@ -39,6 +39,9 @@ import { orderRoutes } from "./http/orders";
 import { poolRoutes } from "./http/pool";
 import { systemRouter } from "./http/system";
 import { inboundOrderRoutes } from "./http/inbound-orders";
+import { refundRoutes } from "./http/refunds";
+import { createRefunds } from "./services/refunds";
+import { createShopFunding } from "./services/shop-funding";
 import type { RunningModule } from "./modules/module";
 import type { GasWatch } from "./services/gas-watch";
 import type { Metrics } from "./services/metrics";
@@ -160,8 +163,14 @@ export async function createApp(deps: AppDeps): Promise<express.Express> {
   app.use(metricsRouter({ metrics: deps.metrics, adminToken: deps.adminToken, metricsToken: deps.metricsToken ?? null, registry }));
   relayerStatusRoute(host, { metrics: deps.metrics });
   inboundOrderRoutes(host, { intake });
+  refundRoutes(host, {
+    intake,
+    refunds: createRefunds({ db: deps.db, chain: deps.chain, userSalt: deps.userSalt, settlementDecimals }),
+    funding: createShopFunding({ chain: deps.chain, treasury: deps.settlement?.treasury ?? null, settlementDecimals }),
+    settlementDecimals,
+  });
   poolRoutes(host, { chain: deps.chain });
-  orderRoutes(host, { settlementDecimals });
+  orderRoutes(host, { settlementDecimals, chain: deps.chain });
   adminRoutes(host, { settlementDecimals, limits, nowSeconds });
   shopControlRoutes(host, { settlementDecimals, limits, nowSeconds });
   parameterRoutes(host, { chain: deps.chain });

@@ -20,6 +20,7 @@ import { checkRelayerKey } from "./services/relayer-key";
 import { createRelayerLoop } from "./services/relayer-loop";
 import { createPoolIndexer } from "./services/pool-indexer";
 import { type DeliveryOptions, createNotificationDelivery } from "./services/notification-delivery";
+import { createFundingSteps } from "./services/shop-funding";
 import { MODULES } from "./modules";
 import type { BuiltPages } from "./web/build";
 import type { ModuleSettings } from "./modules/module";
@@ -59,6 +60,8 @@ export interface RelayerDeps extends ModuleSettings {
 /** How often the gas watch reads the wallet's balance and the fees. */
 const GAS_CHECK_MS = 1_000;
 const POOL_INDEX_MS = 1_000;
+const RELEASE_MS = 500;
+const DEPOSITS_MS = 1_000;
 
 export async function startRelayer(deps: RelayerDeps) {
   for (const module of MODULES) for (const contract of module.contracts) deps.chain.register(contract);
@@ -99,8 +102,18 @@ export async function startRelayer(deps: RelayerDeps) {
     options: { fault: deps.sender.fault, ...notifications },
     metrics: metrics.notifications,
   });
+  const funding = createFundingSteps({
+    db: deps.db,
+    chain: deps.chain,
+    treasury: deps.sender.settlement?.treasury ?? null,
+    nowSeconds: deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)),
+    log: deps.log.child({ component: "funding" }),
+  });
   const steps = [
     { name: "gas-watch", everyMs: GAS_CHECK_MS, tick: () => gas.check() },
+    // Pending orders whose window ended, and prefunded shops' deposits, before the sender's round.
+    { name: "release", everyMs: RELEASE_MS, tick: () => funding.release() },
+    { name: "shop-deposits", everyMs: DEPOSITS_MS, tick: () => funding.deposits() },
     ...modules.flatMap((m) => m.steps),
     { name: "sender", tick: () => sender.tick() },
     // The public page's history: the pool's events into the database, a few times a block.

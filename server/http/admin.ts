@@ -81,10 +81,12 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
               outstanding: z.string(),
               orders: z
                 .object({
+                  pending: z.number().int(),
                   received: z.number().int(),
                   submitted: z.number().int(),
                   confirmed: z.number().int(),
                   rejected: z.number().int(),
+                  cancelled: z.number().int(),
                 })
                 .meta({ description: "The shop's orders by state, all time." }),
             }),

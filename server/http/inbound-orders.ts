@@ -16,7 +16,8 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
     description:
       'Signed with the shop\'s webhook secret: `X-GP-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>`. ' +
       "Refused when the timestamp is more than 300 s from the server's clock. Idempotent by (shop, orderId): the same order " +
-      "again answers 200 with its current state; the same orderId with another body is a 409. An unknown userId gets a custodial account.",
+      "again answers 200 with its current state; the same orderId with another body is a 409. An unknown userId gets a custodial account. " +
+      "A shop with a pending window (PUT /v1/admin/shops/{shopId}/funding) gets `pending`: minted when the window ends, at that moment's price.",
     auth: [],
     signed: {
       headers: z.object({

@@ -4,7 +4,9 @@ import { z } from "zod";
 import { ASSETS } from "../domain/assets";
 import { idSchema } from "../domain/ids";
 
-export const OrderStateName = z.enum(["received", "submitted", "confirmed", "rejected"]).meta({ id: "OrderState" });
+export const OrderStateName = z
+  .enum(["pending", "received", "submitted", "confirmed", "rejected", "cancelled"])
+  .meta({ id: "OrderState", description: "`pending`: held for the shop's pending window; `cancelled`: refunded whole while pending." });
 
 export const OrderView = z
   .object({
@@ -18,7 +20,22 @@ export const OrderView = z
     reason: z
       .string()
       .optional()
-      .meta({ description: 'Why the order was rejected; or, while received, why it waits ("parked: ..."; retried by itself).' }),
+      .meta({
+        description:
+          'Why the order was rejected; or, while received, why it waits ("parked: ..."; retried by itself; "shop balance too low": ' +
+          "a prefunded shop's deposits do not cover it, sent by itself after a top-up).",
+      }),
+    reasonCode: z
+      .enum(["SHOP_BALANCE_TOO_LOW"])
+      .optional()
+      .meta({ description: "The stable code of why a received order waits, when there is one." }),
+    releaseAt: z.string().optional().meta({ description: "While pending: when it is sent (ISO 8601)." }),
+    estimate: z
+      .string()
+      .optional()
+      .meta({ description: "While pending: GP it would credit the buyer at today's price (minted at the price of its release)." }),
+    refunded: z.string().optional().meta({ description: "What the shop refunded of it, settlement units." }),
+    contribution: z.string().optional().meta({ description: "What was paid into the pool for it, once sent." }),
   })
   .meta({ id: "Order" });
 

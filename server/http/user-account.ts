@@ -33,6 +33,13 @@ export function userAccountRoutes(host: RouteHost, deps: { chain: ChainPort; use
           registeredOnChain: z.boolean(),
           paymentPasswordSet: z.boolean(),
           phone: z.string().nullable().meta({ description: "The account's phone number (E.164) when it signed up by phone." }),
+          pendingOrders: z
+            .array(z.object({ shopId: z.string(), orderId: z.string(), amount: z.string(), releaseAt: z.string(), estimate: z.string() }))
+            .meta({
+              description:
+                "Orders held for their shop's pending window (at most 100): `releaseAt` when GP are minted, at the price of that " +
+                "moment; `estimate` the GP at today's price.",
+            }),
         }),
       },
     },

@@ -72,6 +72,9 @@ export const DETAIL_KEYS = [
   "backing",
   "merchantId",
   "note",
+  "releaseAt",
+  "estimate",
+  "refunded",
 ] as const;
 export type DetailKey = (typeof DETAIL_KEYS)[number];
 
@@ -231,7 +234,15 @@ interface Draft {
   reason: string | null;
 }
 
-const ORDER_STATE = { received: "pending", submitted: "pending", confirmed: "confirmed", rejected: "rejected" } as const;
+// A pending order (its window not over) is pending too, with `releaseAt` and an `estimate`; one refunded whole while pending was never sent.
+const ORDER_STATE = {
+  pending: "pending",
+  received: "pending",
+  submitted: "pending",
+  confirmed: "confirmed",
+  rejected: "rejected",
+  cancelled: "rejected",
+} as const;
 const OPERATION_STATE = { queued: "pending", submitted: "pending", confirmed: "confirmed", rejected: "rejected" } as const;
 const CONVERSION_STATE = { pending: "pending", submitted: "pending", confirmed: "confirmed", rejected: "rejected" } as const;
 
@@ -259,6 +270,10 @@ export async function readHistory(deps: HistoryDeps, db: Queryable, userId: stri
   const account = custodialUserId(deps.userSalt, userId).toLowerCase();
   // The database first, then the head: whatever the tables call confirmed is mined by then.
   const orders = await ordersOfUser(db, userId);
+  // GP a pending order would mint to its buyer at today's price: an estimate, minted at the price of its release.
+  const estimates = new Map<string, bigint>();
+  for (const o of orders.filter((o) => o.state === "pending"))
+    estimates.set(`${o.shopId}:${o.orderId}`, (await chain.pool.previewOrder(o.amount - o.refunded)).points_);
   const operations = (await operationsOfAccount(db, account, { limit: HISTORY_LIMIT })).filter((op) => op.kind in OPERATION_KINDS);
   const conversions = await conversionsOfUser(db, userId);
   const fromBlock = (await firstBlockOfUser(db, userId, account)) ?? chain.deployments.deployedAtBlock;
@@ -305,10 +320,22 @@ export async function readHistory(deps: HistoryDeps, db: Queryable, userId: stri
       timeMs: o.createdAt.getTime(),
       kind: "order",
       state: ORDER_STATE[o.state],
-      details: { shopId: o.shopId, orderId: o.orderId, amount: formatAmount(o.amount, d), asset: "settlement" },
+      details: {
+        shopId: o.shopId,
+        orderId: o.orderId,
+        amount: formatAmount(o.amount, d),
+        asset: "settlement",
+        ...(o.refunded > 0n ? { refunded: formatAmount(o.refunded, d) } : {}),
+        ...(o.state === "pending" && o.releaseAt !== null
+          ? {
+              releaseAt: new Date(o.releaseAt * 1000).toISOString(),
+              estimate: formatAmount(estimates.get(`${o.shopId}:${o.orderId}`)!, 18),
+            }
+          : {}),
+      },
       operationId: null,
       txHash: o.txHash,
-      reason: o.state === "rejected" ? o.reason : null,
+      reason: o.state === "rejected" ? o.reason : o.state === "cancelled" ? "refunded while pending" : null,
     }));
   const operationDraft = (op: OperationRecord) =>
     draft(op.id, () => ({

@@ -18,7 +18,7 @@ import { openTransactions } from "../adapters/db/transactions";
 import { AppError } from "../errors";
 import { type GasWatch, type WaitKind, gwei } from "./gas-watch";
 
-const ORDER_STATES = ["received", "submitted", "confirmed", "rejected"] as const;
+const ORDER_STATES = ["pending", "received", "submitted", "confirmed", "rejected", "cancelled"] as const;
 const OPERATION_STATES = ["queued", "submitted", "confirmed", "rejected"] as const;
 const WAIT_KINDS: readonly WaitKind[] = ["gas-balance", "fee-cap", "replacement-fee-cap"];
 /** The failed relayer steps kept for the admin status. */

@@ -221,7 +221,9 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
       // A phone order names no referrer (the schema refuses one), and is recorded in a transaction: its number may need its account made.
       const mayRegister = body.referrerId !== undefined && body.referrerId !== body.userId;
       let created: boolean;
-      if (body.userId !== undefined && !mayRegister && !extensions.some((e) => e.involves?.(body) ?? true)) {
+      // A shop with a pending window records its orders pending until the window ends (relayer's clock).
+      const releaseAt = shop.pendingSeconds > 0 ? deps.nowSeconds() + shop.pendingSeconds : null;
+      if (releaseAt === null && body.userId !== undefined && !mayRegister && !extensions.some((e) => e.involves?.(body) ?? true)) {
         // Nothing to do but record and count: one statement, its own transaction, so the limits'
         // rows are locked only while the database runs it, never across a round trip to this process.
         const count = countOf(shop, amount);
@@ -231,11 +233,12 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
           .transaction(async (tx) => {
             const phone = body.phone ? await userIdOfPhone(tx, body.phone) : null;
             const userId = phone?.userId ?? body.userId!;
-            if (!(await insertOrder(tx, { ...record, userId }))) {
+            if (!(await insertOrder(tx, { ...record, userId, releaseAt }))) {
               // The order id is taken: a number's account made just now for it is not kept.
               if (phone?.created) throw ROLL_BACK;
               return false;
             }
+            // order.pending is emitted here when releaseAt is set (the outbox of issue 18's notifications).
             // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
             for (const extension of extensions) await extension.accepted(tx, { shop, body: { ...body, userId }, amount });
             // A phone's account is made by the first order that names the number (its origin is the platform's).
@@ -263,7 +266,7 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
             throw error;
           });
       }
-      if (created) return { created: true, orderId: body.orderId, state: "received" };
+      if (created) return { created: true, orderId: body.orderId, state: releaseAt === null ? "received" : "pending" };
       const existing = await findOrder(deps.db, shop.id, body.orderId);
       if (!existing) throw new AppError("INTERNAL", "the order vanished between insert and read");
       if (existing.bodyHash !== bodyHash) {

@@ -73,6 +73,8 @@ export const REFERRER_SET_ELSEWHERE = "the user has another referrer already (a 
 export const OWN_REJECTION_CODES: Readonly<Record<string, string>> = {
   [REVERTED_WITHOUT_REASON]: "TransactionReverted",
   [REFERRER_SET_ELSEWHERE]: "CustodyReferrerAlreadySet",
+  // A prefunded shop's order waiting for a deposit (adapters/db/orders.ts SHOP_BALANCE_TOO_LOW).
+  "shop balance too low": "SHOP_BALANCE_TOO_LOW",
 };
 
 /** A rejected order keeps the table's text alone: the name it came from, by its text (the texts of orders that read no argument). */

@@ -51,7 +51,12 @@ import {
   ordersOfTransaction,
   parkOrder,
   returnToReceived,
+  settledByDeposit,
+  shopBalance,
+  waitForBalance,
 } from "../adapters/db/orders";
+import { findShop, lockShopBalance } from "../adapters/db/shops";
+import { contribution as poolContribution } from "../domain/points-math";
 
 export interface SenderOptions {
   batchSize: number;
@@ -103,10 +108,11 @@ export function createSender(deps: {
   metrics?: SenderMetrics;
 }) {
   const { db, chain, log, options } = deps;
+  // What a shop refunded of an order while it was pending is not sent: the pool gets the rest.
   const toChain = (o: OrderRecord): ChainOrder => ({
     orderId: o.chainOrderId,
     user: custodialUserId(deps.userSalt, o.userId),
-    amount: o.amount,
+    amount: o.amount - o.refunded,
   });
 
   /**
@@ -351,10 +357,49 @@ export function createSender(deps: {
     return refill !== "cannot-help";
   }
 
+  /**
+   * Each claimed order's contribution at the pool's share now, and who pays it: the platform's
+   * wallet for an invoiced shop; a prefunded shop's balance (its deposits less what its orders
+   * sent or confirmed took) while it covers the order, oldest first. An order it does not cover
+   * is left out and waits, received, with SHOP_BALANCE_TOO_LOW until a deposit wakes it. The
+   * shop's balance is locked (lockShopBalance), so two relayers cannot spend it twice.
+   */
+  async function payersOf(tx: Queryable, orders: OrderRecord[]) {
+    const poolShare = (await chain.pool.parameters()).poolShare;
+    const paid = new Map<OrderRecord, { contribution: bigint; by: "platform" | "shop" }>();
+    const left = new Map<string, bigint | null>();
+    for (const o of orders) {
+      const contribution = poolContribution(o.amount - o.refunded, poolShare);
+      if (!left.has(o.shopId)) {
+        const shop = await findShop(tx, o.shopId);
+        if (shop?.funding !== "prefunded") left.set(o.shopId, null);
+        else {
+          await lockShopBalance(tx, o.shopId);
+          const b = await shopBalance(tx, o.shopId);
+          left.set(o.shopId, b.deposited - b.spent);
+        }
+      }
+      const balance = left.get(o.shopId)!;
+      if (balance === null) paid.set(o, { contribution, by: "platform" });
+      else if (balance >= contribution) {
+        left.set(o.shopId, balance - contribution);
+        paid.set(o, { contribution, by: "shop" });
+      } else {
+        await waitForBalance(tx, o);
+        log.info({ shopId: o.shopId, orderId: o.orderId }, "a prefunded shop's order waits for a deposit");
+      }
+    }
+    return paid;
+  }
+
   async function submit(): Promise<number> {
     const signed = await db
       .transaction(async (tx) => {
         let orders = await claimReceived(tx, options.batchSize, chain.sender);
+        // Who pays each order's contribution; a prefunded shop's orders beyond its balance wait for a deposit.
+        const paid =
+          orders.length > 0 ? await payersOf(tx, orders) : new Map<OrderRecord, { contribution: bigint; by: "platform" | "shop" }>();
+        orders = orders.filter((o) => paid.has(o));
         const waiting = orders.length > 0 ? await pendingRegistrations(tx) : new Set<string>();
         // A buyer's registration with its referrer goes first, so the referrer earns from the order.
         if (waiting.size > 0) orders = orders.filter((o) => !waiting.has(custodialUserId(deps.userSalt, o.userId)));
@@ -395,7 +440,11 @@ export function createSender(deps: {
         const nonce = await allocateNonce(tx, chain.sender, () => chain.pendingNonce());
         const batchTx = await chain.signBatch(orders.map(toChain), nonce);
         const batch = await insertTransaction(tx, { sender: chain.sender, nonce, txHash: batchTx.hash, rawTx: batchTx.raw });
-        for (const o of orders) await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender);
+        for (const o of orders) {
+          // Paid from the shop's own deposits: the order no longer counts in what the shop owes the platform (once).
+          if (paid.get(o)!.by === "shop") await settledByDeposit(tx, o);
+          await markSubmitted(tx, o, batch.id, batchTx.hash, chain.sender, paid.get(o)!);
+        }
         return { raw: batchTx.raw, count: orders.length, batch: batch.id, nonce };
       })
       .catch(heldByFeeCap);

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Queryable } from "../adapters/db/db";
-import { countByShop } from "../adapters/db/orders";
+import { countByShop, noCounts } from "../adapters/db/orders";
 import {
   type Shop,
   findShop,
@@ -96,7 +96,7 @@ export function createShops(deps: ShopsDeps) {
             },
             today: formatAmount(s.today, d),
             outstanding: formatAmount(s.outstanding, d),
-            orders: counts.get(s.id) ?? { received: 0, submitted: 0, confirmed: 0, rejected: 0 },
+            orders: counts.get(s.id) ?? noCounts(),
           };
         }),
       };

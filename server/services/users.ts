@@ -170,7 +170,30 @@ export async function readUserAccount(chain: ChainPort, db: Queryable, userId: s
     registeredOnChain: a.index !== 0n,
     paymentPasswordSet: Boolean(user?.paymentHash),
     phone: phone?.registeredAt ? phone.phone : null,
+    pendingOrders: await pendingOrdersOf(chain, db, userId),
   };
+}
+
+/** The user's orders held for their shop's pending window: when each is sent and the GP it would credit at today's price. */
+async function pendingOrdersOf(chain: ChainPort, db: Queryable, userId: string) {
+  const d = chain.deployments.settlementDecimals;
+  const rows = await db.query<{ shop_id: string; order_id: string; amount: string; refunded: string; release_at: string | number }>(
+    `SELECT shop_id, order_id, amount::text AS amount, refunded::text AS refunded, release_at FROM orders
+     WHERE user_id = $1 AND state = 'pending' ORDER BY release_at, shop_id, order_id LIMIT 100`,
+    [userId],
+  );
+  const out = [];
+  for (const r of rows) {
+    const left = BigInt(r.amount) - BigInt(r.refunded);
+    out.push({
+      shopId: r.shop_id,
+      orderId: r.order_id,
+      amount: formatAmount(left, d),
+      releaseAt: new Date(Number(r.release_at) * 1000).toISOString(),
+      estimate: formatAmount((await chain.pool.previewOrder(left)).points_, 18),
+    });
+  }
+  return out;
 }
 
 /** The EIP-712 `Link` request the owner of `address` signs to link it to `account`; the deadline an hour from now unless given. */

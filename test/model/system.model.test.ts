@@ -6,6 +6,8 @@ import { snapshot } from "../helpers/invariants";
 import { AdCreditModel } from "../../models/ad-credit-model";
 import { CustodyModel } from "../../models/custody-model";
 import { PoolModel } from "../../models/pool-model";
+import { OrderLifecycleModel } from "../../models/order-lifecycle-model";
+import { clawbackCommand, pendingOrderCommand, refundPendingCommand, releaseCommand } from "./lifecycle-commands";
 import {
   batchCommand,
   donateCommand,
@@ -41,7 +43,7 @@ import {
   withdrawCommand,
 } from "./custody-commands";
 import { adShareCommand, convertCommand, convertEverything, issueCommand, topUpCommand, withdrawalCommand } from "./ad-commands";
-import { MERCHANT_ID, USER_IDS, type Chain, type World, custodySnapshot, outcomeReport } from "./world";
+import { MERCHANT_ID, USER_IDS, type Chain, type World, custodySnapshot, outcomeReport, outcomes } from "./world";
 
 /**
  * The wallets approve the custody once, as an original account does before its first deposit; the
@@ -55,7 +57,49 @@ async function withApprovals(f: AdCreditFixture): Promise<AdCreditFixture> {
 }
 const fixtures = { 6: async () => withApprovals(await systemForModel6()), 18: async () => withApprovals(await systemForModel18()) };
 
+/** The deployed system beside fresh models, with the referral chain, the merchant and a starting ad credit. */
+async function freshWorld(decimals: 6 | 18): Promise<{ world: World; chain: Chain }> {
+  const f = await loadFixture(fixtures[decimals]);
+  const custodyAddress = await f.custody.getAddress();
+  const pool = new PoolModel(f.modelConfig);
+  for (const wallet of f.users) pool.approve(wallet.address, custodyAddress, ethers.MaxUint256);
+  const custody = new CustodyModel(pool, custodyAddress, f.custodyParameters);
+  // The fixture registered the ad merchants first (indices 1 and 2) and flagged them.
+  for (const merchant of f.merchants) {
+    custody.register(merchant, null);
+    custody.setMerchant(merchant, true);
+  }
+  const world: World = {
+    model: pool,
+    custody,
+    ads: new AdCreditModel(custody, await f.adCredit.getAddress(), f.adParameters),
+    lifecycle: new OrderLifecycleModel(custody),
+    paused: false,
+    nextId: 0,
+    used: [],
+  };
+  // Users 0-3 form a referral chain (0 <- 1 <- 2 <- 3) and the merchant is one; 4 and 5 are new.
+  const relayer = f.custody.connect(f.relayer);
+  for (let i = 0; i < 4; i++) {
+    const referrer = i === 0 ? null : USER_IDS[i - 1];
+    world.custody.register(USER_IDS[i], referrer);
+    await (await relayer.register(USER_IDS[i], referrer ?? ethers.ZeroHash)).wait();
+  }
+  world.custody.setMerchant(MERCHANT_ID, true);
+  await (await relayer.setMerchant(MERCHANT_ID, true)).wait();
+  // Merchant 0 starts with credit, so that sequences reach issuance and conversion early.
+  const startingCredit = 10_000n * f.unit;
+  world.ads.topUp(f.merchants[0], startingCredit);
+  await (await f.adCredit.connect(f.stranger).topUp(f.merchants[0], startingCredit)).wait();
+  const chain = { f, custodyAddress } as Chain;
+  chain.state = await snapshot(f, [...f.users.map((u) => u.address), custodyAddress]);
+  chain.custodyState = await custodySnapshot(chain);
+  return { world, chain };
+}
+
 const runs = Number(process.env.GP_MODEL_RUNS ?? 200);
+/** The order-lifecycle property's runs (a quarter of the main one's by default). */
+const lifecycleRuns = Number(process.env.GP_MODEL_LIFECYCLE_RUNS ?? Math.max(1, Math.ceil(runs / 4)));
 const seed = Number(process.env.GP_MODEL_SEED ?? Date.now() % 2 ** 31);
 const path = process.env.GP_MODEL_PATH;
 /** The `replayPath` fast-check prints beside a failing command list. */
@@ -124,45 +168,19 @@ describe("The pool, the custody and the ad credit against the reference models (
           withdrawalCommand,
           withdrawalCommand,
           adShareCommand,
+          pendingOrderCommand,
+          pendingOrderCommand,
+          refundPendingCommand,
+          releaseCommand,
+          releaseCommand,
+          clawbackCommand,
+          clawbackCommand,
         ],
         { maxCommands: 40, size: "max", replayPath },
       ),
       permutationArb,
       async (decimals, commands, finalOrder) => {
-        const f = await loadFixture(fixtures[decimals]);
-        const custodyAddress = await f.custody.getAddress();
-        const pool = new PoolModel(f.modelConfig);
-        for (const wallet of f.users) pool.approve(wallet.address, custodyAddress, ethers.MaxUint256);
-        const custody = new CustodyModel(pool, custodyAddress, f.custodyParameters);
-        // The fixture registered the ad merchants first (indices 1 and 2) and flagged them.
-        for (const merchant of f.merchants) {
-          custody.register(merchant, null);
-          custody.setMerchant(merchant, true);
-        }
-        const world: World = {
-          model: pool,
-          custody,
-          ads: new AdCreditModel(custody, await f.adCredit.getAddress(), f.adParameters),
-          paused: false,
-          nextId: 0,
-          used: [],
-        };
-        // Users 0-3 form a referral chain (0 <- 1 <- 2 <- 3) and the merchant is one; 4 and 5 are new.
-        const relayer = f.custody.connect(f.relayer);
-        for (let i = 0; i < 4; i++) {
-          const referrer = i === 0 ? null : USER_IDS[i - 1];
-          world.custody.register(USER_IDS[i], referrer);
-          await (await relayer.register(USER_IDS[i], referrer ?? ethers.ZeroHash)).wait();
-        }
-        world.custody.setMerchant(MERCHANT_ID, true);
-        await (await relayer.setMerchant(MERCHANT_ID, true)).wait();
-        // Merchant 0 starts with credit, so that sequences reach issuance and conversion early.
-        const startingCredit = 10_000n * f.unit;
-        world.ads.topUp(f.merchants[0], startingCredit);
-        await (await f.adCredit.connect(f.stranger).topUp(f.merchants[0], startingCredit)).wait();
-        const chain = { f, custodyAddress } as Chain;
-        chain.state = await snapshot(f, [...f.users.map((u) => u.address), custodyAddress]);
-        chain.custodyState = await custodySnapshot(chain);
+        const { world, chain } = await freshWorld(decimals);
         await fc.asyncModelRun(() => ({ model: world, real: chain }), commands);
         commandsRun += [...commands].length;
         await convertEverything(world, chain);
@@ -171,6 +189,45 @@ describe("The pool, the custody and the ad credit against the reference models (
     );
     await fc.assert(property, { numRuns: runs, seed, path });
     console.log(`      model-based: ${runs} sequences, ${commandsRun} commands, every one checked`);
+    console.log(`      outcomes: ${outcomeReport()}`);
+  });
+
+  it(`keep them over ${lifecycleRuns} sequences of pending orders, refunds while pending, releases and clawbacks after minting`, async function () {
+    this.timeout(Math.max(600_000, lifecycleRuns * 6_000));
+    outcomes.clear();
+    let commandsRun = 0;
+    const property = fc.asyncProperty(
+      fc.constantFrom(6 as const, 18 as const),
+      fc.commands(
+        [
+          pendingOrderCommand,
+          pendingOrderCommand,
+          pendingOrderCommand,
+          refundPendingCommand,
+          refundPendingCommand,
+          releaseCommand,
+          releaseCommand,
+          releaseCommand,
+          clawbackCommand,
+          clawbackCommand,
+          clawbackCommand,
+          custodialOrdersCommand,
+          moveCommand,
+          custodyRedeemCommand,
+          redeemCommand,
+          setParameterCommand,
+          pauseCommand,
+        ],
+        { maxCommands: 30, size: "max", replayPath },
+      ),
+      async (decimals, commands) => {
+        const { world, chain } = await freshWorld(decimals);
+        await fc.asyncModelRun(() => ({ model: world, real: chain }), commands);
+        commandsRun += [...commands].length;
+      },
+    );
+    await fc.assert(property, { numRuns: lifecycleRuns, seed, path });
+    console.log(`      order lifecycle: ${lifecycleRuns} sequences, ${commandsRun} commands, every one checked`);
     console.log(`      outcomes: ${outcomeReport()}`);
   });
 });

@@ -11,6 +11,7 @@ import { type CustodyModel } from "../../models/custody-model";
 import { type PoolModel, PoolRevert } from "../../models/pool-model";
 import { type AdCreditFixture, userId } from "../helpers/fixtures";
 import { type AdCreditModel } from "../../models/ad-credit-model";
+import type { OrderLifecycleModel } from "../../models/order-lifecycle-model";
 import { type PoolSnapshot, expectInvariants, snapshot } from "../helpers/invariants";
 
 /** The custodial user ids the commands use; the last one is made a merchant by a command. */
@@ -22,6 +23,8 @@ export interface World {
   model: PoolModel;
   custody: CustodyModel;
   ads: AdCreditModel;
+  /** Orders held pending, released and refunded at the relayer (issue 18). */
+  lifecycle: OrderLifecycleModel;
   /** The last sale id used, so that a later issuance can repeat it. */
   lastSale?: string;
   /** The last conversion id used, so that a later conversion can repeat it. */

@@ -248,16 +248,20 @@ function shouldServeTheConsole(label: string, database?: () => Promise<{ db: Db;
         expect((await postOrder(base, counted.body, { orderId: "c2", userId: "console-carol", amount: "21" })).status).to.equal(422);
         const shops = (await op("GET", "/v1/admin/shops")).body.shops as any[];
         expect(shops.find((x) => x.shopId === counted.body.shopId).orders).to.deep.equal({
+          pending: 0,
           received: 0,
           submitted: 0,
           confirmed: 1,
           rejected: 0,
+          cancelled: 0,
         });
         expect(shops.find((x) => x.shopId === empty.body.shopId).orders).to.deep.equal({
+          pending: 0,
           received: 0,
           submitted: 0,
           confirmed: 0,
           rejected: 0,
+          cancelled: 0,
         });
       });
     });

@@ -22,6 +22,10 @@ export interface HistoryOrder {
   txHash: string | null;
   reason: string | null;
   createdAt: Date;
+  /** While pending: when it is sent (unix seconds). */
+  releaseAt: number | null;
+  /** What the shop refunded of it. */
+  refunded: bigint;
 }
 
 interface HistoryOrderRow {
@@ -35,10 +39,12 @@ interface HistoryOrderRow {
   tx_hash: string | null;
   reason: string | null;
   created_at: Date | string;
+  release_at: string | number | null;
+  refunded: string;
 }
 
 const ORDERS_OF_USER = `SELECT shop_id, order_id, amount::text AS amount, chain_order_id, sent_by, state, gp_minted::text AS gp_minted,
-    tx_hash, reason, created_at
+    tx_hash, reason, created_at, release_at, refunded::text AS refunded
   FROM orders WHERE user_id = $1 ORDER BY created_at, shop_id, order_id LIMIT $2`;
 /** The user's orders, oldest first. */
 export async function ordersOfUser(db: Queryable, userId: string, limit = HISTORY_LIMIT): Promise<HistoryOrder[]> {
@@ -54,6 +60,8 @@ export async function ordersOfUser(db: Queryable, userId: string, limit = HISTOR
     txHash: r.tx_hash,
     reason: r.reason,
     createdAt: new Date(r.created_at),
+    releaseAt: r.release_at === null ? null : Number(r.release_at),
+    refunded: BigInt(r.refunded),
   }));
 }
 

@@ -517,6 +517,50 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
      crossings INT NOT NULL DEFAULT 0,
      updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
    );`,
+  // Who pays, pending points and refunds (issue 18, docs/rules.md "Who pays, pending points and
+  // refunds"). A shop's terms: its funding mode (`invoiced`: the platform's wallet pays, as before;
+  // `prefunded`: the shop's deposits, Transfers from its registered payer address to the
+  // platform's deposit address seen on the chain, pay), its pending window and its refund policy.
+  // An order waits `pending` until `release_at` (the relayer's clock, unix seconds); `refunded` is
+  // what the shop refunded of it, `contribution` what was paid into the pool for it (set when
+  // sent), `cancelled` a pending order refunded whole. Each refund is kept once by its id.
+  `ALTER TABLE shops ADD COLUMN funding TEXT NOT NULL DEFAULT 'invoiced' CHECK (funding IN ('invoiced', 'prefunded'));
+   ALTER TABLE shops ADD COLUMN payer TEXT;
+   ALTER TABLE shops ADD COLUMN pending_seconds INT NOT NULL DEFAULT 0 CHECK (pending_seconds BETWEEN 0 AND 7776000);
+   ALTER TABLE shops ADD COLUMN refund_policy TEXT NOT NULL DEFAULT 'none' CHECK (refund_policy IN ('none', 'clawback'));
+   ALTER TABLE orders DROP CONSTRAINT orders_state_check;
+   ALTER TABLE orders ADD CONSTRAINT orders_state_check CHECK (state IN ('pending', 'received', 'submitted', 'confirmed', 'rejected', 'cancelled'));
+   ALTER TABLE orders ADD COLUMN release_at BIGINT;
+   ALTER TABLE orders ADD COLUMN refunded NUMERIC(78, 0) NOT NULL DEFAULT 0;
+   ALTER TABLE orders ADD COLUMN contribution NUMERIC(78, 0);
+   ALTER TABLE orders ADD COLUMN paid_by TEXT CHECK (paid_by IN ('platform', 'shop'));
+   CREATE INDEX orders_pending ON orders (release_at) WHERE state = 'pending';
+   CREATE TABLE shop_deposits (
+     tx_hash TEXT NOT NULL,
+     ordinal INT NOT NULL,
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     payer TEXT NOT NULL,
+     amount NUMERIC(78, 0) NOT NULL,
+     block_number BIGINT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (tx_hash, ordinal)
+   );
+   CREATE INDEX shop_deposits_shop ON shop_deposits (shop_id, created_at);
+   CREATE TABLE refunds (
+     shop_id TEXT NOT NULL REFERENCES shops (id),
+     refund_id TEXT NOT NULL,
+     order_id TEXT NOT NULL,
+     amount NUMERIC(78, 0) NOT NULL,
+     body_hash TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('reduced', 'cancelled', 'kept', 'clawback')),
+     clawback NUMERIC(78, 0) NOT NULL DEFAULT 0,
+     spent NUMERIC(78, 0) NOT NULL DEFAULT 0,
+     operation_id TEXT REFERENCES operations (id),
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (shop_id, refund_id),
+     FOREIGN KEY (shop_id, order_id) REFERENCES orders (shop_id, order_id)
+   );
+   CREATE INDEX refunds_order ON refunds (shop_id, order_id);`,
 ];
 
 const MIGRATION_LOCK = 7_236_842;

@@ -8,7 +8,18 @@ export interface Shop {
   limits: ShopLimitSettings;
   /** Order amounts accepted for the shop (not rejected) that the shop has not settled with the platform yet. */
   outstanding: bigint;
+  /** Who pays the pool for its orders: the platform's wallet (`invoiced`) or the shop's deposits (`prefunded`). */
+  funding: FundingMode;
+  /** The address a prefunded shop deposits from (lower case), null when none is registered. */
+  payer: string | null;
+  /** Seconds an order waits `pending` before it is sent (0: at once). */
+  pendingSeconds: number;
+  /** What a refund after minting does: nothing on the chain (`none`) or retire the order's GP still held (`clawback`). */
+  refundPolicy: RefundPolicy;
 }
+
+export type FundingMode = "invoiced" | "prefunded";
+export type RefundPolicy = "none" | "clawback";
 
 interface ShopRow {
   id: string;
@@ -18,20 +29,50 @@ interface ShopRow {
   limit_per_day: string | null;
   limit_outstanding: string | null;
   outstanding: string;
+  funding: FundingMode;
+  payer: string | null;
+  pending_seconds: number;
+  refund_policy: RefundPolicy;
   created_at: Date | string;
 }
 
 const big = (v: string | null) => (v === null ? null : BigInt(v));
 const COLUMNS =
   "id, name, webhook_secret, limit_per_order::text AS limit_per_order, limit_per_day::text AS limit_per_day, " +
-  "limit_outstanding::text AS limit_outstanding, outstanding::text AS outstanding, created_at";
+  "limit_outstanding::text AS limit_outstanding, outstanding::text AS outstanding, funding, payer, pending_seconds, refund_policy, created_at";
 const toShop = (r: ShopRow): Shop => ({
   id: r.id,
   name: r.name,
   webhookSecret: r.webhook_secret,
   limits: { perOrder: big(r.limit_per_order), perDay: big(r.limit_per_day), outstanding: big(r.limit_outstanding) },
   outstanding: BigInt(r.outstanding),
+  funding: r.funding,
+  payer: r.payer,
+  pendingSeconds: Number(r.pending_seconds),
+  refundPolicy: r.refund_policy,
 });
+
+export interface ShopTerms {
+  funding: FundingMode;
+  payer: string | null;
+  pendingSeconds: number;
+  refundPolicy: RefundPolicy;
+}
+const SET_TERMS = `UPDATE shops SET funding = $2, payer = $3, pending_seconds = $4, refund_policy = $5 WHERE id = $1 RETURNING id`;
+/** Sets the shop's funding mode, payer, pending window and refund policy; false when there is no such shop. */
+export async function setShopTerms(db: Queryable, id: string, t: ShopTerms): Promise<boolean> {
+  return (await db.query(SET_TERMS, [id, t.funding, t.payer, t.pendingSeconds, t.refundPolicy])).length > 0;
+}
+
+const LOCK_BALANCE = "SELECT pg_advisory_xact_lock(hashtext('shop-balance:' || $1))";
+/**
+ * Holds the prefunded shop's balance for the caller's transaction: two relayers cannot spend it
+ * twice. An advisory lock, not the shop's row: the intake's count of each new order updates that
+ * row, and must not wait behind a round that signs and records a batch.
+ */
+export async function lockShopBalance(tx: Queryable, id: string): Promise<void> {
+  await tx.query(LOCK_BALANCE, [id]);
+}
 
 const INSERT_SHOP = "INSERT INTO shops (id, name, webhook_secret) VALUES ($1, $2, $3)";
 export async function insertShop(db: Queryable, shop: Pick<Shop, "id" | "name" | "webhookSecret">): Promise<void> {

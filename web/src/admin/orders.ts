@@ -39,7 +39,7 @@ interface Operation {
 }
 
 const O = "admin-orders";
-const ORDER_STATES = ["received", "submitted", "confirmed", "rejected"] as const;
+const ORDER_STATES = ["pending", "received", "submitted", "confirmed", "rejected", "cancelled"] as const;
 const OPERATION_STATES = ["queued", "submitted", "confirmed", "rejected"] as const;
 /** The operation kinds the relayer queues, offered as suggestions (any kind may be typed). */
 const KINDS = [
