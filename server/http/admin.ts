@@ -15,7 +15,7 @@ import { orderView } from "./orders";
 import { recordAction } from "../services/audit";
 import { actorOf } from "./callers";
 import { type RouteHost, defineRoute } from "./route";
-import { Id, OrderStateName, OrderView } from "./schemas";
+import { Id, OrderLifecycleState, OrderView } from "./schemas";
 
 const ShopCredentials = z
   .object({
@@ -109,7 +109,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
     query: z.object({
       shopId: Id("Only this shop's orders.", "shop_5c1e0b2a9d4f").optional(),
       orderId: Id("Only the orders with this id (one per shop).", "A-1001").optional(),
-      state: OrderStateName.optional(),
+      state: OrderLifecycleState.optional(),
       userId: Id("Only this user's orders.", "alice").optional(),
       phone: PhoneNumber.optional().meta({ description: "Only the orders of this phone number's account (instead of `userId`)." }),
       from: z.iso.datetime({ offset: true }).optional(),
@@ -134,6 +134,7 @@ export function adminRoutes(host: RouteHost, deps: { settlementDecimals: number;
 
 /** An order as the operator sees it: its state's fields, when it came, and the stable code of why it was refused or waits. */
 export const AdminOrderView = OrderView.extend({
+  state: OrderLifecycleState,
   createdAt: z.string().meta({ description: "When the webhook recorded it." }),
   reasonCode: z
     .string()
@@ -146,7 +147,7 @@ export const AdminOrderView = OrderView.extend({
 
 export const adminOrderView = (o: OrderRecord, settlementDecimals: number): z.infer<typeof AdminOrderView> => {
   const view = orderView(o, settlementDecimals);
-  return { ...view, createdAt: o.createdAt.toISOString(), reasonCode: refusalCode(view.reason) };
+  return { ...view, state: o.state, createdAt: o.createdAt.toISOString(), reasonCode: refusalCode(view.reason) };
 };
 
 const Nullable = <T extends z.ZodType>(schema: T) => schema.nullable();

@@ -3,9 +3,15 @@ import { z } from "zod";
 import type { Shop } from "../adapters/db/shops";
 import type { OrderIntake } from "../services/order-intake";
 import { type RouteHost, type SignedInput, defineRoute } from "./route";
-import { OrderStateName } from "./schemas";
+import { OrderStateName, publicOrderState } from "./schemas";
 
-const Accepted = z.object({ orderId: z.string(), state: OrderStateName }).meta({ id: "OrderAccepted" });
+const Accepted = z
+  .object({
+    orderId: z.string(),
+    state: OrderStateName,
+    pending: z.literal(true).optional().meta({ description: "Held for the shop's pending window (state `received`)." }),
+  })
+  .meta({ id: "OrderAccepted" });
 
 export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake }): void {
   defineRoute(host, {
@@ -49,7 +55,9 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
     ],
     handle: async ({ signer, body }) => {
       const result = await deps.intake.record(signer, body);
-      return { status: result.created ? 202 : 200, body: { orderId: result.orderId, state: result.state } };
+      const state = publicOrderState(result.state);
+      const accepted = { orderId: result.orderId, state, ...(result.state === "pending" ? { pending: true as const } : {}) };
+      return { status: result.created ? 202 : 200, body: accepted };
     },
   });
 }

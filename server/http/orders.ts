@@ -6,7 +6,7 @@ import { type OrderRecord, SHOP_BALANCE_TOO_LOW, findOrder } from "../adapters/d
 import { formatAmount } from "../domain/display";
 import { AppError } from "../errors";
 import { type RouteHost, defineRoute } from "./route";
-import { Id, OrderView } from "./schemas";
+import { Id, OrderView, publicOrderState } from "./schemas";
 
 /**
  * The order as the API shows it; `estimate` (GP at today's price, 18 decimals) only for a pending
@@ -19,10 +19,12 @@ export function orderView(o: OrderRecord, settlementDecimals: number, estimate?:
     orderId: o.orderId,
     userId: o.userId,
     amount: formatAmount(o.amount, settlementDecimals),
-    state: o.state,
+    state: publicOrderState(o.state),
+    ...(o.state === "pending" ? { pending: true as const } : {}),
+    ...(o.state === "cancelled" ? { cancelled: true as const } : {}),
     ...(o.gpMinted !== null && o.state === "confirmed" ? { gpMinted: formatAmount(o.gpMinted, 18) } : {}),
     ...(o.txHash && o.state !== "received" ? { txHash: o.txHash } : {}),
-    ...(o.reason && (o.state === "rejected" || o.state === "received") ? { reason: o.reason } : {}),
+    ...(o.reason && (o.state === "rejected" || o.state === "received" || o.state === "cancelled") ? { reason: o.reason } : {}),
     ...(o.state === "received" && o.reason === SHOP_BALANCE_TOO_LOW ? { reasonCode: "SHOP_BALANCE_TOO_LOW" as const } : {}),
     ...(o.state === "pending" && o.releaseAt !== null ? { releaseAt: new Date(o.releaseAt * 1000).toISOString() } : {}),
     ...(estimate !== undefined && o.state === "pending" ? { estimate: formatAmount(estimate, 18) } : {}),

@@ -15,7 +15,7 @@ import { type Refunds, RefundBody } from "../services/refunds";
 import { MAX_PENDING_SECONDS, type ShopFunding, shopStatement, shopStatementCsv } from "../services/shop-funding";
 import { actorOf } from "./callers";
 import { type RouteHost, type SignedInput, defineRoute } from "./route";
-import { Id, OrderStateName } from "./schemas";
+import { Id, OrderLifecycleState } from "./schemas";
 
 const ShopParams = z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") });
 
@@ -31,7 +31,7 @@ const RefundView = z
           "`reduced`/`cancelled`: the order was not sent yet, its amount is reduced or it is cancelled (nothing on the chain); `kept`: " +
           "minted, the shop's policy is none; `clawback`: minted, the buyer's GP in proportion are retired (Custody.remove).",
       }),
-    orderState: OrderStateName,
+    orderState: OrderLifecycleState,
     orderRefunded: z.string().meta({ description: "What is refunded of the order in all." }),
     clawback: z.string().optional().meta({ description: "GP retired from the buyer's custodial account." }),
     alreadySpent: z.string().optional().meta({ description: "GP the refund asked back that the account no longer held." }),

@@ -4,9 +4,30 @@ import { z } from "zod";
 import { ASSETS } from "../domain/assets";
 import { idSchema } from "../domain/ids";
 
+/** An order's state as the fixed interface names it (SPEC section 10): four states, whatever the shop's terms. */
 export const OrderStateName = z
+  .enum(["received", "submitted", "confirmed", "rejected"])
+  .meta({
+    id: "OrderState",
+    description:
+      "A pending order (held for the shop's window) is `received` with `pending: true`; one refunded whole while pending is " +
+      "`rejected` with `cancelled: true`.",
+  });
+
+/** Every state an order takes inside the relayer, for the operator: `pending` and `cancelled` besides the four. */
+export const OrderLifecycleState = z
   .enum(["pending", "received", "submitted", "confirmed", "rejected", "cancelled"])
-  .meta({ id: "OrderState", description: "`pending`: held for the shop's pending window; `cancelled`: refunded whole while pending." });
+  .meta({
+    id: "OrderLifecycleState",
+    description: "`pending`: held for the shop's pending window; `cancelled`: refunded whole while pending.",
+  });
+
+/** The fixed interface's name for an internal state. */
+export function publicOrderState(state: z.infer<typeof OrderLifecycleState>): z.infer<typeof OrderStateName> {
+  if (state === "pending") return "received";
+  if (state === "cancelled") return "rejected";
+  return state;
+}
 
 export const OrderView = z
   .object({
@@ -15,6 +36,11 @@ export const OrderView = z
     userId: z.string(),
     amount: z.string().meta({ description: "Settlement units, as sent." }),
     state: OrderStateName,
+    pending: z.literal(true).optional().meta({ description: "Held for the shop's pending window (state `received`): see `releaseAt`." }),
+    cancelled: z
+      .literal(true)
+      .optional()
+      .meta({ description: "Refunded whole while pending (state `rejected`): nothing was paid into the pool or minted." }),
     gpMinted: z.string().optional().meta({ description: "GP credited to the buyer, once confirmed." }),
     txHash: z.string().optional(),
     reason: z

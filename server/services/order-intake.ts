@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderState, findOrder, insertOrder } from "../adapters/db/orders";
+import { emitOrderEvent } from "../adapters/db/notifications";
 import { type Counted, LimitRefused, type OrderCount, type Shop, countOrder, findShop, recordCountedOrder } from "../adapters/db/shops";
 import { claimUserOrigin } from "../adapters/db/users";
 import { chainOrderId, custodialUserId } from "../adapters/chain/ids";
@@ -238,7 +239,14 @@ export function createOrderIntake(deps: OrderIntakeDeps) {
               if (phone?.created) throw ROLL_BACK;
               return false;
             }
-            // order.pending is emitted here when releaseAt is set (the outbox of issue 18's notifications).
+            // Held for the shop's window: the shop hears of it in this transaction (the outbox).
+            if (releaseAt !== null)
+              await emitOrderEvent(
+                tx,
+                "order.pending",
+                { shopId: shop.id, orderId: body.orderId, userId, amount },
+                { releaseAt: new Date(releaseAt * 1000).toISOString() },
+              );
             // A new order only: a repeat of one accepted before answers with its state, whatever changed since.
             for (const extension of extensions) await extension.accepted(tx, { shop, body: { ...body, userId }, amount });
             // A phone's account is made by the first order that names the number (its origin is the platform's).

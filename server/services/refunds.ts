@@ -20,6 +20,7 @@ import type { ChainPort } from "../adapters/chain/chain";
 import { custodialUserId } from "../adapters/chain/ids";
 import type { Db, Queryable } from "../adapters/db/db";
 import { type OrderRecord, findOrder, wakeShopOrders } from "../adapters/db/orders";
+import { emitOrderEvent } from "../adapters/db/notifications";
 import type { Shop } from "../adapters/db/shops";
 import { parseAmount } from "../domain/amounts";
 import { formatAmount } from "../domain/display";
@@ -217,7 +218,22 @@ export function createRefunds(deps: { db: Db; chain: ChainPort; userSalt: string
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [shop.id, body.refundId, order.orderId, amount.toString(), bodyHash, outcome, clawback.toString(), spent.toString(), operationId],
         );
-        // order.refunded is emitted here, in this transaction (the outbox, issue 18's notifications).
+        // The shop hears of the refund in this transaction (the outbox): what it did and what it retired.
+        await emitOrderEvent(
+          tx,
+          "order.refunded",
+          { shopId: shop.id, orderId: order.orderId, userId: order.userId, amount: order.amount },
+          {
+            refundId: body.refundId,
+            refunded: amount.toString(),
+            refundedTotal: refunded.toString(),
+            outcome,
+            clawback: clawback.toString(),
+            spent: spent.toString(),
+            operationId,
+          },
+          body.refundId,
+        );
         const refund = (await findRefund(tx, shop.id, body.refundId))!;
         return { created: true, refund: await view(tx, shop.id, refund, (await lockOrder(tx, shop.id, order.orderId))!) };
       });

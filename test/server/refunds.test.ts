@@ -251,11 +251,15 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
       it("holds the order pending out of the pool, with its release date and an estimate in the shop's view, /v1/me and /v1/me/history", async function () {
         const before = await relayer.chain.pool.assets();
         const res = await order(shops.pending, { orderId: "Q-1", userId: "penny", amount: "100" });
-        expect([res.status, res.body.state]).to.deep.equal([202, "pending"]);
-        expect((await order(shops.pending, { orderId: "Q-2", userId: "penny", amount: "30" })).body.state).to.equal("pending");
+        // The fixed interface keeps its four states: a pending order is received, flagged pending.
+        expect([res.status, res.body.state, res.body.pending]).to.deep.equal([202, "received", true]);
+        expect((await order(shops.pending, { orderId: "Q-2", userId: "penny", amount: "30" })).body).to.include({
+          state: "received",
+          pending: true,
+        });
         const shown = await getOrder(shops.pending, "Q-1");
         estimateAtFirst = (await relayer.chain.pool.previewOrder(USD("100"))).points_;
-        expect(shown).to.include({ state: "pending", estimate: formatGp(estimateAtFirst) });
+        expect(shown).to.include({ state: "received", pending: true, estimate: formatGp(estimateAtFirst) });
         expect(Date.parse(shown.releaseAt) / 1000).to.be.closeTo(clock() + 2 * DAY, 5);
         const me = (await call(base, "GET", "/v1/me", { token: session })).body;
         expect(me.pendingOrders.map((o: { orderId: string }) => o.orderId)).to.deep.equal(["Q-1", "Q-2"]);
@@ -278,10 +282,25 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
         expect(shown).to.include({ refunded: "40", estimate: formatGp((await relayer.chain.pool.previewOrder(USD("60"))).points_) });
         const whole = await refund(shops.pending, { refundId: "RQ-2", orderId: "Q-2", amount: "30" });
         expect(whole.body).to.include({ outcome: "cancelled", orderState: "cancelled" });
-        expect((await getOrder(shops.pending, "Q-2")).state).to.equal("cancelled");
+        expect(await getOrder(shops.pending, "Q-2")).to.include({ state: "rejected", cancelled: true, reason: "refunded while pending" });
         const me = (await call(base, "GET", "/v1/me", { token: session })).body;
         expect(me.pendingOrders.map((o: { orderId: string; amount: string }) => [o.orderId, o.amount])).to.deep.equal([["Q-1", "60"]]);
         expect((await relayer.db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations"))[0].n).to.equal(ops);
+        // Each change wrote its notification in its own transaction (the outbox): held, then refunded.
+        const events = await relayer.db.query<{ type: string; payload: string }>(
+          "SELECT type, payload FROM notification_events WHERE owner_id = $1 AND type IN ('order.pending', 'order.refunded') ORDER BY created_at, id",
+          [shops.pending.shopId],
+        );
+        const data = events.map((e) => [e.type, JSON.parse(e.payload).data] as const);
+        expect(data.filter(([type]) => type === "order.pending").map(([, d]) => d.orderId)).to.deep.equal(["Q-1", "Q-2"]);
+        expect(data.find(([type, d]) => type === "order.pending" && d.orderId === "Q-1")![1].releaseAt).to.equal(
+          (await getOrder(shops.pending, "Q-1")).releaseAt,
+        );
+        const refunds = data.filter(([type]) => type === "order.refunded").map(([, d]) => [d.refundId, d.outcome, d.refunded]);
+        expect(refunds).to.deep.equal([
+          ["RQ-1", "reduced", USD("40").toString()],
+          ["RQ-2", "cancelled", USD("30").toString()],
+        ]);
       });
 
       it("refuses over-refunds, unknown, another shop's and cancelled orders, and a replay with another body; a replay answers 200", async function () {
@@ -323,10 +342,10 @@ function shouldHandleRefunds(label: string, database?: () => Promise<{ db: Db; c
           expect((await order(shops.invoiced, { orderId: id, userId: "walt", amount: "500" })).status).to.equal(202);
           expect((await settledOrder(base, shops.invoiced.shopId, id)).state).to.equal("confirmed");
         }
-        expect((await getOrder(shops.pending, "Q-1")).state, "not yet").to.equal("pending");
+        expect((await getOrder(shops.pending, "Q-1")).pending, "not yet").to.equal(true);
         // Four more pending orders, received after Q-1: released with it, in one batch behind it.
         for (const n of [3, 4, 5, 6]) {
-          expect((await order(shops.pending, { orderId: `Q-${n}`, userId: `pat-${n}`, amount: "20" })).body.state).to.equal("pending");
+          expect((await order(shops.pending, { orderId: `Q-${n}`, userId: `pat-${n}`, amount: "20" })).body.pending).to.equal(true);
         }
         // Two days later, by the chain's clock and the relayer's.
         await jsonRpc(relayer.anvil.url, "evm_increaseTime", [2 * DAY + 60]);

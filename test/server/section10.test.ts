@@ -142,5 +142,7 @@ describe("the fixed interface (docs/api.md), called exactly as written", functio
       const expected = path === "/v1/webhooks/orders" ? ["x-gp-shop", "x-gp-timestamp", "x-gp-signature"] : [];
       expect(required.sort(), `${method} ${path}`).to.deep.equal(expected.sort());
     }
+    // The order's states are the section's four, whatever a shop's terms (a pending order is received, flagged).
+    expect(res.body.components.schemas.OrderState.enum).to.deep.equal(["received", "submitted", "confirmed", "rejected"]);
   });
 });
