@@ -107,6 +107,66 @@ function NewShop() {
   </section>`;
 }
 
+/**
+ * The shop's statement for a period (GET /v1/shops/{shopId}/statement): what it owes the platform
+ * or has prepaid, read here, and the same period's CSV by a plain link (a GET takes the session's
+ * cookie, no CSRF header).
+ */
+function Statement(props: { shopId: string }) {
+  const days = useSignal(30);
+  const figures = useSignal<{ owesPlatform: string; prepaid: string; outstanding: string } | null>(null);
+  const error = useSignal<string | null>(null);
+  const period = () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - days.value * 24 * 3600 * 1000);
+    return `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+  };
+  const base = `/v1/shops/${encodeURIComponent(props.shopId)}/statement`;
+  const read = async () => {
+    error.value = null;
+    try {
+      figures.value = await api<{ owesPlatform: string; prepaid: string; outstanding: string }>("GET", `${base}?${period()}`);
+    } catch (e) {
+      error.value = errorText(e);
+    }
+  };
+  return html`<div class="console-part" data-testid="shop-statement">
+    <h3>${t(`${P}.statementHeading`)}</h3>
+    <label for=${`statement-days-${props.shopId}`}>${t(`${P}.statementDays`)}</label>
+    <select
+      id=${`statement-days-${props.shopId}`}
+      value=${String(days.value)}
+      onChange=${(e: Event) => {
+        days.value = Number((e.currentTarget as HTMLSelectElement).value);
+        figures.value = null;
+      }}
+      data-testid="shop-statement-days"
+    >
+      ${[7, 30, 90, 366].map((n) => html`<option value=${String(n)}>${t(`${P}.statementLast`, { days: n })}</option>`)}
+    </select>
+    <button type="button" class="secondary" onClick=${() => void read()} data-testid="shop-statement-read">
+      ${t(`${P}.statementRead`)}
+    </button>
+    ${
+      figures.value &&
+      html`<dl class="figures">
+        <div class="figure">
+          <dt>${t(`${P}.owesPlatform`)}</dt>
+          <dd data-testid="shop-statement-owes" data-value=${figures.value.owesPlatform}>${formatAmount(figures.value.owesPlatform, 6)}</dd>
+        </div>
+        <div class="figure">
+          <dt>${t(`${P}.prepaid`)}</dt>
+          <dd data-testid="shop-statement-prepaid" data-value=${figures.value.prepaid}>${formatAmount(figures.value.prepaid, 6)}</dd>
+        </div>
+      </dl>`
+    }
+    <a class="button" href=${`${base}?${period()}&format=csv`} download=${`statement-${props.shopId}.csv`} data-testid="shop-statement-csv">
+      ${t(`${P}.statementCsv`)}
+    </a>
+    <p class=${error.value ? "error" : ""} role="alert">${error.value ?? ""}</p>
+  </div>`;
+}
+
 /** A new webhook secret, asked for twice (the old one stops at once). */
 function Rotate(props: { shop: Shop }) {
   const step = useSignal<"idle" | "confirm">("idle");
@@ -350,6 +410,7 @@ function ShopCard(props: { shop: Shop; open: boolean; onToggle: () => void }) {
     ${
       props.open &&
       html`<div class="shop-manage">
+        <${Statement} shopId=${s.shopId} />
         <${Rotate} shop=${s} />
         <${Limits} shopId=${s.shopId} />
         <${AdMerchantsOf} shopId=${s.shopId} />

@@ -11,7 +11,7 @@ import { api } from "../lib/api";
 import { Chart } from "../lib/chart";
 import { forChart, fromUnits, multiply, toUnits } from "../lib/decimal";
 import { html } from "../lib/html";
-import { formatAmount, formatBps, t } from "../lib/i18n";
+import { formatAmount, formatBps, formatDateTime, t } from "../lib/i18n";
 import { Figure } from "../lib/layout";
 import type { HistoryEntry, HistoryPage } from "./history";
 import { type Me, type PoolSummary, pool } from "./state";
@@ -155,6 +155,29 @@ function ValueChart({ symbol }: { symbol: string }) {
   </div>`;
 }
 
+/**
+ * Orders held for their shop's pending window: nothing is minted yet; at the release date the GP
+ * are minted at the price of that moment, so the estimate (today's price) may change.
+ */
+function PendingOrders(props: { orders: Me["pendingOrders"] }) {
+  return html`<section class="card pending-orders" aria-labelledby="pending-title" data-testid="pending-orders">
+    <h2 id="pending-title">${t("wallet-balances.pending.title")}</h2>
+    <p class="fine">${t("wallet-balances.pending.how")}</p>
+    <ul>
+      ${props.orders.map(
+        (o) =>
+          html`<li data-testid=${`pending-${o.orderId}`}>
+            <strong data-testid="pending-estimate" data-value=${o.estimate}
+              >${t("wallet-balances.pending.estimate", { gp: formatAmount(o.estimate, 6) })}</strong
+            >
+            <span>${t("wallet-balances.pending.release", { date: formatDateTime(o.releaseAt) })}</span>
+            <span class="fine">${t("wallet-balances.pending.order", { orderId: o.orderId, amount: o.amount })}</span>
+          </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
 export function Balances({ me }: { me?: Me }) {
   const p = pool.value;
   useEffect(() => {
@@ -214,6 +237,7 @@ export function Balances({ me }: { me?: Me }) {
       </nav>
       ${p.paused ? html`<p class="check bad" role="status">${t("wallet-balances.paused")}</p>` : null}
     </section>
+    ${me.pendingOrders.length > 0 ? html`<${PendingOrders} orders=${me.pendingOrders} />` : null}
     <section class="card" aria-labelledby="value-title">
       <h2 id="value-title">${t("wallet-balances.chart.title")}</h2>
       <${ValueChart} symbol=${symbol} />

@@ -22,6 +22,8 @@ export interface Me {
   registeredOnChain: boolean;
   paymentPasswordSet: boolean;
   phone: string | null;
+  /** Orders held for their shop's pending window: GP minted at `releaseAt`, at the price then; `estimate` at today's. */
+  pendingOrders: { shopId: string; orderId: string; amount: string; releaseAt: string; estimate: string }[];
 }
 
 export interface PoolSummary {
