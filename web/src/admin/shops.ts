@@ -15,7 +15,7 @@ import { ShownOnce, errorText, field } from "./console-parts";
 
 const P = "admin-shops";
 
-type OrderCounts = { received: number; submitted: number; confirmed: number; rejected: number };
+type OrderCounts = { pending: number; received: number; submitted: number; confirmed: number; rejected: number; cancelled: number };
 interface Shop {
   shopId: string;
   name: string;
@@ -130,7 +130,7 @@ function Statement(props: { shopId: string }) {
       error.value = errorText(e);
     }
   };
-  return html`<div class="console-part" data-testid="shop-statement">
+  return html`<div class="console-part shop-statement" data-testid="shop-statement">
     <h3>${t(`${P}.statementHeading`)}</h3>
     <label for=${`statement-days-${props.shopId}`}>${t(`${P}.statementDays`)}</label>
     <select
@@ -366,7 +366,8 @@ function AdMerchantsOf(props: { shopId: string }) {
 
 function ShopCard(props: { shop: Shop; open: boolean; onToggle: () => void }) {
   const s = props.shop;
-  const waiting = s.orders.received + s.orders.submitted;
+  // Held for the shop's window, received or on their way: not minted yet.
+  const waiting = s.orders.pending + s.orders.received + s.orders.submitted;
   return html`<li class="card shop" data-testid=${`shop-${s.shopId}`}>
     <div class="shop-head">
       <h3>${s.name}</h3>
