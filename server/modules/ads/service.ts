@@ -269,19 +269,9 @@ export function createAds(deps: AdsDeps) {
     return match(result) ?? match(await chain.requestEvents(id));
   }
 
-  /** Each merchant's credit after vouchers were issued against it, against the low mark (notifications' ad_credit.low). */
-  async function watchCredit(accounts: Set<string>): Promise<void> {
-    const low = deps.config.creditLow ?? 100n * 10n ** BigInt(d);
-    for (const account of accounts) {
-      const credit = (await adCredit().merchantOf(account)).credit;
-      await db.transaction((tx) => noteAdCredit(tx, account, credit, low));
-    }
-  }
-
   /** Sales and conversions whose operation is settled take their outcome from its events. */
   async function settle(): Promise<void> {
-    // The merchants whose credit issued vouchers: their credit is read again for ad_credit.low.
-    const spent = new Set<string>();
+    const low = deps.config.creditLow ?? 100n * 10n ** BigInt(d);
     for (const s of await salesToSettle(db)) {
       if (s.state === "rejected") {
         await settleSale(db, s.saleKey, "rejected", null, s.reason);
@@ -290,14 +280,20 @@ export function createAds(deps: AdsDeps) {
       const issued = await eventFor(s.result, "VouchersIssued", "saleId", s.saleId);
       const refusal = issued ? undefined : await eventFor(s.result, "VouchersRefused", "saleId", s.saleId);
       if (issued) {
-        await settleSale(db, s.saleKey, "issued", BigInt(issued.args.backing), null);
-        spent.add(issued.args.merchant);
+        // The merchant's credit after the vouchers, read before the transaction that settles the
+        // sale and notes it against the low mark (ad_credit.low): the two commit together, so a
+        // crash between them cannot lose a fall below the mark.
+        const merchant = issued.args.merchant;
+        const credit = (await adCredit().merchantOf(merchant)).credit;
+        await db.transaction(async (tx) => {
+          await settleSale(tx, s.saleKey, "issued", BigInt(issued.args.backing), null);
+          await noteAdCredit(tx, merchant, credit, low);
+        });
       } else if (refusal) {
         const reason = `the merchant's ad credit (${formatAmount(BigInt(refusal.args.credit), d)}) was below the ${formatAmount(BigInt(refusal.args.needed), d)} needed`;
         await settleSale(db, s.saleKey, "refused", null, reason);
       }
     }
-    await watchCredit(spent);
     const outcomes: { id: string; rejected?: string; backing?: bigint; points?: bigint }[] = [];
     for (const c of await conversionsToSettle(db)) {
       if (c.opState === "rejected") outcomes.push({ id: c.id, rejected: c.opReason ?? "the chain refused the batch" });
