@@ -565,6 +565,30 @@ const MIGRATIONS: readonly (string | readonly string[])[] = [
 
 const MIGRATION_LOCK = 7_236_842;
 
+/** A migration's statements, one by one. */
+function statementsOf(entry: string | readonly string[]): readonly string[] {
+  return typeof entry === "string"
+    ? entry
+        .split(/;\s*$/m)
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : entry;
+}
+
+/** The version of the first migration whose text contains `marker` (for tests that undo one migration and run it again). */
+export function migrationVersionOf(marker: string): number {
+  const index = MIGRATIONS.findIndex((entry) => statementsOf(entry).some((statement) => statement.includes(marker)));
+  if (index < 0) throw new Error(`no migration contains ${marker}`);
+  return index + 1;
+}
+
+/** Runs migration `version` alone again, in a transaction (tests only: the schema must be as before it). */
+export async function rerunMigration(db: Db, version: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    for (const statement of statementsOf(MIGRATIONS[version - 1])) await tx.query(statement);
+  });
+}
+
 export async function migrate(db: Db): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -572,15 +596,7 @@ export async function migrate(db: Db): Promise<number> {
     const [{ version }] = await tx.query<{ version: number | null }>("SELECT max(version) AS version FROM schema_migrations");
     const current = version ?? 0;
     for (let v = current; v < MIGRATIONS.length; v++) {
-      const entry = MIGRATIONS[v];
-      const statements =
-        typeof entry === "string"
-          ? entry
-              .split(/;\s*$/m)
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : entry;
-      for (const statement of statements) await tx.query(statement);
+      for (const statement of statementsOf(MIGRATIONS[v])) await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [v + 1]);
     }
     return MIGRATIONS.length;
