@@ -280,6 +280,25 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
       expect((await asShop(shop, "GET", `/v1/shops/${shop.shopId}/notification-endpoints`)).body.endpoints).to.have.length(0);
     });
 
+    it("lets exactly 10 of 20 registrations at once through (the limit per owner holds under concurrency)", async function () {
+      const shop = await createShop(base, "Shop many");
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          asShop(shop, "POST", `/v1/shops/${shop.shopId}/notification-endpoints`, {
+            url: `${receiver.url}/many-${i}`,
+            eventTypes: ["order.confirmed"],
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status);
+      expect(
+        statuses.filter((s) => s === 201),
+        JSON.stringify(statuses),
+      ).to.have.length(10);
+      expect(statuses.filter((s) => s === 400)).to.have.length(10);
+      expect((await asShop(shop, "GET", `/v1/shops/${shop.shopId}/notification-endpoints`)).body.endpoints).to.have.length(10);
+    });
+
     it("writes no event for a change that rolled back, and one per change written twice", async function () {
       const { shop } = await shopWithEndpoint("/rollback");
       const orderId = await confirmedOrder(shop);

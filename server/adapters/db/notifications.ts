@@ -83,6 +83,16 @@ export async function insertEndpoint(
   return toEndpoint(row);
 }
 
+const LOCK_OWNER = "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))";
+/**
+ * Takes the owner's endpoint lock until the caller's transaction ends: registrations of one owner
+ * then count and insert one after another, so two at once cannot both pass the limit (under READ
+ * COMMITTED each would count the other's row as absent).
+ */
+export async function lockOwnerEndpoints(tx: Queryable, owner: Owner): Promise<void> {
+  await tx.query(LOCK_OWNER, [`notification-endpoints:${owner.kind}`, owner.id]);
+}
+
 const COUNT_ENDPOINTS = "SELECT count(*)::int AS n FROM notification_endpoints WHERE owner_kind = $1 AND owner_id = $2";
 export async function countEndpoints(db: Queryable, owner: Owner): Promise<number> {
   const [row] = await db.query<{ n: number }>(COUNT_ENDPOINTS, [owner.kind, owner.id]);
