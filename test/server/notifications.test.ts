@@ -641,6 +641,60 @@ describe("delivery to a host name", function () {
   });
 });
 
+describe("sends under way", function () {
+  it("keeps to the caps (in the process, per endpoint), and stop() cuts what is under way and records it for a retry", async function () {
+    this.timeout(60_000);
+    const db = await openPglite(null);
+    const receiver = await startReceiver();
+    try {
+      await migrate(db);
+      const secret = "whsec_" + Buffer.alloc(32, 5).toString("base64");
+      for (const name of ["a", "b"]) {
+        receiver.script.set(`/cap-${name}`, () => ({ status: 200, hang: true }));
+        const owner = { kind: "shop" as const, id: `cap-${name}` };
+        await insertEndpoint(db, {
+          id: `nep_cap_${name}`,
+          owner,
+          url: `${receiver.url}/cap-${name}`,
+          eventTypes: ["order.confirmed"],
+          secret,
+          createdBy: "test",
+        });
+        await db.transaction(async (tx) => {
+          for (let i = 0; i < 4; i++) await insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: `cap:${name}:${i}`, data: {} });
+        });
+      }
+      const delivery = createNotificationDelivery({
+        db,
+        log: pino({ level: "silent" }),
+        options: { allowance: "loopback", maxInFlight: 3, maxPerEndpoint: 2, timeoutMs: 20_000 },
+      });
+      let started = 0;
+      for (let i = 0; i < 5; i++) started += await delivery.tick();
+      expect(started).to.equal(3);
+      expect(delivery.inFlight()).to.equal(3);
+      await until("three held", () => receiver.held.length === 3);
+      const perPath = (p: string) => receiver.held.filter((h) => h.path === p).length;
+      expect(perPath("/cap-a")).to.be.at.most(2);
+      expect(perPath("/cap-b")).to.be.at.most(2);
+      // The given-back claims are due again as they were: no attempt counted for them.
+      const counted = await db.query<{ n: number }>("SELECT coalesce(sum(attempts), 0)::int AS n FROM notification_deliveries");
+      expect(counted[0].n).to.equal(3);
+      await delivery.stop();
+      expect(delivery.inFlight()).to.equal(0);
+      expect(await delivery.tick()).to.equal(0);
+      const attempts = await db.query<{ outcome: string; error: string }>("SELECT outcome, error FROM notification_attempts");
+      expect(attempts).to.have.length(3);
+      for (const a of attempts) expect(a).to.deep.equal({ outcome: "failed", error: "the relayer stopped before the receiver answered" });
+      const states = await db.query<{ state: string }>("SELECT DISTINCT state FROM notification_deliveries");
+      expect(states).to.deep.equal([{ state: "pending" }]);
+    } finally {
+      await receiver.stop();
+      await db.close();
+    }
+  });
+});
+
 describe("deliveries claimed by several relayers", function () {
   shouldNeverSendOneAttemptTwiceAtOnce("PGlite", async () => {
     const db = await openPglite(null);
