@@ -167,6 +167,8 @@ export async function startRelayer(deps: RelayerDeps) {
       server.closeAllConnections();
       await closed;
       await loop.stop();
+      // The notifications' sends run beside the rounds: cut and recorded before the database closes.
+      await delivery.stop();
     },
   };
 }

@@ -1,10 +1,14 @@
 /**
  * Delivers the outbox's notifications, a step of the relayer's round. Each run claims the due
  * deliveries with a lease (a second relayer skips them while it runs), commits, and only then
- * calls the receivers, in parallel, each signed as the Standard Webhooks specification says, with
- * a timeout; each outcome is recorded in a transaction of its own, and only while the attempt is
- * still the delivery's latest. A process that dies between claim and record leaves a lease that
- * runs out, and the next run sends the same message (the same `webhook-id`) again.
+ * starts the calls to the receivers, each signed as the Standard Webhooks specification says, with
+ * a timeout; the run does not wait for them, so a slow receiver never holds up the round (the
+ * sender's minting included). At most `maxInFlight` sends are under way in the process, and at
+ * most `maxPerEndpoint` to one endpoint: a run claims only what fits. Each outcome is recorded in a
+ * transaction of its own, and only while the attempt is still the delivery's latest. A process
+ * that dies between claim and record leaves a lease that runs out, and the next run sends the same
+ * message (the same `webhook-id`) again. `stop()` cuts the sends under way and records them as
+ * failed attempts (retried by the schedule), so nothing is left writing after it.
  *
  * Outcomes: 2xx is delivered; anything else (3xx included: redirects are not followed, a timeout,
  * a refused connection, an address the operator does not allow) fails the attempt, and the next
@@ -18,7 +22,14 @@ import { isIP } from "node:net";
 import type { Logger } from "pino";
 import type { Fault } from "../config";
 import type { Db } from "../adapters/db/db";
-import { type AttemptResult, type ClaimedDelivery, claimDueDeliveries, disableEndpoint, settleAttempt } from "../adapters/db/notifications";
+import {
+  type AttemptResult,
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  disableEndpoint,
+  releaseClaim,
+  settleAttempt,
+} from "../adapters/db/notifications";
 import { type PrivateAllowance, addressAllowed } from "../domain/endpoint-addresses";
 import { signedHeaders } from "../domain/outbound-signature";
 import { type Resolve, systemResolve } from "./notifications";
@@ -33,6 +44,9 @@ export const DELIVERY_TIMEOUT_MS = 15_000;
 const MAX_RETRY_AFTER_MS = 36_000_000;
 /** The most of a receiver's answer read (and thrown away), and kept of an error. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Sends under way at once in the process, and to one endpoint, by default. */
+export const MAX_IN_FLIGHT = 32;
+export const MAX_PER_ENDPOINT = 2;
 
 export interface DeliveryOptions {
   allowance: PrivateAllowance;
@@ -43,8 +57,11 @@ export interface DeliveryOptions {
    * (GP_WEBHOOK_RETRY_SCALE) so a day of retries takes seconds.
    */
   retryScale?: number;
-  /** Deliveries claimed per run. */
+  /** Deliveries claimed per run (at most what the caps leave room for). */
   batch?: number;
+  /** Sends under way at once in the process (MAX_IN_FLIGHT by default), and to one endpoint (MAX_PER_ENDPOINT). */
+  maxInFlight?: number;
+  maxPerEndpoint?: number;
   resolve?: Resolve;
   /** Crash tests only: SIGKILL this process after claiming deliveries, before sending them. */
   fault?: Fault | null;
@@ -107,7 +124,11 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
     );
   };
 
-  function send(d: ClaimedDelivery): Promise<Sent> {
+  /** The sends under way, each with what cuts it short. */
+  const inFlight = new Map<Promise<void>, { endpointId: string; abort(): void }>();
+  let stopping = false;
+
+  function send(d: ClaimedDelivery, onAbort: (abort: () => void) => void): Promise<Sent> {
     return new Promise((done) => {
       let url: URL;
       try {
@@ -157,6 +178,10 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
         req.destroy();
         finish({ status: null, error: `no answer within ${timeoutMs} ms` });
       }, timeoutMs);
+      onAbort(() => {
+        req.destroy();
+        finish({ status: null, error: "the relayer stopped before the receiver answered" });
+      });
       req.on("error", (error) =>
         finish({ status: null, error: error.message, refusedAddress: error instanceof AddressRefused || undefined }),
       );
@@ -164,7 +189,7 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
     });
   }
 
-  async function deliverOne(d: ClaimedDelivery & { disabled: boolean }): Promise<void> {
+  async function deliverOne(d: ClaimedDelivery & { disabled: boolean }, onAbort: (abort: () => void) => void): Promise<void> {
     const startedAt = new Date();
     if (d.disabled) {
       const result: AttemptResult = {
@@ -178,7 +203,7 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
         deps.metrics?.deliveryAttempted("endpoint-disabled", 0);
       return;
     }
-    const sent = await send(d);
+    const sent = await send(d, onAbort);
     const durationMs = Date.now() - startedAt.getTime();
     const ok = sent.status !== null && sent.status >= 200 && sent.status < 300;
     const gone = sent.status === 410;
@@ -217,14 +242,64 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
       );
   }
 
+  /** Starts delivering `d` without waiting for it; it leaves `inFlight` once its outcome is recorded. */
+  function start(d: ClaimedDelivery & { disabled: boolean }): void {
+    const entry = { endpointId: d.endpointId, abort: () => undefined as void };
+    const run = deliverOne(d, (abort) => (entry.abort = abort))
+      .catch((error: unknown) =>
+        // The record failed (the database away): the lease runs out and a later run tries again.
+        log.warn({ err: error, delivery: d.id, webhookId: d.eventId }, "a notification's outcome was not recorded"),
+      )
+      .finally(() => inFlight.delete(run));
+    inFlight.set(run, entry);
+  }
+
   return {
-    /** One run: claims what is due and sends it; returns how many it tried. */
+    /**
+     * One run: claims what is due and fits under the caps, and starts sending it without waiting
+     * for the receivers; returns how many it started.
+     */
     async tick(): Promise<number> {
-      const claimed = await db.transaction((tx) => claimDueDeliveries(tx, options.batch ?? 20, leaseMs));
+      if (stopping) return 0;
+      const maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+      const maxPerEndpoint = options.maxPerEndpoint ?? MAX_PER_ENDPOINT;
+      const room = Math.min(options.batch ?? 20, maxInFlight - inFlight.size);
+      if (room <= 0) return 0;
+      const busy = new Map<string, number>();
+      for (const { endpointId } of inFlight.values()) busy.set(endpointId, (busy.get(endpointId) ?? 0) + 1);
+      const full = [...busy].filter(([, n]) => n >= maxPerEndpoint).map(([id]) => id);
+      const claimed = await db.transaction((tx) => claimDueDeliveries(tx, room, leaseMs, full));
       if (claimed.length === 0) return 0;
       if (options.fault === "crash-before-delivery") process.kill(process.pid, "SIGKILL");
-      await Promise.all(claimed.map((d) => deliverOne(d)));
-      return claimed.length;
+      // One claim may hold more for an endpoint than its cap leaves: those are given back, due as they were.
+      const started: typeof claimed = [];
+      const over: typeof claimed = [];
+      for (const d of claimed) {
+        const n = busy.get(d.endpointId) ?? 0;
+        if (n >= maxPerEndpoint) over.push(d);
+        else {
+          busy.set(d.endpointId, n + 1);
+          started.push(d);
+        }
+      }
+      if (over.length > 0)
+        await db.transaction(async (tx) => {
+          for (const d of over) await releaseClaim(tx, d);
+        });
+      for (const d of started) start(d);
+      return started.length;
+    },
+    /** How many sends are under way. */
+    inFlight: () => inFlight.size,
+    /** Waits until the sends under way now have their outcomes recorded (tests). */
+    async settled(): Promise<void> {
+      while (inFlight.size > 0) await Promise.all([...inFlight.keys()]);
+    },
+    /** Starts no more sends, cuts those under way (each recorded as a failed attempt, retried later) and waits for their records. */
+    async stop(): Promise<void> {
+      stopping = true;
+      for (const entry of inFlight.values()) entry.abort();
+      while (inFlight.size > 0) await Promise.all([...inFlight.keys()]);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   findEndpoint,
   insertEndpoint,
   listEndpoints,
+  lockOwnerEndpoints,
   redeliver,
   rotateEndpointSecret,
   updateEndpoint,
@@ -119,6 +120,8 @@ export function createNotifications(deps: { allowance: PrivateAllowance; resolve
     async create(db: Queryable, owner: Owner, body: { url: string; eventTypes: string[] }, createdBy: string) {
       const url = await checkEndpointUrl(body.url, deps.allowance, deps.resolve);
       const types = checkTypes(owner, body.eventTypes);
+      // `db` is the route's transaction: the lock holds until it commits, so the count stays true.
+      await lockOwnerEndpoints(db, owner);
       if ((await countEndpoints(db, owner)) >= MAX_ENDPOINTS)
         throw new AppError("VALIDATION_FAILED", `at most ${MAX_ENDPOINTS} endpoints`, { max: MAX_ENDPOINTS });
       const secret = newEndpointSecret();

@@ -46,10 +46,14 @@ interface Received {
   at: number;
 }
 
-/** A receiver on 127.0.0.1: answers each path with what `script[path]` says for the n-th request there. */
+/**
+ * A receiver on 127.0.0.1: answers each path with what `script[path]` says for the n-th request
+ * there; `hang` holds the answer (the request stays open, in `held`) until `release()`.
+ */
 async function startReceiver() {
   const received: Received[] = [];
-  const script = new Map<string, (n: number) => { status: number; headers?: Record<string, string> }>();
+  const held: { path: string; open: boolean; answer(): void }[] = [];
+  const script = new Map<string, (n: number) => { status: number; headers?: Record<string, string>; hang?: true }>();
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString("utf8")));
@@ -60,8 +64,14 @@ async function startReceiver() {
       received.push({ path: p, headers, body, at: Date.now() });
       const n = received.filter((r) => r.path === p).length;
       const answer = script.get(p)?.(n) ?? { status: 200 };
-      res.writeHead(answer.status, answer.headers ?? {});
-      res.end("ok");
+      const reply = () => {
+        res.writeHead(answer.status, answer.headers ?? {});
+        res.end("ok");
+      };
+      if (!answer.hang) return reply();
+      const h = { path: p, open: true, answer: reply };
+      res.on("close", () => (h.open = false));
+      held.push(h);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -70,8 +80,14 @@ async function startReceiver() {
     url,
     received,
     script,
+    held,
     at: (p: string) => received.filter((r) => r.path === p),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    release: () => held.splice(0).forEach((h) => h.open && h.answer()),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -127,7 +143,7 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
     before(async function () {
       external = database ? await database() : null;
       receiver = await startReceiver();
-      relayer = await startTestRelayer({ db: external?.db, notifications: { allowance: "loopback", retryScale: 0.001, timeoutMs: 2_000 } });
+      relayer = await startTestRelayer({ db: external?.db, notifications: { allowance: "loopback", retryScale: 0.001, timeoutMs: 5_000 } });
       base = relayer.url;
     });
     after(async function () {
@@ -154,6 +170,28 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
       expect(deliveries[0]).to.include({ webhookId: got.headers["webhook-id"], type: "order.confirmed" });
       expect(deliveries[0].attempts).to.have.length(1);
       expect(deliveries[0].attempts[0]).to.include({ status: 200, outcome: "delivered" });
+    });
+
+    it("confirms orders while a receiver holds its answer: delivery does not hold up the round", async function () {
+      receiver.script.set("/hang", () => ({ status: 200, hang: true }));
+      const { shop } = await shopWithEndpoint("/hang");
+      await confirmedOrder(shop);
+      const [first] = await until("the held delivery", () => receiver.held.length > 0 && receiver.held);
+      // Another order of the same shop, and one of a shop with no endpoint, while the first delivery is held.
+      await confirmedOrder(shop);
+      await confirmedOrder(await createShop(base, "Shop beside the hang"));
+      expect(first.open, "the first delivery is still waiting for its answer").to.equal(true);
+      // The second delivery to the endpoint is under way too (two per endpoint at once).
+      await until("the second held delivery", () => receiver.held.length === 2);
+      receiver.release();
+      const l = await until("both delivered", async () => {
+        const d = await log(
+          shop,
+          (await asShop(shop, "GET", `/v1/shops/${shop.shopId}/notification-endpoints`)).body.endpoints[0].endpointId,
+        );
+        return d.length === 2 && d.every((x: any) => x.state === "delivered") && d;
+      });
+      expect(l.map((d: any) => d.attempts.length)).to.deep.equal([1, 1]);
     });
 
     it("retries a receiver that fails (500) for a while, then delivers once, with the same webhook-id each time", async function () {
@@ -278,6 +316,25 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
       });
       expect(wrongType.status).to.equal(400);
       expect((await asShop(shop, "GET", `/v1/shops/${shop.shopId}/notification-endpoints`)).body.endpoints).to.have.length(0);
+    });
+
+    it("lets exactly 10 of 20 registrations at once through (the limit per owner holds under concurrency)", async function () {
+      const shop = await createShop(base, "Shop many");
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          asShop(shop, "POST", `/v1/shops/${shop.shopId}/notification-endpoints`, {
+            url: `${receiver.url}/many-${i}`,
+            eventTypes: ["order.confirmed"],
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status);
+      expect(
+        statuses.filter((s) => s === 201),
+        JSON.stringify(statuses),
+      ).to.have.length(10);
+      expect(statuses.filter((s) => s === 400)).to.have.length(10);
+      expect((await asShop(shop, "GET", `/v1/shops/${shop.shopId}/notification-endpoints`)).body.endpoints).to.have.length(10);
     });
 
     it("writes no event for a change that rolled back, and one per change written twice", async function () {
@@ -536,6 +593,7 @@ function shouldNeverSendOneAttemptTwiceAtOnce(label: string, open: () => Promise
         new Promise((_, reject) => setTimeout(() => reject(new Error("too slow")), 30_000)),
       ]);
       await new Promise((r) => setTimeout(r, 200));
+      await Promise.all([a.settled(), b.settled()]);
       const ids = receiver.at("/two").map((r) => verified(secret, r) && r.headers["webhook-id"]);
       expect(ids).to.have.length(60);
       expect(new Set(ids).size).to.equal(60);
@@ -563,7 +621,9 @@ describe("delivery to a host name", function () {
         const url = `http://localhost:${port}/${name}`;
         await insertEndpoint(db, { id: `nep_${name}`, owner, url, eventTypes: ["order.confirmed"], secret, createdBy: "test" });
         await db.transaction((tx) => insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: `named:${name}`, data: {} }));
-        await createNotificationDelivery({ db, log: pino({ level: "silent" }), options: { allowance } }).tick();
+        const delivery = createNotificationDelivery({ db, log: pino({ level: "silent" }), options: { allowance } });
+        await delivery.tick();
+        await delivery.settled();
       }
       expect(receiver.at("/refused")).to.have.length(0);
       expect(receiver.at("/allowed")).to.have.length(1);
@@ -574,6 +634,60 @@ describe("delivery to a host name", function () {
         { outcome: "delivered", endpoint_id: "nep_allowed" },
         { outcome: "refused-address", endpoint_id: "nep_refused" },
       ]);
+    } finally {
+      await receiver.stop();
+      await db.close();
+    }
+  });
+});
+
+describe("sends under way", function () {
+  it("keeps to the caps (in the process, per endpoint), and stop() cuts what is under way and records it for a retry", async function () {
+    this.timeout(60_000);
+    const db = await openPglite(null);
+    const receiver = await startReceiver();
+    try {
+      await migrate(db);
+      const secret = "whsec_" + Buffer.alloc(32, 5).toString("base64");
+      for (const name of ["a", "b"]) {
+        receiver.script.set(`/cap-${name}`, () => ({ status: 200, hang: true }));
+        const owner = { kind: "shop" as const, id: `cap-${name}` };
+        await insertEndpoint(db, {
+          id: `nep_cap_${name}`,
+          owner,
+          url: `${receiver.url}/cap-${name}`,
+          eventTypes: ["order.confirmed"],
+          secret,
+          createdBy: "test",
+        });
+        await db.transaction(async (tx) => {
+          for (let i = 0; i < 4; i++) await insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: `cap:${name}:${i}`, data: {} });
+        });
+      }
+      const delivery = createNotificationDelivery({
+        db,
+        log: pino({ level: "silent" }),
+        options: { allowance: "loopback", maxInFlight: 3, maxPerEndpoint: 2, timeoutMs: 20_000 },
+      });
+      let started = 0;
+      for (let i = 0; i < 5; i++) started += await delivery.tick();
+      expect(started).to.equal(3);
+      expect(delivery.inFlight()).to.equal(3);
+      await until("three held", () => receiver.held.length === 3);
+      const perPath = (p: string) => receiver.held.filter((h) => h.path === p).length;
+      expect(perPath("/cap-a")).to.be.at.most(2);
+      expect(perPath("/cap-b")).to.be.at.most(2);
+      // The given-back claims are due again as they were: no attempt counted for them.
+      const counted = await db.query<{ n: number }>("SELECT coalesce(sum(attempts), 0)::int AS n FROM notification_deliveries");
+      expect(counted[0].n).to.equal(3);
+      await delivery.stop();
+      expect(delivery.inFlight()).to.equal(0);
+      expect(await delivery.tick()).to.equal(0);
+      const attempts = await db.query<{ outcome: string; error: string }>("SELECT outcome, error FROM notification_attempts");
+      expect(attempts).to.have.length(3);
+      for (const a of attempts) expect(a).to.deep.equal({ outcome: "failed", error: "the relayer stopped before the receiver answered" });
+      const states = await db.query<{ state: string }>("SELECT DISTINCT state FROM notification_deliveries");
+      expect(states).to.deep.equal([{ state: "pending" }]);
     } finally {
       await receiver.stop();
       await db.close();

@@ -83,6 +83,16 @@ export async function insertEndpoint(
   return toEndpoint(row);
 }
 
+const LOCK_OWNER = "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))";
+/**
+ * Takes the owner's endpoint lock until the caller's transaction ends: registrations of one owner
+ * then count and insert one after another, so two at once cannot both pass the limit (under READ
+ * COMMITTED each would count the other's row as absent).
+ */
+export async function lockOwnerEndpoints(tx: Queryable, owner: Owner): Promise<void> {
+  await tx.query(LOCK_OWNER, [`notification-endpoints:${owner.kind}`, owner.id]);
+}
+
 const COUNT_ENDPOINTS = "SELECT count(*)::int AS n FROM notification_endpoints WHERE owner_kind = $1 AND owner_id = $2";
 export async function countEndpoints(db: Queryable, owner: Owner): Promise<number> {
   const [row] = await db.query<{ n: number }>(COUNT_ENDPOINTS, [owner.kind, owner.id]);
@@ -173,6 +183,7 @@ export interface ClaimedDelivery {
 const CLAIM_DUE = `WITH due AS (
     SELECT d.id FROM notification_deliveries d
     WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND (d.leased_until IS NULL OR d.leased_until < now())
+      AND NOT (d.endpoint_id = ANY($3::text[]))
     ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED)
   UPDATE notification_deliveries d SET leased_until = now() + ($2 * interval '1 millisecond'), attempts = d.attempts + 1
   FROM due, notification_events e, notification_endpoints p
@@ -182,11 +193,14 @@ const CLAIM_DUE = `WITH due AS (
 /**
  * Claims up to `limit` due deliveries for `leaseMs` (the send's timeout and a margin): another
  * process skips them while the lease runs, and takes them up once it has run out (this one died).
+ * Deliveries to the endpoints in `skipEndpoints` (those with as many sends under way as they may
+ * have) are left for a later run.
  */
 export async function claimDueDeliveries(
   tx: Queryable,
   limit: number,
   leaseMs: number,
+  skipEndpoints: readonly string[] = [],
 ): Promise<(ClaimedDelivery & { disabled: boolean })[]> {
   const rows = await tx.query<{
     id: string;
@@ -200,7 +214,7 @@ export async function claimDueDeliveries(
     secret: string;
     previous_secret: string | null;
     disabled_at: Date | string | null;
-  }>(CLAIM_DUE, [limit, leaseMs]);
+  }>(CLAIM_DUE, [limit, leaseMs, skipEndpoints]);
   return rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
@@ -213,6 +227,13 @@ export async function claimDueDeliveries(
     secrets: r.previous_secret ? [r.secret, r.previous_secret] : [r.secret],
     disabled: r.disabled_at !== null,
   }));
+}
+
+const RELEASE = `UPDATE notification_deliveries SET leased_until = NULL, attempts = attempts - 1
+  WHERE id = $1 AND attempts = $2 AND state = 'pending'`;
+/** Gives a claimed delivery back unsent (its attempt not made): due again as it was, for a later run. */
+export async function releaseClaim(tx: Queryable, d: Pick<ClaimedDelivery, "id" | "attempt">): Promise<void> {
+  await tx.query(RELEASE, [d.id, d.attempt]);
 }
 
 export type AttemptOutcome = "delivered" | "failed" | "refused-address" | "endpoint-gone" | "endpoint-disabled";
