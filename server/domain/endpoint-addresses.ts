@@ -37,19 +37,57 @@ for (const [net, bits] of [
   ["ff00::", 8],
   ["2001:db8::", 32],
   ["100::", 64],
+  // Ranges that carry or reach IPv4 inside a network: local-use NAT64, 6to4, Teredo; and the old site-local.
+  ["64:ff9b:1::", 48],
+  ["2002::", 16],
+  ["2001::", 32],
+  ["fec0::", 10],
 ] as const)
   nonPublic.addSubnet(net, bits, "ipv6");
 
-/** The IPv4 address inside an IPv6 one that carries one (`::ffff:a.b.c.d`, `64:ff9b::/96`, `::a.b.c.d`), else null. */
+/** An IPv6 literal as its eight 16-bit groups (a dotted IPv4 tail read as the last two). */
+function groupsOf(address: string): number[] {
+  let text = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, null];
+  const part = (x: string) => (x === "" ? [] : x.split(":").map((g) => parseInt(g, 16)));
+  const front = part(head);
+  if (tail === null) return front;
+  const back = part(tail);
+  return [...front, ...new Array(8 - front.length - back.length).fill(0), ...back];
+}
+
+/**
+ * The IPv4 address an IPv6 one carries in its last 32 bits, when it is one of the forms that reach
+ * that IPv4 address: IPv4-compatible (`::a.b.c.d`, also written `::7f00:1`), mapped
+ * (`::ffff:a.b.c.d`), translated (`::ffff:0:a.b.c.d`) and NAT64 (`64:ff9b::/96`); else null.
+ */
 function embeddedIpv4(address: string): string | null {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|64:ff9b::|::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex) return null;
-  const hi = parseInt(hex[1], 16);
-  const lo = parseInt(hex[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const g = groupsOf(address);
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const carries =
+    (zero(0, 5) && (g[5] === 0 || g[5] === 0xffff)) ||
+    (zero(0, 4) && g[4] === 0xffff && g[5] === 0) ||
+    (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6));
+  if (!carries || (zero(0, 6) && g[6] === 0 && g[7] <= 1)) return null;
+  return `${g[6] >> 8}.${g[6] & 255}.${g[7] >> 8}.${g[7] & 255}`;
+}
+
+const linkLocalRanges = new BlockList();
+linkLocalRanges.addSubnet("169.254.0.0", 16, "ipv4");
+linkLocalRanges.addSubnet("fe80::", 10, "ipv6");
+
+function linkLocal(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  const family = isIP(bare);
+  if (family === 4) return linkLocalRanges.check(bare, "ipv4");
+  if (family !== 6) return false;
+  const v4 = embeddedIpv4(bare);
+  return v4 ? linkLocalRanges.check(v4, "ipv4") : linkLocalRanges.check(bare, "ipv6");
 }
 
 /** What kind of address `address` (an IP literal) is. */
@@ -70,6 +108,9 @@ export function classifyAddress(address: string): AddressClass {
 /** Whether a notification may go to `address` under the operator's allowance. */
 export function addressAllowed(address: string, allowance: PrivateAllowance): boolean {
   const kind = classifyAddress(address);
-  if (kind === "public" || allowance === "all") return true;
+  if (kind === "public") return true;
+  // Link-local (169.254.0.0/16, where clouds answer their metadata service, and fe80::/10) never, even with `all`.
+  if (linkLocal(address)) return false;
+  if (allowance === "all") return true;
   return kind === "loopback" && allowance === "loopback";
 }

@@ -20,7 +20,7 @@ import { Webhook } from "standardwebhooks";
 import type { Db } from "../../server/adapters/db/db";
 import { markConfirmed } from "../../server/adapters/db/orders";
 import { checkEndpointUrl } from "../../server/services/notifications";
-import { classifyAddress } from "../../server/domain/endpoint-addresses";
+import { addressAllowed, classifyAddress } from "../../server/domain/endpoint-addresses";
 import { createNotificationDelivery, nextDelayMs, retryAfterMs } from "../../server/services/notification-delivery";
 import { insertEndpoint, insertEvent } from "../../server/adapters/db/notifications";
 import { migrate } from "../../server/adapters/db/migrations";
@@ -519,7 +519,19 @@ function shouldDeliverSignedNotifications(label: string, database?: () => Promis
 
 describe("notification endpoint addresses", function () {
   it("classifies loopback, private, link-local and embedded IPv4 addresses", function () {
-    for (const a of ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"]) expect(classifyAddress(a), a).to.equal("loopback");
+    // Every way of writing IPv4 loopback inside IPv6 (the URL parser turns [::127.0.0.1] into ::7f00:1).
+    for (const a of [
+      "127.0.0.1",
+      "127.9.9.9",
+      "::1",
+      "::ffff:127.0.0.1",
+      "::127.0.0.1",
+      "::7f00:1",
+      "::ffff:0:7f00:1",
+      "64:ff9b::7f00:1",
+      new URL("http://[::127.0.0.1]/").hostname,
+    ])
+      expect(classifyAddress(a), a).to.equal("loopback");
     for (const a of [
       "10.1.2.3",
       "172.16.0.1",
@@ -533,9 +545,17 @@ describe("notification endpoint addresses", function () {
       "::ffff:a00:1",
       "64:ff9b::10.0.0.1",
       "::",
+      "64:ff9b:1::a00:1",
+      "2002:a00:1::1",
+      "2001::1",
+      "fec0::1",
     ])
       expect(classifyAddress(a), a).to.equal("private");
-    for (const a of ["93.184.216.34", "2606:4700::1111", "8.8.8.8"]) expect(classifyAddress(a), a).to.equal("public");
+    for (const a of ["93.184.216.34", "2606:4700::1111", "8.8.8.8", "::ffff:8.8.8.8", "64:ff9b::808:808"])
+      expect(classifyAddress(a), a).to.equal("public");
+    // Link-local, where clouds answer their metadata service, is refused even when every range is allowed.
+    for (const a of ["169.254.169.254", "::ffff:169.254.169.254", "fe80::1"]) expect(addressAllowed(a, "all"), a).to.equal(false);
+    expect(addressAllowed("10.0.0.1", "all")).to.equal(true);
   });
   it("refuses a host name that resolves to a private address, and loopback unless allowed", async function () {
     const resolve = async (host: string) =>
