@@ -254,7 +254,9 @@ function audienceRoutes(host: RouteHost, a: Audience, notifications: Notificatio
     path: `${a.base}/{endpointId}/deliveries/{deliveryId}/redeliver`,
     tag: a.tag,
     summary: `Send a delivery again (${a.who})`,
-    description: "The same message (the same `webhook-id`, freshly signed) from the start of the retry schedule.",
+    description:
+      "The same message (the same `webhook-id`, freshly signed) from the start of the retry schedule. Refused with " +
+      "DELIVERY_IN_FLIGHT while an attempt is being made or one is already due, and RATE_LIMITED past 5 requests a minute per owner.",
     auth: a.auth,
     ...writes,
     idempotency: "optional",
@@ -262,7 +264,7 @@ function audienceRoutes(host: RouteHost, a: Audience, notifications: Notificatio
     responses: {
       202: { description: "Queued for the next round.", schema: z.object({ deliveryId: z.string(), state: z.literal("pending") }) },
     },
-    errors: ["NOT_FOUND", "DELIVERY_IN_FLIGHT"],
+    errors: ["NOT_FOUND", "DELIVERY_IN_FLIGHT", "RATE_LIMITED"],
     handle: async ({ params, db, principal }) => {
       const owner = await a.owner(db, params as Record<string, string>, principal);
       const queued = await notifications.redeliver(db, owner, params.endpointId as string, params.deliveryId as string);

@@ -110,7 +110,9 @@ export function createNotificationDelivery(deps: { db: Db; log: Logger; options:
       (addresses) => {
         const refused = addresses.find((a) => !addressAllowed(a, options.allowance));
         if (refused || addresses.length === 0) {
-          callback(new AddressRefused(`${hostname} resolves to ${refused ?? "nothing"}, which notifications are not sent to`), "", 4);
+          // The owner reads the attempt's error: it names no address; the log keeps what it was.
+          log.warn({ host: hostname, address: refused ?? null }, "notification refused: the host resolves to an address not allowed");
+          callback(new AddressRefused(`${hostname} does not resolve to public addresses only, which notifications are sent to`), "", 4);
           return;
         }
         if ((opts as { all?: boolean }).all)

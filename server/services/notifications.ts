@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { MemoryStore, type Options } from "express-rate-limit";
 import type { Queryable } from "../adapters/db/db";
 import {
   type EndpointRecord,
@@ -44,6 +45,8 @@ export const EVENTS_OF: Record<Owner["kind"], readonly EventType[]> = {
 
 /** Endpoints per owner. */
 export const MAX_ENDPOINTS = 10;
+/** Redelivery requests per owner a minute (each relayer process counts its own callers). */
+export const REDELIVERS_PER_MINUTE = 5;
 /** The longest overlap of a rotated secret: a week. */
 export const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 
@@ -66,22 +69,29 @@ export async function checkEndpointUrl(raw: string, allowance: PrivateAllowance,
     throw new AppError("VALIDATION_FAILED", "url must be http or https", { field: "url", protocol: url.protocol });
   if (url.username || url.password) throw new AppError("VALIDATION_FAILED", "url must not carry credentials", { field: "url" });
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  let addresses: string[];
-  if (isIP(host)) addresses = [host];
-  else {
-    try {
-      addresses = await resolve(host);
-    } catch {
-      throw new AppError("ENDPOINT_ADDRESS_REFUSED", `the host ${host} does not resolve`, { host });
-    }
+  if (isIP(host)) {
+    // An address the caller wrote: its kind may be named.
+    if (!addressAllowed(host, allowance))
+      throw new AppError(
+        "ENDPOINT_ADDRESS_REFUSED",
+        `the address ${host} is a ${classifyAddress(host)} address, which notifications are not sent to`,
+        { host },
+      );
+    return url;
   }
-  const refused = addresses.find((a) => !addressAllowed(a, allowance));
-  if (refused || addresses.length === 0)
-    throw new AppError(
-      "ENDPOINT_ADDRESS_REFUSED",
-      `the host ${host} is on a ${refused ? classifyAddress(refused) : "unknown"} address, which notifications are not sent to`,
-      { host, address: refused ?? null },
-    );
+  // A name: whether it resolved, and to what, is not told (it would map the relayer's network for the caller).
+  const refusedName = new AppError(
+    "ENDPOINT_ADDRESS_REFUSED",
+    `the host ${host} does not resolve to public addresses only, which notifications are sent to`,
+    { host },
+  );
+  let addresses: string[];
+  try {
+    addresses = await resolve(host);
+  } catch {
+    throw refusedName;
+  }
+  if (addresses.length === 0 || addresses.some((a) => !addressAllowed(a, allowance))) throw refusedName;
   return url;
 }
 
@@ -109,7 +119,10 @@ function checkTypes(owner: Owner, types: readonly string[]): string[] {
   return [...new Set(types)].sort();
 }
 
-export function createNotifications(deps: { allowance: PrivateAllowance; resolve?: Resolve }) {
+export function createNotifications(deps: { allowance: PrivateAllowance; resolve?: Resolve; redeliversPerMinute?: number }) {
+  const redelivers = new MemoryStore();
+  redelivers.init({ windowMs: 60_000 } as Options);
+  const redeliverLimit = deps.redeliversPerMinute ?? REDELIVERS_PER_MINUTE;
   const found = async (db: Queryable, owner: Owner, id: string, lock = false) => {
     const e = await findEndpoint(db, owner, id, lock);
     if (!e) throw new AppError("NOT_FOUND", `no notification endpoint ${id}`, { endpointId: id });
@@ -177,11 +190,16 @@ export function createNotifications(deps: { allowance: PrivateAllowance; resolve
       }));
     },
     async redeliver(db: Queryable, owner: Owner, id: string, deliveryId: string) {
+      // Every request counts, refused ones too: a flood of them costs the database nothing.
+      if ((await redelivers.increment(`${owner.kind}:${owner.id}`)).totalHits > redeliverLimit)
+        throw new AppError("RATE_LIMITED", "too many redelivery requests; try again in a minute", { limit: redeliverLimit });
       await found(db, owner, id);
       const result = await redeliver(db, id, deliveryId);
       if (result === "not-found") throw new AppError("NOT_FOUND", `no delivery ${deliveryId} of endpoint ${id}`, { deliveryId });
       if (result === "in-flight")
-        throw new AppError("DELIVERY_IN_FLIGHT", "an attempt of this delivery is being made; try again when it is done", { deliveryId });
+        throw new AppError("DELIVERY_IN_FLIGHT", "an attempt of this delivery is being made or already due; try again when it is done", {
+          deliveryId,
+        });
       return { deliveryId, state: "pending" as const };
     },
   };

@@ -19,7 +19,7 @@ import { expect } from "chai";
 import { Webhook } from "standardwebhooks";
 import type { Db } from "../../server/adapters/db/db";
 import { markConfirmed } from "../../server/adapters/db/orders";
-import { checkEndpointUrl } from "../../server/services/notifications";
+import { checkEndpointUrl, createNotifications } from "../../server/services/notifications";
 import { addressAllowed, classifyAddress } from "../../server/domain/endpoint-addresses";
 import { createNotificationDelivery, nextDelayMs, retryAfterMs } from "../../server/services/notification-delivery";
 import { insertEndpoint, insertEvent } from "../../server/adapters/db/notifications";
@@ -567,7 +567,19 @@ describe("notification endpoint addresses", function () {
     ] as const) {
       const error = await checkEndpointUrl(url, allowance, resolve).catch((e) => e);
       expect(error.code, url).to.equal("ENDPOINT_ADDRESS_REFUSED");
+      // A name's answer is not told to the caller: neither the address nor whether it resolved.
+      if (!url.includes("127.0.0.1")) {
+        expect(JSON.stringify({ message: error.message, details: error.details }), url).to.not.match(
+          /10\.0\.0\.5|127\.0\.0\.1|private|loopback/,
+        );
+        expect(error.details).to.deep.equal({ host: new URL(url).hostname });
+      }
     }
+    const unresolved = await checkEndpointUrl("https://nowhere.example/h", "none", async () => {
+      throw new Error("ENOTFOUND");
+    }).catch((e) => e);
+    const inside = await checkEndpointUrl("https://inside.example/h", "none", resolve).catch((e) => e);
+    expect(unresolved.message.replace("nowhere", "inside")).to.equal(inside.message);
     expect((await checkEndpointUrl("https://both.example/h", "loopback", resolve)).hostname).to.equal("both.example");
     expect((await checkEndpointUrl("https://inside.example/h", "all", resolve)).hostname).to.equal("inside.example");
   });
@@ -708,6 +720,56 @@ describe("sends under way", function () {
       for (const a of attempts) expect(a).to.deep.equal({ outcome: "failed", error: "the relayer stopped before the receiver answered" });
       const states = await db.query<{ state: string }>("SELECT DISTINCT state FROM notification_deliveries");
       expect(states).to.deep.equal([{ state: "pending" }]);
+    } finally {
+      await receiver.stop();
+      await db.close();
+    }
+  });
+});
+
+describe("redelivery requests", function () {
+  it("queue one redelivery at a time per delivery, and at most 5 requests a minute per owner", async function () {
+    this.timeout(60_000);
+    const db = await openPglite(null);
+    const receiver = await startReceiver();
+    try {
+      await migrate(db);
+      const owner = { kind: "shop" as const, id: "again-owner" };
+      const secret = "whsec_" + Buffer.alloc(32, 3).toString("base64");
+      await insertEndpoint(db, {
+        id: "nep_again",
+        owner,
+        url: `${receiver.url}/re`,
+        eventTypes: ["order.confirmed"],
+        secret,
+        createdBy: "t",
+      });
+      await db.transaction((tx) => insertEvent(tx, { type: "order.confirmed", owner, dedupeKey: "re:1", data: {} }));
+      const delivery = createNotificationDelivery({ db, log: pino({ level: "silent" }), options: { allowance: "loopback" } });
+      const deliver = async () => {
+        await delivery.tick();
+        await delivery.settled();
+      };
+      await deliver();
+      const [{ id }] = await db.query<{ id: string }>("SELECT id::text AS id FROM notification_deliveries");
+      const service = createNotifications({ allowance: "loopback" });
+      const code = (p: Promise<unknown>) =>
+        p.then(
+          () => "queued",
+          (e: { code: string }) => e.code,
+        );
+      expect(await code(service.redeliver(db, owner, "nep_again", id))).to.equal("queued");
+      expect(await code(service.redeliver(db, owner, "nep_again", id))).to.equal("DELIVERY_IN_FLIGHT");
+      await deliver();
+      expect(receiver.at("/re")).to.have.length(2);
+      expect(await code(service.redeliver(db, owner, "nep_again", id))).to.equal("queued");
+      expect(await code(service.redeliver(db, owner, "nep_again", id))).to.equal("DELIVERY_IN_FLIGHT");
+      expect(await code(service.redeliver(db, owner, "nep_again", "99"))).to.equal("NOT_FOUND");
+      expect(await code(service.redeliver(db, owner, "nep_again", id))).to.equal("RATE_LIMITED");
+      // Another owner's requests are counted apart.
+      expect(await code(service.redeliver(db, { kind: "shop", id: "other" }, "nep_again", id))).to.equal("NOT_FOUND");
+      await deliver();
+      expect(receiver.at("/re")).to.have.length(3);
     } finally {
       await receiver.stop();
       await db.close();

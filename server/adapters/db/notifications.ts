@@ -339,12 +339,17 @@ export async function deliveriesOf(db: Queryable, endpointId: string, page: { be
   }));
 }
 
+// A pending delivery is pushed forward only while it waits for a retry: one already due (a redelivery
+// not yet made) or being attempted is not queued again.
 const REDELIVER = `UPDATE notification_deliveries SET state = 'pending', step = 0, next_attempt_at = now(), leased_until = NULL
-  WHERE id = $1 AND endpoint_id = $2 AND (state <> 'pending' OR leased_until IS NULL OR leased_until < now()) RETURNING id::text AS id`;
+  WHERE id = $1 AND endpoint_id = $2
+    AND (state <> 'pending' OR ((leased_until IS NULL OR leased_until < now()) AND next_attempt_at > now()))
+  RETURNING id::text AS id`;
 const DELIVERY_OF_ENDPOINT = "SELECT id::text AS id FROM notification_deliveries WHERE id = $1 AND endpoint_id = $2";
 /**
  * Sends the delivery again (the same event, the same `webhook-id`) from the start of the schedule.
- * Answers "not-found" for another endpoint's delivery, "in-flight" while an attempt is being made.
+ * Answers "not-found" for another endpoint's delivery, "in-flight" while an attempt is being made
+ * or is due already (at most one redelivery waits at a time).
  */
 export async function redeliver(db: Queryable, endpointId: string, deliveryId: string): Promise<"queued" | "not-found" | "in-flight"> {
   if (!/^\d{1,18}$/.test(deliveryId)) return "not-found";
