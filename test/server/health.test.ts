@@ -6,6 +6,7 @@
  * and a flood of them costs the chain node at most a call or two. /metrics drops the figures of a
  * dependency that does not answer.
  */
+import { ORDER_STATES } from "../../server/adapters/db/orders";
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -151,7 +152,7 @@ describe("health", function () {
       for (const name of ["gp_relayer_balance_ether", "gp_relayer_nonce", "gp_chain_head_block", "gp_chain_blocks_behind"])
         expect(await metricSamples(relayer.url, name), name).to.deep.equal([]);
       expect(await metricSamples(relayer.url, "gp_database_up")).to.deep.equal(["gp_database_up 1"]);
-      expect(await metricSamples(relayer.url, "gp_orders")).to.have.length(4);
+      expect(await metricSamples(relayer.url, "gp_orders")).to.have.length(ORDER_STATES.length);
 
       await relayer.startChain();
       const back = await readyz(relayer.url, 200);
@@ -249,7 +250,7 @@ describe("health", function () {
 
     it("answers /readyz 503 naming the database, /healthz 503 as before, and is ready again when it is back", async function () {
       expect((await readyz(relayer.url, 200)).status).to.equal(200);
-      expect(await metricSamples(relayer.url, "gp_orders")).to.have.length(4);
+      expect(await metricSamples(relayer.url, "gp_orders")).to.have.length(ORDER_STATES.length);
       expect(await metricSamples(relayer.url, "gp_open_transactions")).to.deep.equal(["gp_open_transactions 0"]);
       await proxy.cut();
       const down = await readyz(relayer.url, 503, 5_000);
