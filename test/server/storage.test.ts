@@ -18,6 +18,7 @@ import {
 import { allocateNonce, insertTransaction, lockTransaction, openTransactions } from "../../server/adapters/db/transactions";
 import { openPglite } from "../../server/adapters/db/pglite";
 import { openPostgres } from "../../server/adapters/db/postgres";
+import { freshSchema } from "../helpers/postgres";
 import { insertShop } from "../../server/adapters/db/shops";
 import { settingOrCreate } from "../../server/adapters/db/settings";
 import { createOrderIntake } from "../../server/services/order-intake";
@@ -36,7 +37,7 @@ async function codeOf(action: Promise<unknown>): Promise<string | undefined> {
   }
 }
 
-function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
+function shouldStoreOrders(kind: string, open: () => Promise<Db>, dispose: () => Promise<void> = async () => undefined) {
   describe(`order intake on ${kind}`, function () {
     let db: Db;
     let shopId: string;
@@ -62,6 +63,7 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
     });
     after(async function () {
       await db?.close();
+      await dispose();
     });
 
     it("records a signed order once, and answers a repeat with its state", async function () {
@@ -253,5 +255,15 @@ function shouldStoreOrders(kind: string, open: () => Promise<Db>) {
 
 shouldStoreOrders("PGlite", () => openPglite(null));
 if (process.env.DATABASE_URL) {
-  shouldStoreOrders("PostgreSQL", () => openPostgres(process.env.DATABASE_URL!));
+  // A schema of its own, dropped after: the server's public schema may hold another version's tables.
+  let dropSchema: (() => Promise<void>) | null = null;
+  shouldStoreOrders(
+    "PostgreSQL",
+    async () => {
+      const schema = await freshSchema(process.env.DATABASE_URL!);
+      dropSchema = schema.drop;
+      return openPostgres(schema.url);
+    },
+    () => dropSchema?.() ?? Promise.resolve(),
+  );
 }
