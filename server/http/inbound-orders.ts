@@ -2,7 +2,7 @@
 import { z } from "zod";
 import type { Shop } from "../adapters/db/shops";
 import type { OrderIntake } from "../services/order-intake";
-import { type RouteHost, type SignedInput, defineRoute } from "./route";
+import { type RouteHost, type SignedInput, type SignedSpec, defineRoute } from "./route";
 import { OrderStateName, publicOrderState } from "./schemas";
 
 const Accepted = z
@@ -23,23 +23,9 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
       'Signed with the shop\'s webhook secret: `X-GP-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>`. ' +
       "Refused when the timestamp is more than 300 s from the server's clock. Idempotent by (shop, orderId): the same order " +
       "again answers 200 with its current state; the same orderId with another body is a 409. An unknown userId gets a custodial account. " +
-      "A shop with a pending window (PUT /v1/admin/shops/{shopId}/funding) gets `pending`: minted when the window ends, at that moment's price.",
+      "A shop with a pending window (PUT /v1/admin/shops/{shopId}/funding) gets `received` with `pending: true`: minted when the window ends, at that moment's price.",
     auth: [],
-    signed: {
-      headers: z.object({
-        "x-gp-shop": z.string().meta({ description: "The shop's id." }),
-        "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
-        "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
-      }),
-      errors: ["UNKNOWN_SHOP", "BAD_SIGNATURE", "STALE_TIMESTAMP"],
-      verify: ({ header, rawBody }: SignedInput): Promise<Shop> =>
-        deps.intake.verify({
-          shopId: header("x-gp-shop"),
-          timestamp: header("x-gp-timestamp"),
-          signature: header("x-gp-signature"),
-          rawBody,
-        }),
-    },
+    signed: shopSigned(deps.intake),
     body: deps.intake.orderBody.meta({ id: "InboundOrder" }),
     responses: {
       202: { description: "Recorded durably; it will be minted.", schema: Accepted },
@@ -60,4 +46,18 @@ export function inboundOrderRoutes(host: RouteHost, deps: { intake: OrderIntake 
       return { status: result.created ? 202 : 200, body: accepted };
     },
   });
+}
+
+/** A shop's signature over a webhook's raw body, as orders and refunds carry it (X-GP-Shop, X-GP-Timestamp, X-GP-Signature). */
+export function shopSigned(intake: Pick<OrderIntake, "verify">): SignedSpec<Shop> {
+  return {
+    headers: z.object({
+      "x-gp-shop": z.string().meta({ description: "The shop's id." }),
+      "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
+      "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
+    }),
+    errors: ["UNKNOWN_SHOP", "BAD_SIGNATURE", "STALE_TIMESTAMP"],
+    verify: ({ header, rawBody }: SignedInput): Promise<Shop> =>
+      intake.verify({ shopId: header("x-gp-shop"), timestamp: header("x-gp-timestamp"), signature: header("x-gp-signature"), rawBody }),
+  };
 }

@@ -8,13 +8,13 @@
  * (its webhook secret as bearer token, for its own shopId only).
  */
 import { z } from "zod";
-import type { Shop } from "../adapters/db/shops";
 import type { OrderIntake } from "../services/order-intake";
 import { recordAction } from "../services/audit";
 import { type Refunds, RefundBody } from "../services/refunds";
 import { MAX_PENDING_SECONDS, type ShopFunding, shopStatement, shopStatementCsv } from "../services/shop-funding";
 import { actorOf } from "./callers";
-import { type RouteHost, type SignedInput, defineRoute } from "./route";
+import { shopSigned } from "./inbound-orders";
+import { type RouteHost, defineRoute } from "./route";
 import { Id, OrderLifecycleState } from "./schemas";
 
 const ShopParams = z.object({ shopId: Id("The shop's id.", "shop_5c1e0b2a9d4f") });
@@ -114,21 +114,7 @@ export function refundRoutes(
       "decides (none, or clawback of the buyer's GP in proportion). Refused, changing nothing: unknown order, rejected or " +
       "cancelled order, order on its way (retry), more than is left of the order.",
     auth: [],
-    signed: {
-      headers: z.object({
-        "x-gp-shop": z.string().meta({ description: "The shop's id." }),
-        "x-gp-timestamp": z.string().meta({ description: "Unix seconds.", example: "1764000000" }),
-        "x-gp-signature": z.string().meta({ example: "v1=5f2b…" }),
-      }),
-      errors: ["UNKNOWN_SHOP", "BAD_SIGNATURE", "STALE_TIMESTAMP"],
-      verify: ({ header, rawBody }: SignedInput): Promise<Shop> =>
-        deps.intake.verify({
-          shopId: header("x-gp-shop"),
-          timestamp: header("x-gp-timestamp"),
-          signature: header("x-gp-signature"),
-          rawBody,
-        }),
-    },
+    signed: shopSigned(deps.intake),
     body: RefundBody.meta({ id: "InboundRefund" }),
     responses: {
       201: { description: "Recorded with its effect.", schema: RefundView },
